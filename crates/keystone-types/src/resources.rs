@@ -1,0 +1,632 @@
+//! The resources of the Identity v3 admin API: services, endpoints, regions, domains, projects,
+//! users, roles, role assignments and application credentials, with their create and update
+//! bodies and the `{"x": ...}` / `{"xs": [...], "links": ...}` envelopes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::Secret;
+use crate::auth::SystemScope;
+
+/// `{"self": url}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelfLink {
+    /// The resource's own URL.
+    #[serde(rename = "self")]
+    pub self_link: String,
+}
+
+/// The links of a list: `self`, and `next`/`previous` (always `null` in Keystone, which does
+/// not paginate by default).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Links {
+    /// The next page.
+    pub next: Option<String>,
+    /// The previous page.
+    pub previous: Option<String>,
+    /// This list's URL, query included.
+    #[serde(rename = "self")]
+    pub self_link: String,
+}
+
+/// Declares `{"<key>": T}` envelopes.
+macro_rules! envelope {
+    ($(#[$doc:meta] $name:ident { $key:ident: $ty:ty })*) => {$(
+        #[$doc]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub struct $name {
+            /// The enveloped value.
+            pub $key: $ty,
+        }
+    )*};
+}
+
+/// Declares `{"<key>": [T], "links": {...}}` list envelopes.
+macro_rules! list_envelope {
+    ($(#[$doc:meta] $name:ident { $key:ident: $ty:ty })*) => {$(
+        #[$doc]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub struct $name {
+            /// The listed values.
+            pub $key: Vec<$ty>,
+            /// The list's links.
+            pub links: Links,
+        }
+    )*};
+}
+
+envelope! {
+    /// `{"service": ...}`
+    ServiceResponse { service: Service }
+    /// `{"service": ...}` in a create request.
+    ServiceCreateRequest { service: ServiceCreate }
+    /// `{"service": ...}` in an update request.
+    ServiceUpdateRequest { service: ServiceUpdate }
+    /// `{"endpoint": ...}`
+    EndpointResponse { endpoint: Endpoint }
+    /// `{"endpoint": ...}` in a create request.
+    EndpointCreateRequest { endpoint: EndpointCreate }
+    /// `{"endpoint": ...}` in an update request.
+    EndpointUpdateRequest { endpoint: EndpointUpdate }
+    /// `{"region": ...}`
+    RegionResponse { region: Region }
+    /// `{"region": ...}` in a create request.
+    RegionCreateRequest { region: RegionCreate }
+    /// `{"region": ...}` in an update request.
+    RegionUpdateRequest { region: RegionUpdate }
+    /// `{"domain": ...}`
+    DomainResponse { domain: Domain }
+    /// `{"domain": ...}` in a create request.
+    DomainCreateRequest { domain: DomainCreate }
+    /// `{"domain": ...}` in an update request.
+    DomainUpdateRequest { domain: DomainUpdate }
+    /// `{"project": ...}`
+    ProjectResponse { project: Project }
+    /// `{"project": ...}` in a create request.
+    ProjectCreateRequest { project: ProjectCreate }
+    /// `{"project": ...}` in an update request.
+    ProjectUpdateRequest { project: ProjectUpdate }
+    /// `{"user": ...}`
+    UserResponse { user: User }
+    /// `{"user": ...}` in a create request.
+    UserCreateRequest { user: UserCreate }
+    /// `{"user": ...}` in an update request.
+    UserUpdateRequest { user: UserUpdate }
+    /// `{"role": ...}`
+    RoleResponse { role: Role }
+    /// `{"role": ...}` in a create request.
+    RoleCreateRequest { role: RoleCreate }
+    /// `{"role": ...}` in an update request.
+    RoleUpdateRequest { role: RoleUpdate }
+    /// `{"application_credential": ...}`
+    ApplicationCredentialResponse { application_credential: ApplicationCredential }
+    /// `{"application_credential": ...}` in a create request.
+    ApplicationCredentialCreateRequest { application_credential: ApplicationCredentialCreate }
+}
+
+list_envelope! {
+    /// `GET /v3/services`
+    ServiceList { services: Service }
+    /// `GET /v3/endpoints`
+    EndpointList { endpoints: Endpoint }
+    /// `GET /v3/regions`
+    RegionList { regions: Region }
+    /// `GET /v3/domains` and `GET /v3/auth/domains`
+    DomainList { domains: Domain }
+    /// `GET /v3/projects` and `GET /v3/auth/projects`
+    ProjectList { projects: Project }
+    /// `GET /v3/users`
+    UserList { users: User }
+    /// `GET /v3/roles` and the role lists of grants
+    RoleList { roles: Role }
+    /// `GET /v3/role_assignments`
+    RoleAssignmentList { role_assignments: RoleAssignment }
+    /// `GET /v3/users/{id}/application_credentials`
+    ApplicationCredentialList { application_credentials: ApplicationCredential }
+}
+
+/// A service in the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Service {
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Disabled services are left out of token catalogs.
+    pub enabled: bool,
+    /// The service's id.
+    pub id: String,
+    /// The `self` link.
+    pub links: SelfLink,
+    /// The service's name, such as `keystone`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The service type, such as `identity`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// The body of `POST /v3/services`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceCreate {
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Defaults to `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The service's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The service type (required).
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// The body of `PATCH /v3/services/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceUpdate {
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Enables or disables the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The service's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The service type.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+/// An endpoint of a service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// Disabled endpoints are left out of token catalogs.
+    pub enabled: bool,
+    /// The endpoint's id.
+    pub id: String,
+    /// `public`, `internal` or `admin`.
+    pub interface: String,
+    /// The `self` link.
+    pub links: SelfLink,
+    /// The region's id (older spelling); `null` without a region.
+    pub region: Option<String>,
+    /// The region's id; `null` without a region.
+    pub region_id: Option<String>,
+    /// The service this endpoint belongs to.
+    pub service_id: String,
+    /// The endpoint's URL.
+    pub url: String,
+}
+
+/// The body of `POST /v3/endpoints`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointCreate {
+    /// Defaults to `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// `public`, `internal` or `admin`.
+    pub interface: String,
+    /// The region's id (older spelling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The region's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region_id: Option<String>,
+    /// The service this endpoint belongs to.
+    pub service_id: String,
+    /// The endpoint's URL.
+    pub url: String,
+}
+
+/// The body of `PATCH /v3/endpoints/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointUpdate {
+    /// Enables or disables the endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// `public`, `internal` or `admin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// The region's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region_id: Option<String>,
+    /// The service this endpoint belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<String>,
+    /// The endpoint's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// A region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Region {
+    /// Free text (Keystone writes `""` when unset).
+    pub description: String,
+    /// The region's id, such as `RegionOne`.
+    pub id: String,
+    /// The `self` link.
+    pub links: SelfLink,
+    /// The parent region; `null` for a top-level region.
+    pub parent_region_id: Option<String>,
+}
+
+/// The body of `POST /v3/regions`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegionCreate {
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The id to use; Keystone makes one up when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The parent region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_region_id: Option<String>,
+}
+
+/// The body of `PATCH /v3/regions/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegionUpdate {
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The parent region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_region_id: Option<String>,
+}
+
+/// A domain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Domain {
+    /// Free text.
+    pub description: String,
+    /// Users of a disabled domain cannot authenticate.
+    pub enabled: bool,
+    /// The domain's id, such as `default`.
+    pub id: String,
+    /// The `self` link.
+    pub links: SelfLink,
+    /// The domain's name, such as `Default`.
+    pub name: String,
+    /// Resource options.
+    pub options: Map<String, Value>,
+    /// Tags.
+    pub tags: Vec<String>,
+}
+
+/// The body of `POST /v3/domains`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DomainCreate {
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Defaults to `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The domain's name (required).
+    pub name: String,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+}
+
+/// The body of `PATCH /v3/domains/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DomainUpdate {
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Enables or disables the domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The domain's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+}
+
+/// A project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Project {
+    /// Free text.
+    pub description: String,
+    /// The owning domain.
+    pub domain_id: String,
+    /// Disabled projects cannot be scoped to.
+    pub enabled: bool,
+    /// The project's id.
+    pub id: String,
+    /// Whether this project is a domain.
+    pub is_domain: bool,
+    /// The `self` link.
+    pub links: SelfLink,
+    /// The project's name, unique within its domain.
+    pub name: String,
+    /// Resource options.
+    pub options: Map<String, Value>,
+    /// The parent project, or the domain for a top-level project.
+    pub parent_id: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+}
+
+/// The body of `POST /v3/projects`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProjectCreate {
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The owning domain; defaults to the domain of the caller's token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_id: Option<String>,
+    /// Defaults to `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Whether the project is a domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_domain: Option<bool>,
+    /// The project's name (required).
+    pub name: String,
+    /// The parent project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+}
+
+/// The body of `PATCH /v3/projects/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProjectUpdate {
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Enables or disables the project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The project's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+}
+
+/// A user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// The project scoped to when a token request names no scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_project_id: Option<String>,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The owning domain.
+    pub domain_id: String,
+    /// An e-mail address (an "extra" attribute in Keystone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Disabled users cannot authenticate.
+    pub enabled: bool,
+    /// The user's id.
+    pub id: String,
+    /// The `self` link.
+    pub links: SelfLink,
+    /// The user's name, unique within its domain.
+    pub name: String,
+    /// Resource options.
+    pub options: Map<String, Value>,
+    /// When the password expires; `null` when it does not.
+    pub password_expires_at: Option<String>,
+}
+
+/// The body of `POST /v3/users`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserCreate {
+    /// The project scoped to when a token request names no scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_project_id: Option<String>,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The owning domain; defaults to the caller's domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_id: Option<String>,
+    /// An e-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Defaults to `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The user's name (required).
+    pub name: String,
+    /// The password; a user without one cannot use the password method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+}
+
+/// The body of `PATCH /v3/users/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserUpdate {
+    /// The project scoped to when a token request names no scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_project_id: Option<String>,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// An e-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Enables or disables the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The user's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A new password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+}
+
+/// A role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    /// Free text; `null` when unset.
+    pub description: Option<String>,
+    /// Set for domain-specific roles; `null` for global ones.
+    pub domain_id: Option<String>,
+    /// The role's id.
+    pub id: String,
+    /// The `self` link (absent inside application credentials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<SelfLink>,
+    /// The role's name, such as `member`.
+    pub name: String,
+    /// Resource options, such as `{"immutable": true}`.
+    pub options: Map<String, Value>,
+}
+
+/// The body of `POST /v3/roles`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoleCreate {
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Makes the role domain-specific.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_id: Option<String>,
+    /// The role's name (required).
+    pub name: String,
+}
+
+/// The body of `PATCH /v3/roles/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoleUpdate {
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The role's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// One row of `GET /v3/role_assignments`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleAssignment {
+    /// `{"assignment": url}`: the grant's URL.
+    pub links: AssignmentLinks,
+    /// The role; its name is present with `include_names`.
+    pub role: AssignmentActor,
+    /// Where the role applies.
+    pub scope: AssignmentScope,
+    /// The user holding the role (absent for group grants).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<AssignmentActor>,
+    /// The group holding the role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<AssignmentActor>,
+}
+
+/// The links of a role assignment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignmentLinks {
+    /// The grant's URL.
+    pub assignment: String,
+    /// With `effective`, the grant an assignment was derived from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_role: Option<String>,
+}
+
+/// A user, group, role, project or domain in a role assignment: an id, and with
+/// `include_names` its name and domain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignmentActor {
+    /// The domain, with `include_names` (for users, groups, projects and domain roles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<crate::token::NamedRef>,
+    /// The id.
+    pub id: String,
+    /// The name, with `include_names`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// Where a role assignment applies: one of project, domain or system.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignmentScope {
+    /// A project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<AssignmentActor>,
+    /// A domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<AssignmentActor>,
+    /// The system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemScope>,
+}
+
+/// An application credential.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplicationCredential {
+    /// Free text; `null` when unset.
+    pub description: Option<String>,
+    /// When the credential expires; `null` when it does not.
+    pub expires_at: Option<String>,
+    /// The credential's id.
+    pub id: String,
+    /// The `self` link.
+    pub links: SelfLink,
+    /// The credential's name, unique for its user.
+    pub name: String,
+    /// The project the credential is scoped to.
+    pub project_id: String,
+    /// The roles the credential carries.
+    pub roles: Vec<Role>,
+    /// The secret: present only in the response that created the credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Secret>,
+    /// The system scope the credential carries, if any.
+    pub system: Option<Value>,
+    /// Whether the credential may create further credentials and trusts.
+    pub unrestricted: Option<bool>,
+    /// The owner.
+    pub user_id: String,
+}
+
+/// The body of `POST /v3/users/{id}/application_credentials`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApplicationCredentialCreate {
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// When the credential expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// The credential's name (required).
+    pub name: String,
+    /// A subset of the token's roles, by id or name; all of them when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<RoleIdentifier>>,
+    /// The secret to use; Keystone makes one up when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Secret>,
+    /// Whether the credential may create further credentials and trusts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unrestricted: Option<bool>,
+}
+
+/// A role named by id or by name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoleIdentifier {
+    /// The role's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The role's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}

@@ -1,0 +1,155 @@
+//! Token bodies as `POST`/`GET /v3/auth/tokens` return them, and the service catalog.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+use crate::auth::SystemScope;
+use crate::resources::SelfLink;
+
+/// `{"token": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The token's data (the token string itself travels in `X-Subject-Token`).
+    pub token: Token,
+}
+
+/// What Keystone knows about a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    /// Ids shared by a token and the tokens derived from it, for auditing and revocation.
+    pub audit_ids: Vec<String>,
+    /// The service catalog; absent with `?nocatalog` and for unscoped tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<Vec<CatalogService>>,
+    /// When the token stops being valid.
+    pub expires_at: Timestamp,
+    /// When the token was issued.
+    pub issued_at: Timestamp,
+    /// Whether the scoped project acts as a domain (project-scoped tokens only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_domain: Option<bool>,
+    /// Whether the scoped project is the cloud's admin project, when Keystone says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_admin_project: Option<bool>,
+    /// The methods used to obtain the token, such as `["password", "token"]`.
+    pub methods: Vec<String>,
+    /// The project the token is scoped to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<ProjectInfo>,
+    /// The domain the token is scoped to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<NamedRef>,
+    /// `{"all": true}` for a system-scoped token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemScope>,
+    /// Effective roles on the scope (implied roles included); absent when unscoped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<RoleRef>>,
+    /// The user the token belongs to.
+    pub user: TokenUser,
+    /// Present when the token came from an application credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_credential: Option<TokenApplicationCredential>,
+}
+
+impl Token {
+    /// Role names, in the token's order.
+    pub fn role_names(&self) -> impl Iterator<Item = &str> {
+        self.roles.iter().flatten().map(|r| r.name.as_str())
+    }
+}
+
+/// An id and a name: a domain, or a role's domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedRef {
+    /// The id.
+    pub id: String,
+    /// The name.
+    pub name: String,
+}
+
+/// The project a token is scoped to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectInfo {
+    /// The project's domain.
+    pub domain: NamedRef,
+    /// The project's id.
+    pub id: String,
+    /// The project's name.
+    pub name: String,
+}
+
+/// A role in a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleRef {
+    /// The role's id.
+    pub id: String,
+    /// The role's name.
+    pub name: String,
+    /// Set for domain-specific roles only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_id: Option<String>,
+}
+
+/// The user a token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUser {
+    /// The user's domain.
+    pub domain: NamedRef,
+    /// The user's id.
+    pub id: String,
+    /// The user's name.
+    pub name: String,
+    /// When the user's password expires; `null` when it does not.
+    pub password_expires_at: Option<String>,
+}
+
+/// The application credential a token came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenApplicationCredential {
+    /// The credential's id.
+    pub id: String,
+    /// The credential's name.
+    pub name: String,
+    /// Whether the credential may not create further credentials or trusts.
+    pub restricted: bool,
+}
+
+/// One service in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogService {
+    /// The service's endpoints.
+    pub endpoints: Vec<CatalogEndpoint>,
+    /// The service's id.
+    pub id: String,
+    /// The service's name; Keystone writes an empty string when it has none.
+    #[serde(default)]
+    pub name: String,
+    /// The service type, such as `identity`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// One endpoint of a catalog service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogEndpoint {
+    /// The endpoint's id.
+    pub id: String,
+    /// `public`, `internal` or `admin`.
+    pub interface: String,
+    /// The region's id (the older spelling); `null` when the endpoint has no region.
+    pub region: Option<String>,
+    /// The region's id; `null` when the endpoint has no region.
+    pub region_id: Option<String>,
+    /// The endpoint's URL.
+    pub url: String,
+}
+
+/// `GET /v3/auth/catalog`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogResponse {
+    /// The catalog of the token in `X-Auth-Token`.
+    pub catalog: Vec<CatalogService>,
+    /// The `self` link.
+    pub links: SelfLink,
+}
