@@ -1,1 +1,580 @@
-//! placeholder
+//! An in-process fake of OpenStack Keystone's Identity v3 API, for tests and local development.
+//!
+//! It starts on `127.0.0.1:0` in a few milliseconds, bootstraps itself as
+//! `keystone-manage bootstrap` does (the `Default` domain, an `admin` user and project, the
+//! roles `admin` > `manager` > `member` > `reader` and `service`, `RegionOne`, and an `identity`
+//! service whose endpoints point at the fake), and answers with Keystone's paths, status codes,
+//! headers and JSON shapes. Real clients (keystoneauth1, the `openstack` CLI,
+//! keystonemiddleware) accept it.
+//!
+//! # Example
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> anyhow::Result<()> {
+//! use keystone_fake::FakeKeystone;
+//!
+//! let fake = FakeKeystone::start().await?;
+//! let services = fake.create_project("services")?;
+//! let user = fake.create_user("myservice", "myservicesecretpassword")?;
+//! fake.grant_project_role(&user, &services, "admin")?;
+//! assert!(fake.auth_url().ends_with("/v3"));
+//! assert_eq!(fake.admin().user_name, "admin");
+//! // the fake stops when `fake` is dropped
+//! # Ok(())
+//! # }
+//! ```
+
+mod admin_api;
+mod app;
+mod auth_api;
+pub mod controls;
+pub mod error;
+mod ops;
+pub mod policy;
+pub mod seed;
+pub mod store;
+mod views;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use keystone_types::Secret;
+use keystone_types::resources::{
+    ApplicationCredentialCreate, DomainCreate, EndpointCreate, ProjectCreate, RegionCreate,
+    RoleCreate, RoleIdentifier, ServiceCreate, UserCreate,
+};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use controls::{Clock, Controls, Fault};
+pub use error::ApiError;
+pub use seed::{Seed, SeedError};
+pub use store::Store;
+
+use app::{AppState, Shared};
+use store::{Grant, Target};
+
+/// The default token lifetime, as Keystone's `[token] expiration` (one hour).
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
+
+/// The admin's credentials, as `keystone-manage bootstrap` creates them.
+#[derive(Debug, Clone)]
+pub struct AdminCredentials {
+    /// `admin`.
+    pub user_name: String,
+    /// The admin user's id.
+    pub user_id: String,
+    /// The bootstrap password.
+    pub password: Secret,
+    /// `admin`.
+    pub project_name: String,
+    /// The admin project's id.
+    pub project_id: String,
+    /// `Default`.
+    pub user_domain_name: String,
+    /// `Default`.
+    pub project_domain_name: String,
+}
+
+/// Why the fake could not start or be seeded.
+#[derive(Debug, thiserror::Error)]
+pub enum FakeError {
+    /// Binding or serving failed.
+    #[error("fake keystone i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// A seed did not load.
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+    /// A seeding call was refused (duplicate, missing reference...).
+    #[error("fake keystone refused: {0}")]
+    Api(#[from] ApiError),
+}
+
+/// Configures a fake before it starts.
+#[derive(Debug, Clone)]
+pub struct FakeKeystoneBuilder {
+    listen: SocketAddr,
+    admin_password: Secret,
+    token_ttl: Duration,
+    seed: Option<Seed>,
+}
+
+impl Default for FakeKeystoneBuilder {
+    fn default() -> Self {
+        FakeKeystoneBuilder {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin_password: Secret::new("adminpw"),
+            token_ttl: DEFAULT_TOKEN_TTL,
+            seed: None,
+        }
+    }
+}
+
+impl FakeKeystoneBuilder {
+    /// Where to listen; `127.0.0.1:0` (a free port) by default.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// The bootstrap admin's password; `adminpw` by default.
+    pub fn admin_password(mut self, password: impl Into<Secret>) -> Self {
+        self.admin_password = password.into();
+        self
+    }
+
+    /// How long issued tokens live.
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+
+    /// A cloud to load after the bootstrap.
+    pub fn seed(mut self, seed: Seed) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Binds, bootstraps, seeds and starts serving.
+    pub async fn start(self) -> Result<FakeKeystone, FakeError> {
+        let listener = TcpListener::bind(self.listen).await?;
+        let addr = listener.local_addr()?;
+        let base = format!("http://{addr}");
+        let shared = Arc::new(Shared {
+            store: Mutex::new(Store::default()),
+            base_url: OnceLock::new(),
+            clock: Clock::default(),
+            controls: Controls::default(),
+            token_ttl: Mutex::new(to_chrono(self.token_ttl)),
+        });
+        let _ = shared.base_url.set(base.clone());
+        let admin = bootstrap(&mut shared.store(), &base, self.admin_password)?;
+        if let Some(seed) = &self.seed {
+            seed.apply(&mut shared.store())?;
+        }
+        let server = spawn_server(listener, shared.clone());
+        Ok(FakeKeystone {
+            shared,
+            addr,
+            base,
+            admin,
+            server: Mutex::new(Some(server)),
+        })
+    }
+}
+
+fn to_chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+struct Server {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+fn spawn_server(listener: TcpListener, shared: AppState) -> Server {
+    let (stop, mut stopped) = watch::channel(false);
+    let router = app::router(shared);
+    let task = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "fake keystone stopped serving");
+        }
+    });
+    Server { stop, task }
+}
+
+/// A running fake Keystone. It stops when dropped.
+pub struct FakeKeystone {
+    shared: AppState,
+    addr: SocketAddr,
+    base: String,
+    admin: AdminCredentials,
+    server: Mutex<Option<Server>>,
+}
+
+impl std::fmt::Debug for FakeKeystone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeKeystone")
+            .field("url", &self.base)
+            .field("admin", &self.admin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for FakeKeystone {
+    fn drop(&mut self) {
+        if let Some(server) = self.server_slot().take() {
+            let _ = server.stop.send(true);
+            server.task.abort();
+        }
+    }
+}
+
+impl FakeKeystone {
+    /// Starts a fake with the defaults: a free loopback port, admin password `adminpw`,
+    /// one-hour tokens.
+    pub async fn start() -> Result<Self, FakeError> {
+        Self::builder().start().await
+    }
+
+    /// Configures a fake.
+    pub fn builder() -> FakeKeystoneBuilder {
+        FakeKeystoneBuilder::default()
+    }
+
+    fn server_slot(&self) -> MutexGuard<'_, Option<Server>> {
+        self.server.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The root URL, such as `http://127.0.0.1:41234`.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    /// The Identity v3 URL clients use as `auth_url`: the root URL plus `/v3`.
+    pub fn auth_url(&self) -> String {
+        format!("{}/v3", self.base)
+    }
+
+    /// The socket address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The bootstrap admin's credentials.
+    pub fn admin(&self) -> &AdminCredentials {
+        &self.admin
+    }
+
+    /// The `OS_*` variables that authenticate as the admin, as `export` lines.
+    pub fn admin_openrc(&self) -> String {
+        let a = &self.admin;
+        format!(
+            "export OS_AUTH_URL={}\nexport OS_USERNAME={}\nexport OS_PASSWORD={}\n\
+             export OS_PROJECT_NAME={}\nexport OS_USER_DOMAIN_NAME={}\n\
+             export OS_PROJECT_DOMAIN_NAME={}\nexport OS_IDENTITY_API_VERSION=3\n",
+            self.auth_url(),
+            a.user_name,
+            a.password.expose(),
+            a.project_name,
+            a.user_domain_name,
+            a.project_domain_name
+        )
+    }
+
+    /// The clock tokens are issued and checked against; tests move it forward.
+    pub fn clock(&self) -> &Clock {
+        &self.shared.clock
+    }
+
+    /// Faults and request counters.
+    pub fn controls(&self) -> &Controls {
+        &self.shared.controls
+    }
+
+    /// How many requests a route (such as `GET /v3/auth/tokens`) has received.
+    pub fn requests(&self, route: &str) -> u64 {
+        self.shared.controls.requests(route)
+    }
+
+    /// Changes the lifetime of tokens issued from now on.
+    pub fn set_token_ttl(&self, ttl: Duration) {
+        *self
+            .shared
+            .token_ttl
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = to_chrono(ttl);
+    }
+
+    /// Closes the listening socket so that connections are refused (`true`), or opens it again
+    /// on the same address (`false`).
+    pub async fn refuse_connections(&self, refuse: bool) -> Result<(), FakeError> {
+        let current = self.server_slot().take();
+        match (refuse, current) {
+            (true, Some(server)) => {
+                let _ = server.stop.send(true);
+                let _ = tokio::time::timeout(Duration::from_secs(5), server.task).await;
+            }
+            (false, None) => {
+                let listener = TcpListener::bind(self.addr).await?;
+                *self.server_slot() = Some(spawn_server(listener, self.shared.clone()));
+            }
+            (_, other) => *self.server_slot() = other,
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the fake's data, for what the convenience methods do not cover.
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        f(&mut self.shared.store())
+    }
+
+    /// Loads a seed.
+    pub fn apply_seed(&self, seed: &Seed) -> Result<(), FakeError> {
+        Ok(seed.apply(&mut self.shared.store())?)
+    }
+
+    /// Creates a project in the `default` domain; returns its id.
+    pub fn create_project(&self, name: &str) -> Result<String, FakeError> {
+        Ok(self
+            .shared
+            .store()
+            .create_project(ProjectCreate {
+                name: name.to_owned(),
+                ..Default::default()
+            })?
+            .id)
+    }
+
+    /// Creates a domain; returns its id.
+    pub fn create_domain(&self, name: &str) -> Result<String, FakeError> {
+        Ok(self
+            .shared
+            .store()
+            .create_domain(
+                DomainCreate {
+                    name: name.to_owned(),
+                    ..Default::default()
+                },
+                None,
+            )?
+            .id)
+    }
+
+    /// Creates a user with a password in the `default` domain; returns its id.
+    pub fn create_user(&self, name: &str, password: &str) -> Result<String, FakeError> {
+        Ok(self
+            .shared
+            .store()
+            .create_user(UserCreate {
+                name: name.to_owned(),
+                password: Some(Secret::new(password)),
+                ..Default::default()
+            })?
+            .id)
+    }
+
+    /// Creates a global role; returns its id.
+    pub fn create_role(&self, name: &str) -> Result<String, FakeError> {
+        Ok(self
+            .shared
+            .store()
+            .create_role(RoleCreate {
+                name: name.to_owned(),
+                ..Default::default()
+            })?
+            .id)
+    }
+
+    fn role_id(store: &Store, name: &str) -> Result<String, FakeError> {
+        Ok(store
+            .role_by_name(name)
+            .ok_or_else(|| ApiError::not_found("role", name))?
+            .id
+            .clone())
+    }
+
+    fn grant(&self, user_id: &str, target: Target, role: &str) -> Result<(), FakeError> {
+        let mut store = self.shared.store();
+        let role_id = Self::role_id(&store, role)?;
+        store.grant(Grant {
+            user_id: user_id.to_owned(),
+            target,
+            role_id,
+        })?;
+        Ok(())
+    }
+
+    /// Grants the role named `role` to a user on a project.
+    pub fn grant_project_role(
+        &self,
+        user_id: &str,
+        project_id: &str,
+        role: &str,
+    ) -> Result<(), FakeError> {
+        self.grant(user_id, Target::Project(project_id.to_owned()), role)
+    }
+
+    /// Grants the role named `role` to a user on a domain.
+    pub fn grant_domain_role(
+        &self,
+        user_id: &str,
+        domain_id: &str,
+        role: &str,
+    ) -> Result<(), FakeError> {
+        self.grant(user_id, Target::Domain(domain_id.to_owned()), role)
+    }
+
+    /// Grants the role named `role` to a user on the system.
+    pub fn grant_system_role(&self, user_id: &str, role: &str) -> Result<(), FakeError> {
+        self.grant(user_id, Target::System, role)
+    }
+
+    /// Creates a region; returns its id.
+    pub fn create_region(&self, id: &str) -> Result<String, FakeError> {
+        Ok(self
+            .shared
+            .store()
+            .create_region(RegionCreate {
+                id: Some(id.to_owned()),
+                ..Default::default()
+            })?
+            .id)
+    }
+
+    /// Creates a service; returns its id.
+    pub fn create_service(&self, kind: &str, name: &str) -> Result<String, FakeError> {
+        Ok(self
+            .shared
+            .store()
+            .create_service(ServiceCreate {
+                kind: kind.to_owned(),
+                name: Some(name.to_owned()),
+                ..Default::default()
+            })?
+            .id)
+    }
+
+    /// Creates an endpoint; returns its id.
+    pub fn create_endpoint(
+        &self,
+        service_id: &str,
+        interface: &str,
+        url: &str,
+        region: Option<&str>,
+    ) -> Result<String, FakeError> {
+        Ok(self
+            .shared
+            .store()
+            .create_endpoint(EndpointCreate {
+                service_id: service_id.to_owned(),
+                interface: interface.to_owned(),
+                url: url.to_owned(),
+                region_id: region.map(str::to_owned),
+                ..Default::default()
+            })?
+            .id)
+    }
+
+    /// Creates an application credential for a user on a project, carrying the named roles
+    /// (all of the user's roles there when `roles` is empty); returns its id.
+    pub fn create_application_credential(
+        &self,
+        user_id: &str,
+        project_id: &str,
+        name: &str,
+        secret: &str,
+        roles: &[&str],
+    ) -> Result<String, FakeError> {
+        let mut store = self.shared.store();
+        let available = store.effective_roles(user_id, &Target::Project(project_id.to_owned()));
+        let roles = (!roles.is_empty()).then(|| {
+            roles
+                .iter()
+                .map(|r| RoleIdentifier {
+                    id: None,
+                    name: Some((*r).to_owned()),
+                })
+                .collect()
+        });
+        Ok(store
+            .create_app_cred(
+                user_id,
+                project_id,
+                &available,
+                ApplicationCredentialCreate {
+                    name: name.to_owned(),
+                    secret: Some(Secret::new(secret)),
+                    roles,
+                    ..Default::default()
+                },
+            )?
+            .id)
+    }
+}
+
+/// What `keystone-manage bootstrap` creates.
+fn bootstrap(
+    store: &mut Store,
+    base: &str,
+    password: Secret,
+) -> Result<AdminCredentials, ApiError> {
+    store.create_domain(
+        DomainCreate {
+            name: "Default".into(),
+            description: Some("The default domain".into()),
+            ..Default::default()
+        },
+        Some("default".into()),
+    )?;
+    let mut role_ids = Vec::new();
+    for name in ["admin", "manager", "member", "reader", "service"] {
+        let role = store.create_role(RoleCreate {
+            name: name.into(),
+            ..Default::default()
+        })?;
+        if let Some(r) = store.roles.get_mut(&role.id) {
+            r.immutable = true;
+        }
+        role_ids.push(role.id);
+    }
+    // admin implies manager implies member implies reader
+    for pair in role_ids[..4].windows(2) {
+        store.imply_role(&pair[0], &pair[1])?;
+    }
+    let project = store.create_project(ProjectCreate {
+        name: "admin".into(),
+        domain_id: Some("default".into()),
+        description: Some("Bootstrap project for initializing the cloud.".into()),
+        ..Default::default()
+    })?;
+    let user = store.create_user(UserCreate {
+        name: "admin".into(),
+        domain_id: Some("default".into()),
+        password: Some(password.clone()),
+        ..Default::default()
+    })?;
+    for target in [Target::Project(project.id.clone()), Target::System] {
+        store.grant(Grant {
+            user_id: user.id.clone(),
+            target,
+            role_id: role_ids[0].clone(),
+        })?;
+    }
+    store.create_region(RegionCreate {
+        id: Some("RegionOne".into()),
+        ..Default::default()
+    })?;
+    let identity = store.create_service(ServiceCreate {
+        kind: "identity".into(),
+        name: Some("keystone".into()),
+        ..Default::default()
+    })?;
+    for interface in ["public", "internal", "admin"] {
+        store.create_endpoint(EndpointCreate {
+            interface: interface.into(),
+            service_id: identity.id.clone(),
+            url: format!("{base}/v3/"),
+            region_id: Some("RegionOne".into()),
+            ..Default::default()
+        })?;
+    }
+    Ok(AdminCredentials {
+        user_name: user.name,
+        user_id: user.id,
+        password,
+        project_name: project.name,
+        project_id: project.id,
+        user_domain_name: "Default".into(),
+        project_domain_name: "Default".into(),
+    })
+}

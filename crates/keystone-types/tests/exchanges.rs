@@ -3,21 +3,30 @@
 
 use std::path::PathBuf;
 
+use keystone_types::ErrorResponse;
 use keystone_types::auth::AuthRequest;
 use keystone_types::resources::*;
 use keystone_types::token::{CatalogResponse, TokenResponse};
 use keystone_types::version::{VersionResponse, VersionsResponse};
-use keystone_types::ErrorResponse;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// Parses `value` as `T` and checks that serializing it gives `value` back.
 fn round_trip<T: DeserializeOwned + Serialize>(what: &str, value: &Value) {
-    let parsed: T = serde_json::from_value(value.clone())
-        .unwrap_or_else(|e| panic!("{what}: does not parse as {}: {e}", std::any::type_name::<T>()));
+    let parsed: T = serde_json::from_value(value.clone()).unwrap_or_else(|e| {
+        panic!(
+            "{what}: does not parse as {}: {e}",
+            std::any::type_name::<T>()
+        )
+    });
     let back = serde_json::to_value(&parsed).unwrap();
-    assert_eq!(&back, value, "{what}: round trip through {} changed the JSON", std::any::type_name::<T>());
+    assert_eq!(
+        &back,
+        value,
+        "{what}: round trip through {} changed the JSON",
+        std::any::type_name::<T>()
+    );
 }
 
 /// Checks that `value` is rejected as `T`, as Keystone rejected it.
@@ -36,19 +45,32 @@ fn check(name: &str, request: &Value, response: &Value) {
     match name {
         "versions" => round_trip::<VersionsResponse>(&resp, response),
         "v3_root" => round_trip::<VersionResponse>(&resp, response),
-        "issue_admin_project" | "issue_admin_system" | "issue_unscoped" | "issue_nocatalog"
-        | "issue_service_user" | "issue_member" | "issue_app_cred_id" | "issue_app_cred_name"
-        | "issue_token_method" | "issue_member_2" => {
+        "issue_admin_project"
+        | "issue_admin_system"
+        | "issue_unscoped"
+        | "issue_nocatalog"
+        | "issue_service_user"
+        | "issue_member"
+        | "issue_app_cred_id"
+        | "issue_app_cred_name"
+        | "issue_token_method"
+        | "issue_member_2" => {
             round_trip::<AuthRequest>(&req, request);
             round_trip::<TokenResponse>(&resp, response);
         }
-        "issue_admin_domain" | "issue_bad_password" | "issue_unknown_user"
-        | "issue_bad_scope_project" | "issue_app_cred_bad_secret" => {
+        "issue_admin_domain"
+        | "issue_bad_password"
+        | "issue_unknown_user"
+        | "issue_bad_scope_project"
+        | "issue_app_cred_bad_secret" => {
             round_trip::<AuthRequest>(&req, request);
             round_trip::<ErrorResponse>(&resp, response);
         }
         "issue_malformed_json" => {
-            assert!(request.is_string(), "{req}: expected the raw malformed text");
+            assert!(
+                request.is_string(),
+                "{req}: expected the raw malformed text"
+            );
             round_trip::<ErrorResponse>(&resp, response);
         }
         "issue_missing_identity" => {
@@ -86,9 +108,16 @@ fn check(name: &str, request: &Value, response: &Value) {
         }
         "role_list_admin" | "role_list" => round_trip::<RoleList>(&resp, response),
         "role_assignments_list_names" => round_trip::<RoleAssignmentList>(&resp, response),
-        "role_assign_project_user" | "role_check_head" | "role_assign_member" | "validate_head"
+        "role_assign_project_user"
+        | "role_check_head"
+        | "role_assign_member"
+        | "validate_head"
         | "revoke_token" => {
-            assert_eq!(response, &Value::String(String::new()), "{resp}: expected no body");
+            assert_eq!(
+                response,
+                &Value::String(String::new()),
+                "{resp}: expected no body"
+            );
         }
         "member_forbidden_service_create" => {
             round_trip::<ServiceCreateRequest>(&req, request);
@@ -97,10 +126,12 @@ fn check(name: &str, request: &Value, response: &Value) {
         "validate_by_service" | "validate_nocatalog" | "validate_own_token_by_member" => {
             round_trip::<TokenResponse>(&resp, response)
         }
-        "service_get_missing" | "validate_bogus" | "validate_no_auth"
-        | "validate_other_token_by_member" | "validate_revoked" | "user_get_missing" => {
-            round_trip::<ErrorResponse>(&resp, response)
-        }
+        "service_get_missing"
+        | "validate_bogus"
+        | "validate_no_auth"
+        | "validate_other_token_by_member"
+        | "validate_revoked"
+        | "user_get_missing" => round_trip::<ErrorResponse>(&resp, response),
         "auth_catalog" => round_trip::<CatalogResponse>(&resp, response),
         "auth_projects" | "projects_list" => round_trip::<ProjectList>(&resp, response),
         "app_cred_create" => {
@@ -123,18 +154,33 @@ fn every_reference_exchange_round_trips() {
         let text = std::fs::read_to_string(&path).unwrap();
         let exchange: Value = serde_json::from_str(&text).unwrap();
         let name = exchange["name"].as_str().unwrap();
-        check(name, &exchange["request"]["body"], &exchange["response"]["body"]);
+        check(
+            name,
+            &exchange["request"]["body"],
+            &exchange["response"]["body"],
+        );
         seen += 1;
     }
-    assert_eq!(seen, 57, "expected the 57 recorded exchanges in {}", dir.display());
+    assert_eq!(
+        seen,
+        57,
+        "expected the 57 recorded exchanges in {}",
+        dir.display()
+    );
 }
 
 #[test]
 fn secrets_stay_out_of_debug_output() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/exchanges");
-    for name in ["003_issue_admin_project.json", "046_issue_app_cred_id.json", "049_issue_token_method.json"] {
-        let exchange: Value = serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap();
-        let body: AuthRequest = serde_json::from_value(exchange["request"]["body"].clone()).unwrap();
+    for name in [
+        "003_issue_admin_project.json",
+        "046_issue_app_cred_id.json",
+        "049_issue_token_method.json",
+    ] {
+        let exchange: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap();
+        let body: AuthRequest =
+            serde_json::from_value(exchange["request"]["body"].clone()).unwrap();
         let identity = &exchange["request"]["body"]["auth"]["identity"];
         let secret = identity["password"]["user"]["password"]
             .as_str()
@@ -142,7 +188,10 @@ fn secrets_stay_out_of_debug_output() {
             .or(identity["token"]["id"].as_str())
             .unwrap();
         let debug = format!("{body:?}");
-        assert!(!debug.contains(secret), "{name}: secret leaked into Debug: {debug}");
+        assert!(
+            !debug.contains(secret),
+            "{name}: secret leaked into Debug: {debug}"
+        );
         assert!(debug.contains("[redacted]"), "{name}: {debug}");
     }
 }
@@ -152,7 +201,10 @@ fn scope_forms() {
     let cases = [
         (r#""unscoped""#, true),
         (r#"{"project": {"id": "p"}}"#, true),
-        (r#"{"project": {"name": "p", "domain": {"name": "Default"}}}"#, true),
+        (
+            r#"{"project": {"name": "p", "domain": {"name": "Default"}}}"#,
+            true,
+        ),
         (r#"{"domain": {"id": "default"}}"#, true),
         (r#"{"domain": {"name": "Default"}}"#, true),
         (r#"{"system": {"all": true}}"#, true),

@@ -1,0 +1,1135 @@
+//! The admin API: services, endpoints, regions, domains, projects, users, roles, grants, role
+//! assignments and application credentials.
+
+use axum::Json;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use keystone_types::resources::*;
+use keystone_types::token::NamedRef;
+
+use crate::app::{AppState, KsJson, QueryMap, query_flag};
+use crate::error::{ApiError, ApiResult};
+use crate::policy::{Caller, PolicyTarget, enforce};
+use crate::store::{Grant, Store, Target};
+use crate::views::Views;
+
+/// Authenticates the caller and checks `rule` against a target.
+fn guard(
+    state: &AppState,
+    headers: &HeaderMap,
+    rule: &str,
+    target: PolicyTarget<'_>,
+) -> ApiResult<Caller> {
+    let caller = state.caller(headers)?;
+    enforce(rule, &caller, &target)?;
+    Ok(caller)
+}
+
+fn allow(state: &AppState, headers: &HeaderMap, rule: &str) -> ApiResult<Caller> {
+    guard(state, headers, rule, PolicyTarget::default())
+}
+
+fn views(state: &AppState) -> Views<'_> {
+    Views { base: state.base() }
+}
+
+fn path_and_query(uri: &OriginalUri) -> String {
+    uri.0
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+/// Whether `value` passes the optional filter `q[name]`.
+fn matches(q: &QueryMap, name: &str, value: Option<&str>) -> bool {
+    q.get(name).is_none_or(|want| value == Some(want.as_str()))
+}
+
+fn matches_bool(q: &QueryMap, name: &str, value: bool) -> bool {
+    q.get(name).is_none_or(|_| query_flag(q, name) == value)
+}
+
+type Created<T> = (StatusCode, Json<T>);
+
+fn created<T>(value: T) -> Created<T> {
+    (StatusCode::CREATED, Json(value))
+}
+
+// ----- services ------------------------------------------------------------------------------
+
+/// `GET /v3/services?type=&name=`
+pub(crate) async fn list_services(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Query(q): Query<QueryMap>,
+) -> ApiResult<Json<ServiceList>> {
+    allow(&state, &headers, "identity:list_services")?;
+    let v = views(&state);
+    let services = state
+        .store()
+        .services
+        .values()
+        .filter(|s| matches(&q, "type", Some(&s.kind)) && matches(&q, "name", s.name.as_deref()))
+        .map(|s| v.service(s))
+        .collect();
+    Ok(Json(ServiceList {
+        services,
+        links: v.list_links(&path_and_query(&uri)),
+    }))
+}
+
+/// `GET /v3/services/{id}`
+pub(crate) async fn get_service(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ServiceResponse>> {
+    allow(&state, &headers, "identity:get_service")?;
+    let store = state.store();
+    let s = store
+        .services
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("service", &id))?;
+    Ok(Json(ServiceResponse {
+        service: views(&state).service(s),
+    }))
+}
+
+/// `POST /v3/services`
+pub(crate) async fn create_service(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KsJson(body): KsJson<ServiceCreateRequest>,
+) -> ApiResult<Created<ServiceResponse>> {
+    allow(&state, &headers, "identity:create_service")?;
+    let rec = state.store().create_service(body.service)?;
+    Ok(created(ServiceResponse {
+        service: views(&state).service(&rec),
+    }))
+}
+
+/// `PATCH /v3/services/{id}`
+pub(crate) async fn update_service(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    KsJson(body): KsJson<ServiceUpdateRequest>,
+) -> ApiResult<Json<ServiceResponse>> {
+    allow(&state, &headers, "identity:update_service")?;
+    let rec = state.store().update_service(&id, body.service)?;
+    Ok(Json(ServiceResponse {
+        service: views(&state).service(&rec),
+    }))
+}
+
+/// `DELETE /v3/services/{id}`
+pub(crate) async fn delete_service(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    allow(&state, &headers, "identity:delete_service")?;
+    state.store().delete_service(&id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- endpoints -----------------------------------------------------------------------------
+
+/// `GET /v3/endpoints?service_id=&interface=&region_id=&enabled=`
+pub(crate) async fn list_endpoints(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Query(q): Query<QueryMap>,
+) -> ApiResult<Json<EndpointList>> {
+    allow(&state, &headers, "identity:list_endpoints")?;
+    let v = views(&state);
+    let endpoints = state
+        .store()
+        .endpoints
+        .values()
+        .filter(|e| {
+            matches(&q, "service_id", Some(&e.service_id))
+                && matches(&q, "interface", Some(&e.interface))
+                && matches(&q, "region_id", e.region_id.as_deref())
+                && matches_bool(&q, "enabled", e.enabled)
+        })
+        .map(|e| v.endpoint(e))
+        .collect();
+    Ok(Json(EndpointList {
+        endpoints,
+        links: v.list_links(&path_and_query(&uri)),
+    }))
+}
+
+/// `GET /v3/endpoints/{id}`
+pub(crate) async fn get_endpoint(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<EndpointResponse>> {
+    allow(&state, &headers, "identity:get_endpoint")?;
+    let store = state.store();
+    let e = store
+        .endpoints
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("endpoint", &id))?;
+    Ok(Json(EndpointResponse {
+        endpoint: views(&state).endpoint(e),
+    }))
+}
+
+/// `POST /v3/endpoints`
+pub(crate) async fn create_endpoint(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KsJson(body): KsJson<EndpointCreateRequest>,
+) -> ApiResult<Created<EndpointResponse>> {
+    allow(&state, &headers, "identity:create_endpoint")?;
+    let rec = state.store().create_endpoint(body.endpoint)?;
+    Ok(created(EndpointResponse {
+        endpoint: views(&state).endpoint(&rec),
+    }))
+}
+
+/// `PATCH /v3/endpoints/{id}`
+pub(crate) async fn update_endpoint(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    KsJson(body): KsJson<EndpointUpdateRequest>,
+) -> ApiResult<Json<EndpointResponse>> {
+    allow(&state, &headers, "identity:update_endpoint")?;
+    let rec = state.store().update_endpoint(&id, body.endpoint)?;
+    Ok(Json(EndpointResponse {
+        endpoint: views(&state).endpoint(&rec),
+    }))
+}
+
+/// `DELETE /v3/endpoints/{id}`
+pub(crate) async fn delete_endpoint(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    allow(&state, &headers, "identity:delete_endpoint")?;
+    state.store().delete_endpoint(&id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- regions -------------------------------------------------------------------------------
+
+/// `GET /v3/regions?parent_region_id=`
+pub(crate) async fn list_regions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Query(q): Query<QueryMap>,
+) -> ApiResult<Json<RegionList>> {
+    allow(&state, &headers, "identity:list_regions")?;
+    let v = views(&state);
+    let regions = state
+        .store()
+        .regions
+        .values()
+        .filter(|r| matches(&q, "parent_region_id", r.parent_region_id.as_deref()))
+        .map(|r| v.region(r))
+        .collect();
+    Ok(Json(RegionList {
+        regions,
+        links: v.list_links(&path_and_query(&uri)),
+    }))
+}
+
+/// `GET /v3/regions/{id}`
+pub(crate) async fn get_region(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RegionResponse>> {
+    allow(&state, &headers, "identity:get_region")?;
+    let store = state.store();
+    let r = store
+        .regions
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("region", &id))?;
+    Ok(Json(RegionResponse {
+        region: views(&state).region(r),
+    }))
+}
+
+/// `POST /v3/regions`
+pub(crate) async fn create_region(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KsJson(body): KsJson<RegionCreateRequest>,
+) -> ApiResult<Created<RegionResponse>> {
+    allow(&state, &headers, "identity:create_region")?;
+    let rec = state.store().create_region(body.region)?;
+    Ok(created(RegionResponse {
+        region: views(&state).region(&rec),
+    }))
+}
+
+/// `PATCH /v3/regions/{id}`
+pub(crate) async fn update_region(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    KsJson(body): KsJson<RegionUpdateRequest>,
+) -> ApiResult<Json<RegionResponse>> {
+    allow(&state, &headers, "identity:update_region")?;
+    let rec = state.store().update_region(&id, body.region)?;
+    Ok(Json(RegionResponse {
+        region: views(&state).region(&rec),
+    }))
+}
+
+/// `DELETE /v3/regions/{id}`
+pub(crate) async fn delete_region(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    allow(&state, &headers, "identity:delete_region")?;
+    state.store().delete_region(&id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- domains -------------------------------------------------------------------------------
+
+/// `GET /v3/domains?name=&enabled=`
+pub(crate) async fn list_domains(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Query(q): Query<QueryMap>,
+) -> ApiResult<Json<DomainList>> {
+    allow(&state, &headers, "identity:list_domains")?;
+    let v = views(&state);
+    let domains = state
+        .store()
+        .domains
+        .values()
+        .filter(|d| matches(&q, "name", Some(&d.name)) && matches_bool(&q, "enabled", d.enabled))
+        .map(|d| v.domain(d))
+        .collect();
+    Ok(Json(DomainList {
+        domains,
+        links: v.list_links(&path_and_query(&uri)),
+    }))
+}
+
+/// `GET /v3/domains/{id}`
+pub(crate) async fn get_domain(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DomainResponse>> {
+    guard(
+        &state,
+        &headers,
+        "identity:get_domain",
+        PolicyTarget {
+            domain_id: Some(&id),
+            ..Default::default()
+        },
+    )?;
+    let store = state.store();
+    let d = store
+        .domains
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("domain", &id))?;
+    Ok(Json(DomainResponse {
+        domain: views(&state).domain(d),
+    }))
+}
+
+/// `POST /v3/domains`
+pub(crate) async fn create_domain(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KsJson(body): KsJson<DomainCreateRequest>,
+) -> ApiResult<Created<DomainResponse>> {
+    allow(&state, &headers, "identity:create_domain")?;
+    let rec = state.store().create_domain(body.domain, None)?;
+    Ok(created(DomainResponse {
+        domain: views(&state).domain(&rec),
+    }))
+}
+
+/// `PATCH /v3/domains/{id}`
+pub(crate) async fn update_domain(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    KsJson(body): KsJson<DomainUpdateRequest>,
+) -> ApiResult<Json<DomainResponse>> {
+    allow(&state, &headers, "identity:update_domain")?;
+    let rec = state.store().update_domain(&id, body.domain)?;
+    Ok(Json(DomainResponse {
+        domain: views(&state).domain(&rec),
+    }))
+}
+
+/// `DELETE /v3/domains/{id}`
+pub(crate) async fn delete_domain(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    allow(&state, &headers, "identity:delete_domain")?;
+    state.store().delete_domain(&id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- projects ------------------------------------------------------------------------------
+
+/// `GET /v3/projects?name=&domain_id=&enabled=&parent_id=`
+pub(crate) async fn list_projects(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Query(q): Query<QueryMap>,
+) -> ApiResult<Json<ProjectList>> {
+    allow(&state, &headers, "identity:list_projects")?;
+    let v = views(&state);
+    let projects = state
+        .store()
+        .projects
+        .values()
+        .filter(|p| {
+            matches(&q, "name", Some(&p.name))
+                && matches(&q, "domain_id", Some(&p.domain_id))
+                && matches(&q, "parent_id", p.parent_id.as_deref())
+                && matches_bool(&q, "enabled", p.enabled)
+                && matches_bool(&q, "is_domain", false)
+        })
+        .map(|p| v.project(p))
+        .collect();
+    Ok(Json(ProjectList {
+        projects,
+        links: v.list_links(&path_and_query(&uri)),
+    }))
+}
+
+/// `GET /v3/projects/{id}`
+pub(crate) async fn get_project(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ProjectResponse>> {
+    guard(
+        &state,
+        &headers,
+        "identity:get_project",
+        PolicyTarget {
+            project_id: Some(&id),
+            ..Default::default()
+        },
+    )?;
+    let store = state.store();
+    let p = store
+        .projects
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("project", &id))?;
+    Ok(Json(ProjectResponse {
+        project: views(&state).project(p),
+    }))
+}
+
+/// `POST /v3/projects`
+pub(crate) async fn create_project(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KsJson(body): KsJson<ProjectCreateRequest>,
+) -> ApiResult<Created<ProjectResponse>> {
+    let caller = allow(&state, &headers, "identity:create_project")?;
+    let mut create = body.project;
+    if create.domain_id.is_none() {
+        create.domain_id = Some(caller.project_domain_id.unwrap_or(caller.user_domain_id));
+    }
+    let rec = state.store().create_project(create)?;
+    Ok(created(ProjectResponse {
+        project: views(&state).project(&rec),
+    }))
+}
+
+/// `PATCH /v3/projects/{id}`
+pub(crate) async fn update_project(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    KsJson(body): KsJson<ProjectUpdateRequest>,
+) -> ApiResult<Json<ProjectResponse>> {
+    allow(&state, &headers, "identity:update_project")?;
+    let rec = state.store().update_project(&id, body.project)?;
+    Ok(Json(ProjectResponse {
+        project: views(&state).project(&rec),
+    }))
+}
+
+/// `DELETE /v3/projects/{id}`
+pub(crate) async fn delete_project(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    allow(&state, &headers, "identity:delete_project")?;
+    state.store().delete_project(&id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- users ---------------------------------------------------------------------------------
+
+/// `GET /v3/users?name=&domain_id=&enabled=`
+pub(crate) async fn list_users(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Query(q): Query<QueryMap>,
+) -> ApiResult<Json<UserList>> {
+    allow(&state, &headers, "identity:list_users")?;
+    let v = views(&state);
+    let users = state
+        .store()
+        .users
+        .values()
+        .filter(|u| {
+            matches(&q, "name", Some(&u.name))
+                && matches(&q, "domain_id", Some(&u.domain_id))
+                && matches_bool(&q, "enabled", u.enabled)
+        })
+        .map(|u| v.user(u))
+        .collect();
+    Ok(Json(UserList {
+        users,
+        links: v.list_links(&path_and_query(&uri)),
+    }))
+}
+
+/// `GET /v3/users/{id}`
+pub(crate) async fn get_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UserResponse>> {
+    let domain = state.store().users.get(&id).map(|u| u.domain_id.clone());
+    guard(
+        &state,
+        &headers,
+        "identity:get_user",
+        PolicyTarget {
+            user_id: Some(&id),
+            domain_id: domain.as_deref(),
+            ..Default::default()
+        },
+    )?;
+    let store = state.store();
+    let u = store
+        .users
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("user", &id))?;
+    Ok(Json(UserResponse {
+        user: views(&state).user(u),
+    }))
+}
+
+/// `POST /v3/users`
+pub(crate) async fn create_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KsJson(body): KsJson<UserCreateRequest>,
+) -> ApiResult<Created<UserResponse>> {
+    let caller = allow(&state, &headers, "identity:create_user")?;
+    let mut create = body.user;
+    if create.domain_id.is_none() {
+        create.domain_id = Some(caller.project_domain_id.unwrap_or(caller.user_domain_id));
+    }
+    let rec = state.store().create_user(create)?;
+    Ok(created(UserResponse {
+        user: views(&state).user(&rec),
+    }))
+}
+
+/// `PATCH /v3/users/{id}`
+pub(crate) async fn update_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    KsJson(body): KsJson<UserUpdateRequest>,
+) -> ApiResult<Json<UserResponse>> {
+    allow(&state, &headers, "identity:update_user")?;
+    let rec = state.store().update_user(&id, body.user)?;
+    Ok(Json(UserResponse {
+        user: views(&state).user(&rec),
+    }))
+}
+
+/// `DELETE /v3/users/{id}`
+pub(crate) async fn delete_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    allow(&state, &headers, "identity:delete_user")?;
+    state.store().delete_user(&id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v3/users/{id}/projects`
+pub(crate) async fn list_user_projects(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ProjectList>> {
+    guard(
+        &state,
+        &headers,
+        "identity:list_user_projects",
+        PolicyTarget {
+            user_id: Some(&id),
+            ..Default::default()
+        },
+    )?;
+    let store = state.store();
+    if !store.users.contains_key(&id) {
+        return Err(ApiError::not_found("user", &id));
+    }
+    let v = views(&state);
+    let projects = store
+        .projects
+        .values()
+        .filter(|p| {
+            !store
+                .direct_roles(&id, &Target::Project(p.id.clone()))
+                .is_empty()
+        })
+        .map(|p| v.project(p))
+        .collect();
+    Ok(Json(ProjectList {
+        projects,
+        links: v.list_links(&path_and_query(&uri)),
+    }))
+}
+
+// ----- roles ---------------------------------------------------------------------------------
+
+/// `GET /v3/roles?name=&domain_id=`
+pub(crate) async fn list_roles(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Query(q): Query<QueryMap>,
+) -> ApiResult<Json<RoleList>> {
+    allow(&state, &headers, "identity:list_roles")?;
+    let v = views(&state);
+    let roles = state
+        .store()
+        .roles
+        .values()
+        .filter(|r| {
+            matches(&q, "name", Some(&r.name)) && matches(&q, "domain_id", r.domain_id.as_deref())
+        })
+        .map(|r| v.role(r, true))
+        .collect();
+    Ok(Json(RoleList {
+        roles,
+        links: v.list_links(&path_and_query(&uri)),
+    }))
+}
+
+/// `GET /v3/roles/{id}`
+pub(crate) async fn get_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RoleResponse>> {
+    allow(&state, &headers, "identity:get_role")?;
+    let store = state.store();
+    let r = store
+        .roles
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("role", &id))?;
+    Ok(Json(RoleResponse {
+        role: views(&state).role(r, true),
+    }))
+}
+
+/// `POST /v3/roles`
+pub(crate) async fn create_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KsJson(body): KsJson<RoleCreateRequest>,
+) -> ApiResult<Created<RoleResponse>> {
+    allow(&state, &headers, "identity:create_role")?;
+    let rec = state.store().create_role(body.role)?;
+    Ok(created(RoleResponse {
+        role: views(&state).role(&rec, true),
+    }))
+}
+
+/// `PATCH /v3/roles/{id}`
+pub(crate) async fn update_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    KsJson(body): KsJson<RoleUpdateRequest>,
+) -> ApiResult<Json<RoleResponse>> {
+    allow(&state, &headers, "identity:update_role")?;
+    let rec = state.store().update_role(&id, body.role)?;
+    Ok(Json(RoleResponse {
+        role: views(&state).role(&rec, true),
+    }))
+}
+
+/// `DELETE /v3/roles/{id}`
+pub(crate) async fn delete_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    allow(&state, &headers, "identity:delete_role")?;
+    state.store().delete_role(&id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- grants --------------------------------------------------------------------------------
+
+fn target_of(uri: &OriginalUri, target_id: String) -> Target {
+    if uri.0.path().starts_with("/v3/domains/") {
+        Target::Domain(target_id)
+    } else {
+        Target::Project(target_id)
+    }
+}
+
+/// `PUT /v3/{projects,domains}/{target}/users/{user}/roles/{role}`: 204.
+pub(crate) async fn put_grant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Path((target_id, user_id, role_id)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    allow(&state, &headers, "identity:create_grant")?;
+    state.store().grant(Grant {
+        user_id,
+        target: target_of(&uri, target_id),
+        role_id,
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET`/`HEAD /v3/{projects,domains}/{target}/users/{user}/roles/{role}`: 204 or 404.
+pub(crate) async fn check_grant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Path((target_id, user_id, role_id)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    allow(&state, &headers, "identity:check_grant")?;
+    check(
+        &state.store(),
+        Grant {
+            user_id,
+            target: target_of(&uri, target_id),
+            role_id,
+        },
+    )
+}
+
+fn check(store: &Store, g: Grant) -> ApiResult<StatusCode> {
+    store.check_grant_parts(&g)?;
+    if store.grants.contains(&g) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(
+            "role assignment",
+            &format!("role {} for user {}", g.role_id, g.user_id),
+        ))
+    }
+}
+
+/// `DELETE /v3/{projects,domains}/{target}/users/{user}/roles/{role}`: 204.
+pub(crate) async fn delete_grant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Path((target_id, user_id, role_id)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    allow(&state, &headers, "identity:revoke_grant")?;
+    state.store().revoke_grant(&Grant {
+        user_id,
+        target: target_of(&uri, target_id),
+        role_id,
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn grant_list(
+    state: &AppState,
+    uri: &OriginalUri,
+    user_id: &str,
+    target: Target,
+) -> ApiResult<Json<RoleList>> {
+    let store = state.store();
+    if !store.users.contains_key(user_id) {
+        return Err(ApiError::not_found("user", user_id));
+    }
+    let v = views(state);
+    let roles = store
+        .direct_roles(user_id, &target)
+        .iter()
+        .filter_map(|id| store.roles.get(id))
+        .map(|r| v.role(r, true))
+        .collect();
+    Ok(Json(RoleList {
+        roles,
+        links: v.list_links(&path_and_query(uri)),
+    }))
+}
+
+/// `GET /v3/projects/{project}/users/{user}/roles`
+pub(crate) async fn list_project_grants(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Path((target_id, user_id)): Path<(String, String)>,
+) -> ApiResult<Json<RoleList>> {
+    allow(&state, &headers, "identity:list_grants")?;
+    if !state.store().projects.contains_key(&target_id) {
+        return Err(ApiError::not_found("project", &target_id));
+    }
+    grant_list(&state, &uri, &user_id, Target::Project(target_id))
+}
+
+/// `GET /v3/domains/{domain}/users/{user}/roles`
+pub(crate) async fn list_domain_grants(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Path((target_id, user_id)): Path<(String, String)>,
+) -> ApiResult<Json<RoleList>> {
+    allow(&state, &headers, "identity:list_grants")?;
+    if !state.store().domains.contains_key(&target_id) {
+        return Err(ApiError::not_found("domain", &target_id));
+    }
+    grant_list(&state, &uri, &user_id, Target::Domain(target_id))
+}
+
+/// `GET /v3/system/users/{user}/roles`
+pub(crate) async fn list_system_grants(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Path(user_id): Path<String>,
+) -> ApiResult<Json<RoleList>> {
+    allow(&state, &headers, "identity:list_system_grants_for_user")?;
+    grant_list(&state, &uri, &user_id, Target::System)
+}
+
+/// `PUT /v3/system/users/{user}/roles/{role}`
+pub(crate) async fn put_system_grant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((user_id, role_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    allow(&state, &headers, "identity:create_system_grant_for_user")?;
+    state.store().grant(Grant {
+        user_id,
+        target: Target::System,
+        role_id,
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET`/`HEAD /v3/system/users/{user}/roles/{role}`
+pub(crate) async fn check_system_grant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((user_id, role_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    allow(&state, &headers, "identity:check_system_grant_for_user")?;
+    check(
+        &state.store(),
+        Grant {
+            user_id,
+            target: Target::System,
+            role_id,
+        },
+    )
+}
+
+/// `DELETE /v3/system/users/{user}/roles/{role}`
+pub(crate) async fn delete_system_grant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((user_id, role_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    allow(&state, &headers, "identity:revoke_system_grant_for_user")?;
+    state.store().revoke_grant(&Grant {
+        user_id,
+        target: Target::System,
+        role_id,
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----- role assignments ----------------------------------------------------------------------
+
+/// `GET /v3/role_assignments?user.id=&role.id=&scope.project.id=&scope.domain.id=&scope.system=&include_names&effective`
+pub(crate) async fn list_role_assignments(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Query(q): Query<QueryMap>,
+) -> ApiResult<Json<RoleAssignmentList>> {
+    allow(&state, &headers, "identity:list_role_assignments")?;
+    let names = query_flag(&q, "include_names");
+    let effective = query_flag(&q, "effective");
+    let store = state.store();
+    let base = state.base();
+    let mut rows = Vec::new();
+    for g in &store.grants {
+        let target_ok = match &g.target {
+            Target::Project(p) => {
+                matches(&q, "scope.project.id", Some(p))
+                    && !q.contains_key("scope.domain.id")
+                    && !q.contains_key("scope.system")
+            }
+            Target::Domain(d) => {
+                matches(&q, "scope.domain.id", Some(d))
+                    && !q.contains_key("scope.project.id")
+                    && !q.contains_key("scope.system")
+            }
+            Target::System => {
+                !q.contains_key("scope.project.id") && !q.contains_key("scope.domain.id")
+            }
+        };
+        if !target_ok || !matches(&q, "user.id", Some(&g.user_id)) || q.contains_key("group.id") {
+            continue;
+        }
+        let grant_link = match &g.target {
+            Target::Project(p) => format!(
+                "{base}/v3/projects/{p}/users/{}/roles/{}",
+                g.user_id, g.role_id
+            ),
+            Target::Domain(d) => format!(
+                "{base}/v3/domains/{d}/users/{}/roles/{}",
+                g.user_id, g.role_id
+            ),
+            Target::System => format!("{base}/v3/system/users/{}/roles/{}", g.user_id, g.role_id),
+        };
+        let roles = if effective {
+            store.expand_implied([g.role_id.clone()])
+        } else {
+            vec![g.role_id.clone()]
+        };
+        for role_id in roles {
+            if !matches(&q, "role.id", Some(&role_id)) {
+                continue;
+            }
+            let prior = (role_id != g.role_id).then(|| format!("{base}/v3/roles/{}", g.role_id));
+            rows.push(assignment(
+                &store,
+                names,
+                g,
+                &role_id,
+                grant_link.clone(),
+                prior,
+            ));
+        }
+    }
+    Ok(Json(RoleAssignmentList {
+        role_assignments: rows,
+        links: views(&state).list_links(&path_and_query(&uri)),
+    }))
+}
+
+fn named_domain(store: &Store, id: &str) -> NamedRef {
+    NamedRef {
+        id: id.to_owned(),
+        name: store
+            .domains
+            .get(id)
+            .map(|d| d.name.clone())
+            .unwrap_or_default(),
+    }
+}
+
+fn assignment(
+    store: &Store,
+    names: bool,
+    g: &Grant,
+    role_id: &str,
+    link: String,
+    prior_role: Option<String>,
+) -> RoleAssignment {
+    let user = store.users.get(&g.user_id);
+    let role = store.roles.get(role_id);
+    let scope = match &g.target {
+        Target::Project(p) => {
+            let rec = store.projects.get(p);
+            AssignmentScope {
+                project: Some(AssignmentActor {
+                    domain: names.then(|| {
+                        named_domain(store, rec.map(|r| r.domain_id.as_str()).unwrap_or(""))
+                    }),
+                    id: p.clone(),
+                    name: names.then(|| rec.map(|r| r.name.clone()).unwrap_or_default()),
+                }),
+                domain: None,
+                system: None,
+            }
+        }
+        Target::Domain(d) => AssignmentScope {
+            project: None,
+            domain: Some(AssignmentActor {
+                domain: None,
+                id: d.clone(),
+                name: names.then(|| named_domain(store, d).name),
+            }),
+            system: None,
+        },
+        Target::System => AssignmentScope {
+            project: None,
+            domain: None,
+            system: Some(keystone_types::auth::SystemScope { all: true }),
+        },
+    };
+    RoleAssignment {
+        links: AssignmentLinks {
+            assignment: link,
+            prior_role,
+        },
+        role: AssignmentActor {
+            domain: None,
+            id: role_id.to_owned(),
+            name: names.then(|| role.map(|r| r.name.clone()).unwrap_or_default()),
+        },
+        scope,
+        user: Some(AssignmentActor {
+            domain: names
+                .then(|| named_domain(store, user.map(|u| u.domain_id.as_str()).unwrap_or(""))),
+            id: g.user_id.clone(),
+            name: names.then(|| user.map(|u| u.name.clone()).unwrap_or_default()),
+        }),
+        group: None,
+    }
+}
+
+// ----- application credentials ---------------------------------------------------------------
+
+fn owner_target(user_id: &str) -> PolicyTarget<'_> {
+    PolicyTarget {
+        user_id: Some(user_id),
+        ..Default::default()
+    }
+}
+
+/// `GET /v3/users/{user}/application_credentials?name=`
+pub(crate) async fn list_app_creds(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    Path(user_id): Path<String>,
+    Query(q): Query<QueryMap>,
+) -> ApiResult<Json<ApplicationCredentialList>> {
+    guard(
+        &state,
+        &headers,
+        "identity:list_application_credentials",
+        owner_target(&user_id),
+    )?;
+    let store = state.store();
+    let v = views(&state);
+    let creds = store
+        .app_creds
+        .values()
+        .filter(|c| c.user_id == user_id && matches(&q, "name", Some(&c.name)))
+        .map(|c| v.app_cred(&store, c, false))
+        .collect();
+    Ok(Json(ApplicationCredentialList {
+        application_credentials: creds,
+        links: v.list_links(&path_and_query(&uri)),
+    }))
+}
+
+/// `GET /v3/users/{user}/application_credentials/{id}`
+pub(crate) async fn get_app_cred(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((user_id, id)): Path<(String, String)>,
+) -> ApiResult<Json<ApplicationCredentialResponse>> {
+    guard(
+        &state,
+        &headers,
+        "identity:get_application_credential",
+        owner_target(&user_id),
+    )?;
+    let store = state.store();
+    let c = store
+        .app_creds
+        .get(&id)
+        .filter(|c| c.user_id == user_id)
+        .ok_or_else(|| ApiError::not_found("application credential", &id))?;
+    Ok(Json(ApplicationCredentialResponse {
+        application_credential: views(&state).app_cred(&store, c, false),
+    }))
+}
+
+/// `POST /v3/users/{user}/application_credentials`: 201, the only answer that shows the secret.
+pub(crate) async fn create_app_cred(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(user_id): Path<String>,
+    KsJson(body): KsJson<ApplicationCredentialCreateRequest>,
+) -> ApiResult<Created<ApplicationCredentialResponse>> {
+    let caller = guard(
+        &state,
+        &headers,
+        "identity:create_application_credential",
+        owner_target(&user_id),
+    )?;
+    let project_id = crate::app::scope_project(&caller.scope)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "Application credentials must be created with a project-scoped token.",
+            )
+        })?
+        .to_owned();
+    let mut store = state.store();
+    let rec = store.create_app_cred(
+        &user_id,
+        &project_id,
+        &caller.role_ids,
+        body.application_credential,
+    )?;
+    Ok(created(ApplicationCredentialResponse {
+        application_credential: views(&state).app_cred(&store, &rec, true),
+    }))
+}
+
+/// `DELETE /v3/users/{user}/application_credentials/{id}`
+pub(crate) async fn delete_app_cred(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((user_id, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    guard(
+        &state,
+        &headers,
+        "identity:delete_application_credential",
+        owner_target(&user_id),
+    )?;
+    let mut store = state.store();
+    match store.app_creds.get(&id) {
+        Some(c) if c.user_id == user_id => {
+            store.app_creds.remove(&id);
+            Ok(StatusCode::NO_CONTENT)
+        }
+        _ => Err(ApiError::not_found("application credential", &id)),
+    }
+}

@@ -1,0 +1,251 @@
+//! Version discovery and `/v3/auth/*`: issuing, validating, checking and revoking tokens, and
+//! the catalog, projects, domains and system a token may use.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keystone_types::auth::AuthRequest;
+use keystone_types::resources::{DomainList, ProjectList, SelfLink};
+use keystone_types::token::{CatalogResponse, TokenResponse};
+use keystone_types::version::{Version, VersionList, VersionResponse, VersionsResponse};
+use serde_json::json;
+
+use crate::app::{AppState, KsJson, QueryMap, query_flag};
+use crate::error::{ApiError, ApiResult};
+use crate::policy::{PolicyTarget, enforce};
+use crate::store::Target;
+use crate::views::Views;
+
+fn v3_version(state: &AppState) -> Version {
+    Version::identity_v3(format!("{}/v3/", state.base()))
+}
+
+/// `GET /`: 300 Multiple Choices with the one version and a `Location`.
+pub(crate) async fn versions(State(state): State<AppState>) -> Response {
+    let body = VersionsResponse {
+        versions: VersionList {
+            values: vec![v3_version(&state)],
+        },
+    };
+    let mut response = (StatusCode::MULTIPLE_CHOICES, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("{}/v3/", state.base())) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+/// `GET /v3`.
+pub(crate) async fn v3_root(State(state): State<AppState>) -> Json<VersionResponse> {
+    Json(VersionResponse {
+        version: v3_version(&state),
+    })
+}
+
+fn subject_header(token: &str) -> ApiResult<HeaderValue> {
+    HeaderValue::from_str(token).map_err(|_| ApiError::bad_request("invalid token characters"))
+}
+
+/// `POST /v3/auth/tokens[?nocatalog]`: 201 with the token in `X-Subject-Token`.
+pub(crate) async fn issue_token(
+    State(state): State<AppState>,
+    Query(q): Query<QueryMap>,
+    KsJson(request): KsJson<AuthRequest>,
+) -> ApiResult<Response> {
+    let mut store = state.store();
+    let (token, rec) = store.authenticate(&request, state.clock.now(), state.ttl())?;
+    let body = store
+        .token_body(&rec, !query_flag(&q, "nocatalog"))
+        .map_err(|_| ApiError::unauthorized())?;
+    drop(store);
+    let mut response = (StatusCode::CREATED, Json(TokenResponse { token: body })).into_response();
+    response
+        .headers_mut()
+        .insert("x-subject-token", subject_header(&token)?);
+    Ok(response)
+}
+
+fn subject_token(headers: &HeaderMap) -> ApiResult<&str> {
+    headers
+        .get("x-subject-token")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::bad_request("Expecting to find X-Subject-Token in request headers.")
+        })
+}
+
+/// `GET` and `HEAD /v3/auth/tokens[?nocatalog][&allow_expired=1]`.
+pub(crate) async fn validate_token(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    Query(q): Query<QueryMap>,
+) -> ApiResult<Response> {
+    let caller = state.caller(&headers)?;
+    let subject = subject_token(&headers)?;
+    let allow_expired = query_flag(&q, "allow_expired");
+    let store = state.store();
+    // A subject that does not validate is a 404 whoever asks; otherwise the policy decides
+    // against the subject token's owner.
+    let rec = store
+        .check_token(subject, state.clock.now(), allow_expired)
+        .map_err(crate::app::Shared::token_problem)?;
+    let rule = if method == Method::HEAD {
+        "identity:check_token"
+    } else {
+        "identity:validate_token"
+    };
+    enforce(
+        rule,
+        &caller,
+        &PolicyTarget {
+            user_id: Some(&rec.user_id),
+            ..Default::default()
+        },
+    )?;
+    let body = store
+        .token_body(rec, !query_flag(&q, "nocatalog"))
+        .map_err(crate::app::Shared::token_problem)?;
+    drop(store);
+    let mut response = Json(TokenResponse { token: body }).into_response();
+    response
+        .headers_mut()
+        .insert("x-subject-token", subject_header(subject)?);
+    Ok(response)
+}
+
+/// `DELETE /v3/auth/tokens`: 204.
+pub(crate) async fn revoke_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let caller = state.caller(&headers)?;
+    let subject = subject_token(&headers)?;
+    let mut store = state.store();
+    let owner = store
+        .check_token(subject, state.clock.now(), false)
+        .map_err(crate::app::Shared::token_problem)?
+        .user_id
+        .clone();
+    enforce(
+        "identity:revoke_token",
+        &caller,
+        &PolicyTarget {
+            user_id: Some(&owner),
+            ..Default::default()
+        },
+    )?;
+    store.revoke(subject);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v3/auth/catalog`.
+pub(crate) async fn auth_catalog(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<CatalogResponse>> {
+    let caller = state.caller(&headers)?;
+    enforce(
+        "identity:get_auth_catalog",
+        &caller,
+        &PolicyTarget::default(),
+    )?;
+    if caller.scope == crate::store::TokenScope::Unscoped {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "A scoped token is required to retrieve a service catalog.",
+        ));
+    }
+    Ok(Json(CatalogResponse {
+        catalog: state.store().catalog(),
+        links: SelfLink {
+            self_link: format!("{}/v3/auth/catalog", state.base()),
+        },
+    }))
+}
+
+/// `GET /v3/auth/projects`: the projects the caller holds a role on.
+pub(crate) async fn auth_projects(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<ProjectList>> {
+    let caller = state.caller(&headers)?;
+    enforce(
+        "identity:get_auth_projects",
+        &caller,
+        &PolicyTarget::default(),
+    )?;
+    let store = state.store();
+    let views = Views { base: state.base() };
+    let projects = store
+        .projects
+        .values()
+        .filter(|p| {
+            p.enabled
+                && !store
+                    .direct_roles(&caller.user_id, &Target::Project(p.id.clone()))
+                    .is_empty()
+        })
+        .map(|p| views.project(p))
+        .collect();
+    Ok(Json(ProjectList {
+        projects,
+        links: views.list_links("/v3/auth/projects"),
+    }))
+}
+
+/// `GET /v3/auth/domains`: the domains the caller holds a role on.
+pub(crate) async fn auth_domains(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<DomainList>> {
+    let caller = state.caller(&headers)?;
+    enforce(
+        "identity:get_auth_domains",
+        &caller,
+        &PolicyTarget::default(),
+    )?;
+    let store = state.store();
+    let views = Views { base: state.base() };
+    let domains = store
+        .domains
+        .values()
+        .filter(|d| {
+            d.enabled
+                && !store
+                    .direct_roles(&caller.user_id, &Target::Domain(d.id.clone()))
+                    .is_empty()
+        })
+        .map(|d| views.domain(d))
+        .collect();
+    Ok(Json(DomainList {
+        domains,
+        links: views.list_links("/v3/auth/domains"),
+    }))
+}
+
+/// `GET /v3/auth/system`: `[{"all": true}]` when the caller holds a system role.
+pub(crate) async fn auth_system(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
+    let caller = state.caller(&headers)?;
+    enforce(
+        "identity:get_auth_system",
+        &caller,
+        &PolicyTarget::default(),
+    )?;
+    let has_system = !state
+        .store()
+        .direct_roles(&caller.user_id, &Target::System)
+        .is_empty();
+    let system = if has_system {
+        json!([{"all": true}])
+    } else {
+        json!([])
+    };
+    Ok(Json(json!({
+        "system": system,
+        "links": {"self": format!("{}/v3/auth/system", state.base()), "next": null, "previous": null},
+    })))
+}

@@ -1,0 +1,80 @@
+//! Errors of the fake's API, answered in Keystone's JSON error shape.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keystone_types::ErrorResponse;
+
+/// An error answer: a status and a message, rendered as `{"error": {...}}`.
+///
+/// A 401 also carries `WWW-Authenticate: Keystone uri="..."`; the response middleware fills in
+/// the URI because only it knows the public URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status}: {message}")]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The message Keystone would write.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with any status.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// 400 with a message.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 401 with Keystone's fixed message.
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "The request you have made requires authentication.",
+        )
+    }
+
+    /// 403 naming the policy rule that denied.
+    pub fn forbidden(rule: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            format!("You are not authorized to perform the requested action: {rule}."),
+        )
+    }
+
+    /// 404 for a missing resource, as `Could not find service: ID.`
+    pub fn not_found(kind: &str, id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            format!("Could not find {kind}: {id}."),
+        )
+    }
+
+    /// 409 for a duplicate.
+    pub fn conflict(kind: &str, detail: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            format!("Conflict occurred attempting to store {kind} - {detail}."),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorResponse::new(self.status.as_u16(), self.message);
+        let mut response = (self.status, axum::Json(body)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}
+
+/// The result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,61 @@
+//! The fake Keystone as a program: `keystone-fake --listen 127.0.0.1:5000 --admin-password PW
+//! [--seed FILE.yaml] [--token-ttl SECS]`. It prints its URL and the admin's `OS_*` variables,
+//! then serves until interrupted.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use keystone_fake::{FakeKeystone, Seed};
+
+/// A fake OpenStack Keystone (Identity v3) for local development and tests.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:5000")]
+    listen: SocketAddr,
+    /// Password of the bootstrap `admin` user.
+    #[arg(long, default_value = "adminpw")]
+    admin_password: String,
+    /// A YAML file describing users, projects, roles, grants, services and endpoints to load.
+    #[arg(long)]
+    seed: Option<PathBuf>,
+    /// Token lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    token_ttl: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let mut builder = FakeKeystone::builder()
+        .listen(args.listen)
+        .admin_password(args.admin_password)
+        .token_ttl(Duration::from_secs(args.token_ttl));
+    if let Some(path) = &args.seed {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read seed file {}", path.display()))?;
+        let seed = Seed::from_yaml(&text).with_context(|| format!("in {}", path.display()))?;
+        builder = builder.seed(seed);
+    }
+    let fake = builder
+        .start()
+        .await
+        .with_context(|| format!("cannot start on {}", args.listen))?;
+    println!("keystone-fake listening on {}", fake.url());
+    print!("{}", fake.admin_openrc());
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    tokio::signal::ctrl_c().await?;
+    drop(fake);
+    Ok(())
+}

@@ -1,0 +1,633 @@
+//! Creating, changing and deleting resources, with Keystone's conflicts and not-found errors.
+//! Both the HTTP API and the Rust seeding API go through these.
+
+use keystone_types::Secret;
+use keystone_types::resources::{
+    ApplicationCredentialCreate, DomainCreate, DomainUpdate, EndpointCreate, EndpointUpdate,
+    ProjectCreate, ProjectUpdate, RegionCreate, RegionUpdate, RoleCreate, RoleUpdate,
+    ServiceCreate, ServiceUpdate, UserCreate, UserUpdate,
+};
+use rand::RngCore;
+
+use crate::error::ApiError;
+use crate::store::{
+    AppCredRec, DomainRec, EndpointRec, Grant, ProjectRec, RegionRec, RoleRec, ServiceRec, Store,
+    Target, UserRec, new_id,
+};
+
+const INTERFACES: [&str; 3] = ["public", "internal", "admin"];
+
+impl Store {
+    /// Creates a domain.
+    pub(crate) fn create_domain(
+        &mut self,
+        c: DomainCreate,
+        id: Option<String>,
+    ) -> Result<DomainRec, ApiError> {
+        if self.domains.values().any(|d| d.name == c.name) {
+            return Err(ApiError::conflict(
+                "domain",
+                format!("Duplicate entry found with name {}", c.name),
+            ));
+        }
+        let rec = DomainRec {
+            id: id.unwrap_or_else(new_id),
+            name: c.name,
+            description: c.description.unwrap_or_default(),
+            enabled: c.enabled.unwrap_or(true),
+            tags: c.tags.unwrap_or_default(),
+        };
+        self.domains.insert(rec.id.clone(), rec.clone());
+        Ok(rec)
+    }
+
+    /// Updates a domain.
+    pub(crate) fn update_domain(
+        &mut self,
+        id: &str,
+        u: DomainUpdate,
+    ) -> Result<DomainRec, ApiError> {
+        if let Some(name) = &u.name
+            && self.domains.values().any(|d| &d.name == name && d.id != id)
+        {
+            return Err(ApiError::conflict(
+                "domain",
+                format!("Duplicate entry found with name {name}"),
+            ));
+        }
+        let d = self
+            .domains
+            .get_mut(id)
+            .ok_or_else(|| ApiError::not_found("domain", id))?;
+        if let Some(v) = u.name {
+            d.name = v;
+        }
+        if let Some(v) = u.description {
+            d.description = v;
+        }
+        if let Some(v) = u.enabled {
+            d.enabled = v;
+        }
+        if let Some(v) = u.tags {
+            d.tags = v;
+        }
+        Ok(d.clone())
+    }
+
+    /// Deletes a domain; like Keystone, only a disabled one.
+    pub(crate) fn delete_domain(&mut self, id: &str) -> Result<(), ApiError> {
+        let d = self
+            .domains
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("domain", id))?;
+        if d.enabled {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "Cannot delete a domain that is enabled, please disable it first.",
+            ));
+        }
+        self.domains.remove(id);
+        self.projects.retain(|_, p| p.domain_id != id);
+        self.users.retain(|_, u| u.domain_id != id);
+        self.grants
+            .retain(|g| g.target != Target::Domain(id.to_owned()));
+        Ok(())
+    }
+
+    /// Creates a project.
+    pub(crate) fn create_project(&mut self, c: ProjectCreate) -> Result<ProjectRec, ApiError> {
+        let domain_id = c.domain_id.unwrap_or_else(|| "default".to_owned());
+        if !self.domains.contains_key(&domain_id) {
+            return Err(ApiError::bad_request(format!(
+                "Could not find domain: {domain_id}."
+            )));
+        }
+        if let Some(parent) = &c.parent_id
+            && !self.projects.contains_key(parent)
+            && parent != &domain_id
+        {
+            return Err(ApiError::bad_request(format!(
+                "Could not find project: {parent}."
+            )));
+        }
+        if self
+            .projects
+            .values()
+            .any(|p| p.name == c.name && p.domain_id == domain_id)
+        {
+            return Err(ApiError::conflict(
+                "project",
+                format!(
+                    "Duplicate entry found with name {} at domain ID {domain_id}",
+                    c.name
+                ),
+            ));
+        }
+        let rec = ProjectRec {
+            id: new_id(),
+            name: c.name,
+            parent_id: Some(c.parent_id.unwrap_or_else(|| domain_id.clone())),
+            domain_id,
+            description: c.description.unwrap_or_default(),
+            enabled: c.enabled.unwrap_or(true),
+            tags: c.tags.unwrap_or_default(),
+        };
+        self.projects.insert(rec.id.clone(), rec.clone());
+        Ok(rec)
+    }
+
+    /// Updates a project.
+    pub(crate) fn update_project(
+        &mut self,
+        id: &str,
+        u: ProjectUpdate,
+    ) -> Result<ProjectRec, ApiError> {
+        let domain_id = self
+            .projects
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("project", id))?
+            .domain_id
+            .clone();
+        if let Some(name) = &u.name
+            && self
+                .projects
+                .values()
+                .any(|p| &p.name == name && p.domain_id == domain_id && p.id != id)
+        {
+            return Err(ApiError::conflict(
+                "project",
+                format!("Duplicate entry found with name {name} at domain ID {domain_id}"),
+            ));
+        }
+        let p = self
+            .projects
+            .get_mut(id)
+            .ok_or_else(|| ApiError::not_found("project", id))?;
+        if let Some(v) = u.name {
+            p.name = v;
+        }
+        if let Some(v) = u.description {
+            p.description = v;
+        }
+        if let Some(v) = u.enabled {
+            p.enabled = v;
+        }
+        if let Some(v) = u.tags {
+            p.tags = v;
+        }
+        Ok(p.clone())
+    }
+
+    /// Deletes a project with its grants and application credentials.
+    pub(crate) fn delete_project(&mut self, id: &str) -> Result<(), ApiError> {
+        self.projects
+            .remove(id)
+            .ok_or_else(|| ApiError::not_found("project", id))?;
+        self.grants
+            .retain(|g| g.target != Target::Project(id.to_owned()));
+        self.app_creds.retain(|_, c| c.project_id != id);
+        Ok(())
+    }
+
+    /// Creates a user.
+    pub(crate) fn create_user(&mut self, c: UserCreate) -> Result<UserRec, ApiError> {
+        let domain_id = c.domain_id.unwrap_or_else(|| "default".to_owned());
+        if !self.domains.contains_key(&domain_id) {
+            return Err(ApiError::bad_request(format!(
+                "Could not find domain: {domain_id}."
+            )));
+        }
+        if self
+            .users
+            .values()
+            .any(|u| u.name == c.name && u.domain_id == domain_id)
+        {
+            return Err(ApiError::conflict(
+                "user",
+                format!(
+                    "Duplicate entry found with name {} at domain ID {domain_id}",
+                    c.name
+                ),
+            ));
+        }
+        let rec = UserRec {
+            id: new_id(),
+            name: c.name,
+            domain_id,
+            password: c.password,
+            email: c.email,
+            description: c.description,
+            default_project_id: c.default_project_id,
+            enabled: c.enabled.unwrap_or(true),
+        };
+        self.users.insert(rec.id.clone(), rec.clone());
+        Ok(rec)
+    }
+
+    /// Updates a user.
+    pub(crate) fn update_user(&mut self, id: &str, u: UserUpdate) -> Result<UserRec, ApiError> {
+        let domain_id = self
+            .users
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("user", id))?
+            .domain_id
+            .clone();
+        if let Some(name) = &u.name
+            && self
+                .users
+                .values()
+                .any(|x| &x.name == name && x.domain_id == domain_id && x.id != id)
+        {
+            return Err(ApiError::conflict(
+                "user",
+                format!("Duplicate entry found with name {name} at domain ID {domain_id}"),
+            ));
+        }
+        let rec = self
+            .users
+            .get_mut(id)
+            .ok_or_else(|| ApiError::not_found("user", id))?;
+        if let Some(v) = u.name {
+            rec.name = v;
+        }
+        if let Some(v) = u.email {
+            rec.email = Some(v);
+        }
+        if let Some(v) = u.description {
+            rec.description = Some(v);
+        }
+        if let Some(v) = u.default_project_id {
+            rec.default_project_id = Some(v);
+        }
+        if let Some(v) = u.enabled {
+            rec.enabled = v;
+        }
+        if let Some(v) = u.password {
+            rec.password = Some(v);
+        }
+        Ok(rec.clone())
+    }
+
+    /// Deletes a user with their grants and application credentials.
+    pub(crate) fn delete_user(&mut self, id: &str) -> Result<(), ApiError> {
+        self.users
+            .remove(id)
+            .ok_or_else(|| ApiError::not_found("user", id))?;
+        self.grants.retain(|g| g.user_id != id);
+        self.app_creds.retain(|_, c| c.user_id != id);
+        Ok(())
+    }
+
+    /// Creates a role.
+    pub(crate) fn create_role(&mut self, c: RoleCreate) -> Result<RoleRec, ApiError> {
+        if self
+            .roles
+            .values()
+            .any(|r| r.name == c.name && r.domain_id == c.domain_id)
+        {
+            return Err(ApiError::conflict(
+                "role",
+                format!("Duplicate entry found with name {}", c.name),
+            ));
+        }
+        let rec = RoleRec {
+            id: new_id(),
+            name: c.name,
+            domain_id: c.domain_id,
+            description: c.description,
+            immutable: false,
+        };
+        self.roles.insert(rec.id.clone(), rec.clone());
+        Ok(rec)
+    }
+
+    /// Updates a role.
+    pub(crate) fn update_role(&mut self, id: &str, u: RoleUpdate) -> Result<RoleRec, ApiError> {
+        let r = self
+            .roles
+            .get_mut(id)
+            .ok_or_else(|| ApiError::not_found("role", id))?;
+        if r.immutable {
+            return Err(ApiError::bad_request(format!(
+                "Resource {id} is immutable and cannot be changed."
+            )));
+        }
+        if let Some(v) = u.name {
+            r.name = v;
+        }
+        if let Some(v) = u.description {
+            r.description = Some(v);
+        }
+        Ok(r.clone())
+    }
+
+    /// Deletes a role with its grants and implications.
+    pub(crate) fn delete_role(&mut self, id: &str) -> Result<(), ApiError> {
+        let r = self
+            .roles
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("role", id))?;
+        if r.immutable {
+            return Err(ApiError::bad_request(format!(
+                "Resource {id} is immutable and cannot be changed."
+            )));
+        }
+        self.roles.remove(id);
+        self.grants.retain(|g| g.role_id != id);
+        self.implied.retain(|(a, b)| a != id && b != id);
+        Ok(())
+    }
+
+    /// Makes `prior` imply `implied`.
+    pub(crate) fn imply_role(&mut self, prior: &str, implied: &str) -> Result<(), ApiError> {
+        for id in [prior, implied] {
+            if !self.roles.contains_key(id) {
+                return Err(ApiError::not_found("role", id));
+            }
+        }
+        self.implied.insert((prior.to_owned(), implied.to_owned()));
+        Ok(())
+    }
+
+    /// Checks that a grant's parts exist.
+    pub(crate) fn check_grant_parts(&self, g: &Grant) -> Result<(), ApiError> {
+        if !self.users.contains_key(&g.user_id) {
+            return Err(ApiError::not_found("user", &g.user_id));
+        }
+        if !self.roles.contains_key(&g.role_id) {
+            return Err(ApiError::not_found("role", &g.role_id));
+        }
+        match &g.target {
+            Target::Project(p) if !self.projects.contains_key(p) => {
+                Err(ApiError::not_found("project", p))
+            }
+            Target::Domain(d) if !self.domains.contains_key(d) => {
+                Err(ApiError::not_found("domain", d))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Grants a role (idempotent, as `PUT` is).
+    pub(crate) fn grant(&mut self, g: Grant) -> Result<(), ApiError> {
+        self.check_grant_parts(&g)?;
+        self.grants.insert(g);
+        Ok(())
+    }
+
+    /// Revokes a role grant.
+    pub(crate) fn revoke_grant(&mut self, g: &Grant) -> Result<(), ApiError> {
+        self.check_grant_parts(g)?;
+        if !self.grants.remove(g) {
+            return Err(ApiError::not_found(
+                "grant",
+                &format!("role {} for user {}", g.role_id, g.user_id),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Creates a service.
+    pub(crate) fn create_service(&mut self, c: ServiceCreate) -> Result<ServiceRec, ApiError> {
+        let rec = ServiceRec {
+            id: new_id(),
+            kind: c.kind,
+            name: c.name,
+            description: c.description,
+            enabled: c.enabled.unwrap_or(true),
+        };
+        self.services.insert(rec.id.clone(), rec.clone());
+        Ok(rec)
+    }
+
+    /// Updates a service.
+    pub(crate) fn update_service(
+        &mut self,
+        id: &str,
+        u: ServiceUpdate,
+    ) -> Result<ServiceRec, ApiError> {
+        let s = self
+            .services
+            .get_mut(id)
+            .ok_or_else(|| ApiError::not_found("service", id))?;
+        if let Some(v) = u.kind {
+            s.kind = v;
+        }
+        if let Some(v) = u.name {
+            s.name = Some(v);
+        }
+        if let Some(v) = u.description {
+            s.description = Some(v);
+        }
+        if let Some(v) = u.enabled {
+            s.enabled = v;
+        }
+        Ok(s.clone())
+    }
+
+    /// Deletes a service and its endpoints.
+    pub(crate) fn delete_service(&mut self, id: &str) -> Result<(), ApiError> {
+        self.services
+            .remove(id)
+            .ok_or_else(|| ApiError::not_found("service", id))?;
+        self.endpoints.retain(|_, e| e.service_id != id);
+        Ok(())
+    }
+
+    fn check_endpoint(
+        &self,
+        interface: &str,
+        service_id: &str,
+        region: Option<&String>,
+    ) -> Result<(), ApiError> {
+        if !INTERFACES.contains(&interface) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid input for field/attribute interface. Value: {interface}. '{interface}' does not match '^public$|^internal$|^admin$'"
+            )));
+        }
+        if !self.services.contains_key(service_id) {
+            return Err(ApiError::bad_request(format!(
+                "Could not find service: {service_id}."
+            )));
+        }
+        if let Some(r) = region
+            && !self.regions.contains_key(r)
+        {
+            return Err(ApiError::bad_request(format!(
+                "Could not find region: {r}."
+            )));
+        }
+        Ok(())
+    }
+
+    /// Creates an endpoint.
+    pub(crate) fn create_endpoint(&mut self, c: EndpointCreate) -> Result<EndpointRec, ApiError> {
+        let region_id = c.region_id.or(c.region);
+        self.check_endpoint(&c.interface, &c.service_id, region_id.as_ref())?;
+        let rec = EndpointRec {
+            id: new_id(),
+            service_id: c.service_id,
+            interface: c.interface,
+            url: c.url,
+            region_id,
+            enabled: c.enabled.unwrap_or(true),
+        };
+        self.endpoints.insert(rec.id.clone(), rec.clone());
+        Ok(rec)
+    }
+
+    /// Updates an endpoint.
+    pub(crate) fn update_endpoint(
+        &mut self,
+        id: &str,
+        u: EndpointUpdate,
+    ) -> Result<EndpointRec, ApiError> {
+        let mut e = self
+            .endpoints
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("endpoint", id))?
+            .clone();
+        if let Some(v) = u.interface {
+            e.interface = v;
+        }
+        if let Some(v) = u.service_id {
+            e.service_id = v;
+        }
+        if let Some(v) = u.region_id {
+            e.region_id = Some(v);
+        }
+        if let Some(v) = u.url {
+            e.url = v;
+        }
+        if let Some(v) = u.enabled {
+            e.enabled = v;
+        }
+        self.check_endpoint(&e.interface, &e.service_id, e.region_id.as_ref())?;
+        self.endpoints.insert(id.to_owned(), e.clone());
+        Ok(e)
+    }
+
+    /// Deletes an endpoint.
+    pub(crate) fn delete_endpoint(&mut self, id: &str) -> Result<(), ApiError> {
+        self.endpoints
+            .remove(id)
+            .map(|_| ())
+            .ok_or_else(|| ApiError::not_found("endpoint", id))
+    }
+
+    /// Creates a region.
+    pub(crate) fn create_region(&mut self, c: RegionCreate) -> Result<RegionRec, ApiError> {
+        let id = c.id.unwrap_or_else(new_id);
+        if self.regions.contains_key(&id) {
+            return Err(ApiError::conflict("region", format!("Duplicate ID, {id}")));
+        }
+        if let Some(p) = &c.parent_region_id
+            && !self.regions.contains_key(p)
+        {
+            return Err(ApiError::bad_request(format!(
+                "Could not find region: {p}."
+            )));
+        }
+        let rec = RegionRec {
+            id,
+            description: c.description.unwrap_or_default(),
+            parent_region_id: c.parent_region_id,
+        };
+        self.regions.insert(rec.id.clone(), rec.clone());
+        Ok(rec)
+    }
+
+    /// Updates a region.
+    pub(crate) fn update_region(
+        &mut self,
+        id: &str,
+        u: RegionUpdate,
+    ) -> Result<RegionRec, ApiError> {
+        let r = self
+            .regions
+            .get_mut(id)
+            .ok_or_else(|| ApiError::not_found("region", id))?;
+        if let Some(v) = u.description {
+            r.description = v;
+        }
+        if let Some(v) = u.parent_region_id {
+            r.parent_region_id = Some(v);
+        }
+        Ok(r.clone())
+    }
+
+    /// Deletes a region.
+    pub(crate) fn delete_region(&mut self, id: &str) -> Result<(), ApiError> {
+        self.regions
+            .remove(id)
+            .map(|_| ())
+            .ok_or_else(|| ApiError::not_found("region", id))
+    }
+
+    /// Creates an application credential for `user_id` on `project_id`, carrying `role_ids`
+    /// (which must be among `available` roles, the creating token's).
+    pub(crate) fn create_app_cred(
+        &mut self,
+        user_id: &str,
+        project_id: &str,
+        available: &[String],
+        c: ApplicationCredentialCreate,
+    ) -> Result<AppCredRec, ApiError> {
+        if !self.users.contains_key(user_id) {
+            return Err(ApiError::not_found("user", user_id));
+        }
+        if self
+            .app_creds
+            .values()
+            .any(|a| a.user_id == user_id && a.name == c.name)
+        {
+            return Err(ApiError::conflict(
+                "application_credential",
+                format!("Duplicate entry found with name {}", c.name),
+            ));
+        }
+        let role_ids = match c.roles {
+            None => available.to_vec(),
+            Some(wanted) => {
+                let mut ids = Vec::new();
+                for w in wanted {
+                    let role = match (&w.id, &w.name) {
+                        (Some(id), _) => self.roles.get(id),
+                        (None, Some(name)) => self.role_by_name(name),
+                        (None, None) => None,
+                    };
+                    match role {
+                        Some(r) if available.contains(&r.id) => ids.push(r.id.clone()),
+                        _ => {
+                            return Err(ApiError::forbidden(
+                                "identity:create_application_credential",
+                            ));
+                        }
+                    }
+                }
+                ids
+            }
+        };
+        let secret = c.secret.unwrap_or_else(|| {
+            let mut bytes = [0u8; 64];
+            rand::rng().fill_bytes(&mut bytes);
+            Secret::new(base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                bytes,
+            ))
+        });
+        let rec = AppCredRec {
+            id: new_id(),
+            name: c.name,
+            user_id: user_id.to_owned(),
+            project_id: project_id.to_owned(),
+            secret,
+            role_ids,
+            description: c.description,
+            expires_at: c.expires_at,
+            unrestricted: c.unrestricted.unwrap_or(false),
+        };
+        self.app_creds.insert(rec.id.clone(), rec.clone());
+        Ok(rec)
+    }
+}
