@@ -1,0 +1,436 @@
+//! The fake's behaviour beyond the recorded exchanges: scopes and implied roles, expiry with the
+//! test clock, revocation, errors, test controls, seeding and the binary.
+
+use std::time::Duration;
+
+use keystone_fake::{Fault, FakeKeystone, Seed};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+
+fn password_body(user: &str, password: &str, scope: Value) -> Value {
+    let mut body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"id": "default"}, "password": password}}}}});
+    if !scope.is_null() {
+        body["auth"]["scope"] = scope;
+    }
+    body
+}
+
+async fn issue(fake: &FakeKeystone, body: &Value) -> Response {
+    Client::new()
+        .post(format!("{}/auth/tokens", fake.auth_url()))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Issues a token and returns it with its body.
+async fn token(fake: &FakeKeystone, user: &str, password: &str, scope: Value) -> (String, Value) {
+    let r = issue(fake, &password_body(user, password, scope)).await;
+    assert_eq!(r.status(), StatusCode::CREATED, "{user}");
+    let t = r.headers()["x-subject-token"].to_str().unwrap().to_owned();
+    (t, r.json().await.unwrap())
+}
+
+async fn admin_token(fake: &FakeKeystone) -> String {
+    token(fake, "admin", "adminpw", json!({"project": {"name": "admin", "domain": {"name": "Default"}}}))
+        .await
+        .0
+}
+
+async fn validate(fake: &FakeKeystone, caller: &str, subject: &str, query: &str) -> Response {
+    Client::new()
+        .get(format!("{}/auth/tokens{query}", fake.auth_url()))
+        .header("x-auth-token", caller)
+        .header("x-subject-token", subject)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn role_names(body: &Value) -> Vec<String> {
+    let mut names: Vec<String> = body["token"]["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn tokens_list_implied_roles_in_every_scope() {
+    let fake = FakeKeystone::start().await.unwrap();
+    let project = fake.create_project("p").unwrap();
+    let user = fake.create_user("u", "pw").unwrap();
+    fake.grant_project_role(&user, &project, "manager").unwrap();
+    fake.grant_domain_role(&user, "default", "reader").unwrap();
+    fake.grant_system_role(&user, "member").unwrap();
+
+    let (_, body) = token(&fake, "u", "pw", json!({"project": {"id": project}})).await;
+    assert_eq!(role_names(&body), ["manager", "member", "reader"]);
+    assert_eq!(body["token"]["project"]["id"], project);
+    assert_eq!(body["token"]["is_domain"], false);
+
+    let (_, body) = token(&fake, "u", "pw", json!({"domain": {"name": "Default"}})).await;
+    assert_eq!(role_names(&body), ["reader"]);
+    assert_eq!(body["token"]["domain"], json!({"id": "default", "name": "Default"}));
+
+    let (_, body) = token(&fake, "u", "pw", json!({"system": {"all": true}})).await;
+    assert_eq!(role_names(&body), ["member", "reader"]);
+    assert_eq!(body["token"]["system"], json!({"all": true}));
+
+    let (_, body) = token(&fake, "u", "pw", json!("unscoped")).await;
+    assert!(body["token"].get("roles").is_none());
+    assert!(body["token"].get("catalog").is_none());
+}
+
+#[tokio::test]
+async fn default_project_is_used_without_a_scope() {
+    let fake = FakeKeystone::builder()
+        .seed(Seed::from_yaml(include_str!("../../../fixtures/seed-cloud.yaml")).unwrap())
+        .start()
+        .await
+        .unwrap();
+    let (_, body) = token(&fake, "alice", "alicepw", Value::Null).await;
+    assert_eq!(body["token"]["project"]["name"], "demo");
+    let (_, body) = token(&fake, "alice", "alicepw", json!("unscoped")).await;
+    assert!(body["token"].get("project").is_none());
+}
+
+#[tokio::test]
+async fn authentication_failures_are_401_with_www_authenticate() {
+    let fake = FakeKeystone::start().await.unwrap();
+    let cases = [
+        password_body("admin", "wrong", Value::Null),
+        password_body("nobody", "x", Value::Null),
+        password_body("admin", "adminpw", json!({"project": {"name": "nope", "domain": {"id": "default"}}})),
+        password_body("admin", "adminpw", json!({"domain": {"id": "default"}})),
+        json!({"auth": {"identity": {"methods": ["token"], "token": {"id": "bogus"}}}}),
+        json!({"auth": {"identity": {"methods": ["application_credential"],
+            "application_credential": {"id": "nope", "secret": "x"}}}}),
+    ];
+    for body in cases {
+        let r = issue(&fake, &body).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{body}");
+        let www = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert_eq!(www, format!("Keystone uri=\"{}\"", fake.auth_url()));
+        let err: Value = r.json().await.unwrap();
+        assert_eq!(err["error"]["code"], 401);
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_get_keystone_errors() {
+    let fake = FakeKeystone::start().await.unwrap();
+    let admin = admin_token(&fake).await;
+    let client = Client::new();
+    let url = |p: &str| format!("{}{p}", fake.url());
+    let cases: Vec<(reqwest::RequestBuilder, u16)> = vec![
+        (client.post(url("/v3/auth/tokens")).body("{\"auth\": "), 400),
+        (client.post(url("/v3/auth/tokens")).body("{\"auth\": {}}"), 400),
+        (client.post(url("/v3/auth/tokens")).body("[]"), 400),
+        (client.post(url("/v3/services")).header("x-auth-token", &admin).body("{\"service\": {\"name\": \"x\"}}"), 400),
+        (client.post(url("/v3/users")).header("x-auth-token", &admin).body("{\"user\": {\"name\": \"admin\"}}"), 409),
+        (client.get(url("/v3/users/nope")).header("x-auth-token", &admin), 404),
+        (client.get(url("/v3/services")), 401),
+        (client.get(url("/v3/services")).header("x-auth-token", "garbage"), 401),
+        (client.get(url("/v3/no/such/path")), 404),
+        (client.put(url("/v3/auth/catalog")).header("x-auth-token", &admin), 405),
+        (client.post(url("/v3/endpoints")).header("x-auth-token", &admin)
+            .body("{\"endpoint\": {\"interface\": \"sideways\", \"service_id\": \"x\", \"url\": \"u\"}}"), 400),
+    ];
+    for (request, status) in cases {
+        let r = request.send().await.unwrap();
+        let what = format!("{} {}", r.url(), r.status());
+        assert_eq!(r.status().as_u16(), status, "{what}");
+        assert_eq!(r.headers()["content-type"], "application/json", "{what}");
+        let err: Value = r.json().await.unwrap();
+        assert_eq!(err["error"]["code"], status, "{what}");
+        assert!(err["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}");
+        assert!(err["error"]["title"].is_string(), "{what}");
+    }
+}
+
+#[tokio::test]
+async fn expiry_follows_the_test_clock_and_allow_expired() {
+    let fake = FakeKeystone::builder()
+        .token_ttl(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    let admin = admin_token(&fake).await;
+    let project = fake.create_project("p").unwrap();
+    let user = fake.create_user("u", "pw").unwrap();
+    fake.grant_project_role(&user, &project, "member").unwrap();
+    let (subject, body) = token(&fake, "u", "pw", json!({"project": {"id": project}})).await;
+    let issued = chrono::DateTime::parse_from_rfc3339(body["token"]["issued_at"].as_str().unwrap()).unwrap();
+    let expires = chrono::DateTime::parse_from_rfc3339(body["token"]["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!((expires - issued).num_seconds(), 60);
+
+    assert_eq!(validate(&fake, &admin, &subject, "").await.status(), StatusCode::OK);
+    fake.clock().advance(Duration::from_secs(61));
+    // the admin's own token has expired too: refresh it
+    assert_eq!(validate(&fake, &admin, &subject, "").await.status(), StatusCode::UNAUTHORIZED);
+    let admin = admin_token(&fake).await;
+    assert_eq!(validate(&fake, &admin, &subject, "").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(validate(&fake, &admin, &subject, "?allow_expired=1").await.status(), StatusCode::OK);
+    fake.clock().advance(Duration::from_secs(49 * 3600));
+    let admin = admin_token(&fake).await;
+    assert_eq!(validate(&fake, &admin, &subject, "?allow_expired=1").await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn revocation_reaches_tokens_derived_from_the_revoked_one() {
+    let fake = FakeKeystone::start().await.unwrap();
+    let admin = admin_token(&fake).await;
+    let (unscoped, _) = token(&fake, "admin", "adminpw", json!("unscoped")).await;
+    let r = issue(&fake, &json!({"auth": {"identity": {"methods": ["token"], "token": {"id": unscoped}},
+        "scope": {"system": {"all": true}}}}))
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let derived = r.headers()["x-subject-token"].to_str().unwrap().to_owned();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["token"]["methods"], json!(["password", "token"]));
+    assert_eq!(body["token"]["audit_ids"].as_array().unwrap().len(), 2);
+
+    let r = Client::new()
+        .delete(format!("{}/auth/tokens", fake.auth_url()))
+        .header("x-auth-token", &admin)
+        .header("x-subject-token", &unscoped)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    for t in [&unscoped, &derived] {
+        let r = validate(&fake, &admin, t, "").await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn validation_is_authorized_as_keystone_does_it() {
+    let fake = FakeKeystone::start().await.unwrap();
+    let project = fake.create_project("p").unwrap();
+    for (name, role) in [("alice", "member"), ("bob", "member"), ("svc", "service"), ("sysreader", "")] {
+        let id = fake.create_user(name, "pw").unwrap();
+        if role.is_empty() {
+            fake.grant_system_role(&id, "reader").unwrap();
+        } else {
+            fake.grant_project_role(&id, &project, role).unwrap();
+        }
+    }
+    let scope = json!({"project": {"id": project}});
+    let (alice, _) = token(&fake, "alice", "pw", scope.clone()).await;
+    let (bob, _) = token(&fake, "bob", "pw", scope.clone()).await;
+    let (svc, _) = token(&fake, "svc", "pw", scope.clone()).await;
+    let (sysreader, _) = token(&fake, "sysreader", "pw", json!({"system": {"all": true}})).await;
+    assert_eq!(validate(&fake, &alice, &alice, "").await.status(), StatusCode::OK);
+    let denied = validate(&fake, &bob, &alice, "").await;
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    let err: Value = denied.json().await.unwrap();
+    assert!(err["error"]["message"].as_str().unwrap().contains("identity:validate_token"));
+    assert_eq!(validate(&fake, &svc, &alice, "").await.status(), StatusCode::OK);
+    assert_eq!(validate(&fake, &sysreader, &alice, "").await.status(), StatusCode::OK);
+    // a member may not register services, an admin may
+    let r = Client::new()
+        .post(format!("{}/services", fake.auth_url()))
+        .header("x-auth-token", &alice)
+        .json(&json!({"service": {"type": "x"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn nocatalog_and_head() {
+    let fake = FakeKeystone::start().await.unwrap();
+    let admin = admin_token(&fake).await;
+    let full: Value = validate(&fake, &admin, &admin, "").await.json().await.unwrap();
+    let catalog = full["token"]["catalog"].as_array().unwrap();
+    let identity = catalog.iter().find(|s| s["type"] == "identity").unwrap();
+    assert_eq!(identity["endpoints"].as_array().unwrap().len(), 3);
+    for e in identity["endpoints"].as_array().unwrap() {
+        assert_eq!(e["url"], format!("{}/v3/", fake.url()));
+        assert_eq!(e["region_id"], "RegionOne");
+    }
+    let bare: Value = validate(&fake, &admin, &admin, "?nocatalog").await.json().await.unwrap();
+    assert!(bare["token"].get("catalog").is_none());
+    let head = Client::new()
+        .head(format!("{}/auth/tokens", fake.auth_url()))
+        .header("x-auth-token", &admin)
+        .header("x-subject-token", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn faults_and_counters() {
+    let fake = FakeKeystone::start().await.unwrap();
+    let admin = admin_token(&fake).await;
+    for _ in 0..3 {
+        validate(&fake, &admin, &admin, "").await;
+    }
+    assert_eq!(fake.requests("GET /v3/auth/tokens"), 3);
+    assert_eq!(fake.requests("POST /v3/auth/tokens"), 1);
+
+    fake.controls().set_fault("GET /v3/auth/tokens", Fault::status(503));
+    let r = validate(&fake, &admin, &admin, "").await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(err["error"]["code"], 503);
+    // other routes are untouched
+    assert_eq!(fake.requests("GET /v3/auth/tokens"), 4);
+    token(&fake, "admin", "adminpw", Value::Null).await;
+
+    fake.controls().clear_faults();
+    fake.controls().set_fault("*", Fault::latency(Duration::from_millis(20)));
+    assert_eq!(validate(&fake, &admin, &admin, "").await.status(), StatusCode::OK);
+    fake.controls().clear_faults();
+
+    fake.refuse_connections(true).await.unwrap();
+    let fresh = Client::new();
+    let err = fresh
+        .get(fake.url())
+        .send()
+        .await
+        .expect_err("connections should be refused");
+    assert!(err.is_connect(), "{err}");
+    fake.refuse_connections(false).await.unwrap();
+    assert_eq!(fresh.get(fake.url()).send().await.unwrap().status().as_u16(), 300);
+}
+
+#[tokio::test]
+async fn application_credentials_by_id_and_name() {
+    let fake = FakeKeystone::builder()
+        .seed(Seed::from_yaml(include_str!("../../../fixtures/seed-cloud.yaml")).unwrap())
+        .start()
+        .await
+        .unwrap();
+    let (alice, body) = token(&fake, "alice", "alicepw", Value::Null).await;
+    let user_id = body["token"]["user"]["id"].as_str().unwrap().to_owned();
+    let r = Client::new()
+        .post(format!("{}/users/{user_id}/application_credentials", fake.auth_url()))
+        .header("x-auth-token", &alice)
+        .json(&json!({"application_credential": {"name": "mine", "roles": [{"name": "reader"}]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created: Value = r.json().await.unwrap();
+    let id = created["application_credential"]["id"].as_str().unwrap();
+    let secret = created["application_credential"]["secret"].as_str().unwrap();
+
+    let by_id = json!({"auth": {"identity": {"methods": ["application_credential"],
+        "application_credential": {"id": id, "secret": secret}}}});
+    let by_name = json!({"auth": {"identity": {"methods": ["application_credential"],
+        "application_credential": {"name": "mine", "secret": secret, "user": {"name": "alice", "domain": {"id": "default"}}}}}});
+    for body in [by_id, by_name] {
+        let r = issue(&fake, &body).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let t: Value = r.json().await.unwrap();
+        assert_eq!(role_names(&t), ["reader"]);
+        assert_eq!(t["token"]["application_credential"]["restricted"], true);
+        assert_eq!(t["token"]["methods"], json!(["application_credential"]));
+    }
+    // the seeded credential works too, and the secret is never listed
+    let seeded = json!({"auth": {"identity": {"methods": ["application_credential"],
+        "application_credential": {"name": "alice-ci", "secret": "alice-ci-secret", "user": {"id": user_id}}}}});
+    assert_eq!(issue(&fake, &seeded).await.status(), StatusCode::CREATED);
+    let listed: Value = Client::new()
+        .get(format!("{}/users/{user_id}/application_credentials", fake.auth_url()))
+        .header("x-auth-token", &alice)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let creds = listed["application_credentials"].as_array().unwrap();
+    assert_eq!(creds.len(), 2);
+    assert!(creds.iter().all(|c| c.get("secret").is_none()));
+}
+
+#[tokio::test]
+async fn role_assignments_with_names_and_effective() {
+    let fake = FakeKeystone::start().await.unwrap();
+    let admin = admin_token(&fake).await;
+    let user_id = fake.admin().user_id.clone();
+    let get = |q: &'static str| {
+        let admin = admin.clone();
+        let url = format!("{}/role_assignments?user.id={user_id}{q}", fake.auth_url());
+        async move {
+            let v: Value = Client::new().get(url).header("x-auth-token", admin).send().await.unwrap().json().await.unwrap();
+            v["role_assignments"].as_array().unwrap().clone()
+        }
+    };
+    let plain = get("").await;
+    assert_eq!(plain.len(), 2, "admin on the admin project and on the system");
+    assert!(plain.iter().all(|a| a["role"].get("name").is_none()));
+    let named = get("&include_names=True").await;
+    assert!(named.iter().all(|a| a["role"]["name"] == "admin" && a["user"]["name"] == "admin"));
+    let effective = get("&effective").await;
+    assert_eq!(effective.len(), 8, "admin, manager, member and reader on both targets");
+    let on_project = get(&*format!("&scope.project.id={}", fake.admin().project_id).leak()).await;
+    assert_eq!(on_project.len(), 1);
+}
+
+#[tokio::test]
+async fn debug_output_hides_the_admin_password() {
+    let fake = FakeKeystone::builder().admin_password("sup3r-secret").start().await.unwrap();
+    let debug = format!("{fake:?}");
+    assert!(!debug.contains("sup3r-secret"), "{debug}");
+    assert!(debug.contains("[redacted]"));
+}
+
+#[tokio::test]
+async fn the_binary_serves_a_seeded_cloud() {
+    use tokio::io::AsyncBufReadExt;
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/seed-cloud.yaml");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_keystone-fake"))
+        .args(["--listen", "127.0.0.1:0", "--admin-password", "pw", "--seed", seed, "--token-ttl", "120"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().unwrap();
+    let url = first.strip_prefix("keystone-fake listening on ").unwrap().to_owned();
+    let mut exports = Vec::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        exports.push(line);
+        if exports.len() == 7 {
+            break;
+        }
+    }
+    assert!(exports.contains(&format!("export OS_AUTH_URL={url}/v3")), "{exports:?}");
+    assert!(exports.contains(&"export OS_PASSWORD=pw".to_owned()));
+    let r = Client::new()
+        .post(format!("{url}/v3/auth/tokens"))
+        .json(&password_body("myservice", "myservicesecretpassword", json!({"project": {"name": "services", "domain": {"id": "default"}}})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let body: Value = r.json().await.unwrap();
+    let issued = chrono::DateTime::parse_from_rfc3339(body["token"]["issued_at"].as_str().unwrap()).unwrap();
+    let expires = chrono::DateTime::parse_from_rfc3339(body["token"]["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!((expires - issued).num_seconds(), 120);
+    let catalog = body["token"]["catalog"].as_array().unwrap();
+    assert!(catalog.iter().any(|s| s["type"] == "myservice"));
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_bad_seed_names_the_entry() {
+    let seed = Seed::from_yaml("grants: [{user: ghost, project: services, role: admin}]").unwrap();
+    let err = FakeKeystone::builder().seed(seed).start().await.unwrap_err();
+    assert!(err.to_string().contains("ghost"), "{err}");
+    let err = Seed::from_yaml("users: [{name: x, pasword: typo}]").unwrap_err();
+    assert!(err.to_string().contains("pasword"), "{err}");
+}
