@@ -1,2 +1,41 @@
-//! xtask
-fn main() {}
+//! `cargo xtask <command>`: the project's only script runner.
+//!
+//! - `ci`: what CI runs: fmt, clippy, the tests, and the conformance steps.
+//! - `demo`: the seed documents' flow, offline, on the fake Keystone.
+//! - `conformance`: the real OpenStack tools (from PyPI, in a venv under `target/`) against our
+//!   code.
+//! - `bench`: the benchmarks.
+//!
+//! It always works from the workspace root, whatever the current directory.
+
+mod ci;
+mod conformance;
+mod util;
+
+use anyhow::bail;
+
+const USAGE: &str = "usage: cargo xtask <ci|demo|conformance|bench>
+
+  ci           cargo fmt --check, clippy -D warnings, cargo test, conformance
+  demo         the seed flow on an in-process fake Keystone, offline
+  conformance  the real openstack CLI (PyPI, venv under target/) against the fake
+  bench        criterion benchmarks";
+
+fn main() -> anyhow::Result<()> {
+    let root = util::project_root();
+    std::env::set_current_dir(&root)?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("ci") => ci::ci(),
+        Some("demo") => {
+            util::cargo(&["run", "--quiet", "-p", "keystone-fake", "--example", "demo"])
+        }
+        Some("conformance") => conformance::run(),
+        Some("bench") => util::cargo(&["bench", "--workspace"]),
+        Some("help" | "--help" | "-h") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command {other:?}\n\n{USAGE}"),
+    }
+}

@@ -2,6 +2,7 @@
 //! [--seed FILE.yaml] [--token-ttl SECS]`. It prints its URL and the admin's `OS_*` variables,
 //! then serves until interrupted.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -51,10 +52,12 @@ async fn main() -> anyhow::Result<()> {
         .start()
         .await
         .with_context(|| format!("cannot start on {}", args.listen))?;
-    println!("keystone-fake listening on {}", fake.url());
-    print!("{}", fake.admin_openrc());
-    use std::io::Write;
-    std::io::stdout().flush()?;
+    // Whoever started us may stop reading stdout; that must not stop the server.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "keystone-fake listening on {}", fake.url());
+    let _ = write!(out, "{}", fake.admin_openrc());
+    let _ = out.flush();
+    drop(out);
     tokio::signal::ctrl_c().await?;
     drop(fake);
     Ok(())

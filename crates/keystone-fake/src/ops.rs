@@ -586,7 +586,9 @@ impl Store {
                 format!("Duplicate entry found with name {}", c.name),
             ));
         }
-        let role_ids = match c.roles {
+        // No roles, or an empty list (what the openstack CLI sends without --role), means all
+        // of the creating token's roles.
+        let role_ids = match c.roles.filter(|r| !r.is_empty()) {
             None => available.to_vec(),
             Some(wanted) => {
                 let mut ids = Vec::new();

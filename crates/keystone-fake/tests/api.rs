@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use keystone_fake::{Fault, FakeKeystone, Seed};
+use keystone_fake::{FakeKeystone, Fault, Seed};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -34,9 +34,14 @@ async fn token(fake: &FakeKeystone, user: &str, password: &str, scope: Value) ->
 }
 
 async fn admin_token(fake: &FakeKeystone) -> String {
-    token(fake, "admin", "adminpw", json!({"project": {"name": "admin", "domain": {"name": "Default"}}}))
-        .await
-        .0
+    token(
+        fake,
+        "admin",
+        "adminpw",
+        json!({"project": {"name": "admin", "domain": {"name": "Default"}}}),
+    )
+    .await
+    .0
 }
 
 async fn validate(fake: &FakeKeystone, caller: &str, subject: &str, query: &str) -> Response {
@@ -76,7 +81,10 @@ async fn tokens_list_implied_roles_in_every_scope() {
 
     let (_, body) = token(&fake, "u", "pw", json!({"domain": {"name": "Default"}})).await;
     assert_eq!(role_names(&body), ["reader"]);
-    assert_eq!(body["token"]["domain"], json!({"id": "default", "name": "Default"}));
+    assert_eq!(
+        body["token"]["domain"],
+        json!({"id": "default", "name": "Default"})
+    );
 
     let (_, body) = token(&fake, "u", "pw", json!({"system": {"all": true}})).await;
     assert_eq!(role_names(&body), ["member", "reader"]);
@@ -106,7 +114,11 @@ async fn authentication_failures_are_401_with_www_authenticate() {
     let cases = [
         password_body("admin", "wrong", Value::Null),
         password_body("nobody", "x", Value::Null),
-        password_body("admin", "adminpw", json!({"project": {"name": "nope", "domain": {"id": "default"}}})),
+        password_body(
+            "admin",
+            "adminpw",
+            json!({"project": {"name": "nope", "domain": {"id": "default"}}}),
+        ),
         password_body("admin", "adminpw", json!({"domain": {"id": "default"}})),
         json!({"auth": {"identity": {"methods": ["token"], "token": {"id": "bogus"}}}}),
         json!({"auth": {"identity": {"methods": ["application_credential"],
@@ -149,7 +161,12 @@ async fn bad_requests_get_keystone_errors() {
         assert_eq!(r.headers()["content-type"], "application/json", "{what}");
         let err: Value = r.json().await.unwrap();
         assert_eq!(err["error"]["code"], status, "{what}");
-        assert!(err["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}");
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{what}"
+        );
         assert!(err["error"]["title"].is_string(), "{what}");
     }
 }
@@ -166,20 +183,42 @@ async fn expiry_follows_the_test_clock_and_allow_expired() {
     let user = fake.create_user("u", "pw").unwrap();
     fake.grant_project_role(&user, &project, "member").unwrap();
     let (subject, body) = token(&fake, "u", "pw", json!({"project": {"id": project}})).await;
-    let issued = chrono::DateTime::parse_from_rfc3339(body["token"]["issued_at"].as_str().unwrap()).unwrap();
-    let expires = chrono::DateTime::parse_from_rfc3339(body["token"]["expires_at"].as_str().unwrap()).unwrap();
+    let issued =
+        chrono::DateTime::parse_from_rfc3339(body["token"]["issued_at"].as_str().unwrap()).unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(body["token"]["expires_at"].as_str().unwrap())
+            .unwrap();
     assert_eq!((expires - issued).num_seconds(), 60);
 
-    assert_eq!(validate(&fake, &admin, &subject, "").await.status(), StatusCode::OK);
+    assert_eq!(
+        validate(&fake, &admin, &subject, "").await.status(),
+        StatusCode::OK
+    );
     fake.clock().advance(Duration::from_secs(61));
     // the admin's own token has expired too: refresh it
-    assert_eq!(validate(&fake, &admin, &subject, "").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        validate(&fake, &admin, &subject, "").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     let admin = admin_token(&fake).await;
-    assert_eq!(validate(&fake, &admin, &subject, "").await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(validate(&fake, &admin, &subject, "?allow_expired=1").await.status(), StatusCode::OK);
+    assert_eq!(
+        validate(&fake, &admin, &subject, "").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        validate(&fake, &admin, &subject, "?allow_expired=1")
+            .await
+            .status(),
+        StatusCode::OK
+    );
     fake.clock().advance(Duration::from_secs(49 * 3600));
     let admin = admin_token(&fake).await;
-    assert_eq!(validate(&fake, &admin, &subject, "?allow_expired=1").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        validate(&fake, &admin, &subject, "?allow_expired=1")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -187,8 +226,11 @@ async fn revocation_reaches_tokens_derived_from_the_revoked_one() {
     let fake = FakeKeystone::start().await.unwrap();
     let admin = admin_token(&fake).await;
     let (unscoped, _) = token(&fake, "admin", "adminpw", json!("unscoped")).await;
-    let r = issue(&fake, &json!({"auth": {"identity": {"methods": ["token"], "token": {"id": unscoped}},
-        "scope": {"system": {"all": true}}}}))
+    let r = issue(
+        &fake,
+        &json!({"auth": {"identity": {"methods": ["token"], "token": {"id": unscoped}},
+        "scope": {"system": {"all": true}}}}),
+    )
     .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let derived = r.headers()["x-subject-token"].to_str().unwrap().to_owned();
@@ -214,7 +256,12 @@ async fn revocation_reaches_tokens_derived_from_the_revoked_one() {
 async fn validation_is_authorized_as_keystone_does_it() {
     let fake = FakeKeystone::start().await.unwrap();
     let project = fake.create_project("p").unwrap();
-    for (name, role) in [("alice", "member"), ("bob", "member"), ("svc", "service"), ("sysreader", "")] {
+    for (name, role) in [
+        ("alice", "member"),
+        ("bob", "member"),
+        ("svc", "service"),
+        ("sysreader", ""),
+    ] {
         let id = fake.create_user(name, "pw").unwrap();
         if role.is_empty() {
             fake.grant_system_role(&id, "reader").unwrap();
@@ -227,13 +274,27 @@ async fn validation_is_authorized_as_keystone_does_it() {
     let (bob, _) = token(&fake, "bob", "pw", scope.clone()).await;
     let (svc, _) = token(&fake, "svc", "pw", scope.clone()).await;
     let (sysreader, _) = token(&fake, "sysreader", "pw", json!({"system": {"all": true}})).await;
-    assert_eq!(validate(&fake, &alice, &alice, "").await.status(), StatusCode::OK);
+    assert_eq!(
+        validate(&fake, &alice, &alice, "").await.status(),
+        StatusCode::OK
+    );
     let denied = validate(&fake, &bob, &alice, "").await;
     assert_eq!(denied.status(), StatusCode::FORBIDDEN);
     let err: Value = denied.json().await.unwrap();
-    assert!(err["error"]["message"].as_str().unwrap().contains("identity:validate_token"));
-    assert_eq!(validate(&fake, &svc, &alice, "").await.status(), StatusCode::OK);
-    assert_eq!(validate(&fake, &sysreader, &alice, "").await.status(), StatusCode::OK);
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("identity:validate_token")
+    );
+    assert_eq!(
+        validate(&fake, &svc, &alice, "").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        validate(&fake, &sysreader, &alice, "").await.status(),
+        StatusCode::OK
+    );
     // a member may not register services, an admin may
     let r = Client::new()
         .post(format!("{}/services", fake.auth_url()))
@@ -249,7 +310,11 @@ async fn validation_is_authorized_as_keystone_does_it() {
 async fn nocatalog_and_head() {
     let fake = FakeKeystone::start().await.unwrap();
     let admin = admin_token(&fake).await;
-    let full: Value = validate(&fake, &admin, &admin, "").await.json().await.unwrap();
+    let full: Value = validate(&fake, &admin, &admin, "")
+        .await
+        .json()
+        .await
+        .unwrap();
     let catalog = full["token"]["catalog"].as_array().unwrap();
     let identity = catalog.iter().find(|s| s["type"] == "identity").unwrap();
     assert_eq!(identity["endpoints"].as_array().unwrap().len(), 3);
@@ -257,7 +322,11 @@ async fn nocatalog_and_head() {
         assert_eq!(e["url"], format!("{}/v3/", fake.url()));
         assert_eq!(e["region_id"], "RegionOne");
     }
-    let bare: Value = validate(&fake, &admin, &admin, "?nocatalog").await.json().await.unwrap();
+    let bare: Value = validate(&fake, &admin, &admin, "?nocatalog")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(bare["token"].get("catalog").is_none());
     let head = Client::new()
         .head(format!("{}/auth/tokens", fake.auth_url()))
@@ -279,7 +348,8 @@ async fn faults_and_counters() {
     assert_eq!(fake.requests("GET /v3/auth/tokens"), 3);
     assert_eq!(fake.requests("POST /v3/auth/tokens"), 1);
 
-    fake.controls().set_fault("GET /v3/auth/tokens", Fault::status(503));
+    fake.controls()
+        .set_fault("GET /v3/auth/tokens", Fault::status(503));
     let r = validate(&fake, &admin, &admin, "").await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     let err: Value = r.json().await.unwrap();
@@ -289,8 +359,12 @@ async fn faults_and_counters() {
     token(&fake, "admin", "adminpw", Value::Null).await;
 
     fake.controls().clear_faults();
-    fake.controls().set_fault("*", Fault::latency(Duration::from_millis(20)));
-    assert_eq!(validate(&fake, &admin, &admin, "").await.status(), StatusCode::OK);
+    fake.controls()
+        .set_fault("*", Fault::latency(Duration::from_millis(20)));
+    assert_eq!(
+        validate(&fake, &admin, &admin, "").await.status(),
+        StatusCode::OK
+    );
     fake.controls().clear_faults();
 
     fake.refuse_connections(true).await.unwrap();
@@ -302,7 +376,16 @@ async fn faults_and_counters() {
         .expect_err("connections should be refused");
     assert!(err.is_connect(), "{err}");
     fake.refuse_connections(false).await.unwrap();
-    assert_eq!(fresh.get(fake.url()).send().await.unwrap().status().as_u16(), 300);
+    assert_eq!(
+        fresh
+            .get(fake.url())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        300
+    );
 }
 
 #[tokio::test]
@@ -315,7 +398,10 @@ async fn application_credentials_by_id_and_name() {
     let (alice, body) = token(&fake, "alice", "alicepw", Value::Null).await;
     let user_id = body["token"]["user"]["id"].as_str().unwrap().to_owned();
     let r = Client::new()
-        .post(format!("{}/users/{user_id}/application_credentials", fake.auth_url()))
+        .post(format!(
+            "{}/users/{user_id}/application_credentials",
+            fake.auth_url()
+        ))
         .header("x-auth-token", &alice)
         .json(&json!({"application_credential": {"name": "mine", "roles": [{"name": "reader"}]}}))
         .send()
@@ -324,7 +410,9 @@ async fn application_credentials_by_id_and_name() {
     assert_eq!(r.status(), StatusCode::CREATED);
     let created: Value = r.json().await.unwrap();
     let id = created["application_credential"]["id"].as_str().unwrap();
-    let secret = created["application_credential"]["secret"].as_str().unwrap();
+    let secret = created["application_credential"]["secret"]
+        .as_str()
+        .unwrap();
 
     let by_id = json!({"auth": {"identity": {"methods": ["application_credential"],
         "application_credential": {"id": id, "secret": secret}}}});
@@ -338,12 +426,32 @@ async fn application_credentials_by_id_and_name() {
         assert_eq!(t["token"]["application_credential"]["restricted"], true);
         assert_eq!(t["token"]["methods"], json!(["application_credential"]));
     }
+    // an empty role list, as the openstack CLI sends without --role, means all the token's roles
+    let r = Client::new()
+        .post(format!("{}/users/{user_id}/application_credentials", fake.auth_url()))
+        .header("x-auth-token", &alice)
+        .json(&json!({"application_credential": {"name": "all", "roles": []}}))
+        .send()
+        .await
+        .unwrap();
+    let all: Value = r.json().await.unwrap();
+    let mut names: Vec<&str> = all["application_credential"]["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["member", "reader"]);
     // the seeded credential works too, and the secret is never listed
     let seeded = json!({"auth": {"identity": {"methods": ["application_credential"],
         "application_credential": {"name": "alice-ci", "secret": "alice-ci-secret", "user": {"id": user_id}}}}});
     assert_eq!(issue(&fake, &seeded).await.status(), StatusCode::CREATED);
     let listed: Value = Client::new()
-        .get(format!("{}/users/{user_id}/application_credentials", fake.auth_url()))
+        .get(format!(
+            "{}/users/{user_id}/application_credentials",
+            fake.auth_url()
+        ))
         .header("x-auth-token", &alice)
         .send()
         .await
@@ -352,7 +460,7 @@ async fn application_credentials_by_id_and_name() {
         .await
         .unwrap();
     let creds = listed["application_credentials"].as_array().unwrap();
-    assert_eq!(creds.len(), 2);
+    assert_eq!(creds.len(), 3);
     assert!(creds.iter().all(|c| c.get("secret").is_none()));
 }
 
@@ -365,24 +473,48 @@ async fn role_assignments_with_names_and_effective() {
         let admin = admin.clone();
         let url = format!("{}/role_assignments?user.id={user_id}{q}", fake.auth_url());
         async move {
-            let v: Value = Client::new().get(url).header("x-auth-token", admin).send().await.unwrap().json().await.unwrap();
+            let v: Value = Client::new()
+                .get(url)
+                .header("x-auth-token", admin)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             v["role_assignments"].as_array().unwrap().clone()
         }
     };
     let plain = get("").await;
-    assert_eq!(plain.len(), 2, "admin on the admin project and on the system");
+    assert_eq!(
+        plain.len(),
+        2,
+        "admin on the admin project and on the system"
+    );
     assert!(plain.iter().all(|a| a["role"].get("name").is_none()));
     let named = get("&include_names=True").await;
-    assert!(named.iter().all(|a| a["role"]["name"] == "admin" && a["user"]["name"] == "admin"));
+    assert!(
+        named
+            .iter()
+            .all(|a| a["role"]["name"] == "admin" && a["user"]["name"] == "admin")
+    );
     let effective = get("&effective").await;
-    assert_eq!(effective.len(), 8, "admin, manager, member and reader on both targets");
+    assert_eq!(
+        effective.len(),
+        8,
+        "admin, manager, member and reader on both targets"
+    );
     let on_project = get(&*format!("&scope.project.id={}", fake.admin().project_id).leak()).await;
     assert_eq!(on_project.len(), 1);
 }
 
 #[tokio::test]
 async fn debug_output_hides_the_admin_password() {
-    let fake = FakeKeystone::builder().admin_password("sup3r-secret").start().await.unwrap();
+    let fake = FakeKeystone::builder()
+        .admin_password("sup3r-secret")
+        .start()
+        .await
+        .unwrap();
     let debug = format!("{fake:?}");
     assert!(!debug.contains("sup3r-secret"), "{debug}");
     assert!(debug.contains("[redacted]"));
@@ -391,16 +523,31 @@ async fn debug_output_hides_the_admin_password() {
 #[tokio::test]
 async fn the_binary_serves_a_seeded_cloud() {
     use tokio::io::AsyncBufReadExt;
-    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/seed-cloud.yaml");
+    let seed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/seed-cloud.yaml"
+    );
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_keystone-fake"))
-        .args(["--listen", "127.0.0.1:0", "--admin-password", "pw", "--seed", seed, "--token-ttl", "120"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-password",
+            "pw",
+            "--seed",
+            seed,
+            "--token-ttl",
+            "120",
+        ])
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next_line().await.unwrap().unwrap();
-    let url = first.strip_prefix("keystone-fake listening on ").unwrap().to_owned();
+    let url = first
+        .strip_prefix("keystone-fake listening on ")
+        .unwrap()
+        .to_owned();
     let mut exports = Vec::new();
     while let Some(line) = lines.next_line().await.unwrap() {
         exports.push(line);
@@ -408,18 +555,28 @@ async fn the_binary_serves_a_seeded_cloud() {
             break;
         }
     }
-    assert!(exports.contains(&format!("export OS_AUTH_URL={url}/v3")), "{exports:?}");
+    assert!(
+        exports.contains(&format!("export OS_AUTH_URL={url}/v3")),
+        "{exports:?}"
+    );
     assert!(exports.contains(&"export OS_PASSWORD=pw".to_owned()));
     let r = Client::new()
         .post(format!("{url}/v3/auth/tokens"))
-        .json(&password_body("myservice", "myservicesecretpassword", json!({"project": {"name": "services", "domain": {"id": "default"}}})))
+        .json(&password_body(
+            "myservice",
+            "myservicesecretpassword",
+            json!({"project": {"name": "services", "domain": {"id": "default"}}}),
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let body: Value = r.json().await.unwrap();
-    let issued = chrono::DateTime::parse_from_rfc3339(body["token"]["issued_at"].as_str().unwrap()).unwrap();
-    let expires = chrono::DateTime::parse_from_rfc3339(body["token"]["expires_at"].as_str().unwrap()).unwrap();
+    let issued =
+        chrono::DateTime::parse_from_rfc3339(body["token"]["issued_at"].as_str().unwrap()).unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(body["token"]["expires_at"].as_str().unwrap())
+            .unwrap();
     assert_eq!((expires - issued).num_seconds(), 120);
     let catalog = body["token"]["catalog"].as_array().unwrap();
     assert!(catalog.iter().any(|s| s["type"] == "myservice"));
@@ -429,7 +586,11 @@ async fn the_binary_serves_a_seeded_cloud() {
 #[tokio::test]
 async fn a_bad_seed_names_the_entry() {
     let seed = Seed::from_yaml("grants: [{user: ghost, project: services, role: admin}]").unwrap();
-    let err = FakeKeystone::builder().seed(seed).start().await.unwrap_err();
+    let err = FakeKeystone::builder()
+        .seed(seed)
+        .start()
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("ghost"), "{err}");
     let err = Seed::from_yaml("users: [{name: x, pasword: typo}]").unwrap_err();
     assert!(err.to_string().contains("pasword"), "{err}");

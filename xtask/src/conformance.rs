@@ -1,0 +1,471 @@
+//! `cargo xtask conformance`: the real OpenStack tools against our code.
+//!
+//! Step `openstack-cli`: python-openstackclient 10.5.0 from PyPI, in a venv under
+//! `target/conformance/`, runs the admin flow of seed document `000_a4a9fe177fa019f3.txt`
+//! against the fake Keystone's binary, and more (catalog, role assignments, application
+//! credentials, revocation). Every command must exit 0 (or fail, where failing is the point)
+//! and show the values it should.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+use crate::util::{KillOnDrop, describe};
+
+/// The pinned Python packages, by step.
+const OPENSTACK_CLI: &str = "python-openstackclient==10.5.0";
+
+/// One line of the summary table.
+struct StepReport {
+    step: &'static str,
+    cases: usize,
+    failures: Vec<String>,
+    seconds: f64,
+}
+
+/// Runs every conformance step and prints the summary table; fails if any case failed.
+pub(crate) fn run() -> anyhow::Result<()> {
+    let venv = Venv::ensure(&[OPENSTACK_CLI])?;
+    crate::util::cargo(&["build", "--quiet", "-p", "keystone-fake"])?;
+    let reports = vec![openstack_cli(&venv)?];
+    print_summary(&reports);
+    let failed: Vec<String> = reports
+        .iter()
+        .flat_map(|r| r.failures.iter().map(move |f| format!("[{}] {f}", r.step)))
+        .collect();
+    if !failed.is_empty() {
+        bail!("conformance failed:\n{}", failed.join("\n"));
+    }
+    Ok(())
+}
+
+fn print_summary(reports: &[StepReport]) {
+    println!();
+    println!(
+        "{:<16} {:>6} {:>7} {:>7} {:>8}",
+        "step", "cases", "passed", "failed", "seconds"
+    );
+    for r in reports {
+        println!(
+            "{:<16} {:>6} {:>7} {:>7} {:>8.1}",
+            r.step,
+            r.cases,
+            r.cases.saturating_sub(r.failures.len()),
+            r.failures.len(),
+            r.seconds
+        );
+    }
+    println!();
+}
+
+/// A Python virtual environment under `target/conformance/venv`, with pinned packages.
+pub(crate) struct Venv {
+    dir: PathBuf,
+}
+
+impl Venv {
+    /// Creates the venv if needed and installs `packages` unless the same set is installed.
+    pub(crate) fn ensure(packages: &[&str]) -> anyhow::Result<Self> {
+        let dir = PathBuf::from("target/conformance/venv");
+        let stamp = dir.join("installed.txt");
+        let wanted = packages.join("\n");
+        if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+            return Ok(Venv { dir });
+        }
+        if !dir.join("bin/python").exists() {
+            let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+            crate::util::run(Command::new(python).args(["-m", "venv"]).arg(&dir))
+                .context("cannot create a Python venv (is python3 with venv installed?)")?;
+        }
+        let pip = dir.join("bin/pip");
+        crate::util::run(
+            Command::new(&pip)
+                .args(["install", "--quiet", "--disable-pip-version-check"])
+                .args(packages),
+        )
+        .context("cannot install the reference packages from PyPI")?;
+        std::fs::write(&stamp, wanted)?;
+        Ok(Venv { dir })
+    }
+
+    /// A program installed in the venv.
+    pub(crate) fn bin(&self, name: &str) -> PathBuf {
+        self.dir.join("bin").join(name)
+    }
+}
+
+/// The fake Keystone's binary, started on a free port; killed when dropped.
+pub(crate) struct FakeProcess {
+    _child: KillOnDrop,
+    /// Such as `http://127.0.0.1:41234`.
+    pub(crate) url: String,
+}
+
+impl FakeProcess {
+    pub(crate) fn start(admin_password: &str) -> anyhow::Result<Self> {
+        let bin = Path::new("target/debug/keystone-fake");
+        let mut child = Command::new(bin)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--admin-password",
+                admin_password,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let child = KillOnDrop(child);
+        let mut reader = BufReader::new(stdout);
+        let mut first = String::new();
+        reader.read_line(&mut first)?;
+        // keep draining what it prints, so that it never writes into a closed pipe
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let url = first
+            .trim()
+            .strip_prefix("keystone-fake listening on ")
+            .with_context(|| format!("unexpected first line from the fake: {first:?}"))?
+            .to_owned();
+        Ok(FakeProcess { _child: child, url })
+    }
+}
+
+/// Runs `openstack` commands with a fixed environment and checks what they print.
+struct Cli<'a> {
+    openstack: PathBuf,
+    env: Vec<(&'a str, String)>,
+    cases: usize,
+    failures: Vec<String>,
+}
+
+impl Cli<'_> {
+    fn command(&self, args: &[&str], env: &[(&str, String)]) -> Command {
+        let mut cmd = Command::new(&self.openstack);
+        cmd.args(args).env_clear();
+        for key in ["PATH", "HOME", "LANG"] {
+            if let Ok(v) = std::env::var(key) {
+                cmd.env(key, v);
+            }
+        }
+        // an empty value in `env` removes the variable
+        for (k, v) in self.env.iter().chain(env) {
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
+        }
+        cmd
+    }
+
+    /// Runs a command that must succeed; returns its stdout, or records a failure.
+    fn ok(&mut self, args: &[&str], env: &[(&str, String)]) -> Option<String> {
+        self.cases += 1;
+        let mut cmd = self.command(args, env);
+        let shown = describe(&cmd).replace(&*self.openstack.to_string_lossy(), "openstack");
+        match cmd.output() {
+            Ok(out) if out.status.success() => {
+                Some(String::from_utf8_lossy(&out.stdout).into_owned())
+            }
+            Ok(out) => {
+                self.failures.push(format!(
+                    "{shown}: exit {}\n{}{}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+                None
+            }
+            Err(e) => {
+                self.failures.push(format!("{shown}: cannot run: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Runs a command that must fail.
+    fn fails(&mut self, args: &[&str], env: &[(&str, String)]) {
+        self.cases += 1;
+        let mut cmd = self.command(args, env);
+        let shown = describe(&cmd).replace(&*self.openstack.to_string_lossy(), "openstack");
+        match cmd.output() {
+            Ok(out) if !out.status.success() => {}
+            Ok(_) => self
+                .failures
+                .push(format!("{shown}: succeeded but should have failed")),
+            Err(e) => self.failures.push(format!("{shown}: cannot run: {e}")),
+        }
+    }
+
+    /// Runs a `-f json` command and parses its output.
+    fn json(&mut self, args: &[&str], env: &[(&str, String)]) -> Option<Value> {
+        let mut full: Vec<&str> = args.to_vec();
+        full.extend(["-f", "json"]);
+        let out = self.ok(&full, env)?;
+        match serde_json::from_str(&out) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.failures.push(format!(
+                    "openstack {}: output is not JSON ({e}): {out}",
+                    args.join(" ")
+                ));
+                None
+            }
+        }
+    }
+
+    /// Checks that `value[field]` (any case) equals `want`.
+    fn expect(&mut self, what: &str, value: &Option<Value>, field: &str, want: &str) {
+        self.cases += 1;
+        let got = value.as_ref().and_then(|v| field_of(v, field));
+        if value.is_some() && got.as_deref() != Some(want) {
+            self.failures.push(format!(
+                "{what}: {field} is {got:?}, expected {want:?} in {}",
+                value.as_ref().map(Value::to_string).unwrap_or_default()
+            ));
+        }
+    }
+
+    /// Checks a condition about a command's output.
+    fn check(&mut self, what: &str, ok: bool, shown: &dyn std::fmt::Debug) {
+        self.cases += 1;
+        if !ok {
+            self.failures.push(format!("{what}: {shown:?}"));
+        }
+    }
+}
+
+/// A field of a CLI JSON object, whatever its case (`id` or `ID`), as text.
+fn field_of(v: &Value, field: &str) -> Option<String> {
+    let obj = v.as_object()?;
+    let (_, value) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(field))?;
+    Some(match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+/// The seed document's admin flow and the rest of the CLI flow, against the fake's binary.
+fn openstack_cli(venv: &Venv) -> anyhow::Result<StepReport> {
+    let started = Instant::now();
+    let fake = FakeProcess::start("adminpw")?;
+    let auth_url = format!("{}/v3", fake.url);
+    let mut cli = Cli {
+        openstack: venv.bin("openstack"),
+        env: vec![
+            ("OS_AUTH_URL", auth_url.clone()),
+            ("OS_USERNAME", "admin".into()),
+            ("OS_PASSWORD", "adminpw".into()),
+            ("OS_PROJECT_NAME", "admin".into()),
+            ("OS_USER_DOMAIN_NAME", "Default".into()),
+            ("OS_PROJECT_DOMAIN_NAME", "Default".into()),
+            ("OS_IDENTITY_API_VERSION", "3".into()),
+        ],
+        cases: 0,
+        failures: Vec::new(),
+    };
+    let none: &[(&str, String)] = &[];
+
+    let project = cli.json(
+        &["project", "create", "services", "--domain", "default"],
+        none,
+    );
+    cli.expect("project create", &project, "name", "services");
+    cli.expect("project create", &project, "domain_id", "default");
+    let services_id = project
+        .as_ref()
+        .and_then(|p| field_of(p, "id"))
+        .unwrap_or_default();
+
+    let service = cli.json(
+        &["service", "create", "myservice", "--name", "myservice"],
+        none,
+    );
+    cli.expect("service create", &service, "type", "myservice");
+    cli.expect("service create", &service, "name", "myservice");
+    cli.expect("service create", &service, "enabled", "true");
+
+    for interface in ["admin", "public", "internal"] {
+        let e = cli.json(
+            &[
+                "endpoint",
+                "create",
+                "myservice",
+                interface,
+                "http://127.0.0.1:1337",
+            ],
+            none,
+        );
+        cli.expect("endpoint create", &e, "interface", interface);
+        cli.expect("endpoint create", &e, "url", "http://127.0.0.1:1337");
+        cli.expect("endpoint create", &e, "service_name", "myservice");
+    }
+    if let Some(list) = cli.json(&["endpoint", "list", "--service", "myservice"], none) {
+        let mut interfaces: Vec<String> = list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|row| field_of(row, "Interface"))
+            .collect();
+        interfaces.sort();
+        cli.check(
+            "endpoint list --service myservice",
+            interfaces == ["admin", "internal", "public"],
+            &list,
+        );
+    }
+
+    let user = cli.json(
+        &[
+            "user",
+            "create",
+            "--email",
+            "myservice@localhost",
+            "--password",
+            "myservicesecretpassword",
+            "myservice",
+        ],
+        none,
+    );
+    cli.expect("user create", &user, "name", "myservice");
+    cli.expect("user create", &user, "email", "myservice@localhost");
+    cli.expect("user create", &user, "domain_id", "default");
+    let user_id = user
+        .as_ref()
+        .and_then(|u| field_of(u, "id"))
+        .unwrap_or_default();
+
+    if let Some(out) = cli.ok(
+        &[
+            "role",
+            "add",
+            "--project",
+            "services",
+            "--user",
+            "myservice",
+            "admin",
+        ],
+        none,
+    ) {
+        cli.check("role add prints nothing", out.trim().is_empty(), &out);
+    }
+
+    let token = cli.json(&["token", "issue"], none);
+    let admin_token = token
+        .as_ref()
+        .and_then(|t| field_of(t, "id"))
+        .unwrap_or_default();
+    cli.check("token issue gives a token", admin_token.len() > 20, &token);
+
+    if let Some(catalog) = cli.json(&["catalog", "list"], none) {
+        let types: Vec<String> = catalog
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|row| field_of(row, "Type"))
+            .collect();
+        cli.check(
+            "catalog list shows identity and myservice",
+            types.contains(&"identity".to_owned()) && types.contains(&"myservice".to_owned()),
+            &catalog,
+        );
+    }
+
+    if let Some(rows) = cli.json(
+        &[
+            "role",
+            "assignment",
+            "list",
+            "--names",
+            "--user",
+            "myservice",
+        ],
+        none,
+    ) {
+        let row = rows.as_array().and_then(|r| r.first()).cloned();
+        let shown = (
+            row.as_ref().and_then(|r| field_of(r, "Role")),
+            row.as_ref().and_then(|r| field_of(r, "User")),
+            row.as_ref().and_then(|r| field_of(r, "Project")),
+        );
+        cli.check(
+            "role assignment list --names",
+            rows.as_array().map(Vec::len) == Some(1)
+                && shown
+                    == (
+                        Some("admin".into()),
+                        Some("myservice@Default".into()),
+                        Some("services@Default".into()),
+                    ),
+            &rows,
+        );
+    }
+
+    // The service user creates an application credential and authenticates with it.
+    let as_myservice = [
+        ("OS_USERNAME", "myservice".to_owned()),
+        ("OS_PASSWORD", "myservicesecretpassword".to_owned()),
+        ("OS_PROJECT_NAME", "services".to_owned()),
+    ];
+    let cred = cli.json(
+        &["application", "credential", "create", "ci"],
+        &as_myservice,
+    );
+    cli.expect("application credential create", &cred, "name", "ci");
+    cli.expect(
+        "application credential create",
+        &cred,
+        "project id",
+        &services_id,
+    );
+    let cred_id = cred
+        .as_ref()
+        .and_then(|c| field_of(c, "id"))
+        .unwrap_or_default();
+    let secret = cred
+        .as_ref()
+        .and_then(|c| field_of(c, "secret"))
+        .unwrap_or_default();
+    let with_cred = [
+        ("OS_AUTH_TYPE", "v3applicationcredential".to_owned()),
+        ("OS_APPLICATION_CREDENTIAL_ID", cred_id),
+        ("OS_APPLICATION_CREDENTIAL_SECRET", secret),
+        ("OS_USERNAME", String::new()),
+        ("OS_PASSWORD", String::new()),
+        ("OS_PROJECT_NAME", String::new()),
+        ("OS_PROJECT_DOMAIN_NAME", String::new()),
+        ("OS_USER_DOMAIN_NAME", String::new()),
+    ];
+    let cred_token = cli.json(&["token", "issue"], &with_cred);
+    cli.expect(
+        "token issue with an application credential",
+        &cred_token,
+        "project_id",
+        &services_id,
+    );
+    cli.expect(
+        "token issue with an application credential",
+        &cred_token,
+        "user_id",
+        &user_id,
+    );
+
+    // Revocation: the first revoke succeeds, the second finds the token gone.
+    if let Some(t) = cli.ok(&["token", "issue", "-f", "value", "-c", "id"], none) {
+        let t = t.trim().to_owned();
+        cli.ok(&["token", "revoke", &t], none);
+        cli.fails(&["token", "revoke", &t], none);
+    }
+
+    Ok(StepReport {
+        step: "openstack-cli",
+        cases: cli.cases,
+        failures: cli.failures,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
