@@ -15,6 +15,14 @@ pub(crate) fn ci() -> anyhow::Result<()> {
         "warnings",
     ])?;
     cargo(&["test", "--workspace"])?;
+    cargo(&[
+        "run",
+        "--quiet",
+        "-p",
+        "keystone-client",
+        "--example",
+        "demo",
+    ])?;
     crate::conformance::run()?;
     eprintln!("ci passed in {:.0?}", started.elapsed());
     Ok(())

@@ -27,9 +27,14 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci::ci(),
-        Some("demo") => {
-            util::cargo(&["run", "--quiet", "-p", "keystone-fake", "--example", "demo"])
-        }
+        Some("demo") => util::cargo(&[
+            "run",
+            "--quiet",
+            "-p",
+            "keystone-client",
+            "--example",
+            "demo",
+        ]),
         Some("conformance") => conformance::run(),
         Some("bench") => util::cargo(&["bench", "--workspace"]),
         Some("help" | "--help" | "-h") | None => {

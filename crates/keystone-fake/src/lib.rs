@@ -43,7 +43,7 @@ use std::time::Duration;
 use keystone_types::Secret;
 use keystone_types::resources::{
     ApplicationCredentialCreate, DomainCreate, EndpointCreate, ProjectCreate, RegionCreate,
-    RoleCreate, RoleIdentifier, ServiceCreate, UserCreate,
+    RoleCreate, RoleIdentifier, ServiceCreate, UserCreate, UserUpdate,
 };
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -361,6 +361,30 @@ impl FakeKeystone {
                 ..Default::default()
             })?
             .id)
+    }
+
+    /// Changes a user's password (tokens already issued stay valid, as in Keystone).
+    pub fn set_user_password(&self, user_id: &str, password: &str) -> Result<(), FakeError> {
+        self.shared.store().update_user(
+            user_id,
+            UserUpdate {
+                password: Some(Secret::new(password)),
+                ..Default::default()
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Enables or disables a user; a disabled user's tokens stop validating.
+    pub fn set_user_enabled(&self, user_id: &str, enabled: bool) -> Result<(), FakeError> {
+        self.shared.store().update_user(
+            user_id,
+            UserUpdate {
+                enabled: Some(enabled),
+                ..Default::default()
+            },
+        )?;
+        Ok(())
     }
 
     /// Creates a global role; returns its id.

@@ -428,7 +428,10 @@ async fn application_credentials_by_id_and_name() {
     }
     // an empty role list, as the openstack CLI sends without --role, means all the token's roles
     let r = Client::new()
-        .post(format!("{}/users/{user_id}/application_credentials", fake.auth_url()))
+        .post(format!(
+            "{}/users/{user_id}/application_credentials",
+            fake.auth_url()
+        ))
         .header("x-auth-token", &alice)
         .json(&json!({"application_credential": {"name": "all", "roles": []}}))
         .send()

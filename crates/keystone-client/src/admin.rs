@@ -1,0 +1,450 @@
+//! The admin calls services and their operators need: services, endpoints, users, projects,
+//! roles, domains, regions, role grants, role assignments and application credentials.
+//!
+//! Every call goes to the Identity v3 root found by discovery, with the session's token.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn run(session: keystone_client::Session) -> keystone_client::Result<()> {
+//! use keystone_types::resources::ServiceCreate;
+//!
+//! let admin = session.admin();
+//! let service = admin
+//!     .create_service(ServiceCreate { kind: "myservice".into(), name: Some("myservice".into()), ..Default::default() })
+//!     .await?;
+//! let found = admin.list_services(Some("myservice"), None).await?;
+//! assert_eq!(found[0].id, service.id);
+//! # Ok(()) }
+//! ```
+
+use keystone_types::resources::*;
+use reqwest::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::Result;
+use crate::session::Session;
+
+/// The admin API over a session. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    session: Session,
+}
+
+/// Filters of `GET /v3/endpoints`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointQuery {
+    /// Only this service's endpoints.
+    pub service_id: Option<String>,
+    /// Only this interface.
+    pub interface: Option<String>,
+    /// Only this region.
+    pub region_id: Option<String>,
+    /// Only enabled (or disabled) endpoints.
+    pub enabled: Option<bool>,
+}
+
+/// Filters of `GET /v3/role_assignments`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleAssignmentQuery {
+    /// Only this user's assignments.
+    pub user_id: Option<String>,
+    /// Only assignments on this project.
+    pub project_id: Option<String>,
+    /// Only assignments on this domain.
+    pub domain_id: Option<String>,
+    /// Only system assignments.
+    pub system: bool,
+    /// Only this role.
+    pub role_id: Option<String>,
+    /// Add names to ids.
+    pub include_names: bool,
+    /// Expand implied roles (and group memberships).
+    pub effective: bool,
+}
+
+/// Where a role grant applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantTarget {
+    /// A project, by id.
+    Project(String),
+    /// A domain, by id.
+    Domain(String),
+    /// The system.
+    System,
+}
+
+impl GrantTarget {
+    fn path(&self, user_id: &str, role_id: &str) -> String {
+        match self {
+            GrantTarget::Project(p) => format!("/projects/{p}/users/{user_id}/roles/{role_id}"),
+            GrantTarget::Domain(d) => format!("/domains/{d}/users/{user_id}/roles/{role_id}"),
+            GrantTarget::System => format!("/system/users/{user_id}/roles/{role_id}"),
+        }
+    }
+}
+
+fn query_string(pairs: &[(&str, Option<String>)]) -> String {
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    let mut any = false;
+    for (k, v) in pairs {
+        if let Some(v) = v {
+            serializer.append_pair(k, v);
+            any = true;
+        }
+    }
+    if any {
+        format!("?{}", serializer.finish())
+    } else {
+        String::new()
+    }
+}
+
+impl Session {
+    /// The admin API over this session.
+    pub fn admin(&self) -> Admin {
+        Admin {
+            session: self.clone(),
+        }
+    }
+}
+
+impl Admin {
+    async fn url(&self, path: &str) -> Result<String> {
+        Ok(format!("{}{path}", self.session.identity_url().await?))
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let url = self.url(path).await?;
+        self.session.get(url).send_json().await
+    }
+
+    async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        let url = self.url(path).await?;
+        self.session
+            .request(method, url)
+            .json(body)
+            .send_json()
+            .await
+    }
+
+    async fn no_content(&self, method: Method, path: &str) -> Result<()> {
+        let url = self.url(path).await?;
+        self.session.request(method, url).send_ok().await.map(drop)
+    }
+
+    // ----- services --------------------------------------------------------------------------
+
+    /// `POST /v3/services`
+    pub async fn create_service(&self, service: ServiceCreate) -> Result<Service> {
+        let r: ServiceResponse = self
+            .send(Method::POST, "/services", &ServiceCreateRequest { service })
+            .await?;
+        Ok(r.service)
+    }
+
+    /// `GET /v3/services/{id}`
+    pub async fn get_service(&self, id: &str) -> Result<Service> {
+        Ok(self
+            .get::<ServiceResponse>(&format!("/services/{id}"))
+            .await?
+            .service)
+    }
+
+    /// `GET /v3/services?type=&name=`
+    pub async fn list_services(
+        &self,
+        kind: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<Vec<Service>> {
+        let q = query_string(&[
+            ("type", kind.map(Into::into)),
+            ("name", name.map(Into::into)),
+        ]);
+        Ok(self
+            .get::<ServiceList>(&format!("/services{q}"))
+            .await?
+            .services)
+    }
+
+    /// `DELETE /v3/services/{id}`
+    pub async fn delete_service(&self, id: &str) -> Result<()> {
+        self.no_content(Method::DELETE, &format!("/services/{id}"))
+            .await
+    }
+
+    // ----- endpoints -------------------------------------------------------------------------
+
+    /// `POST /v3/endpoints`
+    pub async fn create_endpoint(&self, endpoint: EndpointCreate) -> Result<Endpoint> {
+        let r: EndpointResponse = self
+            .send(
+                Method::POST,
+                "/endpoints",
+                &EndpointCreateRequest { endpoint },
+            )
+            .await?;
+        Ok(r.endpoint)
+    }
+
+    /// `GET /v3/endpoints` with filters.
+    pub async fn list_endpoints(&self, query: &EndpointQuery) -> Result<Vec<Endpoint>> {
+        let q = query_string(&[
+            ("service_id", query.service_id.clone()),
+            ("interface", query.interface.clone()),
+            ("region_id", query.region_id.clone()),
+            ("enabled", query.enabled.map(|e| e.to_string())),
+        ]);
+        Ok(self
+            .get::<EndpointList>(&format!("/endpoints{q}"))
+            .await?
+            .endpoints)
+    }
+
+    /// `DELETE /v3/endpoints/{id}`
+    pub async fn delete_endpoint(&self, id: &str) -> Result<()> {
+        self.no_content(Method::DELETE, &format!("/endpoints/{id}"))
+            .await
+    }
+
+    // ----- users -----------------------------------------------------------------------------
+
+    /// `POST /v3/users`
+    pub async fn create_user(&self, user: UserCreate) -> Result<User> {
+        let r: UserResponse = self
+            .send(Method::POST, "/users", &UserCreateRequest { user })
+            .await?;
+        Ok(r.user)
+    }
+
+    /// `GET /v3/users/{id}`
+    pub async fn get_user(&self, id: &str) -> Result<User> {
+        Ok(self
+            .get::<UserResponse>(&format!("/users/{id}"))
+            .await?
+            .user)
+    }
+
+    /// `GET /v3/users?name=&domain_id=`
+    pub async fn list_users(
+        &self,
+        name: Option<&str>,
+        domain_id: Option<&str>,
+    ) -> Result<Vec<User>> {
+        let q = query_string(&[
+            ("name", name.map(Into::into)),
+            ("domain_id", domain_id.map(Into::into)),
+        ]);
+        Ok(self.get::<UserList>(&format!("/users{q}")).await?.users)
+    }
+
+    /// `DELETE /v3/users/{id}`
+    pub async fn delete_user(&self, id: &str) -> Result<()> {
+        self.no_content(Method::DELETE, &format!("/users/{id}"))
+            .await
+    }
+
+    // ----- projects --------------------------------------------------------------------------
+
+    /// `POST /v3/projects`
+    pub async fn create_project(&self, project: ProjectCreate) -> Result<Project> {
+        let r: ProjectResponse = self
+            .send(Method::POST, "/projects", &ProjectCreateRequest { project })
+            .await?;
+        Ok(r.project)
+    }
+
+    /// `GET /v3/projects/{id}`
+    pub async fn get_project(&self, id: &str) -> Result<Project> {
+        Ok(self
+            .get::<ProjectResponse>(&format!("/projects/{id}"))
+            .await?
+            .project)
+    }
+
+    /// `GET /v3/projects?name=&domain_id=`
+    pub async fn list_projects(
+        &self,
+        name: Option<&str>,
+        domain_id: Option<&str>,
+    ) -> Result<Vec<Project>> {
+        let q = query_string(&[
+            ("name", name.map(Into::into)),
+            ("domain_id", domain_id.map(Into::into)),
+        ]);
+        Ok(self
+            .get::<ProjectList>(&format!("/projects{q}"))
+            .await?
+            .projects)
+    }
+
+    /// `DELETE /v3/projects/{id}`
+    pub async fn delete_project(&self, id: &str) -> Result<()> {
+        self.no_content(Method::DELETE, &format!("/projects/{id}"))
+            .await
+    }
+
+    // ----- roles, domains, regions -----------------------------------------------------------
+
+    /// `GET /v3/roles?name=`
+    pub async fn list_roles(&self, name: Option<&str>) -> Result<Vec<Role>> {
+        let q = query_string(&[("name", name.map(Into::into))]);
+        Ok(self.get::<RoleList>(&format!("/roles{q}")).await?.roles)
+    }
+
+    /// The global role named `name`, if there is one.
+    pub async fn find_role(&self, name: &str) -> Result<Option<Role>> {
+        Ok(self
+            .list_roles(Some(name))
+            .await?
+            .into_iter()
+            .find(|r| r.domain_id.is_none()))
+    }
+
+    /// `POST /v3/roles`
+    pub async fn create_role(&self, role: RoleCreate) -> Result<Role> {
+        let r: RoleResponse = self
+            .send(Method::POST, "/roles", &RoleCreateRequest { role })
+            .await?;
+        Ok(r.role)
+    }
+
+    /// `GET /v3/domains?name=`
+    pub async fn list_domains(&self, name: Option<&str>) -> Result<Vec<Domain>> {
+        let q = query_string(&[("name", name.map(Into::into))]);
+        Ok(self
+            .get::<DomainList>(&format!("/domains{q}"))
+            .await?
+            .domains)
+    }
+
+    /// `POST /v3/domains`
+    pub async fn create_domain(&self, domain: DomainCreate) -> Result<Domain> {
+        let r: DomainResponse = self
+            .send(Method::POST, "/domains", &DomainCreateRequest { domain })
+            .await?;
+        Ok(r.domain)
+    }
+
+    /// `GET /v3/regions`
+    pub async fn list_regions(&self) -> Result<Vec<Region>> {
+        Ok(self.get::<RegionList>("/regions").await?.regions)
+    }
+
+    /// `POST /v3/regions`
+    pub async fn create_region(&self, region: RegionCreate) -> Result<Region> {
+        let r: RegionResponse = self
+            .send(Method::POST, "/regions", &RegionCreateRequest { region })
+            .await?;
+        Ok(r.region)
+    }
+
+    // ----- grants and assignments ------------------------------------------------------------
+
+    /// Grants a role (`PUT`, 204).
+    pub async fn grant_role(
+        &self,
+        target: &GrantTarget,
+        user_id: &str,
+        role_id: &str,
+    ) -> Result<()> {
+        self.no_content(Method::PUT, &target.path(user_id, role_id))
+            .await
+    }
+
+    /// Whether a user holds a role directly on a target (`HEAD`: 204 yes, 404 no).
+    pub async fn check_role(
+        &self,
+        target: &GrantTarget,
+        user_id: &str,
+        role_id: &str,
+    ) -> Result<bool> {
+        match self
+            .no_content(Method::HEAD, &target.path(user_id, role_id))
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Revokes a role grant (`DELETE`, 204).
+    pub async fn revoke_role(
+        &self,
+        target: &GrantTarget,
+        user_id: &str,
+        role_id: &str,
+    ) -> Result<()> {
+        self.no_content(Method::DELETE, &target.path(user_id, role_id))
+            .await
+    }
+
+    /// `GET /v3/role_assignments` with filters.
+    pub async fn list_role_assignments(
+        &self,
+        query: &RoleAssignmentQuery,
+    ) -> Result<Vec<RoleAssignment>> {
+        let flag = |b: bool| b.then(|| "true".to_owned());
+        let q = query_string(&[
+            ("user.id", query.user_id.clone()),
+            ("scope.project.id", query.project_id.clone()),
+            ("scope.domain.id", query.domain_id.clone()),
+            ("scope.system", query.system.then(|| "all".to_owned())),
+            ("role.id", query.role_id.clone()),
+            ("include_names", flag(query.include_names)),
+            ("effective", flag(query.effective)),
+        ]);
+        Ok(self
+            .get::<RoleAssignmentList>(&format!("/role_assignments{q}"))
+            .await?
+            .role_assignments)
+    }
+
+    // ----- application credentials -----------------------------------------------------------
+
+    /// `POST /v3/users/{user}/application_credentials`: the answer is the only one that shows
+    /// the secret.
+    pub async fn create_application_credential(
+        &self,
+        user_id: &str,
+        credential: ApplicationCredentialCreate,
+    ) -> Result<ApplicationCredential> {
+        let r: ApplicationCredentialResponse = self
+            .send(
+                Method::POST,
+                &format!("/users/{user_id}/application_credentials"),
+                &ApplicationCredentialCreateRequest {
+                    application_credential: credential,
+                },
+            )
+            .await?;
+        Ok(r.application_credential)
+    }
+
+    /// `GET /v3/users/{user}/application_credentials`
+    pub async fn list_application_credentials(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<ApplicationCredential>> {
+        Ok(self
+            .get::<ApplicationCredentialList>(&format!("/users/{user_id}/application_credentials"))
+            .await?
+            .application_credentials)
+    }
+
+    /// `DELETE /v3/users/{user}/application_credentials/{id}`
+    pub async fn delete_application_credential(&self, user_id: &str, id: &str) -> Result<()> {
+        self.no_content(
+            Method::DELETE,
+            &format!("/users/{user_id}/application_credentials/{id}"),
+        )
+        .await
+    }
+}

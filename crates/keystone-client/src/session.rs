@@ -1,0 +1,578 @@
+//! A session: the HTTP client, the authentication, the cached token, and the rules for
+//! re-authenticating and retrying. Cheap to clone; clones share the token.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn run() -> keystone_client::Result<()> {
+//! use keystone_client::{Auth, Session, UserIdentity};
+//! use keystone_client::catalog::EndpointFilter;
+//! use keystone_types::auth::Scope;
+//!
+//! let auth = Auth::password(UserIdentity::by_name("myservice", "Default"), "secret")
+//!     .scoped(Scope::project_by_name("services", "Default"));
+//! let session = Session::builder("http://keystone.example:5000/v3", auth).build()?;
+//! let url = session.endpoint(&EndpointFilter::new("myservice")).await?;
+//! let things: serde_json::Value = session.get(format!("{url}/v1/thing/list")).send_json().await?;
+//! # Ok(()) }
+//! ```
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keystone_types::Secret;
+use keystone_types::token::TokenResponse;
+use keystone_types::version::{VersionResponse, VersionsResponse};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::{Mutex, OnceCell};
+
+use crate::access::AccessInfo;
+use crate::auth::Auth;
+use crate::catalog::{EndpointFilter, Interface};
+use crate::error::{ConfigError, Error, Result};
+
+/// The default margin: re-authenticate when less than this is left of the token's life.
+pub const DEFAULT_REAUTH_MARGIN: Duration = Duration::from_secs(120);
+
+/// Configures a [`Session`].
+#[derive(Debug, Clone)]
+pub struct SessionBuilder {
+    auth_url: String,
+    auth: Auth,
+    reauth_margin: Duration,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    connect_retries: u32,
+    status_retries: u32,
+    retry_delay: Duration,
+    max_retry_delay: Duration,
+    user_agent: String,
+    cacert: Option<PathBuf>,
+    client_cert: Option<(PathBuf, PathBuf)>,
+    insecure: bool,
+    interfaces: Vec<Interface>,
+    region: Option<String>,
+}
+
+impl SessionBuilder {
+    /// Re-authenticate when less than `margin` is left (default 120 s).
+    pub fn reauth_margin(mut self, margin: Duration) -> Self {
+        self.reauth_margin = margin;
+        self
+    }
+
+    /// Per-request timeout (none by default).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Connection timeout (none by default).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Retries after a failed connection (0 by default), with exponential backoff.
+    pub fn connect_retries(mut self, retries: u32) -> Self {
+        self.connect_retries = retries;
+        self
+    }
+
+    /// Retries after a 503 or 429 answer (0 by default), with exponential backoff.
+    pub fn status_retries(mut self, retries: u32) -> Self {
+        self.status_retries = retries;
+        self
+    }
+
+    /// The first backoff delay (0.5 s by default; it doubles on every retry) and its cap
+    /// (60 s by default).
+    pub fn retry_delay(mut self, first: Duration, cap: Duration) -> Self {
+        self.retry_delay = first;
+        self.max_retry_delay = cap;
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Trust the CA certificates in this PEM file (as `OS_CACERT`).
+    pub fn cacert(mut self, path: impl Into<PathBuf>) -> Self {
+        self.cacert = Some(path.into());
+        self
+    }
+
+    /// Present this client certificate and key (PEM files).
+    pub fn client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.client_cert = Some((cert.into(), key.into()));
+        self
+    }
+
+    /// Do not verify server certificates (as `OS_INSECURE`).
+    pub fn insecure(mut self, insecure: bool) -> Self {
+        self.insecure = insecure;
+        self
+    }
+
+    /// The interfaces to prefer when picking endpoints (`public` by default).
+    pub fn interfaces(mut self, interfaces: impl IntoIterator<Item = Interface>) -> Self {
+        self.interfaces = interfaces.into_iter().collect();
+        self
+    }
+
+    /// The region to pick endpoints in (any by default).
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Builds the session. Fails on an unusable URL or TLS file.
+    pub fn build(self) -> Result<Session> {
+        let parsed = url::Url::parse(&self.auth_url)
+            .map_err(|e| ConfigError::invalid("auth_url", &self.auth_url, e.to_string()))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(
+                ConfigError::invalid("auth_url", &self.auth_url, "not an http(s) URL").into(),
+            );
+        }
+        let mut http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(self.user_agent.clone())
+            .danger_accept_invalid_certs(self.insecure);
+        if let Some(t) = self.timeout {
+            http = http.timeout(t);
+        }
+        if let Some(t) = self.connect_timeout {
+            http = http.connect_timeout(t);
+        }
+        if let Some(path) = &self.cacert {
+            let pem = read_file(path)?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ConfigError::File {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+            for cert in certs {
+                http = http.add_root_certificate(cert);
+            }
+        }
+        if let Some((cert, key)) = &self.client_cert {
+            let mut pem = read_file(cert)?;
+            pem.extend(read_file(key)?);
+            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| ConfigError::File {
+                path: cert.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            http = http.identity(identity);
+        }
+        let http = http
+            .build()
+            .map_err(|e| ConfigError::invalid("tls", "", e.to_string()))?;
+        Ok(Session {
+            inner: Arc::new(Inner {
+                http,
+                auth_url: self.auth_url.trim_end_matches('/').to_owned(),
+                v3_url: OnceCell::new(),
+                token: Mutex::new(None),
+                config: self,
+            }),
+        })
+    }
+}
+
+fn read_file(path: &PathBuf) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        ConfigError::File {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        }
+        .into()
+    })
+}
+
+struct Inner {
+    http: reqwest::Client,
+    auth_url: String,
+    v3_url: OnceCell<String>,
+    token: Mutex<Option<AccessInfo>>,
+    config: SessionBuilder,
+}
+
+/// An authenticated session. Clones share the HTTP connections and the cached token.
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("auth_url", &self.inner.auth_url)
+            .field("auth", &self.inner.config.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Configures a session for `auth_url` (with or without `/v3`).
+    pub fn builder(auth_url: impl Into<String>, auth: Auth) -> SessionBuilder {
+        SessionBuilder {
+            auth_url: auth_url.into(),
+            auth,
+            reauth_margin: DEFAULT_REAUTH_MARGIN,
+            timeout: None,
+            connect_timeout: None,
+            connect_retries: 0,
+            status_retries: 0,
+            retry_delay: Duration::from_millis(500),
+            max_retry_delay: Duration::from_secs(60),
+            user_agent: concat!("keystone-client/", env!("CARGO_PKG_VERSION")).to_owned(),
+            cacert: None,
+            client_cert: None,
+            insecure: false,
+            interfaces: vec![Interface::Public],
+            region: None,
+        }
+    }
+
+    /// The underlying HTTP client (no redirects followed).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// The configured interfaces, in order of preference.
+    pub fn interfaces(&self) -> &[Interface] {
+        &self.inner.config.interfaces
+    }
+
+    /// The configured region.
+    pub fn region(&self) -> Option<&str> {
+        self.inner.config.region.as_deref()
+    }
+
+    /// The Identity v3 root, found by version discovery: the `v3` entry of the version
+    /// document at the auth URL, or, when discovery fails, the auth URL itself (with `/v3`
+    /// appended unless it ends with it).
+    pub async fn identity_url(&self) -> Result<String> {
+        let url = self
+            .inner
+            .v3_url
+            .get_or_init(|| discover(&self.inner.http, &self.inner.auth_url))
+            .await;
+        Ok(url.clone())
+    }
+
+    /// Authenticates now, without the cache.
+    pub async fn authenticate(&self) -> Result<AccessInfo> {
+        let url = format!("{}/auth/tokens", self.identity_url().await?);
+        let auth = &self.inner.config.auth;
+        let mut headers = HeaderMap::new();
+        if let Some(t) = auth.header_token() {
+            headers.insert("x-auth-token", sensitive(t.expose())?);
+        }
+        let body = serde_json::to_vec(&auth.request_body()).map_err(Error::Encode)?;
+        let response = self
+            .execute(Method::POST, &url, headers, Some(body), false)
+            .await?;
+        let response = error_for_status(&url, response).await?;
+        let token = response
+            .headers()
+            .get("x-subject-token")
+            .and_then(|v| v.to_str().ok())
+            .map(Secret::new)
+            .ok_or_else(|| Error::MissingSubjectToken { url: url.clone() })?;
+        let body: TokenResponse = parse_json(&url, response).await?;
+        tracing::debug!(user_id = %body.token.user.id, expires_at = %body.token.expires_at, "authenticated");
+        Ok(AccessInfo::new(token, body.token))
+    }
+
+    /// The session's token, authenticating when there is none or when less than the margin
+    /// is left. Concurrent callers share one authentication.
+    pub async fn access(&self) -> Result<AccessInfo> {
+        let mut cached = self.inner.token.lock().await;
+        if let Some(access) = cached.as_ref() {
+            let margin = chrono::Duration::from_std(self.inner.config.reauth_margin)
+                .unwrap_or(chrono::Duration::MAX);
+            if access.expires_at() - chrono::Utc::now() > margin {
+                return Ok(access.clone());
+            }
+        }
+        let fresh = self.authenticate().await?;
+        *cached = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// Forgets the cached token if it is still `stale`.
+    pub async fn invalidate(&self, stale: &Secret) {
+        let mut cached = self.inner.token.lock().await;
+        if cached.as_ref().is_some_and(|a| a.token() == stale) {
+            *cached = None;
+        }
+    }
+
+    /// Selects an endpoint from the session token's catalog; the session's interfaces and
+    /// region apply unless the filter sets its own.
+    pub async fn endpoint(&self, filter: &EndpointFilter) -> Result<String> {
+        if let Some(url) = &filter.endpoint_override {
+            return Ok(url.clone());
+        }
+        let mut filter = filter.clone();
+        if filter.region.is_none() {
+            filter.region = self.inner.config.region.clone();
+        }
+        self.access().await?.endpoint(&filter)
+    }
+
+    /// Starts an authenticated request.
+    pub fn request(&self, method: Method, url: impl Into<String>) -> Request {
+        Request {
+            session: self.clone(),
+            method,
+            url: url.into(),
+            headers: HeaderMap::new(),
+            body: None,
+            body_error: None,
+            authenticated: true,
+        }
+    }
+
+    /// Starts an authenticated `GET`.
+    pub fn get(&self, url: impl Into<String>) -> Request {
+        self.request(Method::GET, url)
+    }
+
+    /// Starts an authenticated `POST`.
+    pub fn post(&self, url: impl Into<String>) -> Request {
+        self.request(Method::POST, url)
+    }
+
+    /// Sends a request: adds the token when `authenticated`, retries failed connections and
+    /// 503/429 answers as configured, and after a 401 drops the token and retries once.
+    async fn execute(
+        &self,
+        method: Method,
+        url: &str,
+        headers: HeaderMap,
+        body: Option<Vec<u8>>,
+        authenticated: bool,
+    ) -> Result<Response> {
+        let cfg = &self.inner.config;
+        let mut connect_left = cfg.connect_retries;
+        let mut status_left = cfg.status_retries;
+        let mut reauthed = false;
+        let mut delay = cfg.retry_delay;
+        loop {
+            let mut request = self
+                .inner
+                .http
+                .request(method.clone(), url)
+                .headers(headers.clone());
+            let mut used_token = None;
+            if authenticated {
+                // boxed: authenticating sends a request through here too
+                let access = Box::pin(self.access()).await?;
+                request = request.header("x-auth-token", sensitive(access.token().expose())?);
+                used_token = Some(access.token().clone());
+            }
+            if let Some(b) = &body {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(b.clone());
+            }
+            match request.send().await {
+                Err(e) if e.is_connect() && connect_left > 0 => {
+                    connect_left -= 1;
+                    tracing::warn!(%url, error = %e, retry_in = ?delay, "connection failed, retrying");
+                }
+                Err(e) => {
+                    return Err(Error::Transport {
+                        url: url.to_owned(),
+                        source: e,
+                    });
+                }
+                Ok(r) if r.status() == StatusCode::UNAUTHORIZED && !reauthed => {
+                    let Some(stale) = used_token else {
+                        return Ok(r);
+                    };
+                    tracing::debug!(%url, "401: re-authenticating once");
+                    self.invalidate(&stale).await;
+                    reauthed = true;
+                    continue;
+                }
+                Ok(r)
+                    if matches!(
+                        r.status(),
+                        StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
+                    ) && status_left > 0 =>
+                {
+                    status_left -= 1;
+                    tracing::warn!(%url, status = %r.status(), retry_in = ?delay, "retrying");
+                }
+                Ok(r) => return Ok(r),
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(cfg.max_retry_delay);
+        }
+    }
+}
+
+/// A header value marked sensitive, so that no debug output shows it.
+pub(crate) fn sensitive(value: &str) -> Result<HeaderValue> {
+    let mut v = HeaderValue::from_str(value)
+        .map_err(|_| ConfigError::invalid("token", "[redacted]", "not a valid header value"))?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// An authenticated request being built.
+#[derive(Debug)]
+pub struct Request {
+    session: Session,
+    method: Method,
+    url: String,
+    headers: HeaderMap,
+    body: Option<Vec<u8>>,
+    body_error: Option<serde_json::Error>,
+    authenticated: bool,
+}
+
+impl Request {
+    /// Adds a header (marked sensitive when it carries a token).
+    pub fn header(mut self, name: &'static str, value: &str) -> Result<Self> {
+        let name = HeaderName::from_static(name);
+        let value = if name.as_str().ends_with("-token") {
+            sensitive(value)?
+        } else {
+            HeaderValue::from_str(value).map_err(|_| {
+                ConfigError::invalid(name.as_str(), value, "not a valid header value")
+            })?
+        };
+        self.headers.insert(name, value);
+        Ok(self)
+    }
+
+    /// Sets a JSON body.
+    pub fn json<T: Serialize>(mut self, body: &T) -> Self {
+        match serde_json::to_vec(body) {
+            Ok(b) => self.body = Some(b),
+            Err(e) => self.body_error = Some(e),
+        }
+        self
+    }
+
+    /// Sends it without the session's token.
+    pub fn unauthenticated(mut self) -> Self {
+        self.authenticated = false;
+        self
+    }
+
+    /// Sends it; any answer, whatever its status, is `Ok`.
+    pub async fn send(self) -> Result<Response> {
+        if let Some(e) = self.body_error {
+            return Err(Error::Encode(e));
+        }
+        self.session
+            .execute(
+                self.method,
+                &self.url,
+                self.headers,
+                self.body,
+                self.authenticated,
+            )
+            .await
+    }
+
+    /// Sends it; a non-2xx answer is an [`Error::Api`].
+    pub async fn send_ok(self) -> Result<Response> {
+        let url = self.url.clone();
+        let response = self.send().await?;
+        error_for_status(&url, response).await
+    }
+
+    /// Sends it and parses a 2xx JSON answer.
+    pub async fn send_json<T: DeserializeOwned>(self) -> Result<T> {
+        let url = self.url.clone();
+        let response = self.send_ok().await?;
+        parse_json(&url, response).await
+    }
+}
+
+/// Turns a non-2xx answer into [`Error::Api`], parsing Keystone's error body when it has one.
+pub(crate) async fn error_for_status(url: &str, response: Response) -> Result<Response> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let request_id = response
+        .headers()
+        .get("x-openstack-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = response.bytes().await.unwrap_or_default();
+    let body = serde_json::from_slice::<keystone_types::ErrorResponse>(&bytes)
+        .ok()
+        .map(|e| e.error);
+    Err(Error::Api {
+        url: url.to_owned(),
+        status,
+        body,
+        request_id,
+    })
+}
+
+/// Reads and parses a JSON body, keeping the raw bytes when it does not parse.
+pub(crate) async fn parse_json<T: DeserializeOwned>(url: &str, response: Response) -> Result<T> {
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(|e| Error::Transport {
+        url: url.to_owned(),
+        source: e,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Unparsable {
+        url: url.to_owned(),
+        status,
+        raw: bytes.to_vec(),
+        source: e,
+    })
+}
+
+/// Finds the v3 root from the version documents, falling back to the URL's path.
+async fn discover(http: &reqwest::Client, auth_url: &str) -> String {
+    let fallback = if auth_url.ends_with("/v3") {
+        auth_url.to_owned()
+    } else {
+        format!("{auth_url}/v3")
+    };
+    let Ok(response) = http
+        .get(auth_url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+    else {
+        return fallback;
+    };
+    let Ok(bytes) = response.bytes().await else {
+        return fallback;
+    };
+    let versions = if let Ok(one) = serde_json::from_slice::<VersionResponse>(&bytes) {
+        vec![one.version]
+    } else if let Ok(many) = serde_json::from_slice::<VersionsResponse>(&bytes) {
+        many.versions.values
+    } else {
+        tracing::debug!(%auth_url, "version discovery failed; using the URL as given");
+        return fallback;
+    };
+    versions
+        .iter()
+        .filter(|v| v.id == "v3" || v.id.starts_with("v3."))
+        .filter(|v| v.status != "deprecated")
+        .find_map(|v| v.links.iter().find(|l| l.rel == "self"))
+        .map(|l| l.href.trim_end_matches('/').to_owned())
+        .unwrap_or(fallback)
+}

@@ -1,0 +1,89 @@
+//! What services need: validating, checking and revoking other people's tokens with the
+//! session's own credentials (`GET`, `HEAD` and `DELETE /v3/auth/tokens`).
+
+use keystone_types::Secret;
+use keystone_types::token::TokenResponse;
+use reqwest::Method;
+
+use crate::access::AccessInfo;
+use crate::error::Result;
+use crate::session::{Session, error_for_status, parse_json};
+
+/// Options of a validation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ValidateOptions {
+    /// Leave the catalog out (`?nocatalog`).
+    pub nocatalog: bool,
+    /// Accept a token that expired recently (`?allow_expired=1`); Keystone only allows it to
+    /// callers with the `service` role or admins.
+    pub allow_expired: bool,
+}
+
+impl ValidateOptions {
+    fn query(&self) -> String {
+        let mut q = Vec::new();
+        if self.nocatalog {
+            q.push("nocatalog");
+        }
+        if self.allow_expired {
+            q.push("allow_expired=1");
+        }
+        if q.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", q.join("&"))
+        }
+    }
+}
+
+impl Session {
+    async fn subject_request(
+        &self,
+        method: Method,
+        subject: &str,
+        query: &str,
+    ) -> Result<reqwest::Response> {
+        let url = format!("{}/auth/tokens{query}", self.identity_url().await?);
+        let response = self
+            .request(method, url.clone())
+            .header("x-subject-token", subject)?
+            .send()
+            .await?;
+        error_for_status(&url, response).await
+    }
+
+    /// Validates `subject`. A 404 ([`crate::ErrorKind::NotFound`]) means the token is invalid,
+    /// expired or revoked; a 401 that survives one re-authentication means the session's own
+    /// credentials were rejected; connection failures, timeouts and 5xx are
+    /// [`crate::ErrorKind::Unavailable`].
+    pub async fn validate_token(
+        &self,
+        subject: &str,
+        options: ValidateOptions,
+    ) -> Result<AccessInfo> {
+        let url = format!(
+            "{}/auth/tokens{}",
+            self.identity_url().await?,
+            options.query()
+        );
+        let response = self
+            .subject_request(Method::GET, subject, &options.query())
+            .await?;
+        let body: TokenResponse = parse_json(&url, response).await?;
+        Ok(AccessInfo::new(Secret::new(subject), body.token))
+    }
+
+    /// Checks that `subject` is valid (`HEAD`), without fetching its body.
+    pub async fn check_token(&self, subject: &str) -> Result<()> {
+        self.subject_request(Method::HEAD, subject, "")
+            .await
+            .map(drop)
+    }
+
+    /// Revokes `subject`.
+    pub async fn revoke_token(&self, subject: &str) -> Result<()> {
+        self.subject_request(Method::DELETE, subject, "")
+            .await
+            .map(drop)
+    }
+}

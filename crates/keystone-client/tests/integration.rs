@@ -1,0 +1,418 @@
+//! The client against a Keystone: every auth method and scope, discovery, token validation,
+//! and the admin calls of the seed flow. Runs against the in-process fake, or a real Keystone
+//! when `KEYSTONE_TEST_AUTH_URL` and `KEYSTONE_TEST_ADMIN_PASSWORD` are set.
+
+mod common;
+
+use common::Cloud;
+use keystone_client::{
+    Auth, EndpointFilter, EndpointQuery, ErrorKind, GrantTarget, Interface, RoleAssignmentQuery,
+    Session, TokenScope, UserIdentity, ValidateOptions,
+};
+use keystone_types::auth::Scope;
+use keystone_types::resources::{ApplicationCredentialCreate, EndpointCreate, ServiceCreate};
+
+#[tokio::test]
+async fn every_method_and_scope() {
+    let cloud = Cloud::start().await;
+    let (project, user_id, name) = cloud.user_with_role("scopes", "member", "pw1").await;
+    let by_name = || UserIdentity::by_name(name.clone(), "Default");
+
+    type ScopeCheck = fn(&TokenScope) -> bool;
+    let cases: Vec<(&str, Auth, ScopeCheck)> = vec![
+        (
+            "password by name, project by id",
+            Auth::password(by_name(), "pw1").scoped(Scope::project_by_id(&project)),
+            |s| matches!(s, TokenScope::Project { .. }),
+        ),
+        (
+            "password by id, project by id",
+            Auth::password(UserIdentity::by_id(&user_id), "pw1")
+                .scoped(Scope::project_by_id(&project)),
+            |s| matches!(s, TokenScope::Project { .. }),
+        ),
+        (
+            "password by name in domain id, unscoped",
+            Auth::password(UserIdentity::by_name_in_domain_id(&name, "default"), "pw1")
+                .scoped(Scope::Unscoped),
+            |s| *s == TokenScope::Unscoped,
+        ),
+        (
+            "password, no scope",
+            Auth::password(by_name(), "pw1"),
+            |s| *s == TokenScope::Unscoped,
+        ),
+    ];
+    for (what, auth, scope_ok) in cases {
+        let access = cloud
+            .session(auth)
+            .access()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(access.user_id(), user_id, "{what}");
+        assert!(scope_ok(&access.scope()), "{what}: {:?}", access.scope());
+    }
+
+    // project by name and domain name, and the implied reader role
+    let project_name = cloud
+        .admin()
+        .admin()
+        .get_project(&project)
+        .await
+        .unwrap()
+        .name;
+    let access = cloud
+        .session(
+            Auth::password(by_name(), "pw1")
+                .scoped(Scope::project_by_name(&project_name, "Default")),
+        )
+        .access()
+        .await
+        .unwrap();
+    assert_eq!(access.project_id(), Some(project.as_str()));
+    assert!(access.has_role("member") && access.has_role("reader"));
+
+    // the admin: system and domain scopes
+    let admin_user = UserIdentity::by_name("admin", "Default");
+    let system = cloud
+        .session(
+            Auth::password(admin_user.clone(), cloud.admin_password.clone())
+                .scoped(Scope::system()),
+        )
+        .access()
+        .await
+        .unwrap();
+    assert_eq!(system.scope(), TokenScope::System);
+    assert!(system.has_role("admin"));
+
+    // token method: rescope an unscoped token to the project
+    let unscoped = cloud
+        .session(Auth::password(by_name(), "pw1").scoped(Scope::Unscoped))
+        .access()
+        .await
+        .unwrap();
+    let rescoped = cloud
+        .session(Auth::token(unscoped.token().clone()).scoped(Scope::project_by_id(&project)))
+        .access()
+        .await
+        .unwrap();
+    assert_eq!(rescoped.project_id(), Some(project.as_str()));
+    assert_eq!(rescoped.body().methods, ["password", "token"]);
+
+    // application credentials, by id and by name
+    let mine =
+        cloud.session(Auth::password(by_name(), "pw1").scoped(Scope::project_by_id(&project)));
+    let cred = mine
+        .admin()
+        .create_application_credential(
+            &user_id,
+            ApplicationCredentialCreate {
+                name: "ci".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let secret = cred
+        .secret
+        .clone()
+        .expect("the secret is shown at creation");
+    for auth in [
+        Auth::application_credential(&cred.id, secret.clone()),
+        Auth::application_credential_by_name("ci", UserIdentity::by_id(&user_id), secret.clone()),
+        Auth::application_credential_by_name("ci", by_name(), secret.clone()),
+    ] {
+        let access = cloud.session(auth).access().await.unwrap();
+        assert_eq!(access.application_credential_id(), Some(cred.id.as_str()));
+        assert_eq!(access.project_id(), Some(project.as_str()));
+    }
+    let listed = mine
+        .admin()
+        .list_application_credentials(&user_id)
+        .await
+        .unwrap();
+    assert!(listed.iter().all(|c| c.secret.is_none()));
+    mine.admin()
+        .delete_application_credential(&user_id, &cred.id)
+        .await
+        .unwrap();
+    let gone = cloud
+        .session(Auth::application_credential(&cred.id, secret))
+        .access()
+        .await
+        .unwrap_err();
+    assert_eq!(gone.kind(), ErrorKind::Unauthorized);
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_unauthorized() {
+    let cloud = Cloud::start().await;
+    let err = cloud
+        .session(Auth::password(
+            UserIdentity::by_name("admin", "Default"),
+            "wrong",
+        ))
+        .access()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+}
+
+#[tokio::test]
+async fn discovery_with_and_without_v3() {
+    let cloud = Cloud::start().await;
+    let root = cloud
+        .auth_url
+        .trim_end_matches('/')
+        .trim_end_matches("/v3")
+        .to_owned();
+    for url in [
+        cloud.auth_url.clone(),
+        format!("{}/", cloud.auth_url),
+        root.clone(),
+        format!("{root}/"),
+    ] {
+        let session = Session::builder(url.clone(), cloud.admin_auth())
+            .build()
+            .unwrap();
+        assert_eq!(
+            session.identity_url().await.unwrap(),
+            format!("{root}/v3"),
+            "{url}"
+        );
+        session
+            .access()
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+    }
+}
+
+#[tokio::test]
+async fn services_validate_tokens_with_their_own_credentials() {
+    let cloud = Cloud::start().await;
+    let (project, user_id, name) = cloud.user_with_role("validate", "member", "pw2").await;
+    let service = cloud.admin();
+    let user = cloud.session(
+        Auth::password(UserIdentity::by_name(&name, "Default"), "pw2")
+            .scoped(Scope::project_by_id(&project)),
+    );
+    let token = user.access().await.unwrap().token().expose().to_owned();
+
+    let full = service
+        .validate_token(&token, ValidateOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(full.user_id(), user_id);
+    assert!(full.catalog().is_some_and(|c| !c.is_empty()));
+    assert!(full.role_names().contains(&"member"));
+    let bare = service
+        .validate_token(
+            &token,
+            ValidateOptions {
+                nocatalog: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(bare.catalog().is_none());
+    service.check_token(&token).await.unwrap();
+
+    let bogus = service
+        .validate_token("gAAAAABbogus", ValidateOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(bogus.kind(), ErrorKind::NotFound, "{bogus}");
+
+    // a member may validate only their own token
+    let (_, _, other) = cloud.user_with_role("validate2", "member", "pw3").await;
+    let other = cloud.session(Auth::password(
+        UserIdentity::by_name(&other, "Default"),
+        "pw3",
+    ));
+    let forbidden = other
+        .validate_token(&token, ValidateOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(forbidden.kind(), ErrorKind::Forbidden, "{forbidden}");
+
+    service.revoke_token(&token).await.unwrap();
+    let revoked = service
+        .validate_token(&token, ValidateOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(revoked.kind(), ErrorKind::NotFound);
+    assert_eq!(
+        service.check_token(&token).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+/// Seed document 000's admin flow, through the admin API.
+#[tokio::test]
+async fn the_seed_admin_flow() {
+    let cloud = Cloud::start().await;
+    let admin = cloud.admin().admin();
+    let kind = format!(
+        "myservice-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let service = admin
+        .create_service(ServiceCreate {
+            kind: kind.clone(),
+            name: Some(kind.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(admin.get_service(&service.id).await.unwrap().kind, kind);
+    for interface in ["admin", "public", "internal"] {
+        admin
+            .create_endpoint(EndpointCreate {
+                interface: interface.into(),
+                service_id: service.id.clone(),
+                url: "http://127.0.0.1:1337".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let by_type = admin.list_services(Some(&kind), None).await.unwrap();
+    assert_eq!(by_type.len(), 1);
+    let endpoints = admin
+        .list_endpoints(&EndpointQuery {
+            service_id: Some(service.id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(endpoints.len(), 3);
+    let public = admin
+        .list_endpoints(&EndpointQuery {
+            service_id: Some(service.id.clone()),
+            interface: Some("public".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(public.len(), 1);
+
+    let (project, user_id, _) = cloud.user_with_role("seedflow", "admin", "pw4").await;
+    let assignments = admin
+        .list_role_assignments(&RoleAssignmentQuery {
+            user_id: Some(user_id.clone()),
+            include_names: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(assignments.len(), 1);
+    assert_eq!(assignments[0].role.name.as_deref(), Some("admin"));
+    assert_eq!(
+        assignments[0].scope.project.as_ref().map(|p| p.id.as_str()),
+        Some(project.as_str())
+    );
+    let admin_role = admin.find_role("admin").await.unwrap().unwrap();
+    let target = GrantTarget::Project(project.clone());
+    assert!(
+        admin
+            .check_role(&target, &user_id, &admin_role.id)
+            .await
+            .unwrap()
+    );
+    admin
+        .revoke_role(&target, &user_id, &admin_role.id)
+        .await
+        .unwrap();
+    assert!(
+        !admin
+            .check_role(&target, &user_id, &admin_role.id)
+            .await
+            .unwrap()
+    );
+
+    let missing = admin
+        .get_user("0123456789abcdef0123456789abcdef")
+        .await
+        .unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+    let domains = admin.list_domains(Some("Default")).await.unwrap();
+    assert_eq!(domains[0].id, "default");
+    assert!(
+        admin
+            .list_regions()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.id == "RegionOne")
+    );
+
+    admin.delete_service(&service.id).await.unwrap();
+    assert_eq!(
+        admin.get_service(&service.id).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+/// Seed document 002's client flow: authenticate, find the service by type, take its public
+/// endpoint, and call it with the session.
+#[tokio::test]
+async fn the_seed_client_flow() {
+    use wiremock::matchers::{header_exists, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let cloud = Cloud::start().await;
+    let myservice = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/test"))
+        .and(header_exists("x-auth-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"ok": true})))
+        .expect(1)
+        .mount(&myservice)
+        .await;
+    let admin = cloud.admin().admin();
+    let kind = format!(
+        "seedclient-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let service = admin
+        .create_service(ServiceCreate {
+            kind: kind.clone(),
+            name: Some(kind.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for (interface, url) in [
+        ("internal", "http://127.0.0.1:9/internal"),
+        ("public", myservice.uri().as_str()),
+    ] {
+        admin
+            .create_endpoint(EndpointCreate {
+                interface: interface.into(),
+                service_id: service.id.clone(),
+                url: url.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let (project, _, name) = cloud.user_with_role("seedclient", "member", "pw5").await;
+    let session = cloud.session(
+        Auth::password(UserIdentity::by_name(&name, "Default"), "pw5")
+            .scoped(Scope::project_by_id(&project)),
+    );
+    let url = session
+        .endpoint(&EndpointFilter::new(&kind).interface(Interface::Public))
+        .await
+        .unwrap();
+    assert_eq!(url, myservice.uri());
+    let body: serde_json::Value = session
+        .get(format!("{url}/test"))
+        .send_json()
+        .await
+        .unwrap();
+    assert_eq!(body["ok"], true);
+    admin.delete_service(&service.id).await.unwrap();
+}
