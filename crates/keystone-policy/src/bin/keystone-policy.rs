@@ -1,0 +1,348 @@
+//! `keystone-policy`: check, explain, validate and document policy files.
+//!
+//! `check` takes oslopolicy-checker's flags and prints what it prints (`passed: NAME`,
+//! `failed: NAME`, and for a rule that raises its error and `exception: RULE`), so the two can be
+//! compared line by line.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use keystone_policy::check::{CustomChecks, Env, RuleLookup, RuleSet};
+use keystone_policy::context::{checker_credentials, flatten};
+use keystone_policy::enforcer::{RuleDefault, parse_policy_text, read_policy_file};
+use keystone_policy::parser::{parse_text, parse_value};
+use keystone_policy::{Enforcer, EnforcerConfig};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+#[derive(Debug, Parser)]
+#[command(version, about = "oslo.policy-compatible policy tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Evaluate rules against a token, as oslopolicy-checker does.
+    Check {
+        /// The policy file (YAML or JSON).
+        #[arg(long)]
+        policy: PathBuf,
+        /// A token body as Keystone returns it (`{"token": {...}}`).
+        #[arg(long)]
+        access: PathBuf,
+        /// A JSON target; nested objects are flattened to dotted keys.
+        #[arg(long)]
+        target: Option<PathBuf>,
+        /// Only this rule (otherwise every rule whose name contains `:`, sorted).
+        #[arg(long)]
+        rule: Option<String>,
+        /// Set is_admin=True in the credentials.
+        #[arg(long = "is_admin", alias = "is-admin")]
+        is_admin: bool,
+        /// Accepted for compatibility; unused.
+        #[arg(long = "enforcer_config")]
+        enforcer_config: Option<PathBuf>,
+    },
+    /// Explain why a rule allows or denies.
+    Explain {
+        /// The policy file.
+        #[arg(long)]
+        policy: PathBuf,
+        /// A token body.
+        #[arg(long)]
+        access: PathBuf,
+        /// A JSON target.
+        #[arg(long)]
+        target: Option<PathBuf>,
+        /// The rule.
+        #[arg(long)]
+        rule: String,
+    },
+    /// Report rules that do not parse, refer to undefined rules, or form cycles; exit 1 if any.
+    Validate {
+        /// The policy file.
+        #[arg(long)]
+        policy: PathBuf,
+        /// Registered defaults (YAML list of name, check_str, ...).
+        #[arg(long)]
+        defaults: Option<PathBuf>,
+    },
+    /// Print the file rules that are the same as the registered defaults.
+    ListRedundant {
+        /// The policy file.
+        #[arg(long)]
+        policy: PathBuf,
+        /// Registered defaults.
+        #[arg(long)]
+        defaults: PathBuf,
+    },
+    /// Write a documented sample policy file from registered defaults.
+    Sample {
+        /// Registered defaults.
+        #[arg(long)]
+        defaults: PathBuf,
+        /// Where to write it (stdout by default).
+        #[arg(long)]
+        output_file: Option<PathBuf>,
+    },
+    /// Convert a JSON policy file to YAML, commenting out rules equal to the defaults.
+    ConvertJsonToYaml {
+        /// The JSON policy file.
+        #[arg(long)]
+        policy_file: PathBuf,
+        /// Where to write the YAML.
+        #[arg(long)]
+        output_file: PathBuf,
+        /// Registered defaults.
+        #[arg(long)]
+        defaults: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefaultEntry {
+    name: String,
+    check_str: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    operations: Vec<OperationEntry>,
+    #[serde(default)]
+    scope_types: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperationEntry {
+    method: String,
+    path: String,
+}
+
+fn read_defaults(path: &std::path::Path) -> anyhow::Result<Vec<RuleDefault>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let entries: Vec<DefaultEntry> =
+        yaml_serde::from_str(&text).with_context(|| format!("in {}", path.display()))?;
+    Ok(entries
+        .into_iter()
+        .map(|e| {
+            let mut d = RuleDefault::new(e.name, e.check_str).scope_types(e.scope_types);
+            d.description = e.description;
+            for op in e.operations {
+                d = d.operation(op.method, op.path);
+            }
+            d
+        })
+        .collect())
+}
+
+fn read_json(path: &std::path::Path) -> anyhow::Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+fn load_rules(policy: &std::path::Path) -> anyhow::Result<RuleSet> {
+    let raw = read_policy_file(policy)?;
+    let rules: HashMap<String, keystone_policy::Rule> = raw
+        .iter()
+        .map(|(k, v)| (k.clone(), parse_value(v).rule))
+        .collect();
+    Ok(RuleSet {
+        rules,
+        default_rule: Some("default".into()),
+    })
+}
+
+fn creds_and_target(
+    access: &std::path::Path,
+    target: &Option<PathBuf>,
+    is_admin: bool,
+) -> anyhow::Result<(Map<String, Value>, Map<String, Value>)> {
+    let creds = checker_credentials(&read_json(access)?, is_admin).map_err(anyhow::Error::msg)?;
+    let target = match target {
+        Some(path) => {
+            let v = read_json(path)?;
+            flatten(v.as_object().context("the target must be a JSON object")?)
+        }
+        None => {
+            let mut t = Map::new();
+            t.insert(
+                "user_id".into(),
+                creds.get("user_id").cloned().unwrap_or(Value::Null),
+            );
+            if let Some(p) = creds.get("project_id") {
+                t.insert("project_id".into(), p.clone());
+            }
+            t
+        }
+    };
+    Ok((creds, target))
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check {
+            policy,
+            access,
+            target,
+            rule,
+            is_admin,
+            enforcer_config: _,
+        } => {
+            let rules = load_rules(&policy)?;
+            let (creds, target) = creds_and_target(&access, &target, is_admin)?;
+            let custom = CustomChecks::new();
+            let env = Env {
+                rules: &rules,
+                custom: &custom,
+                target: &target,
+                creds: &creds,
+            };
+            let names: Vec<String> = match rule {
+                Some(r) => vec![r],
+                None => {
+                    let mut names: Vec<String> = rules
+                        .rules
+                        .keys()
+                        .filter(|k| k.contains(':'))
+                        .cloned()
+                        .collect();
+                    names.sort();
+                    names
+                }
+            };
+            let mut out = std::io::stdout().lock();
+            for name in names {
+                let Some(r) = rules.lookup(&name) else {
+                    bail!("no rule {name:?} and no default rule");
+                };
+                let written = match env.eval(r) {
+                    Ok(true) => writeln!(out, "passed: {name}"),
+                    Ok(false) => writeln!(out, "failed: {name}"),
+                    Err(e) => writeln!(out, "{e}\nexception: {r}"),
+                };
+                if written.is_err() {
+                    // the reader went away (`| head`): stop quietly
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain {
+            policy,
+            access,
+            target,
+            rule,
+        } => {
+            let enforcer = Enforcer::new(EnforcerConfig {
+                policy_file: Some(policy),
+                ..Default::default()
+            });
+            enforcer.load_rules()?;
+            let (creds, target) = creds_and_target(&access, &target, false)?;
+            print!("{}", enforcer.explain(&rule, &target, &creds));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate { policy, defaults } => {
+            let enforcer = Enforcer::new(EnforcerConfig {
+                policy_file: Some(policy),
+                ..Default::default()
+            });
+            if let Some(d) = defaults {
+                enforcer
+                    .register_defaults(read_defaults(&d)?)
+                    .map_err(anyhow::Error::msg)?;
+            }
+            enforcer.load_rules()?;
+            let problems = enforcer.check_rules();
+            for p in &problems {
+                println!("{p}");
+            }
+            Ok(if problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::ListRedundant { policy, defaults } => {
+            let raw = read_policy_file(&policy)?;
+            for d in read_defaults(&defaults)? {
+                if let Some(v) = raw.get(&d.name)
+                    && parse_value(v).rule == parse_text(&d.check_str).rule
+                {
+                    println!("\"{}\": \"{}\"", d.name, d.check_str);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sample {
+            defaults,
+            output_file,
+        } => {
+            let text = keystone_policy::sample::sample(&read_defaults(&defaults)?);
+            match output_file {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ConvertJsonToYaml {
+            policy_file,
+            output_file,
+            defaults,
+        } => {
+            let text = std::fs::read_to_string(&policy_file)
+                .with_context(|| format!("cannot read {}", policy_file.display()))?;
+            let json: Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", policy_file.display()))?;
+            let rules = json
+                .as_object()
+                .context("a policy file maps rule names to rules")?;
+            parse_policy_text(&text).map_err(anyhow::Error::msg)?;
+            let defaults = match defaults {
+                Some(d) => read_defaults(&d)?,
+                None => Vec::new(),
+            };
+            let mut out = String::new();
+            for (name, value) in rules {
+                let check = match value {
+                    Value::String(s) => s.clone(),
+                    other => parse_value(other).rule.to_string(),
+                };
+                let same = defaults.iter().any(|d| {
+                    &d.name == name && parse_text(&d.check_str).rule == parse_value(value).rule
+                });
+                let quoted = serde_json::to_string(&check)?;
+                if same {
+                    out.push_str(&format!(
+                        "# Same as the default.\n#\"{name}\": {quoted}\n\n"
+                    ));
+                } else {
+                    out.push_str(&format!("\"{name}\": {quoted}\n\n"));
+                }
+            }
+            std::fs::write(&output_file, out)
+                .with_context(|| format!("cannot write {}", output_file.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("keystone-policy: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

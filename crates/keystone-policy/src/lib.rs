@@ -1,0 +1,41 @@
+//! An oslo.policy-compatible policy engine. Operators' existing policy files mean exactly the
+//! same thing here as in oslo.policy 6.0.1: the same tokenizer and shift-reduce parser, the
+//! same checks (`role:`, `rule:`, generic `kind:match` with `%(key)s` substitution and Python
+//! `str()` rendering, literal kinds, dotted credential paths), the same fail-closed behaviour,
+//! and what makes Python raise denies. It does no network I/O and knows nothing of HTTP
+//! frameworks; custom check kinds (such as `http:`) are registered from outside.
+//!
+//! # Example
+//!
+//! ```
+//! use keystone_policy::{Enforcer, EnforcerConfig, PolicyError, RuleDefault};
+//! use keystone_policy::context::PolicyContext;
+//! use serde_json::json;
+//!
+//! let enforcer = Enforcer::new(EnforcerConfig::default());
+//! enforcer.register_defaults([
+//!     RuleDefault::new("admin", "role:admin"),
+//!     RuleDefault::new("proxy:create", "rule:admin").scope_types(["project"]),
+//! ])?;
+//! let member = PolicyContext { roles: vec!["member".into()], project_id: Some("p".into()), ..Default::default() };
+//! let target = json!({"project_id": "p"});
+//! let err = enforcer.authorize("proxy:create", target.as_object().unwrap(), &member.to_policy_values()).unwrap_err();
+//! assert_eq!(err, PolicyError::NotAuthorized("proxy:create".into()));
+//! println!("{}", enforcer.explain("proxy:create", target.as_object().unwrap(), &member.to_policy_values()));
+//! # Ok::<(), String>(())
+//! ```
+
+pub mod check;
+pub mod context;
+pub mod enforcer;
+pub mod literal;
+pub mod parser;
+pub mod pyfmt;
+pub mod sample;
+
+pub use check::{CustomCheck, Outcome, Raised};
+pub use enforcer::{
+    DeprecatedRule, Enforcer, EnforcerConfig, Explanation, LoadError, Operation, PolicyError,
+    RuleDefault, RuleProblem,
+};
+pub use parser::{Rule, parse};
