@@ -16,8 +16,9 @@ use serde_json::Value;
 
 use crate::util::{KillOnDrop, describe};
 
-/// The pinned Python packages, by step.
+/// The pinned Python packages: the `openstack` CLI and the policy engine.
 const OPENSTACK_CLI: &str = "python-openstackclient==10.5.0";
+const OSLO_POLICY: &str = "oslo.policy==6.0.1";
 
 /// One line of the summary table.
 struct StepReport {
@@ -29,9 +30,16 @@ struct StepReport {
 
 /// Runs every conformance step and prints the summary table; fails if any case failed.
 pub(crate) fn run() -> anyhow::Result<()> {
-    let venv = Venv::ensure(&[OPENSTACK_CLI])?;
-    crate::util::cargo(&["build", "--quiet", "-p", "keystone-fake"])?;
-    let reports = vec![openstack_cli(&venv)?];
+    let venv = Venv::ensure(&[OPENSTACK_CLI, OSLO_POLICY])?;
+    crate::util::cargo(&[
+        "build",
+        "--quiet",
+        "-p",
+        "keystone-fake",
+        "-p",
+        "keystone-policy",
+    ])?;
+    let reports = vec![openstack_cli(&venv)?, oslo_policy(&venv)?];
     print_summary(&reports);
     let failed: Vec<String> = reports
         .iter()
@@ -247,6 +255,37 @@ fn field_of(v: &Value, field: &str) -> Option<String> {
     Some(match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    })
+}
+
+/// oslo.policy 6.0.1 against `keystone-policy check`, line by line.
+fn oslo_policy(venv: &Venv) -> anyhow::Result<StepReport> {
+    let started = Instant::now();
+    let report = crate::policy_diff::run(
+        &venv.bin("python"),
+        Path::new("target/debug/keystone-policy"),
+    )?;
+    println!(
+        "oslo-policy: {} generated rules plus Keystone's defaults; {} decisions compared, {} disagreements",
+        report.generated_rules,
+        report.lines,
+        report.disagreements.len()
+    );
+    std::fs::write(
+        "target/conformance/policy/disagreements.txt",
+        report.disagreements.join("\n"),
+    )?;
+    let mut failures = report.disagreements;
+    if failures.len() > 50 {
+        let more = failures.len() - 50;
+        failures.truncate(50);
+        failures.push(format!("... and {more} more"));
+    }
+    Ok(StepReport {
+        step: "oslo-policy",
+        cases: report.lines,
+        failures,
+        seconds: started.elapsed().as_secs_f64(),
     })
 }
 

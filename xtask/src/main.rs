@@ -10,6 +10,7 @@
 
 mod ci;
 mod conformance;
+mod policy_diff;
 mod util;
 
 use anyhow::bail;

@@ -149,8 +149,9 @@ pub(crate) enum Piece {
     Key { key: String, spec: Spec },
     /// `%<spec>` without a key: formats the whole target.
     Whole(Spec),
-    /// A format Python rejects (or that is not emulated): evaluation raises here.
-    Raise(String),
+    /// A format Python rejects (or that is not emulated): evaluation raises here, after
+    /// looking up the key if there is one (a missing key is still a `KeyError`).
+    Raise { key: Option<String>, reason: String },
 }
 
 /// The supported conversions and their flags.
@@ -213,7 +214,10 @@ impl Template {
                 }
                 if depth > 0 {
                     pieces.push(flush(&mut text));
-                    pieces.push(Piece::Raise("incomplete format key".into()));
+                    pieces.push(Piece::Raise {
+                        key: None,
+                        reason: "incomplete format key".into(),
+                    });
                     return Template::finish(pieces);
                 }
                 key = Some(chars[start..j - 1].iter().collect::<String>());
@@ -270,7 +274,10 @@ impl Template {
             }
             if i >= chars.len() {
                 pieces.push(flush(&mut text));
-                pieces.push(Piece::Raise("incomplete format".into()));
+                pieces.push(Piece::Raise {
+                    key,
+                    reason: "incomplete format".into(),
+                });
                 return Template::finish(pieces);
             }
             let conv = chars[i];
@@ -281,7 +288,7 @@ impl Template {
             }
             pieces.push(flush(&mut text));
             if let Some(reason) = unsupported {
-                pieces.push(Piece::Raise(reason));
+                pieces.push(Piece::Raise { key, reason });
                 continue;
             }
             if !"sradiu".contains(conv) {
@@ -290,7 +297,7 @@ impl Template {
                 } else {
                     format!("unsupported format character '{conv}'")
                 };
-                pieces.push(Piece::Raise(reason));
+                pieces.push(Piece::Raise { key, reason });
                 continue;
             }
             spec.conv = conv;
@@ -346,7 +353,12 @@ impl Template {
         for piece in &self.pieces {
             match piece {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Raise(reason) => return Formatted::Raise(reason.clone()),
+                Piece::Raise { key, reason } => {
+                    if key.as_ref().is_some_and(|k| !target.contains_key(k)) {
+                        return Formatted::Missing;
+                    }
+                    return Formatted::Raise(reason.clone());
+                }
                 Piece::Key { key, spec } => match target.get(key) {
                     None => return Formatted::Missing,
                     Some(v) => match spec.render(v) {

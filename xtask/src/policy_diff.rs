@@ -1,0 +1,539 @@
+//! The oslo.policy differential: oslo.policy 6.0.1's checker (its `oslo_policy.shell.tool`, the
+//! code behind `oslopolicy-checker`) and `keystone-policy check` evaluate the same policy files
+//! for the same tokens and targets; every output line must agree.
+//!
+//! Corpus (a): a seeded generator writes 2,400 rules covering the whole grammar (every check
+//! kind, literal kinds, dotted paths, `%` templates, `and`/`or`/`not` in any case, glued and
+//! spaced parentheses, odd whitespace, the list-of-lists form) and malformed ones (unbalanced
+//! parentheses, dangling operators, quoted strings, bad kinds and templates, cycles). Corpus
+//! (b): Keystone's 204 default rules with the tokens of a system admin, a project admin, a
+//! member, a reader, a service user and a domain manager.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+
+/// One evaluation case: a policy file, a token, maybe a target.
+struct Case {
+    name: String,
+    policy: PathBuf,
+    access: PathBuf,
+    target: Option<PathBuf>,
+}
+
+/// The result of the differential.
+pub(crate) struct DiffReport {
+    /// Lines compared.
+    pub(crate) lines: usize,
+    /// Disagreements, described.
+    pub(crate) disagreements: Vec<String>,
+    /// Rules in the generated corpus.
+    pub(crate) generated_rules: usize,
+}
+
+const ROLES: &[&str] = &[
+    "admin", "member", "reader", "Admin", "MEMBER", "service", "manager", "nobody",
+];
+
+fn pick<'a, T: ?Sized>(rng: &mut StdRng, items: &'a [&'a T]) -> &'a T {
+    items[rng.random_range(0..items.len())]
+}
+
+fn atom(rng: &mut StdRng) -> String {
+    let role = pick(rng, ROLES);
+    let choices: Vec<String> = vec![
+        format!("role:{role}"),
+        "role:%(target_role)s".into(),
+        "role:%(role.name)s".into(),
+        "role:%(missing)s".into(),
+        "role:".into(),
+        pick(
+            rng,
+            &[
+                "rule:admin",
+                "rule:owner",
+                "rule:member_or_owner",
+                "rule:unknown_rule",
+                "rule:cycle_a",
+                "rule:default",
+                "rule:",
+            ],
+        )
+        .to_owned(),
+        pick(
+            rng,
+            &[
+                "user_id:%(user_id)s",
+                "project_id:%(project_id)s",
+                "project_id:%(target.project.id)s",
+                "domain_id:%(domain_id)s",
+                "user_id:u1",
+                "project_id:p1",
+            ],
+        )
+        .to_owned(),
+        pick(
+            rng,
+            &[
+                "'member':%(role.name)s",
+                "\"reader\":%(target.role.name)s",
+                "'admin':%(role.name)s",
+                "'member':member",
+            ],
+        )
+        .to_owned(),
+        pick(
+            rng,
+            &[
+                "True:%(enabled)s",
+                "False:%(enabled)s",
+                "None:%(domain_id)s",
+                "None:%(missing)s",
+                "1:%(count)s",
+                "1.0:%(f)s",
+                "1:%(f)s",
+                "-1:-1",
+                "0x1:%(count)s",
+                "1e0:%(f)s",
+                "[1, 2]:%(l)s",
+                "[1,2]:%(l)s",
+                "(1,):x",
+            ],
+        )
+        .to_owned(),
+        pick(
+            rng,
+            &[
+                "user.domain.id:default",
+                "user.domain.id:%(domain_id)s",
+                "project.domain.name:Default",
+                "roles:member",
+                "roles:MEMBER",
+                "groups.name:g1",
+                "groups.name:%(user_id)s",
+                "system_scope:all",
+                "is_admin:True",
+                "is_admin:False",
+                "is_admin:1",
+                "enabled:True",
+                "count:1",
+                "f:1.5",
+                "nothing:None",
+            ],
+        )
+        .to_owned(),
+        pick(
+            rng,
+            &[
+                "user_id.x:y",
+                "roles.x:y",
+                "groups.missing:x",
+                "nothing.x:y",
+                "count.x:1",
+                "token.domain.id:%(domain_id)s",
+                "user.name:%(user_id)s",
+            ],
+        )
+        .to_owned(),
+        pick(rng, &["@", "!"]).to_owned(),
+        pick(
+            rng,
+            &[
+                "nocolon",
+                "role:%(user_id",
+                "role:%(user_id)q",
+                "a$b:x",
+                "'unterminated:x",
+                ":x",
+                "user_id:%(count)d",
+                "project_id:%(project_id)d",
+                "count:%(count)d",
+                "role:50%",
+                "role:%%admin",
+                "'a-string'",
+                "1a:x",
+                "if:x",
+                "a.:x",
+                "f(x):y",
+                "a-b:c",
+            ],
+        )
+        .to_owned(),
+    ];
+    choices[rng.random_range(0..choices.len())].clone()
+}
+
+fn case_of(rng: &mut StdRng, word: &str) -> String {
+    match rng.random_range(0..4) {
+        0 => word.to_uppercase(),
+        1 => {
+            let mut c = word.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        }
+        _ => word.to_owned(),
+    }
+}
+
+fn random_op(rng: &mut StdRng) -> String {
+    let word = if rng.random_bool(0.5) { "and" } else { "or" };
+    case_of(rng, word)
+}
+
+fn expr(rng: &mut StdRng, depth: usize) -> String {
+    if depth == 0 || rng.random_range(0..3) == 0 {
+        let a = atom(rng);
+        return if rng.random_range(0..6) == 0 {
+            format!("{} {a}", case_of(rng, "not"))
+        } else {
+            a
+        };
+    }
+    let n = rng.random_range(2..4);
+    let op = random_op(rng);
+    let mut parts = Vec::new();
+    for i in 0..n {
+        if i > 0 {
+            parts.push(if rng.random_range(0..4) == 0 {
+                random_op(rng)
+            } else {
+                op.clone()
+            });
+        }
+        parts.push(expr(rng, depth - 1));
+    }
+    let inner = parts.join(" ");
+    match rng.random_range(0..5) {
+        0 => format!("({inner})"),
+        1 => format!("( {inner} )"),
+        2 => format!("{} ({inner})", case_of(rng, "not")),
+        _ => inner,
+    }
+}
+
+fn mangle(rng: &mut StdRng, rule: String) -> String {
+    let mut words: Vec<String> = rule.split(' ').map(str::to_owned).collect();
+    match rng.random_range(0..12) {
+        0 if !words.is_empty() => {
+            let i = rng.random_range(0..words.len());
+            words.remove(i);
+        }
+        1 => words.push(pick(rng, &["and", "or", "not", "(", ")"]).to_owned()),
+        2 => words.insert(
+            0,
+            pick(rng, &["and", "or", ")", "(", "'quoted'"]).to_owned(),
+        ),
+        3 => return String::new(),
+        4 => {
+            return pick(
+                rng,
+                &[
+                    "   ",
+                    "\t",
+                    "()",
+                    "(())",
+                    "not",
+                    "and",
+                    "or",
+                    "@ @",
+                    "! or",
+                    "not not @",
+                    "((@)",
+                    "(@))",
+                ],
+            )
+            .to_owned();
+        }
+        _ => {}
+    }
+    let sep = pick(rng, &[" ", " ", " ", "  ", "\t", "\u{a0}", " \n "]);
+    words.join(sep)
+}
+
+/// Writes the generated corpus; returns the number of generated rules.
+fn generate(dir: &Path) -> anyhow::Result<usize> {
+    let mut rng = StdRng::seed_from_u64(0x4b53_5250_6f6c);
+    let mut rules = serde_json::Map::new();
+    for (name, rule) in [
+        ("admin", "role:admin"),
+        ("owner", "user_id:%(user_id)s"),
+        ("member_or_owner", "role:member or rule:owner"),
+        ("default", "role:reader"),
+        ("cycle_a", "rule:cycle_b"),
+        ("cycle_b", "rule:cycle_a"),
+    ] {
+        rules.insert(name.into(), Value::String(rule.into()));
+    }
+    let count = 2400;
+    for i in 0..count {
+        let depth = rng.random_range(0..4);
+        let rule = expr(&mut rng, depth);
+        let rule = if rng.random_range(0..4) == 0 {
+            mangle(&mut rng, rule)
+        } else {
+            rule
+        };
+        rules.insert(format!("gen:{i:04}"), Value::String(rule));
+    }
+    let lists = [
+        json!([]),
+        json!([[]]),
+        json!([["role:admin"]]),
+        json!(["role:member"]),
+        json!([["role:admin"], ["role:member", "project_id:%(project_id)s"]]),
+        json!([["role:nobody", "rule:admin"], [], ["user_id:%(user_id)s"]]),
+        json!([["nocolon"]]),
+        json!([["rule:cycle_a"], ["role:member"]]),
+    ];
+    for (i, l) in lists.iter().enumerate() {
+        rules.insert(format!("list:{i}"), l.clone());
+    }
+    std::fs::write(
+        dir.join("generated-policy.json"),
+        serde_json::to_string_pretty(&Value::Object(rules))?,
+    )?;
+    Ok(count + lists.len())
+}
+
+fn token(roles: &[&str], scope: Value, user: &str) -> Value {
+    let mut t = json!({
+        "methods": ["password"],
+        "user": {"id": user, "name": user, "domain": {"id": "default", "name": "Default"}, "password_expires_at": null},
+        "roles": roles.iter().enumerate().map(|(i, r)| json!({"id": format!("r{i}"), "name": r})).collect::<Vec<_>>(),
+        "audit_ids": ["a"],
+        "expires_at": "2026-11-23T10:00:00.000000Z",
+        "issued_at": "2026-11-23T09:00:00.000000Z",
+        "enabled": true,
+        "count": 1,
+        "f": 1.5,
+        "groups": [{"name": "g1"}, {"name": "g2"}],
+        "nothing": null,
+    });
+    if let (Some(obj), Some(scope)) = (t.as_object_mut(), scope.as_object()) {
+        for (k, v) in scope {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    json!({"token": t})
+}
+
+fn tokens() -> Vec<(&'static str, Value)> {
+    let project = |id: &str| json!({"project": {"id": id, "name": id, "domain": {"id": "default", "name": "Default"}}, "is_domain": false});
+    vec![
+        (
+            "system-admin",
+            token(
+                &["admin", "manager", "member", "reader"],
+                json!({"system": {"all": true}}),
+                "admin1",
+            ),
+        ),
+        (
+            "project-admin",
+            token(
+                &["admin", "manager", "member", "reader"],
+                project("p1"),
+                "admin2",
+            ),
+        ),
+        ("member", token(&["member", "reader"], project("p1"), "u1")),
+        ("reader", token(&["reader"], project("p1"), "u3")),
+        ("service", token(&["service"], project("services"), "svc")),
+        (
+            "domain-manager",
+            token(
+                &["manager", "member", "reader"],
+                json!({"domain": {"id": "default", "name": "Default"}}),
+                "dm",
+            ),
+        ),
+        ("odd-case", token(&["Admin", "MEMBER"], project("p2"), "u2")),
+    ]
+}
+
+fn targets() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "matching",
+            json!({
+                "user_id": "u1", "project_id": "p1", "domain_id": "default", "enabled": true, "count": 1, "f": 1.0,
+                "role": {"name": "member"}, "l": [1, 2], "target_role": "admin",
+                "target": {
+                    "project": {"id": "p1", "domain_id": "default"},
+                    "user": {"id": "u1", "domain_id": "default"},
+                    "role": {"name": "reader", "domain_id": null},
+                    "domain": {"id": "default"},
+                    "token": {"user_id": "u1"},
+                    "group": {"domain_id": "default"}
+                }
+            }),
+        ),
+        (
+            "other",
+            json!({
+                "user_id": "u2", "project_id": "p2", "domain_id": null, "enabled": false, "count": 2, "f": 1.5,
+                "role": {"name": "admin"}, "target_role": "MEMBER",
+                "target": {
+                    "project": {"id": "p2", "domain_id": "other"},
+                    "user": {"id": "u2", "domain_id": "other"},
+                    "role": {"name": "manager", "domain_id": "other"},
+                    "domain": {"id": "other"},
+                    "token": {"user_id": "admin2"}
+                }
+            }),
+        ),
+        ("empty", json!({})),
+    ]
+}
+
+fn cases(dir: &Path, policy: &Path, prefix: &str) -> anyhow::Result<Vec<Case>> {
+    let mut out = Vec::new();
+    for (tname, tok) in tokens() {
+        let access = dir.join(format!("access-{tname}.json"));
+        std::fs::write(&access, serde_json::to_string(&tok)?)?;
+        let mut targets: Vec<(String, Option<PathBuf>)> = vec![("default-target".into(), None)];
+        for (gname, target) in targets_for(prefix) {
+            let path = dir.join(format!("target-{gname}.json"));
+            std::fs::write(&path, serde_json::to_string(&target)?)?;
+            targets.push((gname.to_owned(), Some(path)));
+        }
+        for (gname, target) in targets {
+            out.push(Case {
+                name: format!("{prefix}/{tname}/{gname}"),
+                policy: policy.to_owned(),
+                access: access.clone(),
+                target,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn targets_for(_prefix: &str) -> Vec<(&'static str, Value)> {
+    targets()
+}
+
+/// The Python side: one process runs every case through `oslo_policy.shell.tool`.
+const DRIVER: &str = r#"
+import contextlib, io, json, sys
+from oslo_policy import shell
+cases = json.load(open(sys.argv[1]))
+out = {}
+for c in cases:
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        shell.tool(c["policy"], c["access"], None, False, c.get("target"))
+    out[c["name"]] = buf.getvalue()
+json.dump(out, open(sys.argv[2], "w"))
+"#;
+
+/// Keeps the decision lines (`passed:`, `failed:`, `exception:`); error messages differ between
+/// the two implementations and are not compared.
+fn decisions(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter(|l| {
+            l.starts_with("passed: ") || l.starts_with("failed: ") || l.starts_with("exception: ")
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Runs the differential with the venv's Python and our binary.
+pub(crate) fn run(python: &Path, ours: &Path) -> anyhow::Result<DiffReport> {
+    let dir = PathBuf::from("target/conformance/policy");
+    std::fs::create_dir_all(&dir)?;
+    let generated_rules = generate(&dir)?;
+    let mut all = cases(&dir, &dir.join("generated-policy.json"), "generated")?;
+    all.extend(cases(
+        &dir,
+        Path::new("fixtures/keystone-policy-effective.yaml"),
+        "keystone",
+    )?);
+
+    let spec: Vec<Value> = all
+        .iter()
+        .map(
+            |c| json!({"name": c.name, "policy": c.policy, "access": c.access, "target": c.target}),
+        )
+        .collect();
+    let spec_file = dir.join("cases.json");
+    let result_file = dir.join("python-results.json");
+    std::fs::write(&spec_file, serde_json::to_string(&spec)?)?;
+    let driver = dir.join("driver.py");
+    std::fs::write(&driver, DRIVER)?;
+    let status = Command::new(python)
+        .arg(&driver)
+        .arg(&spec_file)
+        .arg(&result_file)
+        .status()
+        .context("cannot run the oslo.policy driver")?;
+    if !status.success() {
+        bail!("the oslo.policy driver failed with {status}");
+    }
+    let python_results: serde_json::Map<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(&result_file)?)?;
+
+    let mut lines = 0;
+    let mut disagreements = Vec::new();
+    for case in &all {
+        let mut cmd = Command::new(ours);
+        cmd.arg("check")
+            .arg("--policy")
+            .arg(&case.policy)
+            .arg("--access")
+            .arg(&case.access);
+        if let Some(t) = &case.target {
+            cmd.arg("--target").arg(t);
+        }
+        let out = cmd
+            .output()
+            .with_context(|| format!("cannot run {}", ours.display()))?;
+        if !out.status.success() {
+            disagreements.push(format!(
+                "{}: keystone-policy check failed: {}",
+                case.name,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+            continue;
+        }
+        let ours = decisions(&String::from_utf8_lossy(&out.stdout));
+        let theirs = decisions(
+            python_results
+                .get(&case.name)
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+        );
+        if ours.len() != theirs.len() {
+            disagreements.push(format!(
+                "{}: {} lines from keystone-policy, {} from oslo.policy",
+                case.name,
+                ours.len(),
+                theirs.len()
+            ));
+        }
+        for (a, b) in ours.iter().zip(&theirs) {
+            lines += 1;
+            if a != b {
+                let mut d = String::new();
+                let _ = write!(
+                    d,
+                    "{}: keystone-policy said {a:?}, oslo.policy said {b:?}",
+                    case.name
+                );
+                disagreements.push(d);
+            }
+        }
+    }
+    Ok(DiffReport {
+        lines,
+        disagreements,
+        generated_rules,
+    })
+}
