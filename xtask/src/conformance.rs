@@ -19,6 +19,8 @@ use crate::util::{KillOnDrop, describe};
 /// The pinned Python packages: the `openstack` CLI and the policy engine.
 const OPENSTACK_CLI: &str = "python-openstackclient==10.5.0";
 const OSLO_POLICY: &str = "oslo.policy==6.0.1";
+/// Everything the venv holds.
+pub(crate) const PACKAGES: &[&str] = &[OPENSTACK_CLI, OSLO_POLICY];
 
 /// One line of the summary table.
 struct StepReport {
@@ -30,7 +32,7 @@ struct StepReport {
 
 /// Runs every conformance step and prints the summary table; fails if any case failed.
 pub(crate) fn run() -> anyhow::Result<()> {
-    let venv = Venv::ensure(&[OPENSTACK_CLI, OSLO_POLICY])?;
+    let venv = Venv::ensure(PACKAGES)?;
     crate::util::cargo(&[
         "build",
         "--quiet",

@@ -8,6 +8,7 @@
 //!
 //! It always works from the workspace root, whatever the current directory.
 
+mod bench;
 mod ci;
 mod conformance;
 mod policy_diff;
@@ -20,7 +21,7 @@ const USAGE: &str = "usage: cargo xtask <ci|demo|conformance|bench>
   ci           cargo fmt --check, clippy -D warnings, cargo test, conformance
   demo         the seed flow on an in-process fake Keystone, offline
   conformance  the real openstack CLI (PyPI, venv under target/) against the fake
-  bench        criterion benchmarks";
+  bench        criterion benchmarks, and the same policy checks timed with oslo.policy: ratios";
 
 fn main() -> anyhow::Result<()> {
     let root = util::project_root();
@@ -37,7 +38,7 @@ fn main() -> anyhow::Result<()> {
             "demo",
         ]),
         Some("conformance") => conformance::run(),
-        Some("bench") => util::cargo(&["bench", "--workspace"]),
+        Some("bench") => bench::run(),
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())

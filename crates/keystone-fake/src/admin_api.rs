@@ -18,7 +18,7 @@ fn guard(
     state: &AppState,
     headers: &HeaderMap,
     rule: &str,
-    target: PolicyTarget<'_>,
+    target: PolicyTarget,
 ) -> ApiResult<Caller> {
     let caller = state.caller(headers)?;
     enforce(rule, &caller, &target)?;
@@ -26,7 +26,7 @@ fn guard(
 }
 
 fn allow(state: &AppState, headers: &HeaderMap, rule: &str) -> ApiResult<Caller> {
-    guard(state, headers, rule, PolicyTarget::default())
+    guard(state, headers, rule, PolicyTarget::new())
 }
 
 fn views(state: &AppState) -> Views<'_> {
@@ -331,10 +331,7 @@ pub(crate) async fn get_domain(
         &state,
         &headers,
         "identity:get_domain",
-        PolicyTarget {
-            domain_id: Some(&id),
-            ..Default::default()
-        },
+        PolicyTarget::new().with("target.domain.id", id.as_str()),
     )?;
     let store = state.store();
     let d = store
@@ -420,14 +417,14 @@ pub(crate) async fn get_project(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ProjectResponse>> {
+    let domain = state.store().projects.get(&id).map(|p| p.domain_id.clone());
     guard(
         &state,
         &headers,
         "identity:get_project",
-        PolicyTarget {
-            project_id: Some(&id),
-            ..Default::default()
-        },
+        PolicyTarget::new()
+            .with("target.project.id", id.as_str())
+            .with_opt("target.project.domain_id", domain.as_deref()),
     )?;
     let store = state.store();
     let p = store
@@ -445,11 +442,21 @@ pub(crate) async fn create_project(
     headers: HeaderMap,
     KsJson(body): KsJson<ProjectCreateRequest>,
 ) -> ApiResult<Created<ProjectResponse>> {
-    let caller = allow(&state, &headers, "identity:create_project")?;
+    let caller = state.caller(&headers)?;
     let mut create = body.project;
     if create.domain_id.is_none() {
-        create.domain_id = Some(caller.project_domain_id.unwrap_or(caller.user_domain_id));
+        create.domain_id = Some(
+            caller
+                .project_domain_id
+                .clone()
+                .unwrap_or(caller.user_domain_id.clone()),
+        );
     }
+    crate::policy::enforce(
+        "identity:create_project",
+        &caller,
+        &PolicyTarget::new().with_opt("target.project.domain_id", create.domain_id.as_deref()),
+    )?;
     let rec = state.store().create_project(create)?;
     Ok(created(ProjectResponse {
         project: views(&state).project(&rec),
@@ -520,11 +527,9 @@ pub(crate) async fn get_user(
         &state,
         &headers,
         "identity:get_user",
-        PolicyTarget {
-            user_id: Some(&id),
-            domain_id: domain.as_deref(),
-            ..Default::default()
-        },
+        PolicyTarget::new()
+            .with("target.user.id", id.as_str())
+            .with_opt("target.user.domain_id", domain.as_deref()),
     )?;
     let store = state.store();
     let u = store
@@ -542,11 +547,21 @@ pub(crate) async fn create_user(
     headers: HeaderMap,
     KsJson(body): KsJson<UserCreateRequest>,
 ) -> ApiResult<Created<UserResponse>> {
-    let caller = allow(&state, &headers, "identity:create_user")?;
+    let caller = state.caller(&headers)?;
     let mut create = body.user;
     if create.domain_id.is_none() {
-        create.domain_id = Some(caller.project_domain_id.unwrap_or(caller.user_domain_id));
+        create.domain_id = Some(
+            caller
+                .project_domain_id
+                .clone()
+                .unwrap_or(caller.user_domain_id.clone()),
+        );
     }
+    crate::policy::enforce(
+        "identity:create_user",
+        &caller,
+        &PolicyTarget::new().with_opt("target.user.domain_id", create.domain_id.as_deref()),
+    )?;
     let rec = state.store().create_user(create)?;
     Ok(created(UserResponse {
         user: views(&state).user(&rec),
@@ -585,14 +600,14 @@ pub(crate) async fn list_user_projects(
     uri: OriginalUri,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ProjectList>> {
+    let domain = state.store().users.get(&id).map(|u| u.domain_id.clone());
     guard(
         &state,
         &headers,
         "identity:list_user_projects",
-        PolicyTarget {
-            user_id: Some(&id),
-            ..Default::default()
-        },
+        PolicyTarget::new()
+            .with("target.user.id", id.as_str())
+            .with_opt("target.user.domain_id", domain.as_deref()),
     )?;
     let store = state.store();
     if !store.users.contains_key(&id) {
@@ -713,12 +728,18 @@ pub(crate) async fn put_grant(
     uri: OriginalUri,
     Path((target_id, user_id, role_id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    allow(&state, &headers, "identity:create_grant")?;
-    state.store().grant(Grant {
+    let grant = Grant {
         user_id,
         target: target_of(&uri, target_id),
         role_id,
-    })?;
+    };
+    guard(
+        &state,
+        &headers,
+        "identity:create_grant",
+        grant_target(&state, &grant),
+    )?;
+    state.store().grant(grant)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -740,6 +761,36 @@ pub(crate) async fn check_grant(
     )
 }
 
+/// The target Keystone builds for a grant: the user's, project's or domain's and role's
+/// domains and the role's name.
+fn grant_target(state: &AppState, g: &Grant) -> PolicyTarget {
+    let store = state.store();
+    let user_domain = store.users.get(&g.user_id).map(|u| u.domain_id.clone());
+    let role = store.roles.get(&g.role_id);
+    let mut t = PolicyTarget::new()
+        .with("target.user.id", g.user_id.as_str())
+        .with_opt("target.user.domain_id", user_domain.as_deref())
+        .with("target.role.id", g.role_id.as_str())
+        .with(
+            "target.role.domain_id",
+            role.and_then(|r| r.domain_id.clone())
+                .map(serde_json::Value::String)
+                .unwrap_or(serde_json::Value::Null),
+        )
+        .with_opt("target.role.name", role.map(|r| r.name.as_str()));
+    match &g.target {
+        Target::Project(p) => {
+            let domain = store.projects.get(p).map(|x| x.domain_id.clone());
+            t = t
+                .with("target.project.id", p.as_str())
+                .with_opt("target.project.domain_id", domain.as_deref());
+        }
+        Target::Domain(d) => t = t.with("target.domain.id", d.as_str()),
+        Target::System => {}
+    }
+    t
+}
+
 fn check(store: &Store, g: Grant) -> ApiResult<StatusCode> {
     store.check_grant_parts(&g)?;
     if store.grants.contains(&g) {
@@ -759,12 +810,18 @@ pub(crate) async fn delete_grant(
     uri: OriginalUri,
     Path((target_id, user_id, role_id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    allow(&state, &headers, "identity:revoke_grant")?;
-    state.store().revoke_grant(&Grant {
+    let grant = Grant {
         user_id,
         target: target_of(&uri, target_id),
         role_id,
-    })?;
+    };
+    guard(
+        &state,
+        &headers,
+        "identity:revoke_grant",
+        grant_target(&state, &grant),
+    )?;
+    state.store().revoke_grant(&grant)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1022,11 +1079,8 @@ fn assignment(
 
 // ----- application credentials ---------------------------------------------------------------
 
-fn owner_target(user_id: &str) -> PolicyTarget<'_> {
-    PolicyTarget {
-        user_id: Some(user_id),
-        ..Default::default()
-    }
+fn owner_target(user_id: &str) -> PolicyTarget {
+    PolicyTarget::new().with("user_id", user_id)
 }
 
 /// `GET /v3/users/{user}/application_credentials?name=`

@@ -80,6 +80,7 @@ impl Shared {
             project_domain_id: body.project.as_ref().map(|p| p.domain.id.clone()),
             roles: body.role_names().map(str::to_owned).collect(),
             role_ids: body.roles.iter().flatten().map(|r| r.id.clone()).collect(),
+            token: serde_json::to_value(&body).unwrap_or_default(),
         })
     }
 

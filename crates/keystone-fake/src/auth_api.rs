@@ -98,10 +98,7 @@ pub(crate) async fn validate_token(
     enforce(
         rule,
         &caller,
-        &PolicyTarget {
-            user_id: Some(&rec.user_id),
-            ..Default::default()
-        },
+        &PolicyTarget::new().with("target.token.user_id", rec.user_id.as_str()),
     )?;
     let body = store
         .token_body(rec, !query_flag(&q, "nocatalog"))
@@ -130,10 +127,7 @@ pub(crate) async fn revoke_token(
     enforce(
         "identity:revoke_token",
         &caller,
-        &PolicyTarget {
-            user_id: Some(&owner),
-            ..Default::default()
-        },
+        &PolicyTarget::new().with("target.token.user_id", owner.as_str()),
     )?;
     store.revoke(subject);
     Ok(StatusCode::NO_CONTENT)

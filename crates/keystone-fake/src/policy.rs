@@ -1,9 +1,30 @@
-//! Authorization of the fake's own API: Keystone 30.0.0's default rules for the actions the fake
-//! serves, written out by hand in this one place. The policy-engine crate will replace this
-//! with the real rule file (`fixtures/keystone-policy-effective.yaml`).
+//! Authorization of the fake's own API with Keystone 30.0.0's 204 default rules
+//! (`fixtures/keystone-policy-effective.yaml`, compiled in), through `keystone-policy`.
+//! Credentials and targets are built the way Keystone builds them: the caller's ids, roles and
+//! token, and flattened `target.*` keys.
+
+use std::sync::OnceLock;
+
+use keystone_policy::{Enforcer, EnforcerConfig};
+use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 use crate::store::TokenScope;
+
+/// Keystone's default rules, as `oslopolicy-policy-generator --namespace keystone` prints them.
+pub const KEYSTONE_POLICY: &str = include_str!("../../../fixtures/keystone-policy-effective.yaml");
+
+fn enforcer() -> &'static Enforcer {
+    static ENFORCER: OnceLock<Enforcer> = OnceLock::new();
+    ENFORCER.get_or_init(|| {
+        let enforcer = Enforcer::new(EnforcerConfig::default());
+        if let Err(e) = enforcer.set_inline_text(KEYSTONE_POLICY) {
+            // the file is compiled in and tested; an error here is a build defect
+            tracing::error!(error = %e, "cannot load Keystone's default policy");
+        }
+        enforcer
+    })
+}
 
 /// Who is calling: what their `X-Auth-Token` says.
 #[derive(Debug, Clone)]
@@ -20,21 +41,11 @@ pub struct Caller {
     pub roles: Vec<String>,
     /// The token's effective role ids.
     pub role_ids: Vec<String>,
+    /// The token body, as Keystone puts it in the credentials (`token.domain.id` rules).
+    pub token: Value,
 }
 
 impl Caller {
-    fn has(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r.eq_ignore_ascii_case(role))
-    }
-
-    fn system_reader(&self) -> bool {
-        self.scope == TokenScope::System && self.has("reader")
-    }
-
-    fn admin(&self) -> bool {
-        self.has("admin")
-    }
-
     /// The scoped project's id.
     pub fn project_id(&self) -> Option<&str> {
         match &self.scope {
@@ -43,68 +54,73 @@ impl Caller {
         }
     }
 
-    fn domain_id(&self) -> Option<&str> {
-        match &self.scope {
-            TokenScope::Domain(d) => Some(d),
+    /// The credentials Keystone hands to oslo.policy.
+    fn credentials(&self) -> Map<String, Value> {
+        let opt = |v: Option<&str>| {
+            v.map(|s| Value::String(s.to_owned()))
+                .unwrap_or(Value::Null)
+        };
+        let domain_id = match &self.scope {
+            TokenScope::Domain(d) => Some(d.as_str()),
             _ => None,
-        }
+        };
+        let mut creds = Map::new();
+        creds.insert("user_id".into(), Value::String(self.user_id.clone()));
+        creds.insert(
+            "user_domain_id".into(),
+            Value::String(self.user_domain_id.clone()),
+        );
+        creds.insert("project_id".into(), opt(self.project_id()));
+        creds.insert(
+            "project_domain_id".into(),
+            opt(self.project_domain_id.as_deref()),
+        );
+        creds.insert("domain_id".into(), opt(domain_id));
+        creds.insert(
+            "system_scope".into(),
+            opt((self.scope == TokenScope::System).then_some("all")),
+        );
+        creds.insert(
+            "roles".into(),
+            self.roles.iter().cloned().map(Value::String).collect(),
+        );
+        creds.insert("is_admin_project".into(), Value::Bool(true));
+        creds.insert("token".into(), self.token.clone());
+        creds
     }
 }
 
-/// The parts of the target that the rules look at.
+/// A policy target: flattened keys such as `target.token.user_id`, as Keystone builds them.
 #[derive(Debug, Clone, Default)]
-pub struct PolicyTarget<'a> {
-    /// The user the action is about (a token's owner, a credential's owner, a user resource).
-    pub user_id: Option<&'a str>,
-    /// The domain the target belongs to.
-    pub domain_id: Option<&'a str>,
-    /// The project the action is about.
-    pub project_id: Option<&'a str>,
+pub struct PolicyTarget(Map<String, Value>);
+
+impl PolicyTarget {
+    /// An empty target.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a key.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.0.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Adds a key when the value is known.
+    pub fn with_opt(self, key: &str, value: Option<&str>) -> Self {
+        match value {
+            Some(v) => self.with(key, v),
+            None => self,
+        }
+    }
 }
 
 /// Allows or denies `rule` (such as `identity:validate_token`) with a 403 naming it.
-pub fn enforce(rule: &str, caller: &Caller, target: &PolicyTarget<'_>) -> Result<(), ApiError> {
-    if allowed(rule, caller, target) {
+pub fn enforce(rule: &str, caller: &Caller, target: &PolicyTarget) -> Result<(), ApiError> {
+    if enforcer().enforce(rule, &target.0, &caller.credentials()) {
         Ok(())
     } else {
         Err(ApiError::forbidden(rule))
-    }
-}
-
-fn allowed(rule: &str, c: &Caller, t: &PolicyTarget<'_>) -> bool {
-    let admin_or_system_reader = c.admin() || c.system_reader();
-    let subject = t.user_id == Some(c.user_id.as_str());
-    let action = rule.strip_prefix("identity:").unwrap_or(rule);
-    match action {
-        "validate_token" => admin_or_system_reader || c.has("service") || subject,
-        "check_token" => admin_or_system_reader || subject,
-        "revoke_token" => c.admin() || subject,
-        "get_region" | "list_regions" | "get_auth_catalog" | "get_auth_projects"
-        | "get_auth_domains" | "get_auth_system" => true,
-        "get_user" => {
-            admin_or_system_reader
-                || (c.has("reader") && c.domain_id().is_some() && c.domain_id() == t.domain_id)
-                || subject
-        }
-        "list_user_projects" => admin_or_system_reader || subject,
-        "get_project" => {
-            admin_or_system_reader || (t.project_id.is_some() && c.project_id() == t.project_id)
-        }
-        "get_domain" => {
-            admin_or_system_reader
-                || (t.domain_id.is_some()
-                    && (c.domain_id() == t.domain_id
-                        || c.project_domain_id.as_deref() == t.domain_id))
-        }
-        "get_application_credential" | "list_application_credentials" => {
-            admin_or_system_reader || subject
-        }
-        "create_application_credential" => subject,
-        "delete_application_credential" => c.admin() || subject,
-        a if a.starts_with("get_") || a.starts_with("list_") || a.starts_with("check_") => {
-            admin_or_system_reader
-        }
-        _ => c.admin(),
     }
 }
 
@@ -120,26 +136,16 @@ mod tests {
             project_domain_id: Some("default".into()),
             roles: roles.iter().map(|r| r.to_string()).collect(),
             role_ids: Vec::new(),
+            token: Value::Null,
         }
     }
 
-    fn check(
-        rule: &str,
-        roles: &[&str],
-        scope: TokenScope,
-        target_user: Option<&str>,
-        expected: bool,
-    ) {
-        let c = caller(roles, scope);
-        let t = PolicyTarget {
-            user_id: target_user,
-            ..Default::default()
-        };
-        assert_eq!(
-            allowed(rule, &c, &t),
-            expected,
-            "{rule} for {roles:?} on {target_user:?}"
-        );
+    fn check(rule: &str, roles: &[&str], scope: TokenScope, subject: Option<&str>, expected: bool) {
+        let target = PolicyTarget::new()
+            .with_opt("target.token.user_id", subject)
+            .with_opt("user_id", subject);
+        let allowed = enforce(rule, &caller(roles, scope), &target).is_ok();
+        assert_eq!(allowed, expected, "{rule} for {roles:?} on {subject:?}");
     }
 
     #[test]
@@ -211,6 +217,17 @@ mod tests {
             p(),
             Some("u2"),
             false,
+        );
+        check("identity:get_auth_catalog", &["reader"], p(), None, true);
+    }
+
+    #[test]
+    fn the_compiled_in_policy_is_keystones() {
+        assert_eq!(enforcer().rules().len(), 204);
+        assert!(
+            enforcer().check_rules().is_empty(),
+            "{:?}",
+            enforcer().check_rules()
         );
     }
 }

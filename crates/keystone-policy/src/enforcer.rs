@@ -266,6 +266,7 @@ impl std::fmt::Display for Explanation {
 pub struct Enforcer {
     config: EnforcerConfig,
     registered: RwLock<Vec<RuleDefault>>,
+    inline: RwLock<Map<String, Value>>,
     custom: RwLock<CustomChecks>,
     loaded: RwLock<Arc<Loaded>>,
     last_check: Mutex<Instant>,
@@ -331,6 +332,7 @@ impl Enforcer {
         Enforcer {
             config,
             registered: RwLock::new(Vec::new()),
+            inline: RwLock::new(Map::new()),
             custom: RwLock::new(CustomChecks::new()),
             loaded: RwLock::new(Arc::new(Loaded::default())),
             last_check: Mutex::new(Instant::now()),
@@ -364,6 +366,22 @@ impl Enforcer {
     /// The registered defaults.
     pub fn registered(&self) -> Vec<RuleDefault> {
         read(&self.registered).clone()
+    }
+
+    /// Sets rules as if they came from a policy file read before the configured files (for
+    /// policies compiled into a program). Replaces earlier inline rules and rebuilds.
+    pub fn set_inline_rules(&self, rules: Map<String, Value>) -> Result<(), LoadError> {
+        *write(&self.inline) = rules;
+        self.load_rules()
+    }
+
+    /// Parses policy text (YAML or JSON) and sets it as the inline rules.
+    pub fn set_inline_text(&self, text: &str) -> Result<(), LoadError> {
+        let rules = parse_policy_text(text).map_err(|reason| LoadError {
+            path: "<inline>".into(),
+            reason,
+        })?;
+        self.set_inline_rules(rules)
     }
 
     /// Registers a custom check kind (such as `http`).
@@ -427,7 +445,7 @@ impl Enforcer {
 
     fn build(&self) -> Result<Loaded, LoadError> {
         let stamps = self.stamps();
-        let mut file_rules: Map<String, Value> = Map::new();
+        let mut file_rules: Map<String, Value> = read(&self.inline).clone();
         for path in self.files() {
             if !path.exists() {
                 continue;

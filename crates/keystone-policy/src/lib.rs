@@ -25,6 +25,7 @@
 //! # Ok::<(), String>(())
 //! ```
 
+pub mod canonical;
 pub mod check;
 pub mod context;
 pub mod enforcer;

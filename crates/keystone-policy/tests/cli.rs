@@ -1,0 +1,120 @@
+//! The `keystone-policy` command line, as an operator uses it.
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_keystone-policy"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn check_validate_sample_redundant_and_convert() {
+    let dir = std::env::temp_dir().join(format!("kp-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = write(
+        &dir,
+        "policy.json",
+        r#"{"admin": "role:admin", "proxy:create": "rule:admin", "proxy:index": "", "proxy:view": "project_id:%(project_id)s", "broken": "role:x or"}"#,
+    );
+    let access = write(
+        &dir,
+        "token.json",
+        r#"{"token": {"roles": [{"id": "1", "name": "member"}], "user": {"id": "u1", "domain": {"id": "default", "name": "Default"}}, "project": {"id": "p1", "name": "p", "domain": {"id": "default", "name": "Default"}}}}"#,
+    );
+    let (code, out, _) = run(&["check", "--policy", &policy, "--access", &access]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "failed: proxy:create\npassed: proxy:index\npassed: proxy:view\n"
+    );
+    let (_, out, _) = run(&[
+        "check",
+        "--policy",
+        &policy,
+        "--access",
+        &access,
+        "--rule",
+        "proxy:create",
+        "--is_admin",
+    ]);
+    assert_eq!(out, "failed: proxy:create\n");
+    let target = write(&dir, "target.json", r#"{"project_id": "other"}"#);
+    let (_, out, _) = run(&[
+        "check",
+        "--policy",
+        &policy,
+        "--access",
+        &access,
+        "--target",
+        &target,
+        "--rule",
+        "proxy:view",
+    ]);
+    assert_eq!(out, "failed: proxy:view\n");
+
+    let (code, out, _) = run(&["validate", "--policy", &policy]);
+    assert_eq!(code, 1);
+    assert!(out.contains("broken"), "{out}");
+
+    let defaults = write(
+        &dir,
+        "defaults.yaml",
+        "- name: admin\n  check_str: role:admin\n- name: proxy:create\n  check_str: rule:admin\n  description: Create a proxy.\n  operations: [{method: POST, path: /v1/proxy}]\n  scope_types: [project]\n",
+    );
+    let (code, out, _) = run(&["sample", "--defaults", &defaults]);
+    assert_eq!(code, 0);
+    assert!(out.contains("# Create a proxy.\n# POST  /v1/proxy\n# Intended scope(s): project\n#\"proxy:create\": \"rule:admin\"\n"), "{out}");
+    let (_, out, _) = run(&[
+        "list-redundant",
+        "--policy",
+        &policy,
+        "--defaults",
+        &defaults,
+    ]);
+    assert_eq!(
+        out,
+        "\"admin\": \"role:admin\"\n\"proxy:create\": \"rule:admin\"\n"
+    );
+
+    let yaml = dir.join("policy.yaml").display().to_string();
+    let (code, _, err) = run(&[
+        "convert-json-to-yaml",
+        "--policy-file",
+        &policy,
+        "--output-file",
+        &yaml,
+        "--defaults",
+        &defaults,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let converted = std::fs::read_to_string(&yaml).unwrap();
+    assert!(
+        converted.contains("#\"proxy:create\": \"rule:admin\""),
+        "{converted}"
+    );
+    assert!(
+        converted.contains("\"proxy:view\": \"project_id:%(project_id)s\""),
+        "{converted}"
+    );
+    let (code, out, _) = run(&["check", "--policy", &yaml, "--access", &access]);
+    assert_eq!(code, 0);
+    assert!(out.contains("passed: proxy:view"), "{out}");
+
+    let (code, _, err) = run(&["check", "--policy", "/nonexistent", "--access", &access]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
