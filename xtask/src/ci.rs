@@ -19,7 +19,7 @@ pub(crate) fn ci() -> anyhow::Result<()> {
         "run",
         "--quiet",
         "-p",
-        "keystone-client",
+        "example-service",
         "--example",
         "demo",
     ])?;

@@ -2,6 +2,7 @@
 //!
 //! - `ci`: what CI runs: fmt, clippy, the tests, and the conformance steps.
 //! - `demo`: the seed documents' flow, offline, on the fake Keystone.
+//! - `e2e`: the same flow as assertions, with what production meets (also part of `ci`).
 //! - `conformance`: the real OpenStack tools (from PyPI, in a venv under `target/`) against our
 //!   code.
 //! - `bench`: the benchmarks.
@@ -16,10 +17,11 @@ mod util;
 
 use anyhow::bail;
 
-const USAGE: &str = "usage: cargo xtask <ci|demo|conformance|bench>
+const USAGE: &str = "usage: cargo xtask <ci|demo|e2e|conformance|bench>
 
   ci           cargo fmt --check, clippy -D warnings, cargo test, conformance
   demo         the seed flow on an in-process fake Keystone, offline
+  e2e          the seed flow as assertions, plus service tokens, expiry, revocation, outages
   conformance  the real openstack CLI (PyPI, venv under target/) against the fake
   bench        criterion benchmarks, and the same policy checks timed with oslo.policy: ratios";
 
@@ -33,10 +35,11 @@ fn main() -> anyhow::Result<()> {
             "run",
             "--quiet",
             "-p",
-            "keystone-client",
+            "example-service",
             "--example",
             "demo",
         ]),
+        Some("e2e") => util::cargo(&["test", "-p", "example-service", "--test", "e2e"]),
         Some("conformance") => conformance::run(),
         Some("bench") => bench::run(),
         Some("help" | "--help" | "-h") | None => {

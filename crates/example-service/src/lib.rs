@@ -1,0 +1,289 @@
+//! The seed documents' "myservice": a custom OpenStack API behind Keystone authentication.
+//!
+//! `GET /` is a liveness probe without authentication; `GET /v1/thing/list` returns the things
+//! and who asked; `/v1/proxy` manages the caller's project's proxies under the policy of seed
+//! document `002_7a88f3a166ac524e.txt` (`proxy:index` and `proxy:view` open to any
+//! authenticated caller, create, update and delete `rule:admin`).
+//!
+//! # Example
+//!
+//! ```
+//! use example_service::{AppState, app, policy_defaults};
+//! use keystone_middleware::Policy;
+//!
+//! let policy = Policy::with_defaults(policy_defaults()).unwrap();
+//! let state = AppState::new(policy);
+//! // with an `AuthTokenLayer` built from the configuration:
+//! // let router = app(state, auth_layer);
+//! # let _ = state;
+//! ```
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use keystone_middleware::{AuthTokenLayer, Context, Policy, PolicyDenied};
+use keystone_policy::RuleDefault;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The service's version, as the liveness probe reports it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The policy rules the service registers (seed document 002).
+pub fn policy_defaults() -> Vec<RuleDefault> {
+    let proxy = |name: &str, check: &str, method: &str, path: &str, what: &str| {
+        RuleDefault::new(name, check)
+            .description(what)
+            .operation(method, path)
+            .scope_types(["project"])
+    };
+    vec![
+        RuleDefault::new("admin", "role:admin").description("Who is an administrator."),
+        proxy(
+            "proxy:index",
+            "",
+            "GET",
+            "/v1/proxy",
+            "List the project's proxies.",
+        ),
+        proxy("proxy:view", "", "GET", "/v1/proxy/{id}", "Show a proxy."),
+        proxy(
+            "proxy:create",
+            "rule:admin",
+            "POST",
+            "/v1/proxy",
+            "Create a proxy.",
+        ),
+        proxy(
+            "proxy:update",
+            "rule:admin",
+            "PUT",
+            "/v1/proxy/{id}",
+            "Change a proxy.",
+        ),
+        proxy(
+            "proxy:delete",
+            "rule:admin",
+            "DELETE",
+            "/v1/proxy/{id}",
+            "Delete a proxy.",
+        ),
+    ]
+}
+
+/// A web proxy of a project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proxy {
+    /// Its id.
+    pub id: String,
+    /// The domain name it serves.
+    pub domain: String,
+    /// Where it sends requests.
+    pub backends: Vec<String>,
+    /// The owning project.
+    pub project_id: String,
+}
+
+/// The body of create and update.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyInput {
+    /// The domain name.
+    pub domain: String,
+    /// The backends.
+    pub backends: Vec<String>,
+}
+
+/// What the handlers share.
+#[derive(Debug)]
+pub struct AppState {
+    policy: Policy,
+    proxies: Mutex<HashMap<String, Vec<Proxy>>>,
+}
+
+impl AppState {
+    /// State with a policy and no proxies.
+    pub fn new(policy: Policy) -> Arc<Self> {
+        Arc::new(AppState {
+            policy,
+            proxies: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn proxies(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Proxy>>> {
+        self.proxies.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// An error answer in Keystone's JSON shape.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.0.as_u16(), "title": self.0.canonical_reason().unwrap_or("Error"), "message": self.1}});
+        (self.0, Json(body)).into_response()
+    }
+}
+
+impl From<PolicyDenied> for ApiError {
+    fn from(d: PolicyDenied) -> Self {
+        ApiError(StatusCode::FORBIDDEN, d.to_string())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        ApiError(StatusCode::BAD_REQUEST, r.body_text())
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The router: `GET /` without authentication, `/v1/...` behind `auth`.
+pub fn app(state: Arc<AppState>, auth: AuthTokenLayer) -> Router {
+    let v1 = Router::new()
+        .route("/v1/thing/list", get(thing_list))
+        .route("/v1/proxy", get(proxy_index).post(proxy_create))
+        .route(
+            "/v1/proxy/{id}",
+            get(proxy_view).put(proxy_update).delete(proxy_delete),
+        )
+        .layer(auth)
+        .with_state(state);
+    Router::new().route("/", get(liveness)).merge(v1)
+}
+
+async fn liveness() -> Json<Value> {
+    Json(json!({"myservice": VERSION}))
+}
+
+async fn thing_list(ctx: Context) -> Json<Value> {
+    Json(json!({
+        "things": ["apple", "chair", "banana", "television"],
+        "asked_by": {
+            "user_id": ctx.user_id,
+            "user_name": ctx.user_name,
+            "project_id": ctx.project_id,
+            "roles": ctx.roles,
+        },
+    }))
+}
+
+/// The policy target: the caller's project, which every proxy call is scoped to.
+fn target(ctx: &Context) -> Value {
+    json!({"project_id": ctx.project_id})
+}
+
+fn project(ctx: &Context) -> ApiResult<String> {
+    ctx.project_id.clone().ok_or_else(|| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            "proxies belong to projects: use a project-scoped token".into(),
+        )
+    })
+}
+
+async fn proxy_index(State(state): State<Arc<AppState>>, ctx: Context) -> ApiResult<Json<Value>> {
+    state.policy.authorize("proxy:index", &target(&ctx), &ctx)?;
+    let project = project(&ctx)?;
+    let proxies = state.proxies().get(&project).cloned().unwrap_or_default();
+    Ok(Json(json!({"proxies": proxies})))
+}
+
+async fn proxy_create(
+    State(state): State<Arc<AppState>>,
+    ctx: Context,
+    body: Result<Json<ProxyInput>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    state
+        .policy
+        .authorize("proxy:create", &target(&ctx), &ctx)?;
+    let Json(input) = body?;
+    let project = project(&ctx)?;
+    let proxy = Proxy {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        domain: input.domain,
+        backends: input.backends,
+        project_id: project.clone(),
+    };
+    state
+        .proxies()
+        .entry(project)
+        .or_default()
+        .push(proxy.clone());
+    tracing::info!(proxy = %proxy.id, user = ?ctx.user_id, "proxy created");
+    Ok((StatusCode::CREATED, Json(json!({"proxy": proxy}))))
+}
+
+fn find(state: &AppState, project: &str, id: &str) -> ApiResult<Proxy> {
+    state
+        .proxies()
+        .get(project)
+        .and_then(|ps| ps.iter().find(|p| p.id == id).cloned())
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                format!("Could not find proxy: {id}."),
+            )
+        })
+}
+
+async fn proxy_view(
+    State(state): State<Arc<AppState>>,
+    ctx: Context,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    state.policy.authorize("proxy:view", &target(&ctx), &ctx)?;
+    let proxy = find(&state, &project(&ctx)?, &id)?;
+    Ok(Json(json!({"proxy": proxy})))
+}
+
+async fn proxy_update(
+    State(state): State<Arc<AppState>>,
+    ctx: Context,
+    Path(id): Path<String>,
+    body: Result<Json<ProxyInput>, JsonRejection>,
+) -> ApiResult<Json<Value>> {
+    state
+        .policy
+        .authorize("proxy:update", &target(&ctx), &ctx)?;
+    let Json(input) = body?;
+    let project = project(&ctx)?;
+    find(&state, &project, &id)?;
+    let mut all = state.proxies();
+    let proxy = all
+        .get_mut(&project)
+        .and_then(|ps| ps.iter_mut().find(|p| p.id == id))
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                format!("Could not find proxy: {id}."),
+            )
+        })?;
+    proxy.domain = input.domain;
+    proxy.backends = input.backends;
+    Ok(Json(json!({"proxy": proxy.clone()})))
+}
+
+async fn proxy_delete(
+    State(state): State<Arc<AppState>>,
+    ctx: Context,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state
+        .policy
+        .authorize("proxy:delete", &target(&ctx), &ctx)?;
+    let project = project(&ctx)?;
+    find(&state, &project, &id)?;
+    if let Some(ps) = state.proxies().get_mut(&project) {
+        ps.retain(|p| p.id != id);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

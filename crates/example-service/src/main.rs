@@ -1,0 +1,93 @@
+//! `example-service`: the seeds' "myservice".
+//!
+//! Run with: `cargo run -p example-service -- serve --config myservice.conf --listen 127.0.0.1:1337`
+//! (`--config` takes TOML, or a keystonemiddleware-style INI file), or
+//! `cargo run -p example-service -- sample-policy` for the documented policy defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use example_service::{AppState, app, policy_defaults};
+use keystone_middleware::config::Config;
+use keystone_middleware::{AuthTokenLayer, Policy};
+use keystone_policy::Enforcer;
+
+#[derive(Debug, Parser)]
+#[command(version, about = "The seed documents' custom OpenStack API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve {
+        /// The configuration: TOML, or a keystonemiddleware-style INI file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:1337")]
+        listen: SocketAddr,
+    },
+    /// Print the registered policy defaults as a documented sample policy file.
+    SamplePolicy,
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::SamplePolicy => {
+            print!("{}", keystone_policy::sample::sample(&policy_defaults()));
+            Ok(())
+        }
+        Command::Serve { config, listen } => {
+            let cfg = Config::load(&config).with_context(|| format!("in {}", config.display()))?;
+            let auth = AuthTokenLayer::from_config(&cfg.keystone_authtoken)?;
+            let enforcer = Enforcer::new(cfg.oslo_policy.enforcer_config());
+            enforcer
+                .register_defaults(policy_defaults())
+                .map_err(anyhow::Error::msg)?;
+            enforcer.load_rules()?;
+            for problem in enforcer.check_rules() {
+                tracing::warn!(%problem, "policy problem");
+            }
+            let state = AppState::new(Policy::new(enforcer));
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            tracing::info!(address = %listener.local_addr()?, "myservice listening");
+            axum::serve(listener, app(state, auth))
+                .with_graceful_shutdown(shutdown())
+                .await?;
+            Ok(())
+        }
+    }
+}

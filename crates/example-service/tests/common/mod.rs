@@ -1,0 +1,157 @@
+//! The seed flow's cloud, shared by the demo and the tests: a fake Keystone, `myservice`
+//! registered with its endpoints and service user, a member and an admin on a `demo` project,
+//! and example-service listening on loopback in front of it.
+
+#![allow(dead_code, unreachable_pub)]
+
+use example_service::{AppState, app, policy_defaults};
+use keystone_client::{Auth, EndpointFilter, GrantTarget, Session, UserIdentity};
+use keystone_fake::FakeKeystone;
+use keystone_middleware::config::AuthTokenConfig;
+use keystone_middleware::{AuthTokenLayer, Policy};
+use keystone_types::auth::Scope;
+use keystone_types::resources::{EndpointCreate, ProjectCreate, ServiceCreate, UserCreate};
+
+/// Everything the flow needs.
+pub struct Cloud {
+    pub fake: FakeKeystone,
+    pub service_url: String,
+    pub layer: AuthTokenLayer,
+    pub operator: Session,
+}
+
+fn password_session(auth_url: &str, user: &str, password: &str, project: &str) -> Session {
+    Session::builder(
+        auth_url,
+        Auth::password(UserIdentity::by_name(user, "Default"), password.to_owned())
+            .scoped(Scope::project_by_name(project, "Default")),
+    )
+    .build()
+    .expect("session")
+}
+
+impl Cloud {
+    /// Starts the fake, registers everything through keystone-client, starts the service.
+    pub async fn start(log: &dyn Fn(&str)) -> anyhow::Result<Cloud> {
+        Self::start_with(log, |_| {}).await
+    }
+
+    /// Like [`Cloud::start`], with changes to the middleware's configuration.
+    pub async fn start_with(
+        log: &dyn Fn(&str),
+        edit: impl FnOnce(&mut AuthTokenConfig),
+    ) -> anyhow::Result<Cloud> {
+        let fake = FakeKeystone::start().await?;
+        log(&format!("fake Keystone at {}", fake.auth_url()));
+        let operator = password_session(
+            &fake.auth_url(),
+            "admin",
+            fake.admin().password.expose(),
+            "admin",
+        );
+        let admin = operator.admin();
+        let create_project = |name: &str| ProjectCreate {
+            name: name.into(),
+            domain_id: Some("default".into()),
+            ..Default::default()
+        };
+        let services = admin.create_project(create_project("services")).await?;
+        let demo = admin.create_project(create_project("demo")).await?;
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let service_url = format!("http://{}", listener.local_addr()?);
+        let service = admin
+            .create_service(ServiceCreate {
+                kind: "myservice".into(),
+                name: Some("myservice".into()),
+                ..Default::default()
+            })
+            .await?;
+        for interface in ["admin", "public", "internal"] {
+            admin
+                .create_endpoint(EndpointCreate {
+                    interface: interface.into(),
+                    service_id: service.id.clone(),
+                    url: service_url.clone(),
+                    ..Default::default()
+                })
+                .await?;
+        }
+        log(&format!(
+            "registered service myservice with its endpoints at {service_url}"
+        ));
+        let role = |name: &'static str| {
+            let admin = admin.clone();
+            async move {
+                admin
+                    .find_role(name)
+                    .await
+                    .map(|r| r.expect("bootstrap roles exist"))
+            }
+        };
+        let (admin_role, member_role) = (role("admin").await?, role("member").await?);
+        for (name, password, project, role, email) in [
+            (
+                "myservice",
+                "myservicesecretpassword",
+                &services.id,
+                &admin_role.id,
+                Some("myservice@localhost"),
+            ),
+            ("alice", "alicepw", &demo.id, &member_role.id, None),
+            ("bob", "bobpw", &demo.id, &admin_role.id, None),
+        ] {
+            let user = admin
+                .create_user(UserCreate {
+                    name: name.into(),
+                    password: Some(password.into()),
+                    email: email.map(str::to_owned),
+                    domain_id: Some("default".into()),
+                    ..Default::default()
+                })
+                .await?;
+            admin
+                .grant_role(&GrantTarget::Project(project.clone()), &user.id, role)
+                .await?;
+        }
+        log(
+            "created the service user (admin on services), alice (member on demo) and bob (admin on demo)",
+        );
+
+        let mut config = AuthTokenConfig {
+            auth_url: Some(fake.auth_url()),
+            www_authenticate_uri: Some(fake.auth_url()),
+            username: Some("myservice".into()),
+            password: Some("myservicesecretpassword".into()),
+            user_domain_id: Some("default".into()),
+            project_name: Some("services".into()),
+            project_domain_id: Some("default".into()),
+            include_service_catalog: false,
+            ..Default::default()
+        };
+        edit(&mut config);
+        let layer = AuthTokenLayer::from_config(&config)?;
+        let state =
+            AppState::new(Policy::with_defaults(policy_defaults()).map_err(anyhow::Error::msg)?);
+        let router = app(state, layer.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        log("example-service is running");
+        Ok(Cloud {
+            fake,
+            service_url,
+            layer,
+            operator,
+        })
+    }
+
+    /// A user's session on the `demo` project.
+    pub fn user(&self, name: &str) -> Session {
+        let password = format!("{name}pw");
+        password_session(&self.fake.auth_url(), name, &password, "demo")
+    }
+
+    /// Where the catalog says the service is, as the seed client finds it.
+    pub async fn find_service(&self, session: &Session) -> anyhow::Result<String> {
+        Ok(session.endpoint(&EndpointFilter::new("myservice")).await?)
+    }
+}

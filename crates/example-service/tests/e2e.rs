@@ -1,0 +1,417 @@
+//! End to end, over HTTP on loopback: the seed flow as assertions, and what a service in
+//! production meets: service tokens, expired and revoked tokens, Keystone going down,
+//! delay_auth_decision, spoofed identity headers, malformed bodies. `cargo xtask e2e` runs this.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Cloud;
+use keystone_client::Session;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn call(
+    session: &Session,
+    method: Method,
+    url: &str,
+    body: Option<Value>,
+    headers: &[(&'static str, &str)],
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut req = session.request(method, url);
+    if let Some(b) = &body {
+        req = req.json(b);
+    }
+    for (k, v) in headers {
+        req = req.header(k, v).unwrap();
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        headers,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn raw(
+    url: &str,
+    method: Method,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut req = reqwest::Client::new().request(method, url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_owned());
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        headers,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+const PROXY: &str = r#"{"domain": "demo.example.org", "backends": ["http://10.0.0.5:8080"]}"#;
+
+#[tokio::test]
+async fn the_seed_flow() {
+    let cloud = Cloud::start(&|_| {}).await.unwrap();
+    let alice = cloud.user("alice");
+    let bob = cloud.user("bob");
+    let url = cloud.find_service(&alice).await.unwrap();
+    assert_eq!(url, cloud.service_url);
+
+    let (s, _, b) = raw(&format!("{url}/"), Method::GET, &[], None).await;
+    assert_eq!(
+        (s, b),
+        (
+            StatusCode::OK,
+            json!({"myservice": example_service::VERSION})
+        )
+    );
+    let (s, h, b) = raw(&format!("{url}/v1/thing/list"), Method::GET, &[], None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(b["error"]["code"], 401);
+    assert!(
+        h["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Keystone uri=")
+    );
+    assert!(
+        h["x-openstack-request-id"]
+            .to_str()
+            .unwrap()
+            .starts_with("req-")
+    );
+
+    let (s, _, b) = call(
+        &alice,
+        Method::GET,
+        &format!("{url}/v1/thing/list"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["asked_by"]["user_name"], "alice");
+    assert_eq!(b["things"].as_array().unwrap().len(), 4);
+
+    let proxy: Value = serde_json::from_str(PROXY).unwrap();
+    let (s, _, b) = call(
+        &alice,
+        Method::POST,
+        &format!("{url}/v1/proxy"),
+        Some(proxy.clone()),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(
+        b["error"]["message"],
+        "You are not authorized to perform the requested action: proxy:create."
+    );
+    let (s, _, b) = call(
+        &bob,
+        Method::POST,
+        &format!("{url}/v1/proxy"),
+        Some(proxy),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let id = b["proxy"]["id"].as_str().unwrap().to_owned();
+
+    // members read, admins change, everything stays in the project
+    let (s, _, b) = call(
+        &alice,
+        Method::GET,
+        &format!("{url}/v1/proxy/{id}"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (s, b["proxy"]["domain"].clone()),
+        (StatusCode::OK, json!("demo.example.org"))
+    );
+    let update = json!({"domain": "new.example.org", "backends": []});
+    assert_eq!(
+        call(
+            &alice,
+            Method::PUT,
+            &format!("{url}/v1/proxy/{id}"),
+            Some(update.clone()),
+            &[]
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(
+            &bob,
+            Method::PUT,
+            &format!("{url}/v1/proxy/{id}"),
+            Some(update),
+            &[]
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(
+            &alice,
+            Method::DELETE,
+            &format!("{url}/v1/proxy/{id}"),
+            None,
+            &[]
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(
+            &bob,
+            Method::DELETE,
+            &format!("{url}/v1/proxy/{id}"),
+            None,
+            &[]
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        call(
+            &bob,
+            Method::GET,
+            &format!("{url}/v1/proxy/{id}"),
+            None,
+            &[]
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    let (s, _, b) = call(
+        &bob,
+        Method::POST,
+        &format!("{url}/v1/proxy"),
+        Some(json!({"domain": 5})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(b["error"]["code"], 400);
+
+    // another project's admin sees none of demo's proxies
+    let (s, _, b) = call(
+        &cloud.operator,
+        Method::GET,
+        &format!("{url}/v1/proxy"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["proxies"], json!([]));
+}
+
+#[tokio::test]
+async fn spoofed_identity_headers_are_ignored() {
+    let cloud = Cloud::start(&|_| {}).await.unwrap();
+    let alice = cloud.user("alice");
+    let token = alice.access().await.unwrap().token().expose().to_owned();
+    let url = format!("{}/v1/proxy", cloud.service_url);
+    let spoof = [
+        ("x-auth-token", token.as_str()),
+        ("x-roles", "admin"),
+        ("x-identity-status", "Confirmed"),
+        ("openstack-system-scope", "all"),
+        ("x-user-id", "someone-else"),
+    ];
+    let (s, _, _) = raw(&url, Method::POST, &spoof, Some(PROXY)).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "alice stays a member whatever she claims"
+    );
+    let (s, _, _) = raw(&url, Method::GET, &spoof[1..], None).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "claimed headers without a token are nothing"
+    );
+}
+
+#[tokio::test]
+async fn revoked_and_expired_tokens() {
+    let cloud = Cloud::start_with(&|_| {}, |c| c.token_cache_time = 1)
+        .await
+        .unwrap();
+    let alice = cloud.user("alice");
+    let url = format!("{}/v1/thing/list", cloud.service_url);
+    let token = alice.access().await.unwrap().token().expose().to_owned();
+    assert_eq!(
+        raw(&url, Method::GET, &[("x-auth-token", &token)], None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    cloud.operator.revoke_token(&token).await.unwrap();
+    // cached for at most token_cache_time, then Keystone's answer counts
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        raw(&url, Method::GET, &[("x-auth-token", &token)], None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // expired on Keystone's clock: rejected, unless a service token vouches for it
+    let fresh = cloud
+        .user("alice")
+        .access()
+        .await
+        .unwrap()
+        .token()
+        .expose()
+        .to_owned();
+    cloud.fake.clock().advance(Duration::from_secs(3700));
+    assert_eq!(
+        raw(&url, Method::GET, &[("x-auth-token", &fresh)], None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let svc = Session::builder(
+        cloud.fake.auth_url(),
+        keystone_client::Auth::password(
+            keystone_client::UserIdentity::by_name("myservice", "Default"),
+            "myservicesecretpassword",
+        )
+        .scoped(keystone_types::auth::Scope::project_by_name(
+            "services", "Default",
+        )),
+    )
+    .build()
+    .unwrap();
+    let service_token = svc.access().await.unwrap().token().expose().to_owned();
+    let (s, _, _) = raw(
+        &url,
+        Method::GET,
+        &[
+            ("x-auth-token", &fresh),
+            ("x-service-token", &service_token),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "a service token without the service role vouches for nothing"
+    );
+    // roles are read at validation time, as with Fernet tokens: grant the role, ask again
+    let default = keystone_types::auth::DomainRef::id("default");
+    let svc_user = cloud
+        .fake
+        .with_store(|s| {
+            s.find_user(None, Some("myservice"), Some(&default))
+                .map(|u| u.id.clone())
+        })
+        .unwrap();
+    let services = cloud
+        .fake
+        .with_store(|s| {
+            s.find_project(None, Some("services"), Some(&default))
+                .map(|p| p.id.clone())
+        })
+        .unwrap();
+    cloud
+        .fake
+        .grant_project_role(&svc_user, &services, "service")
+        .unwrap();
+    let service_token_with_role = svc
+        .authenticate()
+        .await
+        .unwrap()
+        .token()
+        .expose()
+        .to_owned();
+    let (s, _, b) = raw(
+        &url,
+        Method::GET,
+        &[
+            ("x-auth-token", &fresh),
+            ("x-service-token", &service_token_with_role),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+}
+
+#[tokio::test]
+async fn keystone_down() {
+    let cloud = Cloud::start(&|_| {}).await.unwrap();
+    let url = format!("{}/v1/thing/list", cloud.service_url);
+    let cached = cloud
+        .user("alice")
+        .access()
+        .await
+        .unwrap()
+        .token()
+        .expose()
+        .to_owned();
+    let uncached = cloud
+        .user("bob")
+        .access()
+        .await
+        .unwrap()
+        .token()
+        .expose()
+        .to_owned();
+    assert_eq!(
+        raw(&url, Method::GET, &[("x-auth-token", &cached)], None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    cloud.fake.refuse_connections(true).await.unwrap();
+    let (s, _, b) = raw(&url, Method::GET, &[("x-auth-token", &uncached)], None).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(b["error"]["code"], 503);
+    assert_eq!(
+        raw(&url, Method::GET, &[("x-auth-token", &cached)], None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn delay_auth_decision() {
+    let cloud = Cloud::start_with(&|_| {}, |c| c.delay_auth_decision = true)
+        .await
+        .unwrap();
+    let url = format!("{}/v1/thing/list", cloud.service_url);
+    // the handler requires an identity, so the request still ends in a 401, from the handler
+    let (s, h, _) = raw(&url, Method::GET, &[("x-auth-token", "bogus")], None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(h.contains_key("www-authenticate"));
+}

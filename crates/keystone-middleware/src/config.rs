@@ -1,0 +1,565 @@
+//! Configuration with figment: a TOML file, an existing keystonemiddleware INI file read
+//! unchanged (`[keystone_authtoken]` and `[oslo_policy]`; other sections are other components'
+//! and are ignored), and environment overrides (`KEYSTONE_AUTHTOKEN_<OPTION>`,
+//! `OSLO_POLICY_<OPTION>`). An unknown or invalid option is an error naming the option and the
+//! file.
+//!
+//! # Example
+//!
+//! ```
+//! use keystone_middleware::config::Config;
+//!
+//! let ini = "[DEFAULT]\nauth_strategy=keystone\n\n[keystone_authtoken]\nauth_url = http://keystone:5000\n\
+//!            username = myservice\npassword = secret\nuser_domain_id = default\nproject_name = services\n\
+//!            project_domain_id = default\ndelay_auth_decision = True\nservice_token_roles = service, admin\n";
+//! let config = Config::from_ini_str(ini).unwrap();
+//! assert!(config.keystone_authtoken.delay_auth_decision);
+//! assert_eq!(config.keystone_authtoken.service_token_roles, ["service", "admin"]);
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use keystone_client::auth::{Auth, UserIdentity};
+use keystone_client::{ConfigError, Interface, Session, SessionBuilder};
+use keystone_types::Secret;
+use keystone_types::auth::{DomainRef, ProjectScope, Scope};
+use serde::{Deserialize, Deserializer};
+
+/// The whole configuration: keystonemiddleware's and oslo.policy's sections.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[keystone_authtoken]`.
+    #[serde(default)]
+    pub keystone_authtoken: AuthTokenConfig,
+    /// `[oslo_policy]`.
+    #[serde(default)]
+    pub oslo_policy: OsloPolicyConfig,
+}
+
+/// `[keystone_authtoken]`, with keystonemiddleware's option names and defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthTokenConfig {
+    /// The URI clients are told to authenticate at (`WWW-Authenticate`).
+    pub www_authenticate_uri: Option<String>,
+    /// The deprecated name of `www_authenticate_uri`.
+    pub auth_uri: Option<String>,
+    /// Deprecated and unused (admin endpoint of the v2 era).
+    pub identity_uri: Option<String>,
+    /// Keystone, for the service's own authentication and for validation.
+    pub auth_url: Option<String>,
+    /// `password` (default), `v3password`, `v3applicationcredential`.
+    pub auth_type: Option<String>,
+    /// Accepted and unused: the version is discovered.
+    pub auth_version: Option<String>,
+    /// The service user's name.
+    pub username: Option<String>,
+    /// The service user's id.
+    pub user_id: Option<String>,
+    /// The service user's password.
+    pub password: Option<Secret>,
+    /// The service user's domain id.
+    pub user_domain_id: Option<String>,
+    /// The service user's domain name.
+    pub user_domain_name: Option<String>,
+    /// The service project's name.
+    pub project_name: Option<String>,
+    /// The service project's id.
+    pub project_id: Option<String>,
+    /// The service project's domain id.
+    pub project_domain_id: Option<String>,
+    /// The service project's domain name.
+    pub project_domain_name: Option<String>,
+    /// An application credential's id (with `auth_type = v3applicationcredential`).
+    pub application_credential_id: Option<String>,
+    /// An application credential's name.
+    pub application_credential_name: Option<String>,
+    /// An application credential's secret.
+    pub application_credential_secret: Option<Secret>,
+    /// The interface used for the identity endpoint (`internal` by default, as
+    /// keystonemiddleware).
+    #[serde(default = "internal")]
+    pub interface: String,
+    /// The region of the identity endpoint.
+    pub region_name: Option<String>,
+    /// Pass unauthenticated requests on, marked `X-Identity-Status: Invalid`.
+    #[serde(default, deserialize_with = "oslo_bool")]
+    pub delay_auth_decision: bool,
+    /// Seconds to wait for a connection to Keystone.
+    #[serde(default, deserialize_with = "oslo_opt_u64")]
+    pub http_connect_timeout: Option<u64>,
+    /// Retries after a failed connection to Keystone (3 by default).
+    #[serde(default = "three", deserialize_with = "oslo_u32")]
+    pub http_request_max_retries: u32,
+    /// Seconds a validated token is cached (300 by default; -1 disables the cache).
+    #[serde(default = "three_hundred", deserialize_with = "oslo_i64")]
+    pub token_cache_time: i64,
+    /// Set `X-Service-Catalog` (and validate with the catalog); true by default.
+    #[serde(default = "yes", deserialize_with = "oslo_bool")]
+    pub include_service_catalog: bool,
+    /// A service token must carry one of these roles to be trusted (`service` by default).
+    #[serde(default = "service_role", deserialize_with = "oslo_list")]
+    pub service_token_roles: Vec<String>,
+    /// When true, a service token without one of those roles is rejected.
+    #[serde(default, deserialize_with = "oslo_bool")]
+    pub service_token_roles_required: bool,
+    /// CA bundle for Keystone's certificate.
+    pub cafile: Option<PathBuf>,
+    /// Client certificate.
+    pub certfile: Option<PathBuf>,
+    /// Client key.
+    pub keyfile: Option<PathBuf>,
+    /// Do not verify Keystone's certificate.
+    #[serde(default, deserialize_with = "oslo_bool")]
+    pub insecure: bool,
+    /// The service type, used in logs.
+    pub service_type: Option<String>,
+    /// Accepted and unused: the cache is in-process.
+    pub memcached_servers: Option<String>,
+    /// Seconds a token Keystone called invalid is remembered (0, the default, disables it).
+    #[serde(default, deserialize_with = "oslo_i64")]
+    pub negative_cache_time: i64,
+    /// The most tokens kept in the cache (10,000 by default).
+    #[serde(default = "ten_thousand", deserialize_with = "oslo_u64")]
+    pub token_cache_size: u64,
+}
+
+fn internal() -> String {
+    "internal".into()
+}
+fn three() -> u32 {
+    3
+}
+fn three_hundred() -> i64 {
+    300
+}
+fn yes() -> bool {
+    true
+}
+fn service_role() -> Vec<String> {
+    vec!["service".into()]
+}
+fn ten_thousand() -> u64 {
+    10_000
+}
+
+impl Default for AuthTokenConfig {
+    fn default() -> Self {
+        serde_json::from_value(serde_json::json!({}))
+            .unwrap_or_else(|_| unreachable!("all fields have defaults"))
+    }
+}
+
+/// `[oslo_policy]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OsloPolicyConfig {
+    /// The policy file (`policy.yaml` by default, relative to the configuration file).
+    #[serde(default = "policy_yaml")]
+    pub policy_file: PathBuf,
+    /// Directories of overlay files (`policy.d` by default).
+    #[serde(default = "policy_d", deserialize_with = "oslo_paths")]
+    pub policy_dirs: Vec<PathBuf>,
+    /// The rule for unknown names.
+    #[serde(default = "default_rule")]
+    pub policy_default_rule: String,
+    /// Enforce only the new defaults of deprecated rules (true by default).
+    #[serde(default = "yes", deserialize_with = "oslo_bool")]
+    pub enforce_new_defaults: bool,
+    /// Accepted for compatibility: scopes are always enforced.
+    #[serde(default, deserialize_with = "oslo_opt_bool")]
+    pub enforce_scope: Option<bool>,
+}
+
+fn policy_yaml() -> PathBuf {
+    "policy.yaml".into()
+}
+fn policy_d() -> Vec<PathBuf> {
+    vec!["policy.d".into()]
+}
+fn default_rule() -> String {
+    "default".into()
+}
+
+impl Default for OsloPolicyConfig {
+    fn default() -> Self {
+        serde_json::from_value(serde_json::json!({}))
+            .unwrap_or_else(|_| unreachable!("all fields have defaults"))
+    }
+}
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadConfigError {
+    /// A file could not be read or an option is unknown or invalid (figment names both).
+    #[error("{0}")]
+    Figment(Box<figment::Error>),
+    /// The options do not make a usable configuration.
+    #[error(transparent)]
+    Invalid(#[from] ConfigError),
+}
+
+impl From<figment::Error> for LoadConfigError {
+    fn from(e: figment::Error) -> Self {
+        LoadConfigError::Figment(Box::new(e))
+    }
+}
+
+impl Config {
+    /// Loads a TOML file (`.toml`) or a keystonemiddleware-style INI file (anything else),
+    /// then the environment overrides.
+    pub fn load(path: &Path) -> Result<Self, LoadConfigError> {
+        let figment = if path.extension().is_some_and(|e| e == "toml") {
+            Figment::from(Toml::file_exact(path))
+        } else {
+            Figment::from(IniFile::new(path))
+        };
+        let mut config: Config = Self::with_env(figment).extract()?;
+        config
+            .oslo_policy
+            .relative_to(path.parent().unwrap_or(Path::new(".")));
+        Ok(config)
+    }
+
+    /// Loads INI text (for tests and embedded configurations).
+    pub fn from_ini_str(text: &str) -> Result<Self, LoadConfigError> {
+        Ok(Figment::from(IniFile::from_str(text)).extract()?)
+    }
+
+    /// Loads TOML text.
+    pub fn from_toml_str(text: &str) -> Result<Self, LoadConfigError> {
+        Ok(Figment::from(Toml::string(text)).extract()?)
+    }
+
+    fn with_env(figment: Figment) -> Figment {
+        figment
+            .merge(
+                Env::prefixed("KEYSTONE_AUTHTOKEN_")
+                    .map(|k| format!("keystone_authtoken.{k}").into()),
+            )
+            .merge(Env::prefixed("OSLO_POLICY_").map(|k| format!("oslo_policy.{k}").into()))
+    }
+}
+
+impl OsloPolicyConfig {
+    fn relative_to(&mut self, dir: &Path) {
+        if self.policy_file.is_relative() {
+            self.policy_file = dir.join(&self.policy_file);
+        }
+        for d in &mut self.policy_dirs {
+            if d.is_relative() {
+                *d = dir.join(&*d);
+            }
+        }
+    }
+
+    /// The policy engine configuration.
+    pub fn enforcer_config(&self) -> keystone_policy::EnforcerConfig {
+        keystone_policy::EnforcerConfig {
+            policy_file: Some(self.policy_file.clone()),
+            policy_dirs: self.policy_dirs.clone(),
+            default_rule: Some(self.policy_default_rule.clone()),
+            enforce_new_defaults: self.enforce_new_defaults,
+            reload_interval: Some(Duration::from_secs(5)),
+        }
+    }
+}
+
+impl AuthTokenConfig {
+    /// The URI in `WWW-Authenticate`: `www_authenticate_uri`, else `auth_uri`, else `auth_url`.
+    pub fn www_authenticate_uri(&self) -> Option<&str> {
+        self.www_authenticate_uri
+            .as_deref()
+            .or(self.auth_uri.as_deref())
+            .or(self.auth_url.as_deref())
+    }
+
+    /// The service's own authentication, from the options.
+    pub fn auth(&self) -> Result<Auth, ConfigError> {
+        let key = |k: &str| format!("[keystone_authtoken] {k}");
+        let auth_type = self.auth_type.as_deref().unwrap_or("password");
+        match auth_type {
+            "password" | "v3password" => {
+                let user = match (&self.user_id, &self.username) {
+                    (Some(id), _) => UserIdentity::by_id(id.clone()),
+                    (None, Some(name)) => UserIdentity::Name {
+                        name: name.clone(),
+                        domain: match (&self.user_domain_id, &self.user_domain_name) {
+                            (Some(id), _) => DomainRef::id(id.clone()),
+                            (None, Some(n)) => DomainRef::name(n.clone()),
+                            (None, None) => {
+                                return Err(ConfigError::missing_with(
+                                    key("user_domain_id"),
+                                    "or user_domain_name",
+                                ));
+                            }
+                        },
+                    },
+                    (None, None) => {
+                        return Err(ConfigError::missing_with(key("username"), "or user_id"));
+                    }
+                };
+                let password = self
+                    .password
+                    .clone()
+                    .ok_or_else(|| ConfigError::missing(key("password")))?;
+                let mut auth = Auth::password(user, password);
+                auth.scope = self.scope()?;
+                Ok(auth)
+            }
+            "v3applicationcredential" | "applicationcredential" => {
+                let secret = self
+                    .application_credential_secret
+                    .clone()
+                    .ok_or_else(|| ConfigError::missing(key("application_credential_secret")))?;
+                match (
+                    &self.application_credential_id,
+                    &self.application_credential_name,
+                ) {
+                    (Some(id), _) => Ok(Auth::application_credential(id.clone(), secret)),
+                    (None, Some(name)) => {
+                        let user = match (&self.user_id, &self.username) {
+                            (Some(id), _) => UserIdentity::by_id(id.clone()),
+                            (None, Some(u)) => UserIdentity::Name {
+                                name: u.clone(),
+                                domain: DomainRef {
+                                    id: self.user_domain_id.clone(),
+                                    name: self.user_domain_name.clone(),
+                                },
+                            },
+                            (None, None) => {
+                                return Err(ConfigError::missing_with(
+                                    key("user_id"),
+                                    "or username",
+                                ));
+                            }
+                        };
+                        Ok(Auth::application_credential_by_name(
+                            name.clone(),
+                            user,
+                            secret,
+                        ))
+                    }
+                    (None, None) => Err(ConfigError::missing_with(
+                        key("application_credential_id"),
+                        "or application_credential_name",
+                    )),
+                }
+            }
+            other => Err(ConfigError::invalid(
+                key("auth_type"),
+                other,
+                "supported: password, v3password, v3applicationcredential",
+            )),
+        }
+    }
+
+    fn scope(&self) -> Result<Option<Scope>, ConfigError> {
+        if let Some(id) = &self.project_id {
+            return Ok(Some(Scope::project_by_id(id.clone())));
+        }
+        if let Some(name) = &self.project_name {
+            let domain = match (&self.project_domain_id, &self.project_domain_name) {
+                (Some(id), _) => DomainRef::id(id.clone()),
+                (None, Some(n)) => DomainRef::name(n.clone()),
+                (None, None) => {
+                    return Err(ConfigError::missing_with(
+                        "[keystone_authtoken] project_domain_id",
+                        "or project_domain_name",
+                    ));
+                }
+            };
+            return Ok(Some(Scope::Project(ProjectScope {
+                id: None,
+                name: Some(name.clone()),
+                domain: Some(domain),
+            })));
+        }
+        Ok(None)
+    }
+
+    /// A session for the service's own credentials, with the HTTP options applied.
+    pub fn session_builder(&self) -> Result<SessionBuilder, ConfigError> {
+        let auth_url = self
+            .auth_url
+            .clone()
+            .ok_or_else(|| ConfigError::missing("[keystone_authtoken] auth_url"))?;
+        let interface = Interface::parse(&self.interface).ok_or_else(|| {
+            ConfigError::invalid(
+                "[keystone_authtoken] interface",
+                &self.interface,
+                "expected public, internal or admin",
+            )
+        })?;
+        let mut b = Session::builder(auth_url, self.auth()?)
+            .interfaces([interface])
+            .connect_retries(self.http_request_max_retries)
+            .insecure(self.insecure)
+            .user_agent(concat!("keystone-middleware/", env!("CARGO_PKG_VERSION")));
+        if let Some(t) = self.http_connect_timeout {
+            b = b
+                .connect_timeout(Duration::from_secs(t))
+                .timeout(Duration::from_secs(t.max(1) * 6));
+        }
+        if let Some(r) = &self.region_name {
+            b = b.region(r.clone());
+        }
+        if let Some(ca) = &self.cafile {
+            b = b.cacert(ca.clone());
+        }
+        match (&self.certfile, &self.keyfile) {
+            (Some(c), Some(k)) => b = b.client_cert(c.clone(), k.clone()),
+            (Some(_), None) => {
+                return Err(ConfigError::missing_with(
+                    "[keystone_authtoken] keyfile",
+                    "certfile needs its key",
+                ));
+            }
+            _ => {}
+        }
+        Ok(b)
+    }
+}
+
+/// A keystonemiddleware-style INI file as a figment provider: `[keystone_authtoken]` and
+/// `[oslo_policy]` become the same-named tables, values stay strings (the option types convert
+/// them as oslo.config does), other sections are ignored.
+#[derive(Debug, Clone)]
+pub struct IniFile {
+    path: Option<PathBuf>,
+    text: Option<String>,
+}
+
+impl IniFile {
+    /// A file.
+    pub fn new(path: &Path) -> Self {
+        IniFile {
+            path: Some(path.to_owned()),
+            text: None,
+        }
+    }
+
+    /// Text.
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_str(text: &str) -> Self {
+        IniFile {
+            path: None,
+            text: Some(text.to_owned()),
+        }
+    }
+}
+
+const SECTIONS: [&str; 2] = ["keystone_authtoken", "oslo_policy"];
+
+impl Provider for IniFile {
+    fn metadata(&self) -> Metadata {
+        match &self.path {
+            Some(p) => Metadata::from("INI file", p.as_path()),
+            None => Metadata::named("INI text"),
+        }
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let text = match (&self.path, &self.text) {
+            (Some(p), _) => std::fs::read_to_string(p)
+                .map_err(|e| figment::Error::from(format!("cannot read {}: {e}", p.display())))?,
+            (None, Some(t)) => t.clone(),
+            (None, None) => String::new(),
+        };
+        let ini = ini::Ini::load_from_str(&text).map_err(|e| {
+            let at = self
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "INI text".into());
+            figment::Error::from(format!("{at} does not parse: {e}"))
+        })?;
+        let mut dict = Dict::new();
+        for section in SECTIONS {
+            if let Some(props) = ini.section(Some(section)) {
+                let mut table = Dict::new();
+                for (k, v) in props.iter() {
+                    table.insert(k.to_owned(), Value::from(v.trim_matches('"').to_owned()));
+                }
+                dict.insert(section.to_owned(), Value::from(table));
+            }
+        }
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+/// A value that may be written natively (TOML) or as text (INI, environment).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Loose<T> {
+    Native(T),
+    Text(String),
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" | "t" | "y" => Some(true),
+        "false" | "0" | "no" | "off" | "f" | "n" | "" => Some(false),
+        _ => None,
+    }
+}
+
+fn oslo_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    match Loose::<bool>::deserialize(d)? {
+        Loose::Native(b) => Ok(b),
+        Loose::Text(s) => parse_bool(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not a boolean"))),
+    }
+}
+
+fn oslo_opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    oslo_bool(d).map(Some)
+}
+
+fn number<'de, D: Deserializer<'de>, T: std::str::FromStr + Deserialize<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
+    match Loose::<T>::deserialize(d)? {
+        Loose::Native(n) => Ok(n),
+        Loose::Text(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("{s:?} is not a number"))),
+    }
+}
+
+fn oslo_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    number(d)
+}
+
+fn oslo_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    number(d)
+}
+
+fn oslo_i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    number(d)
+}
+
+fn oslo_opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    number(d).map(Some)
+}
+
+fn oslo_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    match Loose::<Vec<String>>::deserialize(d)? {
+        Loose::Native(v) => Ok(v),
+        Loose::Text(s) => Ok(s
+            .split(',')
+            .map(|x| x.trim().to_owned())
+            .filter(|x| !x.is_empty())
+            .collect()),
+    }
+}
+
+fn oslo_paths<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
+    oslo_list(d).map(|v| v.into_iter().map(PathBuf::from).collect())
+}

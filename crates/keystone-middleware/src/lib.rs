@@ -1,0 +1,53 @@
+//! Keystone authentication for tower and axum, as keystonemiddleware's `auth_token` does it,
+//! with oslo.context's request context and oslo.policy-style authorization for handlers.
+//!
+//! - [`AuthTokenLayer`] validates `X-Auth-Token` (or `X-Storage-Token`) and `X-Service-Token`
+//!   with Keystone through `keystone-client`, strips and sets the identity headers, caches
+//!   validations (shared between concurrent requests with the same token), answers 401 with
+//!   `WWW-Authenticate` and 503 when Keystone is unavailable, and gives every response an
+//!   `X-Openstack-Request-Id`.
+//! - [`Context`] is the axum extractor handlers use to see who called.
+//! - [`Policy`] authorizes a rule in one line, answering 403 on denial.
+//! - [`config`] reads TOML, an existing keystonemiddleware INI file, and the environment.
+//!
+//! Put `tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer` (or any equivalent)
+//! outermost if a tracing layer runs before this one; this layer marks the token headers
+//! sensitive for everything inside it.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! use axum::{Json, Router, routing::post};
+//! use keystone_middleware::{AuthTokenLayer, Context, Policy, PolicyDenied, config::Config};
+//! use keystone_policy::RuleDefault;
+//!
+//! let config = Config::load("/etc/myservice/myservice.conf".as_ref())?;
+//! let policy = Policy::with_defaults([
+//!     RuleDefault::new("admin", "role:admin"),
+//!     RuleDefault::new("proxy:create", "rule:admin"),
+//! ]).map_err(anyhow::Error::msg)?;
+//! let app: Router = Router::new()
+//!     .route("/v1/proxy", post(move |ctx: Context| async move {
+//!         policy.authorize("proxy:create", &serde_json::json!({"project_id": ctx.project_id}), &ctx)?;
+//!         Ok::<_, PolicyDenied>(Json(serde_json::json!({"created": true})))
+//!     }))
+//!     .layer(AuthTokenLayer::from_config(&config.keystone_authtoken)?);
+//! # Ok(()) }
+//! ```
+
+pub mod cache;
+pub mod config;
+pub mod context;
+mod error;
+pub mod future;
+pub mod headers;
+pub mod layer;
+pub mod policy;
+pub mod service;
+
+pub use cache::{CacheCounters, TokenCache};
+pub use context::{Context, ContextRejection, IdentityStatus};
+pub use layer::AuthTokenLayer;
+pub use policy::{Policy, PolicyDenied};
+pub use service::AuthToken;

@@ -1,0 +1,196 @@
+//! [`AuthToken`]: the service the layer wraps around the application.
+
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use keystone_client::{AccessInfo, ErrorKind, ValidateOptions};
+use tower::Service;
+
+use crate::cache::Rejection;
+use crate::context::Context;
+use crate::future::ResponseFuture;
+use crate::layer::Shared;
+use crate::{error, headers};
+
+/// The authenticating service.
+#[derive(Debug, Clone)]
+pub struct AuthToken<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> AuthToken<S> {
+    pub(crate) fn new(inner: S, shared: Arc<Shared>) -> Self {
+        AuthToken { inner, shared }
+    }
+}
+
+const TOKEN_HEADERS: [&str; 3] = ["x-auth-token", "x-storage-token", "x-service-token"];
+
+/// A valid `req-<uuid>` request id from the caller, taken as the global request id.
+fn inbound_request_id(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get("x-openstack-request-id")?.to_str().ok()?;
+    let uuid = v.strip_prefix("req-")?;
+    uuid::Uuid::parse_str(uuid).ok().map(|_| v.to_owned())
+}
+
+impl Shared {
+    async fn validate(
+        &self,
+        token: &str,
+        allow_expired: bool,
+    ) -> Result<Arc<AccessInfo>, Rejection> {
+        let session = self.session.clone();
+        let nocatalog = !self.include_service_catalog;
+        self.cache
+            .get_or_validate(token, allow_expired, || async move {
+                match session
+                    .validate_token(
+                        token,
+                        ValidateOptions {
+                            nocatalog,
+                            allow_expired,
+                        },
+                    )
+                    .await
+                {
+                    Ok(a) => Ok(a),
+                    Err(e) if e.kind() == ErrorKind::NotFound => Err(Rejection::Invalid),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot validate a token with Keystone");
+                        Err(Rejection::Unavailable(e.to_string()))
+                    }
+                }
+            })
+            .await
+    }
+
+    fn service_roles_ok(&self, a: &AccessInfo) -> bool {
+        self.service_token_roles.iter().any(|r| a.has_role(r))
+    }
+}
+
+enum Outcome {
+    Pass(Box<Context>),
+    Respond(Response),
+}
+
+async fn authenticate(shared: &Shared, req: &mut Request, ctx: Context) -> Outcome {
+    let h = req.headers();
+    let token = h
+        .get("x-auth-token")
+        .or_else(|| h.get("x-storage-token"))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let service_token = h
+        .get("x-service-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let delay = shared.delay_auth_decision;
+    let reject = |ctx: Context, req: &mut Request| {
+        if delay {
+            headers::set_invalid(req.headers_mut());
+            Outcome::Pass(Box::new(ctx))
+        } else {
+            Outcome::Respond(error::unauthorized(shared.www_authenticate.as_ref()))
+        }
+    };
+
+    // The service token first: a valid one with a required role allows expired user tokens.
+    let mut ctx = ctx;
+    let mut allow_expired = false;
+    if let Some(st) = &service_token {
+        match shared.validate(st, false).await {
+            Ok(a) => {
+                let roles_ok = shared.service_roles_ok(&a);
+                if !roles_ok && shared.service_token_roles_required {
+                    tracing::info!("service token without a required role");
+                    if !delay {
+                        return Outcome::Respond(error::unauthorized(
+                            shared.www_authenticate.as_ref(),
+                        ));
+                    }
+                    headers::set_service_invalid(req.headers_mut());
+                } else {
+                    allow_expired = roles_ok;
+                    headers::set_service(req.headers_mut(), &a);
+                    ctx = ctx.with_service(a);
+                }
+            }
+            Err(Rejection::Invalid) => {
+                if !delay {
+                    return Outcome::Respond(error::unauthorized(shared.www_authenticate.as_ref()));
+                }
+                headers::set_service_invalid(req.headers_mut());
+            }
+            Err(Rejection::Unavailable(_)) => return Outcome::Respond(error::unavailable()),
+        }
+    }
+
+    let Some(token) = token else {
+        return reject(ctx, req);
+    };
+    match shared.validate(&token, allow_expired).await {
+        Ok(a) => {
+            headers::set_user(req.headers_mut(), &a, shared.include_service_catalog);
+            Outcome::Pass(Box::new(ctx.with_user(a)))
+        }
+        Err(Rejection::Invalid) => reject(ctx, req),
+        Err(Rejection::Unavailable(_)) => Outcome::Respond(error::unavailable()),
+    }
+}
+
+impl<S> Service<Request> for AuthToken<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        // take the service that was polled ready, leave a fresh clone in its place
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            headers::strip(req.headers_mut());
+            for name in TOKEN_HEADERS {
+                if let Some(v) = req.headers_mut().get_mut(name) {
+                    v.set_sensitive(true);
+                }
+            }
+            let request_id = format!("req-{}", uuid::Uuid::new_v4());
+            let global = inbound_request_id(req.headers());
+            let ctx = Context::anonymous(request_id.clone(), global);
+            let mut response = match authenticate(&shared, &mut req, ctx).await {
+                Outcome::Respond(r) => r,
+                Outcome::Pass(ctx) => {
+                    req.extensions_mut().insert(*ctx);
+                    inner.call(req).await?
+                }
+            };
+            if response.status() == StatusCode::UNAUTHORIZED
+                && !response.headers().contains_key(header::WWW_AUTHENTICATE)
+                && let Some(v) = &shared.www_authenticate
+            {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, v.clone());
+            }
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
+                response.headers_mut().insert("x-openstack-request-id", v);
+            }
+            Ok(response)
+        })
+    }
+}

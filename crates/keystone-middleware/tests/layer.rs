@@ -1,0 +1,426 @@
+//! The layer against the in-process fake Keystone: 401s, identity headers, spoofing, the
+//! cache and its coalescing, Keystone down, service tokens and expired tokens, delay_auth_decision,
+//! request ids.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::routing::get;
+use keystone_client::{Auth, Session, UserIdentity};
+use keystone_fake::FakeKeystone;
+use keystone_middleware::config::AuthTokenConfig;
+use keystone_middleware::{AuthTokenLayer, Context};
+use keystone_types::auth::Scope;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const VALIDATE: &str = "GET /v3/auth/tokens";
+
+struct World {
+    fake: FakeKeystone,
+    project: String,
+}
+
+async fn world() -> World {
+    let fake = FakeKeystone::start().await.unwrap();
+    let project = fake.create_project("services").unwrap();
+    let svc = fake.create_user("myservice", "svcpw").unwrap();
+    fake.grant_project_role(&svc, &project, "service").unwrap();
+    for (name, role) in [("alice", "member"), ("bob", "admin"), ("carol", "reader")] {
+        let id = fake.create_user(name, "pw").unwrap();
+        fake.grant_project_role(&id, &project, role).unwrap();
+    }
+    World { fake, project }
+}
+
+impl World {
+    fn config(&self) -> AuthTokenConfig {
+        AuthTokenConfig {
+            auth_url: Some(self.fake.auth_url()),
+            www_authenticate_uri: Some(self.fake.auth_url()),
+            username: Some("myservice".into()),
+            password: Some("svcpw".into()),
+            user_domain_id: Some("default".into()),
+            project_name: Some("services".into()),
+            project_domain_id: Some("default".into()),
+            http_request_max_retries: 0,
+            ..Default::default()
+        }
+    }
+
+    fn layer(&self, edit: impl FnOnce(&mut AuthTokenConfig)) -> AuthTokenLayer {
+        let mut c = self.config();
+        edit(&mut c);
+        AuthTokenLayer::from_config(&c).unwrap()
+    }
+
+    async fn token(&self, user: &str) -> String {
+        let s = Session::builder(
+            self.fake.auth_url(),
+            Auth::password(
+                UserIdentity::by_name(user, "Default"),
+                if user == "myservice" { "svcpw" } else { "pw" },
+            )
+            .scoped(Scope::project_by_id(&self.project)),
+        )
+        .build()
+        .unwrap();
+        s.access().await.unwrap().token().expose().to_owned()
+    }
+}
+
+/// An app that echoes what it saw: the identity headers and the context.
+fn app(layer: AuthTokenLayer) -> Router {
+    async fn echo(headers: HeaderMap, ctx: Option<axum::Extension<Context>>) -> axum::Json<Value> {
+        let h = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        axum::Json(json!({
+            "status": h("x-identity-status"),
+            "user": h("x-user-name"),
+            "user_id": h("x-user-id"),
+            "project": h("x-project-id"),
+            "roles": h("x-roles"),
+            "system": h("openstack-system-scope"),
+            "catalog": h("x-service-catalog"),
+            "service_status": h("x-service-identity-status"),
+            "service_user": h("x-service-user-name"),
+            "ctx_user": ctx.as_ref().and_then(|c| c.user_name.clone()),
+            "ctx_global": ctx.as_ref().and_then(|c| c.global_request_id.clone()),
+            "ctx_request": ctx.as_ref().map(|c| c.request_id.clone()),
+        }))
+    }
+    Router::new()
+        .route("/echo", get(echo))
+        .route(
+            "/needs-context",
+            get(|ctx: Context| async move { ctx.user_name.unwrap_or_default() }),
+        )
+        .route("/inner-401", get(|| async { StatusCode::UNAUTHORIZED }))
+        .layer(layer)
+}
+
+async fn call(
+    app: &Router,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, Value) {
+    let mut req = Request::builder().uri(path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let response = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, headers, body)
+}
+
+fn assert_keystone_401(status: StatusCode, headers: &HeaderMap, body: &Value, w: &World) {
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(
+        headers["www-authenticate"],
+        format!("Keystone uri=\"{}\"", w.fake.auth_url()).as_str()
+    );
+    assert_eq!(body["error"]["code"], 401);
+    assert!(
+        headers["x-openstack-request-id"]
+            .to_str()
+            .unwrap()
+            .starts_with("req-")
+    );
+}
+
+#[tokio::test]
+async fn missing_and_invalid_tokens_are_401() {
+    let w = world().await;
+    let app = app(w.layer(|_| {}));
+    let (s, h, b) = call(&app, "/echo", &[]).await;
+    assert_keystone_401(s, &h, &b, &w);
+    let (s, h, b) = call(&app, "/echo", &[("x-auth-token", "gAAAAABbogus")]).await;
+    assert_keystone_401(s, &h, &b, &w);
+    // an inner 401 gets the header too
+    let token = w.token("alice").await;
+    let (s, h, _) = call(&app, "/inner-401", &[("x-auth-token", &token)]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(h.contains_key("www-authenticate"));
+}
+
+#[tokio::test]
+async fn valid_tokens_set_identity_headers_and_spoofed_ones_are_stripped() {
+    let w = world().await;
+    let app = app(w.layer(|_| {}));
+    let token = w.token("alice").await;
+    let spoof = [
+        ("x-auth-token", token.as_str()),
+        ("x-roles", "admin"),
+        ("openstack-system-scope", "all"),
+        ("x-service-identity-status", "Confirmed"),
+        ("x-service-user-name", "root"),
+    ];
+    let (s, h, b) = call(&app, "/echo", &spoof).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["status"], "Confirmed");
+    assert_eq!(b["user"], "alice");
+    assert_eq!(b["ctx_user"], "alice");
+    assert_eq!(b["project"], w.project.as_str());
+    assert_eq!(b["roles"], "member,reader");
+    assert_eq!(
+        b["system"],
+        Value::Null,
+        "a spoofed OpenStack-System-Scope is removed"
+    );
+    assert_eq!(b["service_status"], Value::Null);
+    assert_eq!(b["service_user"], Value::Null);
+    let catalog: Value = serde_json::from_str(b["catalog"].as_str().unwrap()).unwrap();
+    assert_eq!(catalog[0]["type"], "identity");
+    assert!(catalog[0]["endpoints"][0]["publicURL"].is_string());
+    assert_eq!(
+        h["x-openstack-request-id"].to_str().unwrap(),
+        b["ctx_request"].as_str().unwrap()
+    );
+    // X-Storage-Token works too; without the catalog option, no catalog
+    let app = self::app(w.layer(|c| c.include_service_catalog = false));
+    let (s, _, b) = call(&app, "/echo", &[("x-storage-token", &token)]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["catalog"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_cache_answers_repeated_and_concurrent_requests() {
+    let w = world().await;
+    let layer = w.layer(|_| {});
+    let app = app(layer.clone());
+    let token = w.token("alice").await;
+    let before = w.fake.requests(VALIDATE);
+    let calls: Vec<_> = (0..50)
+        .map(|_| {
+            let app = app.clone();
+            let token = token.clone();
+            tokio::spawn(async move { call(&app, "/echo", &[("x-auth-token", &token)]).await.0 })
+        })
+        .collect();
+    for c in calls {
+        assert_eq!(c.await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(
+        w.fake.requests(VALIDATE) - before,
+        1,
+        "50 concurrent requests, one validation"
+    );
+    let counters = layer.counters();
+    assert_eq!(counters.validations, 1);
+    assert_eq!(counters.hits + counters.misses, 50);
+    assert_eq!(counters.coalesced + 1, counters.misses);
+    // the cache keys are hashes
+    assert_eq!(layer.cache().len().await, 1);
+    let debug = format!("{layer:?}");
+    assert!(!debug.contains(&token), "{debug}");
+}
+
+#[tokio::test]
+async fn keystone_down_is_503_unless_cached() {
+    let w = world().await;
+    let app = app(w.layer(|_| {}));
+    let cached = w.token("alice").await;
+    let uncached = w.token("bob").await;
+    assert_eq!(
+        call(&app, "/echo", &[("x-auth-token", &cached)]).await.0,
+        StatusCode::OK
+    );
+    w.fake.refuse_connections(true).await.unwrap();
+    let (s, _, b) = call(&app, "/echo", &[("x-auth-token", &uncached)]).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{b}");
+    assert_eq!(b["error"]["code"], 503);
+    assert_eq!(
+        call(&app, "/echo", &[("x-auth-token", &cached)]).await.0,
+        StatusCode::OK
+    );
+    w.fake.refuse_connections(false).await.unwrap();
+    // Keystone answering 500s is unavailability too
+    w.fake
+        .controls()
+        .set_fault(VALIDATE, keystone_fake::Fault::status(500));
+    let carol = w.token("carol").await;
+    assert_eq!(
+        call(&app, "/echo", &[("x-auth-token", &carol)]).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}
+
+#[tokio::test]
+async fn delay_auth_decision_passes_requests_on_marked_invalid() {
+    let w = world().await;
+    let app = app(w.layer(|c| c.delay_auth_decision = true));
+    let (s, _, b) = call(&app, "/echo", &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["status"], "Invalid");
+    let (s, _, b) = call(
+        &app,
+        "/echo",
+        &[
+            ("x-auth-token", "bogus"),
+            ("x-identity-status", "Confirmed"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["status"], "Invalid", "a spoofed status is replaced");
+    let (s, h, _) = call(&app, "/needs-context", &[]).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "the Context extractor requires an identity"
+    );
+    assert!(h.contains_key("www-authenticate"));
+}
+
+#[tokio::test]
+async fn service_tokens_and_expired_user_tokens() {
+    let w = world().await;
+    let app = app(w.layer(|c| c.token_cache_time = -1));
+    w.fake.set_token_ttl(Duration::from_secs(60));
+    let user = w.token("alice").await;
+    w.fake.set_token_ttl(Duration::from_secs(3600));
+    w.fake.clock().advance(Duration::from_secs(120));
+    let service = w.token("myservice").await;
+    let not_a_service = w.token("carol").await;
+
+    let (s, _, _) = call(&app, "/echo", &[("x-auth-token", &user)]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "expired, no service token");
+    let (s, _, b) = call(
+        &app,
+        "/echo",
+        &[("x-auth-token", &user), ("x-service-token", &service)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["user"], "alice");
+    assert_eq!(b["service_status"], "Confirmed");
+    assert_eq!(b["service_user"], "myservice");
+    let (s, _, _) = call(
+        &app,
+        "/echo",
+        &[("x-auth-token", &user), ("x-service-token", &not_a_service)],
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "a service token without the service role allows nothing expired"
+    );
+    let (s, _, _) = call(
+        &app,
+        "/echo",
+        &[("x-auth-token", &service), ("x-service-token", "bogus")],
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "an invalid service token is rejected"
+    );
+
+    let strict = self::app(w.layer(|c| c.service_token_roles_required = true));
+    let fresh = w.token("bob").await;
+    let (s, _, _) = call(
+        &strict,
+        "/echo",
+        &[
+            ("x-auth-token", &fresh),
+            ("x-service-token", &not_a_service),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn cached_tokens_stop_working_when_they_expire() {
+    let w = world().await;
+    w.fake.set_token_ttl(Duration::from_secs(1));
+    let app = app(w.layer(|_| {}));
+    let token = w.token("alice").await;
+    w.fake.set_token_ttl(Duration::from_secs(3600));
+    assert_eq!(
+        call(&app, "/echo", &[("x-auth-token", &token)]).await.0,
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        call(&app, "/echo", &[("x-auth-token", &token)]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn negative_caching_and_request_ids() {
+    let w = world().await;
+    let app = app(w.layer(|c| c.negative_cache_time = 30));
+    let before = w.fake.requests(VALIDATE);
+    for _ in 0..3 {
+        assert_eq!(
+            call(&app, "/echo", &[("x-auth-token", "bogus")]).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(w.fake.requests(VALIDATE) - before, 1);
+
+    let token = w.token("alice").await;
+    let global = format!("req-{}", uuid_like());
+    let (_, h, b) = call(
+        &app,
+        "/echo",
+        &[
+            ("x-auth-token", &token),
+            ("x-openstack-request-id", &global),
+        ],
+    )
+    .await;
+    assert_eq!(b["ctx_global"], global.as_str());
+    assert_ne!(
+        h["x-openstack-request-id"].to_str().unwrap(),
+        global,
+        "the local id is our own"
+    );
+    let (_, _, b) = call(
+        &app,
+        "/echo",
+        &[
+            ("x-auth-token", &token),
+            ("x-openstack-request-id", "not-an-id"),
+        ],
+    )
+    .await;
+    assert_eq!(b["ctx_global"], Value::Null);
+}
+
+fn uuid_like() -> String {
+    "0b8f4f2e-4c8e-4d55-9d3c-2f3b8f0f6a11".into()
+}
+
+#[tokio::test]
+async fn shared_between_apps_the_layer_is_one_cache() {
+    let w = world().await;
+    let layer = Arc::new(w.layer(|_| {}));
+    let a = app((*layer).clone());
+    let b = app((*layer).clone());
+    let token = w.token("alice").await;
+    call(&a, "/echo", &[("x-auth-token", &token)]).await;
+    call(&b, "/echo", &[("x-auth-token", &token)]).await;
+    assert_eq!(layer.counters().validations, 1);
+}
