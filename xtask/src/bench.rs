@@ -47,6 +47,20 @@ fn criterion_mean_ns(group: &str, name: &str) -> anyhow::Result<f64> {
 pub(crate) fn run() -> anyhow::Result<()> {
     crate::util::cargo(&["bench", "-p", "keystone-policy", "--bench", "enforce"])?;
     crate::util::cargo(&["bench", "-p", "keystone-fake", "--bench", "validate"])?;
+    crate::util::cargo(&[
+        "bench",
+        "-p",
+        "keystone-middleware",
+        "--bench",
+        "throughput",
+    ])?;
+    crate::util::cargo(&[
+        "bench",
+        "-p",
+        "keystone-middleware",
+        "--bench",
+        "cache_memory",
+    ])?;
     let venv = Venv::ensure(crate::conformance::PACKAGES)?;
     let policy = Path::new("fixtures/keystone-policy-effective.yaml").canonicalize()?;
     let out = Command::new(venv.bin("python"))

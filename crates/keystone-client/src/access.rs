@@ -1,5 +1,7 @@
 //! What Keystone says about a token, with the accessors services need.
 
+use std::sync::Arc;
+
 use keystone_types::Secret;
 use keystone_types::token::{CatalogService, Token};
 
@@ -37,7 +39,7 @@ pub enum TokenScope {
 #[derive(Clone)]
 pub struct AccessInfo {
     token: Secret,
-    body: Token,
+    body: Arc<Token>,
 }
 
 impl std::fmt::Debug for AccessInfo {
@@ -55,7 +57,10 @@ impl std::fmt::Debug for AccessInfo {
 impl AccessInfo {
     /// Wraps a token string and its body.
     pub fn new(token: Secret, body: Token) -> Self {
-        AccessInfo { token, body }
+        AccessInfo {
+            token,
+            body: Arc::new(body),
+        }
     }
 
     /// The token string.

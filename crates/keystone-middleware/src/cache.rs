@@ -1,13 +1,16 @@
-//! The token cache: bounded, keyed by a SHA-256 of the token (never the token itself), each
-//! entry living `min(token_cache_time, expires_at - now)`, expiry re-checked on every hit, and
-//! concurrent requests with the same uncached token sharing one validation call.
+//! The token cache: bounded, keyed by a SHA-256 of the token, holding token bodies only (the
+//! token string itself is never stored), each entry living `min(token_cache_time,
+//! expires_at - now)`, expiry re-checked on every hit, and concurrent requests with the same
+//! uncached token sharing one validation call.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::compact::CompactToken;
 use keystone_client::AccessInfo;
+use keystone_types::Secret;
 use moka::Expiry;
 use moka::future::Cache;
 use sha2::{Digest, Sha256};
@@ -76,11 +79,11 @@ struct Lifetime {
     max: Duration,
 }
 
-impl Expiry<Key, Arc<AccessInfo>> for Lifetime {
+impl Expiry<Key, Arc<CompactToken>> for Lifetime {
     fn expire_after_create(
         &self,
         _key: &Key,
-        value: &Arc<AccessInfo>,
+        value: &Arc<CompactToken>,
         _created_at: Instant,
     ) -> Option<Duration> {
         let left = (value.expires_at() - chrono::Utc::now())
@@ -92,7 +95,7 @@ impl Expiry<Key, Arc<AccessInfo>> for Lifetime {
 
 /// The cache of validated tokens.
 pub struct TokenCache {
-    valid: Option<Cache<Key, Arc<AccessInfo>>>,
+    valid: Option<Cache<Key, Arc<CompactToken>>>,
     invalid: Option<Cache<Key, ()>>,
     stats: CacheStats,
 }
@@ -166,17 +169,21 @@ impl TokenCache {
             self.stats.negative_hits.fetch_add(1, Ordering::Relaxed);
             return Err(Rejection::Invalid);
         }
-        let checked = |access: Arc<AccessInfo>| {
-            if !allow_expired && access.is_expired_at(chrono::Utc::now()) {
-                Err(Rejection::Invalid)
-            } else {
-                Ok(access)
+        let checked = |body: Arc<CompactToken>| {
+            if !allow_expired && body.expires_at() <= chrono::Utc::now() {
+                return Err(Rejection::Invalid);
             }
+            let token_body = body
+                .token()
+                .ok_or_else(|| Rejection::Unavailable("a cached token did not decode".into()))?;
+            Ok(Arc::new(AccessInfo::new(Secret::new(token), token_body)))
         };
         let Some(cache) = &self.valid else {
             self.stats.misses.fetch_add(1, Ordering::Relaxed);
             self.stats.validations.fetch_add(1, Ordering::Relaxed);
-            let result = validate().await.map(Arc::new);
+            let result = validate()
+                .await
+                .map(|a| Arc::new(CompactToken::new(a.body())));
             return self.record(key, result).await.and_then(checked);
         };
         if let Some(hit) = cache.get(&key).await {
@@ -193,7 +200,9 @@ impl TokenCache {
             .try_get_with(key, async {
                 ran.store(true, Ordering::Relaxed);
                 self.stats.validations.fetch_add(1, Ordering::Relaxed);
-                validate().await.map(Arc::new)
+                validate()
+                    .await
+                    .map(|a| Arc::new(CompactToken::new(a.body())))
             })
             .await;
         if !ran.load(Ordering::Relaxed) {
@@ -209,13 +218,13 @@ impl TokenCache {
     async fn record(
         &self,
         key: Key,
-        result: Result<Arc<AccessInfo>, Rejection>,
-    ) -> Result<Arc<AccessInfo>, Rejection> {
+        result: Result<Arc<CompactToken>, Rejection>,
+    ) -> Result<Arc<CompactToken>, Rejection> {
         self.record_error(key, &result).await;
         result
     }
 
-    async fn record_error(&self, key: Key, result: &Result<Arc<AccessInfo>, Rejection>) {
+    async fn record_error<T>(&self, key: Key, result: &Result<T, Rejection>) {
         match result {
             Err(Rejection::Unavailable(_)) => {
                 self.stats.keystone_errors.fetch_add(1, Ordering::Relaxed);

@@ -37,6 +37,7 @@
 //! ```
 
 pub mod cache;
+pub mod compact;
 pub mod config;
 pub mod context;
 mod error;

@@ -1,0 +1,121 @@
+//! Whole-flow figures, measured in one run with our own tokio load generator:
+//! - requests per second with a cached token over the same server's unauthenticated route
+//!   (target: at least 0.95);
+//! - Keystone validations caused by 200 concurrent requests carrying one new token (target: 1).
+//!
+//! Run with `cargo xtask bench` (or `cargo bench -p keystone-middleware --bench throughput`).
+//! The figures are also written to `target/bench-results/middleware.json`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::get;
+use keystone_client::{Auth, Session, UserIdentity};
+use keystone_fake::FakeKeystone;
+use keystone_middleware::AuthTokenLayer;
+use keystone_middleware::config::AuthTokenConfig;
+use keystone_types::auth::Scope;
+
+const WORKERS: usize = 16;
+const DURATION: Duration = Duration::from_secs(3);
+
+/// Requests per second against `url` with `WORKERS` concurrent loops for `DURATION`.
+async fn rate(client: &reqwest::Client, url: &str, token: Option<&str>) -> f64 {
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + DURATION;
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (client, url, token, done) = (
+                client.clone(),
+                url.to_owned(),
+                token.map(str::to_owned),
+                done.clone(),
+            );
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let mut req = client.get(&url);
+                    if let Some(t) = &token {
+                        req = req.header("x-auth-token", t);
+                    }
+                    let r = req.send().await.expect("request");
+                    assert!(r.status().is_success(), "{}", r.status());
+                    r.bytes().await.expect("body");
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.expect("worker");
+    }
+    done.load(Ordering::Relaxed) as f64 / DURATION.as_secs_f64()
+}
+
+async fn token(fake: &FakeKeystone, user: &str, project: &str) -> String {
+    let s = Session::builder(
+        fake.auth_url(),
+        Auth::password(UserIdentity::by_name(user, "Default"), "pw")
+            .scoped(Scope::project_by_id(project)),
+    )
+    .build()
+    .expect("session");
+    s.access().await.expect("token").token().expose().to_owned()
+}
+
+fn main() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let fake = FakeKeystone::start().await.expect("fake");
+        let project = fake.create_project("services").expect("project");
+        for (user, role) in [("svc", "service"), ("alice", "member"), ("bob", "member")] {
+            let id = fake.create_user(user, "pw").expect("user");
+            fake.grant_project_role(&id, &project, role).expect("grant");
+        }
+        let config = AuthTokenConfig {
+            auth_url: Some(fake.auth_url()),
+            username: Some("svc".into()),
+            password: Some("pw".into()),
+            user_domain_id: Some("default".into()),
+            project_id: Some(project.clone()),
+            include_service_catalog: false,
+            ..Default::default()
+        };
+        let layer = AuthTokenLayer::from_config(&config).expect("layer");
+        let app = Router::new()
+            .route("/open", get(|| async { "ok" }))
+            .merge(Router::new().route("/v1/thing", get(|| async { "ok" })).layer(layer.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let client = reqwest::Client::new();
+        let alice = token(&fake, "alice", &project).await;
+        // warm up the connections and the cache
+        rate(&client, &format!("{base}/v1/thing"), Some(&alice)).await;
+        let open = rate(&client, &format!("{base}/open"), None).await;
+        let authed = rate(&client, &format!("{base}/v1/thing"), Some(&alice)).await;
+
+        let bob = token(&fake, "bob", &project).await;
+        let before = fake.requests("GET /v3/auth/tokens");
+        let burst: Vec<_> = (0..200)
+            .map(|_| {
+                let (client, url, bob) = (client.clone(), format!("{base}/v1/thing"), bob.clone());
+                tokio::spawn(async move { client.get(url).header("x-auth-token", bob).send().await.map(|r| r.status().as_u16()) })
+            })
+            .collect();
+        for b in burst {
+            assert_eq!(b.await.expect("task").expect("request"), 200);
+        }
+        let validations = fake.requests("GET /v3/auth/tokens") - before;
+
+        println!("unauthenticated route:      {open:>10.0} req/s");
+        println!("cached token:               {authed:>10.0} req/s");
+        println!("ratio (target >= 0.95):     {:>10.2}", authed / open);
+        println!("validations for 200 concurrent requests with one new token (target 1): {validations}");
+        let _ = std::fs::create_dir_all("target/bench-results");
+        let json = serde_json::json!({"open_rps": open, "cached_rps": authed, "ratio": authed / open, "burst_validations": validations});
+        let _ = std::fs::write("target/bench-results/middleware.json", json.to_string());
+    });
+}

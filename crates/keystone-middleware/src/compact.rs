@@ -1,0 +1,284 @@
+//! A compact form of a token body for the cache: every string of the body in one buffer,
+//! without keys, so a cached member token costs a few hundred bytes instead of a tree of
+//! allocations. Encoding is lossless; the catalog, when kept, is stored as JSON.
+
+use chrono::{DateTime, Utc};
+use keystone_types::Timestamp;
+use keystone_types::auth::SystemScope;
+use keystone_types::token::{
+    CatalogService, NamedRef, ProjectInfo, RoleRef, Token, TokenApplicationCredential, TokenUser,
+};
+
+/// A token body in one allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompactToken {
+    buf: Box<[u8]>,
+    expires_at: DateTime<Utc>,
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn str(&mut self, s: &str) {
+        let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
+        self.0.extend_from_slice(&len.to_le_bytes());
+        self.0.extend_from_slice(&s.as_bytes()[..len as usize]);
+    }
+    fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => {
+                self.0.push(1);
+                self.str(s);
+            }
+            None => self.0.push(0),
+        }
+    }
+    fn flag(&mut self, b: Option<bool>) {
+        self.0.push(match b {
+            None => 0,
+            Some(false) => 1,
+            Some(true) => 2,
+        });
+    }
+    fn time(&mut self, t: &Timestamp) {
+        self.0
+            .extend_from_slice(&t.0.timestamp_micros().to_le_bytes());
+    }
+    fn named(&mut self, n: &NamedRef) {
+        self.str(&n.id);
+        self.str(&n.name);
+    }
+    fn list(&mut self, items: &[String]) {
+        self.0
+            .extend_from_slice(&(items.len() as u32).to_le_bytes());
+        for i in items {
+            self.str(i);
+        }
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        Some(a)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn byte(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+    fn str(&mut self) -> Option<String> {
+        let n = self.u32()? as usize;
+        String::from_utf8(self.take(n)?.to_vec()).ok()
+    }
+    fn opt_str(&mut self) -> Option<Option<String>> {
+        match self.byte()? {
+            0 => Some(None),
+            _ => self.str().map(Some),
+        }
+    }
+    fn flag(&mut self) -> Option<Option<bool>> {
+        Some(match self.byte()? {
+            0 => None,
+            1 => Some(false),
+            _ => Some(true),
+        })
+    }
+    fn time(&mut self) -> Option<Timestamp> {
+        let micros = i64::from_le_bytes(self.take(8)?.try_into().ok()?);
+        DateTime::from_timestamp_micros(micros).map(Timestamp)
+    }
+    fn named(&mut self) -> Option<NamedRef> {
+        Some(NamedRef {
+            id: self.str()?,
+            name: self.str()?,
+        })
+    }
+    fn list(&mut self) -> Option<Vec<String>> {
+        let n = self.u32()? as usize;
+        (0..n).map(|_| self.str()).collect()
+    }
+}
+
+impl CompactToken {
+    /// Encodes a token body.
+    pub fn new(t: &Token) -> Self {
+        let mut w = Writer(Vec::with_capacity(384));
+        w.list(&t.audit_ids);
+        w.time(&t.expires_at);
+        w.time(&t.issued_at);
+        w.flag(t.is_domain);
+        w.flag(t.is_admin_project);
+        w.list(&t.methods);
+        match &t.project {
+            Some(p) => {
+                w.0.push(1);
+                w.named(&p.domain);
+                w.str(&p.id);
+                w.str(&p.name);
+            }
+            None => w.0.push(0),
+        }
+        match &t.domain {
+            Some(d) => {
+                w.0.push(1);
+                w.named(d);
+            }
+            None => w.0.push(0),
+        }
+        w.flag(t.system.map(|s| s.all));
+        match &t.roles {
+            Some(roles) => {
+                w.0.push(1);
+                w.0.extend_from_slice(&(roles.len() as u32).to_le_bytes());
+                for r in roles {
+                    w.str(&r.id);
+                    w.str(&r.name);
+                    w.opt_str(r.domain_id.as_deref());
+                }
+            }
+            None => w.0.push(0),
+        }
+        w.named(&t.user.domain);
+        w.str(&t.user.id);
+        w.str(&t.user.name);
+        w.opt_str(t.user.password_expires_at.as_deref());
+        match &t.application_credential {
+            Some(a) => {
+                w.0.push(1);
+                w.str(&a.id);
+                w.str(&a.name);
+                w.0.push(a.restricted as u8);
+            }
+            None => w.0.push(0),
+        }
+        let catalog = t
+            .catalog
+            .as_ref()
+            .and_then(|c| serde_json::to_string(c).ok());
+        w.opt_str(catalog.as_deref());
+        CompactToken {
+            buf: w.0.into_boxed_slice(),
+            expires_at: t.expires_at.0,
+        }
+    }
+
+    /// When the token expires.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
+    }
+
+    /// The bytes held.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing is held (never, for an encoded token).
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Decodes the token body.
+    pub fn token(&self) -> Option<Token> {
+        let mut r = Reader(&self.buf);
+        let audit_ids = r.list()?;
+        let expires_at = r.time()?;
+        let issued_at = r.time()?;
+        let is_domain = r.flag()?;
+        let is_admin_project = r.flag()?;
+        let methods = r.list()?;
+        let project = match r.byte()? {
+            0 => None,
+            _ => Some(ProjectInfo {
+                domain: r.named()?,
+                id: r.str()?,
+                name: r.str()?,
+            }),
+        };
+        let domain = match r.byte()? {
+            0 => None,
+            _ => Some(r.named()?),
+        };
+        let system = r.flag()?.map(|all| SystemScope { all });
+        let roles = match r.byte()? {
+            0 => None,
+            _ => {
+                let n = r.u32()? as usize;
+                let mut roles = Vec::with_capacity(n);
+                for _ in 0..n {
+                    roles.push(RoleRef {
+                        id: r.str()?,
+                        name: r.str()?,
+                        domain_id: r.opt_str()?,
+                    });
+                }
+                Some(roles)
+            }
+        };
+        let user = TokenUser {
+            domain: r.named()?,
+            id: r.str()?,
+            name: r.str()?,
+            password_expires_at: r.opt_str()?,
+        };
+        let application_credential = match r.byte()? {
+            0 => None,
+            _ => Some(TokenApplicationCredential {
+                id: r.str()?,
+                name: r.str()?,
+                restricted: r.byte()? != 0,
+            }),
+        };
+        let catalog: Option<Vec<CatalogService>> = match r.opt_str()? {
+            Some(json) => Some(serde_json::from_str(&json).ok()?),
+            None => None,
+        };
+        Some(Token {
+            audit_ids,
+            catalog,
+            expires_at,
+            issued_at,
+            is_domain,
+            is_admin_project,
+            methods,
+            project,
+            domain,
+            system,
+            roles,
+            user,
+            application_credential,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keystone_types::token::TokenResponse;
+
+    #[test]
+    fn every_recorded_token_body_survives_the_round_trip() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/exchanges");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap())
+                    .unwrap();
+            let Ok(body) = serde_json::from_value::<TokenResponse>(v["response"]["body"].clone())
+            else {
+                continue;
+            };
+            let compact = CompactToken::new(&body.token);
+            assert_eq!(compact.token().as_ref(), Some(&body.token));
+            seen += 1;
+        }
+        assert!(seen >= 10, "{seen} token bodies");
+    }
+}
