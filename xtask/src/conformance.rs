@@ -19,15 +19,22 @@ use crate::util::{KillOnDrop, describe};
 /// The pinned Python packages: the `openstack` CLI and the policy engine.
 const OPENSTACK_CLI: &str = "python-openstackclient==10.5.0";
 const OSLO_POLICY: &str = "oslo.policy==6.0.1";
-/// Everything the venv holds.
-pub(crate) const PACKAGES: &[&str] = &[OPENSTACK_CLI, OSLO_POLICY];
+/// Everything the venv holds: the CLI, the policy engine, Keystone itself with a WSGI server,
+/// and keystonemiddleware.
+pub(crate) const PACKAGES: &[&str] = &[
+    OPENSTACK_CLI,
+    OSLO_POLICY,
+    "keystone==30.0.0",
+    "keystonemiddleware==13.0.1",
+    "gunicorn==23.0.0",
+];
 
 /// One line of the summary table.
-struct StepReport {
-    step: &'static str,
-    cases: usize,
-    failures: Vec<String>,
-    seconds: f64,
+pub(crate) struct StepReport {
+    pub(crate) step: &'static str,
+    pub(crate) cases: usize,
+    pub(crate) failures: Vec<String>,
+    pub(crate) seconds: f64,
 }
 
 /// Runs every conformance step and prints the summary table; fails if any case failed.
@@ -41,7 +48,15 @@ pub(crate) fn run() -> anyhow::Result<()> {
         "-p",
         "keystone-policy",
     ])?;
-    let reports = vec![openstack_cli(&venv)?, oslo_policy(&venv)?];
+    let mut reports = vec![
+        openstack_cli(&venv)?,
+        oslo_policy(&venv)?,
+        crate::real_stack::keystonemiddleware(&venv)?,
+    ];
+    let keystone = crate::real_stack::RealKeystone::start(&venv)?;
+    reports.push(crate::real_stack::client_tests(&keystone)?);
+    reports.push(crate::real_stack::service_flow(&keystone)?);
+    drop(keystone);
     print_summary(&reports);
     let failed: Vec<String> = reports
         .iter()
@@ -61,7 +76,7 @@ fn print_summary(reports: &[StepReport]) {
     );
     for r in reports {
         println!(
-            "{:<16} {:>6} {:>7} {:>7} {:>8.1}",
+            "{:<20} {:>6} {:>7} {:>7} {:>8.1}",
             r.step,
             r.cases,
             r.cases.saturating_sub(r.failures.len()),
@@ -117,6 +132,11 @@ pub(crate) struct FakeProcess {
 
 impl FakeProcess {
     pub(crate) fn start(admin_password: &str) -> anyhow::Result<Self> {
+        Self::start_with(admin_password, &[])
+    }
+
+    /// Starts the fake's binary with seed files.
+    pub(crate) fn start_with(admin_password: &str, seeds: &[&Path]) -> anyhow::Result<Self> {
         let bin = Path::new("target/debug/keystone-fake");
         let mut child = Command::new(bin)
             .args([
@@ -125,6 +145,11 @@ impl FakeProcess {
                 "--admin-password",
                 admin_password,
             ])
+            .args(
+                seeds
+                    .iter()
+                    .flat_map(|s| [std::ffi::OsStr::new("--seed"), s.as_os_str()]),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

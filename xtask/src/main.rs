@@ -13,6 +13,7 @@ mod bench;
 mod ci;
 mod conformance;
 mod policy_diff;
+mod real_stack;
 mod util;
 
 use anyhow::bail;

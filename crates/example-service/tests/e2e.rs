@@ -291,7 +291,7 @@ async fn revoked_and_expired_tokens() {
         .token()
         .expose()
         .to_owned();
-    cloud.fake.clock().advance(Duration::from_secs(3700));
+    cloud.fake().clock().advance(Duration::from_secs(3700));
     assert_eq!(
         raw(&url, Method::GET, &[("x-auth-token", &fresh)], None)
             .await
@@ -299,7 +299,7 @@ async fn revoked_and_expired_tokens() {
         StatusCode::UNAUTHORIZED
     );
     let svc = Session::builder(
-        cloud.fake.auth_url(),
+        cloud.auth_url.clone(),
         keystone_client::Auth::password(
             keystone_client::UserIdentity::by_name("myservice", "Default"),
             "myservicesecretpassword",
@@ -329,21 +329,21 @@ async fn revoked_and_expired_tokens() {
     // roles are read at validation time, as with Fernet tokens: grant the role, ask again
     let default = keystone_types::auth::DomainRef::id("default");
     let svc_user = cloud
-        .fake
+        .fake()
         .with_store(|s| {
             s.find_user(None, Some("myservice"), Some(&default))
                 .map(|u| u.id.clone())
         })
         .unwrap();
     let services = cloud
-        .fake
+        .fake()
         .with_store(|s| {
             s.find_project(None, Some("services"), Some(&default))
                 .map(|p| p.id.clone())
         })
         .unwrap();
     cloud
-        .fake
+        .fake()
         .grant_project_role(&svc_user, &services, "service")
         .unwrap();
     let service_token_with_role = svc
@@ -392,7 +392,7 @@ async fn keystone_down() {
             .0,
         StatusCode::OK
     );
-    cloud.fake.refuse_connections(true).await.unwrap();
+    cloud.fake().refuse_connections(true).await.unwrap();
     let (s, _, b) = raw(&url, Method::GET, &[("x-auth-token", &uncached)], None).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(b["error"]["code"], 503);

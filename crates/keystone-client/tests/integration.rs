@@ -97,7 +97,10 @@ async fn every_method_and_scope() {
         .await
         .unwrap();
     assert_eq!(rescoped.project_id(), Some(project.as_str()));
-    assert_eq!(rescoped.body().methods, ["password", "token"]);
+    // Keystone keeps methods in a set: their order varies
+    let mut methods = rescoped.body().methods.clone();
+    methods.sort();
+    assert_eq!(methods, ["password", "token"]);
 
     // application credentials, by id and by name
     let mine =
@@ -141,7 +144,8 @@ async fn every_method_and_scope() {
         .access()
         .await
         .unwrap_err();
-    assert_eq!(gone.kind(), ErrorKind::Unauthorized);
+    // Keystone 30.0.0 answers 404 for a deleted credential (a wrong secret is a 401)
+    assert_eq!(gone.kind(), ErrorKind::NotFound, "{gone}");
 }
 
 #[tokio::test]

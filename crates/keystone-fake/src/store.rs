@@ -390,7 +390,8 @@ impl Store {
     // ----- tokens --------------------------------------------------------------------------
 
     /// Authenticates a `POST /v3/auth/tokens` body. Every failure of the identity or the scope
-    /// is the same 401, as in Keystone; a body that names no usable method is a 400.
+    /// is the same 401, as in Keystone, except an unknown application credential (404); a body
+    /// that names no usable method is a 400.
     pub fn authenticate(
         &mut self,
         request: &AuthRequest,
@@ -473,7 +474,14 @@ impl Store {
                         }
                         (None, None) => None,
                     }
-                    .ok_or_else(ApiError::unauthorized)?;
+                    // Keystone answers 404 for a credential it does not know (a wrong secret
+                    // is a 401): seen against Keystone 30.0.0 in `cargo xtask conformance`
+                    .ok_or_else(|| {
+                        ApiError::not_found(
+                            "Application Credential",
+                            a.id.as_deref().or(a.name.as_deref()).unwrap_or(""),
+                        )
+                    })?;
                     if cred.secret != a.secret {
                         return Err(ApiError::unauthorized());
                     }

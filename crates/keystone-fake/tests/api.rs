@@ -121,8 +121,6 @@ async fn authentication_failures_are_401_with_www_authenticate() {
         ),
         password_body("admin", "adminpw", json!({"domain": {"id": "default"}})),
         json!({"auth": {"identity": {"methods": ["token"], "token": {"id": "bogus"}}}}),
-        json!({"auth": {"identity": {"methods": ["application_credential"],
-            "application_credential": {"id": "nope", "secret": "x"}}}}),
     ];
     for body in cases {
         let r = issue(&fake, &body).await;
@@ -132,6 +130,23 @@ async fn authentication_failures_are_401_with_www_authenticate() {
         let err: Value = r.json().await.unwrap();
         assert_eq!(err["error"]["code"], 401);
     }
+}
+
+#[tokio::test]
+async fn an_unknown_application_credential_is_404_as_in_keystone() {
+    let fake = FakeKeystone::start().await.unwrap();
+    let r = issue(
+        &fake,
+        &json!({"auth": {"identity": {"methods": ["application_credential"],
+            "application_credential": {"id": "nope", "secret": "x"}}}}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(
+        err["error"]["message"],
+        "Could not find Application Credential: nope."
+    );
 }
 
 #[tokio::test]

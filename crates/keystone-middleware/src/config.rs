@@ -105,8 +105,9 @@ pub struct AuthTokenConfig {
     /// A service token must carry one of these roles to be trusted (`service` by default).
     #[serde(default = "service_role", deserialize_with = "oslo_list")]
     pub service_token_roles: Vec<String>,
-    /// When true, a service token without one of those roles is rejected.
-    #[serde(default, deserialize_with = "oslo_bool")]
+    /// When true (the default, as in keystonemiddleware 13), a service token without one of
+    /// those roles is rejected.
+    #[serde(default = "yes", deserialize_with = "oslo_bool")]
     pub service_token_roles_required: bool,
     /// CA bundle for Keystone's certificate.
     pub cafile: Option<PathBuf>,

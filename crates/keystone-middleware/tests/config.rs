@@ -50,6 +50,10 @@ fn the_seed_documents_ini_loads_unchanged() {
     assert_eq!(a.token_cache_time, 300, "keystonemiddleware's default");
     assert!(a.include_service_catalog);
     assert_eq!(a.service_token_roles, ["service"]);
+    assert!(
+        a.service_token_roles_required,
+        "keystonemiddleware 13's default"
+    );
     a.session_builder().unwrap().build().unwrap();
     assert!(
         !format!("{a:?}").contains("some-password"),

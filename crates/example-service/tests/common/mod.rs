@@ -12,9 +12,11 @@ use keystone_middleware::{AuthTokenLayer, Policy};
 use keystone_types::auth::Scope;
 use keystone_types::resources::{EndpointCreate, ProjectCreate, ServiceCreate, UserCreate};
 
-/// Everything the flow needs.
+/// Everything the flow needs. With `KEYSTONE_TEST_AUTH_URL` and `KEYSTONE_TEST_ADMIN_PASSWORD`
+/// set, a real Keystone replaces the fake (the conformance step runs the seed flow so).
 pub struct Cloud {
-    pub fake: FakeKeystone,
+    fake: Option<FakeKeystone>,
+    pub auth_url: String,
     pub service_url: String,
     pub layer: AuthTokenLayer,
     pub operator: Session,
@@ -41,14 +43,22 @@ impl Cloud {
         log: &dyn Fn(&str),
         edit: impl FnOnce(&mut AuthTokenConfig),
     ) -> anyhow::Result<Cloud> {
-        let fake = FakeKeystone::start().await?;
-        log(&format!("fake Keystone at {}", fake.auth_url()));
-        let operator = password_session(
-            &fake.auth_url(),
-            "admin",
-            fake.admin().password.expose(),
-            "admin",
-        );
+        let (fake, auth_url, admin_password) = match (
+            std::env::var("KEYSTONE_TEST_AUTH_URL"),
+            std::env::var("KEYSTONE_TEST_ADMIN_PASSWORD"),
+        ) {
+            (Ok(url), Ok(password)) => {
+                log(&format!("real Keystone at {url}"));
+                (None, url, password)
+            }
+            _ => {
+                let fake = FakeKeystone::start().await?;
+                log(&format!("fake Keystone at {}", fake.auth_url()));
+                let (url, password) = (fake.auth_url(), fake.admin().password.expose().to_owned());
+                (Some(fake), url, password)
+            }
+        };
+        let operator = password_session(&auth_url, "admin", &admin_password, "admin");
         let admin = operator.admin();
         let create_project = |name: &str| ProjectCreate {
             name: name.into(),
@@ -119,8 +129,8 @@ impl Cloud {
         );
 
         let mut config = AuthTokenConfig {
-            auth_url: Some(fake.auth_url()),
-            www_authenticate_uri: Some(fake.auth_url()),
+            auth_url: Some(auth_url.clone()),
+            www_authenticate_uri: Some(auth_url.clone()),
             username: Some("myservice".into()),
             password: Some("myservicesecretpassword".into()),
             user_domain_id: Some("default".into()),
@@ -138,16 +148,24 @@ impl Cloud {
         log("example-service is running");
         Ok(Cloud {
             fake,
+            auth_url,
             service_url,
             layer,
             operator,
         })
     }
 
+    /// The fake, for tests that need its controls (they run against the fake only).
+    pub fn fake(&self) -> &FakeKeystone {
+        self.fake
+            .as_ref()
+            .expect("this test needs the fake Keystone's controls")
+    }
+
     /// A user's session on the `demo` project.
     pub fn user(&self, name: &str) -> Session {
         let password = format!("{name}pw");
-        password_session(&self.fake.auth_url(), name, &password, "demo")
+        password_session(&self.auth_url, name, &password, "demo")
     }
 
     /// Where the catalog says the service is, as the seed client finds it.

@@ -1,0 +1,252 @@
+//! The real OpenStack pieces as referees: a real Keystone 30.0.0 (sqlite, fernet tokens,
+//! gunicorn, on a free loopback port, bootstrapped as `../shared/reference/README.md` says), our
+//! client's integration tests and example-service's seed flow against it, and
+//! keystonemiddleware 13.0.1 against our fake.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+use crate::conformance::{FakeProcess, StepReport, Venv};
+use crate::util::{KillOnDrop, run};
+
+/// The real Keystone's admin password.
+pub(crate) const ADMIN_PASSWORD: &str = "adminpw";
+
+/// A running real Keystone; stopped when dropped.
+pub(crate) struct RealKeystone {
+    _server: KillOnDrop,
+    /// Such as `http://127.0.0.1:41234`.
+    pub(crate) url: String,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn current(flag: &str) -> String {
+    Command::new("id")
+        .arg(flag)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "root".into())
+}
+
+impl RealKeystone {
+    /// Configures, bootstraps and starts Keystone; waits until it answers.
+    pub(crate) fn start(venv: &Venv) -> anyhow::Result<Self> {
+        let dir = std::env::current_dir()?.join("target/conformance/keystone");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let port = free_port()?;
+        let url = format!("http://127.0.0.1:{port}");
+        let conf = dir.join("keystone.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "[DEFAULT]\nlog_file = {log}\n[database]\nconnection = sqlite:///{db}\n[token]\nprovider = fernet\n\
+                 [fernet_tokens]\nkey_repository = {fernet}\n[credential]\nkey_repository = {cred}\n",
+                log = dir.join("keystone.log").display(),
+                db = dir.join("keystone.db").display(),
+                fernet = dir.join("fernet").display(),
+                cred = dir.join("cred").display(),
+            ),
+        )?;
+        let manage = venv.bin("keystone-manage");
+        let (user, group) = (current("-un"), current("-gn"));
+        let conf_arg = format!("--config-file={}", conf.display());
+        run(Command::new(&manage).arg(&conf_arg).arg("db_sync"))?;
+        for setup in ["fernet_setup", "credential_setup"] {
+            run(Command::new(&manage).arg(&conf_arg).args([
+                setup,
+                "--keystone-user",
+                &user,
+                "--keystone-group",
+                &group,
+            ]))?;
+        }
+        let v3 = format!("{url}/v3/");
+        run(Command::new(&manage).arg(&conf_arg).args([
+            "bootstrap",
+            "--bootstrap-password",
+            ADMIN_PASSWORD,
+            "--bootstrap-public-url",
+            &v3,
+            "--bootstrap-internal-url",
+            &v3,
+            "--bootstrap-admin-url",
+            &v3,
+            "--bootstrap-region-id",
+            "RegionOne",
+        ]))?;
+        // keystone's WSGI module parses sys.argv with oslo.config: hide gunicorn's arguments
+        std::fs::write(
+            dir.join("keystone_wsgi.py"),
+            "import sys\nsys.argv = sys.argv[:1]\nfrom keystone.wsgi.api import application  # noqa: E402,F401\n",
+        )?;
+        let server = Command::new(venv.bin("gunicorn"))
+            .args([
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--workers",
+                "1",
+                "--log-level",
+                "warning",
+            ])
+            .arg("--chdir")
+            .arg(&dir)
+            .arg("keystone_wsgi:application")
+            .env("OS_KEYSTONE_CONFIG_FILES", &conf)
+            .env("PYTHONWARNINGS", "ignore")
+            .stdout(Stdio::null())
+            .spawn()
+            .context("cannot start gunicorn")?;
+        let server = KillOnDrop(server);
+        let started = Instant::now();
+        let probe = format!(
+            "import urllib.request,sys\ntry:\n urllib.request.urlopen('{url}/v3', timeout=5)\nexcept Exception as e:\n sys.exit(1)\n"
+        );
+        loop {
+            let ok = Command::new(venv.bin("python"))
+                .arg("-c")
+                .arg(&probe)
+                .status()
+                .is_ok_and(|s| s.success());
+            if ok {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(90) {
+                bail!(
+                    "Keystone did not answer on {url} within 90 s (see {})",
+                    dir.join("keystone.log").display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        Ok(RealKeystone {
+            _server: server,
+            url,
+        })
+    }
+}
+
+/// Runs a cargo test target with the real Keystone in the environment; every test is a case.
+fn cargo_tests(
+    step: &'static str,
+    keystone: &RealKeystone,
+    args: &[&str],
+) -> anyhow::Result<StepReport> {
+    let started = Instant::now();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .arg("test")
+        .args(args)
+        .env("KEYSTONE_TEST_AUTH_URL", format!("{}/v3", keystone.url))
+        .env("KEYSTONE_TEST_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .context("cannot run cargo test")?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut cases = 0;
+    let mut failures = Vec::new();
+    for line in stdout.lines() {
+        // "test NAME ... ok" or "test NAME ... FAILED"; sqlite makes Keystone serial anyway
+        if let Some((name, result)) = line
+            .strip_prefix("test ")
+            .and_then(|l| l.split_once(" ... "))
+        {
+            cases += 1;
+            if result == "FAILED" {
+                failures.push(name.to_owned());
+            }
+        }
+    }
+    if !out.status.success() && failures.is_empty() {
+        failures.push(format!(
+            "cargo test failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    } else if !failures.is_empty() {
+        failures.push(format!("output:\n{stdout}"));
+    }
+    if cases == 0 && failures.is_empty() {
+        failures.push("no test ran".into());
+    }
+    Ok(StepReport {
+        step,
+        cases,
+        failures,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// keystone-client's integration tests against the real Keystone.
+pub(crate) fn client_tests(keystone: &RealKeystone) -> anyhow::Result<StepReport> {
+    cargo_tests(
+        "client-real",
+        keystone,
+        &[
+            "-p",
+            "keystone-client",
+            "--test",
+            "integration",
+            "--",
+            "--test-threads=1",
+        ],
+    )
+}
+
+/// example-service's seed flow (401, 200 for a member, 403 for a member creating a proxy, 201
+/// for an admin) against the real Keystone, with its service user registered through
+/// keystone-client.
+pub(crate) fn service_flow(keystone: &RealKeystone) -> anyhow::Result<StepReport> {
+    cargo_tests(
+        "service-real",
+        keystone,
+        &["-p", "example-service", "--test", "e2e", "the_seed_flow"],
+    )
+}
+
+const KSM_CHECK: &str = include_str!("ksm_check.py");
+
+/// keystonemiddleware's `auth_token` configured against the fake (seeded with the seed cloud).
+pub(crate) fn keystonemiddleware(venv: &Venv) -> anyhow::Result<StepReport> {
+    let started = Instant::now();
+    let fake = FakeProcess::start_with("adminpw", &[Path::new("fixtures/seed-cloud.yaml")])?;
+    let script = PathBuf::from("target/conformance/ksm_check.py");
+    std::fs::write(&script, KSM_CHECK)?;
+    let out = Command::new(venv.bin("python"))
+        .arg(&script)
+        .arg(&fake.url)
+        .output()?;
+    if !out.status.success() {
+        return Ok(StepReport {
+            step: "keystonemiddleware",
+            cases: 1,
+            failures: vec![format!(
+                "the check script failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )],
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
+    let results: Vec<Value> =
+        serde_json::from_slice(&out.stdout).context("the check script printed no JSON")?;
+    let failures = results
+        .iter()
+        .filter(|r| r["ok"] != Value::Bool(true))
+        .map(|r| format!("{}: {}", r["case"].as_str().unwrap_or("?"), r["detail"]))
+        .collect();
+    Ok(StepReport {
+        step: "keystonemiddleware",
+        cases: results.len(),
+        failures,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
