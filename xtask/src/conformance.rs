@@ -56,6 +56,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
     let keystone = crate::real_stack::RealKeystone::start(&venv)?;
     reports.push(crate::real_stack::client_tests(&keystone)?);
     reports.push(crate::real_stack::service_flow(&keystone)?);
+    reports.push(crate::real_stack::parity(&keystone)?);
     drop(keystone);
     print_summary(&reports);
     let failed: Vec<String> = reports

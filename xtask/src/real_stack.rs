@@ -250,3 +250,52 @@ pub(crate) fn keystonemiddleware(venv: &Venv) -> anyhow::Result<StepReport> {
         seconds: started.elapsed().as_secs_f64(),
     })
 }
+
+/// The same sequence of requests (the recorded exchanges and `fixtures/parity-extra.json`) sent
+/// to the real Keystone and to the fake, answers compared step by step
+/// (`crates/keystone-fake/tests/parity.rs` does the work; the table it prints is the report).
+pub(crate) fn parity(keystone: &RealKeystone) -> anyhow::Result<StepReport> {
+    let started = Instant::now();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "test",
+            "-p",
+            "keystone-fake",
+            "--test",
+            "parity",
+            "the_fake_answers_like_a_live_keystone",
+            "--",
+            "--nocapture",
+        ])
+        .env("KEYSTONE_PARITY_REAL_URL", &keystone.url)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .context("cannot run the parity test")?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| {
+            l.ends_with("same") || l.contains("known difference") || l.ends_with("DIFFERENT")
+        })
+        .collect();
+    println!("parity, real Keystone against the fake:");
+    for r in &rows {
+        println!("  {r}");
+    }
+    let mut failures: Vec<String> = rows
+        .iter()
+        .filter(|r| r.ends_with("DIFFERENT"))
+        .map(|r| r.to_string())
+        .collect();
+    if !out.status.success() {
+        failures.push(format!("details:\n{stdout}\n{stderr}"));
+    }
+    Ok(StepReport {
+        step: "parity",
+        cases: rows.len(),
+        failures,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

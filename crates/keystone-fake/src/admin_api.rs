@@ -577,9 +577,14 @@ pub(crate) async fn update_user(
 ) -> ApiResult<Json<UserResponse>> {
     allow(&state, &headers, "identity:update_user")?;
     let rec = state.store().update_user(&id, body.user)?;
-    Ok(Json(UserResponse {
-        user: views(&state).user(&rec),
-    }))
+    // Keystone answers an update with the extra attributes spelled out too
+    let mut user = views(&state).user(&rec);
+    let mut extra = serde_json::Map::new();
+    if let Some(email) = &rec.email {
+        extra.insert("email".into(), serde_json::Value::String(email.clone()));
+    }
+    user.extra = Some(extra);
+    Ok(Json(UserResponse { user }))
 }
 
 /// `DELETE /v3/users/{id}`

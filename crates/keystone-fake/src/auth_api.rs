@@ -240,6 +240,6 @@ pub(crate) async fn auth_system(
     };
     Ok(Json(json!({
         "system": system,
-        "links": {"self": format!("{}/v3/auth/system", state.base()), "next": null, "previous": null},
+        "links": {"self": format!("{}/v3/auth/system", state.base())},
     })))
 }

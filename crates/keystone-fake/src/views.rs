@@ -110,6 +110,7 @@ impl Views<'_> {
             name: u.name.clone(),
             options: Map::new(),
             password_expires_at: None,
+            extra: None,
         }
     }
 

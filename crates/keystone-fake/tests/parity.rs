@@ -1,15 +1,29 @@
-//! Parity with a real Keystone 30.0.0: every recorded exchange in `fixtures/exchanges/` is
-//! replayed, in order, against a fresh fake. Ids and tokens the real Keystone made up are
-//! mapped to the ones the fake made up as they appear; then the status code, the presence of
-//! the recorded headers and the JSON shape (same keys, same value types) must match.
+//! Parity with a real Keystone 30.0.0.
+//!
+//! Always: every recorded exchange in `fixtures/exchanges/` is replayed, in order, against a
+//! fresh fake. Ids and tokens the real Keystone made up are mapped to the ones the fake made up
+//! as they appear; then the status code, the presence of the recorded headers and the JSON
+//! shape (same keys, same value types) must match the recording.
+//!
+//! With `KEYSTONE_PARITY_REAL_URL` set (as `cargo xtask conformance` does, pointing at a real
+//! Keystone bootstrapped with the password `adminpw`), the same sequence plus the extra steps
+//! of `fixtures/parity-extra.json` (the routes the recording does not cover, successes and
+//! errors) is sent to the real Keystone and to a fresh fake, and their answers are compared
+//! step by step. Differences listed in `fixtures/parity-known-differences.yaml` are reported;
+//! any other difference fails.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use keystone_fake::FakeKeystone;
 use serde_json::Value;
 
-/// Values the real Keystone invented, mapped to the fake's.
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+/// Values the real Keystone invented when the exchanges were recorded, mapped to the ones the
+/// Keystone being replayed against invents.
 #[derive(Default)]
 struct Names(HashMap<String, String>);
 
@@ -57,8 +71,8 @@ impl Names {
     }
 }
 
-/// Pairs list elements by `name`, then `interface`, then position, since the fake and the real
-/// Keystone list things in different orders.
+/// Pairs list elements by `name`, then `interface`, then position, since two Keystones list
+/// things in different orders.
 fn pair_elements<'a>(r: &'a [Value], a: &'a [Value]) -> Vec<(&'a Value, &'a Value)> {
     let key_of = |v: &Value| -> Option<String> {
         ["name", "interface"].iter().find_map(|k| {
@@ -93,23 +107,23 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// Differences in shape between the recorded and the actual body, as paths.
-fn shape_diff(path: &str, recorded: &Value, actual: &Value, out: &mut Vec<String>) {
-    if kind(recorded) != kind(actual) {
+/// Differences in shape between a reference body and another, as paths.
+fn shape_diff(path: &str, reference: &Value, actual: &Value, out: &mut Vec<String>) {
+    if kind(reference) != kind(actual) {
         out.push(format!(
-            "{path}: recorded {} but got {}",
-            kind(recorded),
+            "{path}: {} here, {} there",
+            kind(reference),
             kind(actual)
         ));
         return;
     }
-    match (recorded, actual) {
+    match (reference, actual) {
         (Value::Object(r), Value::Object(a)) => {
             for k in r.keys().filter(|k| !a.contains_key(*k)) {
                 out.push(format!("{path}.{k}: missing"));
             }
             for k in a.keys().filter(|k| !r.contains_key(*k)) {
-                out.push(format!("{path}.{k}: not in the recording"));
+                out.push(format!("{path}.{k}: unexpected"));
             }
             for (k, rv) in r {
                 if let Some(av) = a.get(k) {
@@ -119,10 +133,7 @@ fn shape_diff(path: &str, recorded: &Value, actual: &Value, out: &mut Vec<String
         }
         (Value::Array(r), Value::Array(a)) => {
             if !r.is_empty() && a.is_empty() {
-                out.push(format!(
-                    "{path}: recorded {} elements but got none",
-                    r.len()
-                ));
+                out.push(format!("{path}: {} elements here, none there", r.len()));
             }
             for (i, (rv, av)) in pair_elements(r, a).into_iter().enumerate() {
                 shape_diff(&format!("{path}[{i}]"), rv, av, out);
@@ -132,87 +143,253 @@ fn shape_diff(path: &str, recorded: &Value, actual: &Value, out: &mut Vec<String
     }
 }
 
-#[tokio::test]
-async fn every_recorded_exchange_has_the_same_shape_on_the_fake() {
-    let fake = FakeKeystone::start().await.unwrap();
-    let client = reqwest::Client::new();
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/exchanges");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+/// One step: a recorded exchange (with its recorded answer) or an extra request.
+struct Step {
+    name: String,
+    request: Value,
+    recorded: Option<Value>,
+}
+
+fn steps(with_extras: bool) -> Vec<Step> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures().join("exchanges"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    assert_eq!(files.len(), 57);
+    let mut out: Vec<Step> = files
+        .iter()
+        .map(|f| {
+            let e: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+            Step {
+                name: e["name"].as_str().unwrap().to_owned(),
+                request: e["request"].clone(),
+                recorded: Some(e["response"].clone()),
+            }
+        })
+        .collect();
+    if with_extras {
+        let extras: Vec<Value> = serde_json::from_str(
+            &std::fs::read_to_string(fixtures().join("parity-extra.json")).unwrap(),
+        )
+        .unwrap();
+        out.extend(extras.into_iter().map(|e| Step {
+            name: e["name"].as_str().unwrap().to_owned(),
+            request: e["request"].clone(),
+            recorded: None,
+        }));
+    }
+    out
+}
 
+/// What a Keystone answered to one step.
+#[derive(Debug, Clone)]
+struct Answer {
+    status: u16,
+    headers: BTreeSet<String>,
+    body: Value,
+}
+
+/// Headers whose presence matters (the rest, such as `date`, vary by server).
+const SIGNIFICANT: &[&str] = &[
+    "content-type",
+    "www-authenticate",
+    "x-subject-token",
+    "location",
+    "vary",
+    "x-openstack-request-id",
+];
+
+/// Replaces `{{step:/json/pointer}}` with a value from this Keystone's earlier answers.
+fn resolve(text: &str, answers: &HashMap<String, Answer>) -> String {
+    let mut out = text.to_owned();
+    while let Some(start) = out.find("{{") {
+        let Some(end) = out[start..].find("}}") else {
+            break;
+        };
+        let inner = &out[start + 2..start + end];
+        let (step, pointer) = inner.split_once(':').unwrap_or((inner, ""));
+        let value = answers
+            .get(step)
+            .and_then(|a| a.body.pointer(pointer))
+            .and_then(Value::as_str)
+            .unwrap_or("unresolved")
+            .to_owned();
+        out.replace_range(start..start + end + 2, &value);
+    }
+    out
+}
+
+/// Sends every step to the Keystone at `base`, learning its ids as it goes.
+async fn replay(base: &str, steps: &[Step]) -> Vec<Answer> {
+    let client = reqwest::Client::new();
     let mut names = Names::default();
-    names.learn("http://127.0.0.1:5000", fake.url());
-    let mut failures = Vec::new();
-    for file in &files {
-        let exchange: Value =
-            serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
-        let name = exchange["name"].as_str().unwrap().to_owned();
-        let req = &exchange["request"];
-        let want = &exchange["response"];
+    names.learn("http://127.0.0.1:5000", base);
+    let mut answers: HashMap<String, Answer> = HashMap::new();
+    let mut out = Vec::new();
+    for step in steps {
+        let req = &step.request;
         let method =
             reqwest::Method::from_bytes(req["method"].as_str().unwrap().as_bytes()).unwrap();
-        let url = format!(
-            "{}{}",
-            fake.url(),
-            names.apply(req["path"].as_str().unwrap())
-        );
-        let mut builder = client.request(method, &url);
+        let path = resolve(&names.apply(req["path"].as_str().unwrap()), &answers);
+        let mut builder = client.request(method, format!("{base}{path}"));
         for (h, v) in req["headers"].as_object().unwrap() {
             builder = builder.header(h.as_str(), names.apply(v.as_str().unwrap()));
         }
         builder = match &req["body"] {
             Value::Null => builder,
             Value::String(raw) => builder.body(raw.clone()),
-            body => builder.body(names.apply(&body.to_string())),
+            body => builder.body(resolve(&names.apply(&body.to_string()), &answers)),
         };
         let response = builder.send().await.unwrap();
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap();
-
-        let mut problems = Vec::new();
-        if u64::from(status) != want["status"].as_u64().unwrap() {
-            problems.push(format!(
-                "status {status}, recorded {} (body {text})",
-                want["status"]
-            ));
-        }
-        for h in want["headers"].as_object().unwrap().keys() {
-            if !headers.contains_key(h.as_str()) {
-                problems.push(format!("header {h} missing"));
-            }
-        }
+        let headers: BTreeSet<String> = response
+            .headers()
+            .keys()
+            .map(|k| k.as_str().to_owned())
+            .filter(|k| SIGNIFICANT.contains(&k.as_str()))
+            .collect();
         if let (Some(recorded), Some(actual)) = (
-            want["headers"]["x-subject-token"].as_str(),
-            headers.get("x-subject-token").and_then(|v| v.to_str().ok()),
+            step.recorded
+                .as_ref()
+                .and_then(|r| r["headers"]["x-subject-token"].as_str()),
+            response
+                .headers()
+                .get("x-subject-token")
+                .and_then(|v| v.to_str().ok()),
         ) {
             names.learn(recorded, actual);
         }
-        match &want["body"] {
-            Value::String(s) if s.is_empty() => {
-                if !text.is_empty() {
-                    problems.push(format!("expected no body, got {text}"));
-                }
-            }
-            recorded => match serde_json::from_str::<Value>(&text) {
-                Ok(actual) => {
-                    names.learn_body(recorded, &actual);
-                    shape_diff("body", recorded, &actual, &mut problems);
-                }
-                Err(e) => problems.push(format!("body is not JSON ({e}): {text}")),
-            },
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::String(String::new())
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if let Some(recorded) = &step.recorded {
+            names.learn_body(&recorded["body"], &body);
         }
+        let answer = Answer {
+            status,
+            headers,
+            body,
+        };
+        answers.insert(step.name.clone(), answer.clone());
+        out.push(answer);
+    }
+    out
+}
+
+/// How `actual` differs from `reference` (status, headers, body shape).
+fn differences(reference: &Answer, actual: &Answer) -> Vec<String> {
+    let mut problems = Vec::new();
+    if reference.status != actual.status {
+        problems.push(format!(
+            "status {} here, {} there",
+            reference.status, actual.status
+        ));
+    }
+    if reference.headers != actual.headers {
+        problems.push(format!(
+            "headers {:?} here, {:?} there",
+            reference.headers, actual.headers
+        ));
+    }
+    shape_diff("body", &reference.body, &actual.body, &mut problems);
+    problems
+}
+
+fn recorded_answer(recorded: &Value) -> Answer {
+    Answer {
+        status: recorded["status"].as_u64().unwrap() as u16,
+        headers: recorded["headers"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| SIGNIFICANT.contains(&k.as_str()))
+            .cloned()
+            .collect(),
+        body: recorded["body"].clone(),
+    }
+}
+
+#[tokio::test]
+async fn every_recorded_exchange_has_the_same_shape_on_the_fake() {
+    let fake = FakeKeystone::start().await.unwrap();
+    let steps = steps(false);
+    assert_eq!(steps.len(), 57);
+    let answers = replay(fake.url(), &steps).await;
+    let mut failures = Vec::new();
+    for (step, answer) in steps.iter().zip(&answers) {
+        let problems = differences(&recorded_answer(step.recorded.as_ref().unwrap()), answer);
         if !problems.is_empty() {
-            failures.push(format!("{name}:\n  {}", problems.join("\n  ")));
+            failures.push(format!("{}:\n  {}", step.name, problems.join("\n  ")));
         }
     }
     assert!(
         failures.is_empty(),
-        "differences from the real Keystone:\n{}",
+        "differences from the real Keystone's recording:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[derive(serde::Deserialize)]
+struct Known {
+    step: String,
+    reason: String,
+}
+
+#[tokio::test]
+async fn the_fake_answers_like_a_live_keystone() {
+    let steps = steps(true);
+    let fake = FakeKeystone::start().await.unwrap();
+    let ours = replay(fake.url(), &steps).await;
+    let Ok(real_url) = std::env::var("KEYSTONE_PARITY_REAL_URL") else {
+        // Without a real Keystone: the extra steps must at least be Keystone-shaped answers.
+        for (step, answer) in steps.iter().zip(&ours).skip(57) {
+            assert!(answer.status < 500, "{}: {}", step.name, answer.status);
+            if answer.status >= 400 && answer.body != Value::String(String::new()) {
+                assert_eq!(
+                    answer.body["error"]["code"], answer.status,
+                    "{}: {}",
+                    step.name, answer.body
+                );
+            }
+        }
+        return;
+    };
+    let known: Vec<Known> = yaml_serde::from_str(
+        &std::fs::read_to_string(fixtures().join("parity-known-differences.yaml")).unwrap(),
+    )
+    .unwrap();
+    let real = replay(real_url.trim_end_matches('/'), &steps).await;
+    let mut table = vec![format!(
+        "{:<40} {:>5} {:>5}  result",
+        "step", "real", "fake"
+    )];
+    let mut failures = Vec::new();
+    for ((step, theirs), mine) in steps.iter().zip(&real).zip(&ours) {
+        let problems = differences(theirs, mine);
+        let known_reason = known
+            .iter()
+            .find(|k| k.step == step.name)
+            .map(|k| k.reason.as_str());
+        let result = match (problems.is_empty(), known_reason) {
+            (true, _) => "same".to_owned(),
+            (false, Some(reason)) => format!("known difference: {reason}"),
+            (false, None) => {
+                failures.push(format!("{}:\n  {}", step.name, problems.join("\n  ")));
+                "DIFFERENT".to_owned()
+            }
+        };
+        table.push(format!(
+            "{:<40} {:>5} {:>5}  {result}",
+            step.name, theirs.status, mine.status
+        ));
+    }
+    println!("{}", table.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "the fake differs from the real Keystone (\"here\" is the real one):\n{}",
         failures.join("\n")
     );
 }

@@ -423,6 +423,9 @@ pub struct User {
     pub options: Map<String, Value>,
     /// When the password expires; `null` when it does not.
     pub password_expires_at: Option<String>,
+    /// The extra attributes, as Keystone shows them in the answer to an update only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<Map<String, Value>>,
 }
 
 /// The body of `POST /v3/users`.
