@@ -250,3 +250,48 @@ async fn bad_urls_are_configuration_errors() {
         assert!(err.to_string().contains("auth_url"), "{err}");
     }
 }
+
+#[tokio::test]
+async fn tls_files_are_checked_when_the_session_is_built() {
+    let auth = || Auth::password(UserIdentity::by_name("a", "Default"), "pw");
+    let missing = Session::builder("https://keystone.example/v3", auth())
+        .cacert("/nonexistent/ca.pem")
+        .build()
+        .unwrap_err();
+    assert!(matches!(missing, Error::Config(_)), "{missing:?}");
+    assert!(
+        missing.to_string().contains("/nonexistent/ca.pem"),
+        "{missing}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("kc-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let garbage = dir.join("garbage.pem");
+    std::fs::write(
+        &garbage,
+        "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let err = Session::builder("https://keystone.example/v3", auth())
+        .cacert(&garbage)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    let err = Session::builder("https://keystone.example/v3", auth())
+        .client_cert(&garbage, dir.join("nokey.pem"))
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("nokey.pem") || err.to_string().contains("garbage.pem"),
+        "{err}"
+    );
+    // an empty bundle is no error, and insecure builds
+    let empty = dir.join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    Session::builder("https://keystone.example/v3", auth())
+        .cacert(&empty)
+        .insecure(true)
+        .build()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
