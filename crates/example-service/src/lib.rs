@@ -168,21 +168,21 @@ async fn thing_list(ctx: Context) -> Json<Value> {
     Json(json!({
         "things": ["apple", "chair", "banana", "television"],
         "asked_by": {
-            "user_id": ctx.user_id,
-            "user_name": ctx.user_name,
-            "project_id": ctx.project_id,
-            "roles": ctx.roles,
+            "user_id": ctx.user_id(),
+            "user_name": ctx.user_name(),
+            "project_id": ctx.project_id(),
+            "roles": ctx.roles(),
         },
     }))
 }
 
 /// The policy target: the caller's project, which every proxy call is scoped to.
 fn target(ctx: &Context) -> Value {
-    json!({"project_id": ctx.project_id})
+    json!({"project_id": ctx.project_id()})
 }
 
 fn project(ctx: &Context) -> ApiResult<String> {
-    ctx.project_id.clone().ok_or_else(|| {
+    ctx.project_id().map(str::to_owned).ok_or_else(|| {
         ApiError(
             StatusCode::BAD_REQUEST,
             "proxies belong to projects: use a project-scoped token".into(),
@@ -218,7 +218,7 @@ async fn proxy_create(
         .entry(project)
         .or_default()
         .push(proxy.clone());
-    tracing::info!(proxy = %proxy.id, user = ?ctx.user_id, "proxy created");
+    tracing::info!(proxy = %proxy.id, user = ?ctx.user_id(), "proxy created");
     Ok((StatusCode::CREATED, Json(json!({"proxy": proxy}))))
 }
 

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use crate::compact::CompactToken;
 use keystone_client::AccessInfo;
-use keystone_types::Secret;
 use moka::Expiry;
 use moka::future::Cache;
 use sha2::{Digest, Sha256};
@@ -150,14 +149,14 @@ impl TokenCache {
         self.len().await == 0
     }
 
-    /// The token's access info: from the cache, or from `validate` (shared by concurrent
+    /// The token's body, compact: from the cache, or from `validate` (shared by concurrent
     /// callers with the same token).
     pub async fn get_or_validate<F, Fut>(
         &self,
         token: &str,
         allow_expired: bool,
         validate: F,
-    ) -> Result<Arc<AccessInfo>, Rejection>
+    ) -> Result<Arc<CompactToken>, Rejection>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<AccessInfo, Rejection>>,
@@ -171,12 +170,10 @@ impl TokenCache {
         }
         let checked = |body: Arc<CompactToken>| {
             if !allow_expired && body.expires_at() <= chrono::Utc::now() {
-                return Err(Rejection::Invalid);
+                Err(Rejection::Invalid)
+            } else {
+                Ok(body)
             }
-            let token_body = body
-                .token()
-                .ok_or_else(|| Rejection::Unavailable("a cached token did not decode".into()))?;
-            Ok(Arc::new(AccessInfo::new(Secret::new(token), token_body)))
         };
         let Some(cache) = &self.valid else {
             self.stats.misses.fetch_add(1, Ordering::Relaxed);

@@ -1,7 +1,11 @@
-//! A compact form of a token body for the cache: every string of the body in one buffer,
+//! A compact form of a token body for the cache: every string of the body in one shared buffer,
 //! without keys, so a cached member token costs a few hundred bytes instead of a tree of
-//! allocations. Encoding is lossless; the catalog, when kept, is stored as JSON.
+//! allocations. The fields a request needs (user, scope, roles) are located once when the token
+//! is cached, so that serving a request reads them in place and makes header values from them
+//! without copying. Encoding is lossless; the catalog, when kept, is stored as JSON.
 
+use axum::body::Bytes;
+use axum::http::HeaderValue;
 use chrono::{DateTime, Utc};
 use keystone_types::Timestamp;
 use keystone_types::auth::SystemScope;
@@ -9,20 +13,68 @@ use keystone_types::token::{
     CatalogService, NamedRef, ProjectInfo, RoleRef, Token, TokenApplicationCredential, TokenUser,
 };
 
+/// The fields located in the buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// The user's id.
+    UserId,
+    /// The user's name.
+    UserName,
+    /// The user's domain id.
+    UserDomainId,
+    /// The user's domain name.
+    UserDomainName,
+    /// The scoped project's id.
+    ProjectId,
+    /// Its name.
+    ProjectName,
+    /// Its domain's id.
+    ProjectDomainId,
+    /// Its domain's name.
+    ProjectDomainName,
+    /// The scoped domain's id.
+    DomainId,
+    /// Its name.
+    DomainName,
+    /// The role names, joined with commas.
+    Roles,
+    /// The catalog in the v2 shape of `X-Service-Catalog`, when the token has one.
+    ServiceCatalog,
+}
+
+const FIELDS: usize = 12;
+
+/// Where a field's text is in the buffer; `len == u32::MAX` means absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+const ABSENT: Span = Span {
+    start: 0,
+    len: u32::MAX,
+};
+
 /// A token body in one allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompactToken {
-    buf: Box<[u8]>,
+    buf: Bytes,
+    spans: [Span; FIELDS],
     expires_at: DateTime<Utc>,
+    system: bool,
+    is_admin_project: bool,
 }
 
 struct Writer(Vec<u8>);
 
 impl Writer {
-    fn str(&mut self, s: &str) {
-        let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
+    fn str(&mut self, s: &str) -> Span {
+        let len = u32::try_from(s.len()).unwrap_or(u32::MAX - 1);
         self.0.extend_from_slice(&len.to_le_bytes());
+        let start = self.0.len() as u32;
         self.0.extend_from_slice(&s.as_bytes()[..len as usize]);
+        Span { start, len }
     }
     fn opt_str(&mut self, s: Option<&str>) {
         match s {
@@ -44,9 +96,8 @@ impl Writer {
         self.0
             .extend_from_slice(&t.0.timestamp_micros().to_le_bytes());
     }
-    fn named(&mut self, n: &NamedRef) {
-        self.str(&n.id);
-        self.str(&n.name);
+    fn named(&mut self, n: &NamedRef) -> (Span, Span) {
+        (self.str(&n.id), self.str(&n.name))
     }
     fn list(&mut self, items: &[String]) {
         self.0
@@ -110,6 +161,7 @@ impl Reader<'_> {
 impl CompactToken {
     /// Encodes a token body.
     pub fn new(t: &Token) -> Self {
+        let mut spans = [ABSENT; FIELDS];
         let mut w = Writer(Vec::with_capacity(384));
         w.list(&t.audit_ids);
         w.time(&t.expires_at);
@@ -120,16 +172,20 @@ impl CompactToken {
         match &t.project {
             Some(p) => {
                 w.0.push(1);
-                w.named(&p.domain);
-                w.str(&p.id);
-                w.str(&p.name);
+                let (did, dname) = w.named(&p.domain);
+                spans[Field::ProjectDomainId as usize] = did;
+                spans[Field::ProjectDomainName as usize] = dname;
+                spans[Field::ProjectId as usize] = w.str(&p.id);
+                spans[Field::ProjectName as usize] = w.str(&p.name);
             }
             None => w.0.push(0),
         }
         match &t.domain {
             Some(d) => {
                 w.0.push(1);
-                w.named(d);
+                let (id, name) = w.named(d);
+                spans[Field::DomainId as usize] = id;
+                spans[Field::DomainName as usize] = name;
             }
             None => w.0.push(0),
         }
@@ -146,9 +202,11 @@ impl CompactToken {
             }
             None => w.0.push(0),
         }
-        w.named(&t.user.domain);
-        w.str(&t.user.id);
-        w.str(&t.user.name);
+        let (did, dname) = w.named(&t.user.domain);
+        spans[Field::UserDomainId as usize] = did;
+        spans[Field::UserDomainName as usize] = dname;
+        spans[Field::UserId as usize] = w.str(&t.user.id);
+        spans[Field::UserName as usize] = w.str(&t.user.name);
         w.opt_str(t.user.password_expires_at.as_deref());
         match &t.application_credential {
             Some(a) => {
@@ -164,10 +222,62 @@ impl CompactToken {
             .as_ref()
             .and_then(|c| serde_json::to_string(c).ok());
         w.opt_str(catalog.as_deref());
-        CompactToken {
-            buf: w.0.into_boxed_slice(),
-            expires_at: t.expires_at.0,
+        // after the body: the joined role names for X-Roles, the v2 catalog for X-Service-Catalog
+        let joined = t.role_names().collect::<Vec<_>>().join(",");
+        spans[Field::Roles as usize] = w.str(&joined);
+        if let Some(c) = &t.catalog {
+            spans[Field::ServiceCatalog as usize] =
+                w.str(&crate::headers::v2_catalog(c).to_string());
         }
+        CompactToken {
+            buf: Bytes::from(w.0),
+            spans,
+            expires_at: t.expires_at.0,
+            system: t.system.is_some_and(|s| s.all),
+            is_admin_project: t.is_admin_project.unwrap_or(true),
+        }
+    }
+
+    /// A located field, read in place.
+    pub fn field(&self, f: Field) -> Option<&str> {
+        let span = self.spans[f as usize];
+        if span.len == u32::MAX {
+            return None;
+        }
+        let bytes = self
+            .buf
+            .get(span.start as usize..(span.start + span.len) as usize)?;
+        std::str::from_utf8(bytes).ok()
+    }
+
+    /// A located field as a header value sharing the buffer (no copy).
+    pub fn header_value(&self, f: Field) -> Option<HeaderValue> {
+        let span = self.spans[f as usize];
+        if span.len == u32::MAX {
+            return None;
+        }
+        let bytes = self
+            .buf
+            .slice(span.start as usize..(span.start + span.len) as usize);
+        HeaderValue::from_maybe_shared(bytes).ok()
+    }
+
+    /// The role names.
+    pub fn roles(&self) -> impl Iterator<Item = &str> {
+        self.field(Field::Roles)
+            .unwrap_or("")
+            .split(',')
+            .filter(|r| !r.is_empty())
+    }
+
+    /// Whether the token is system-scoped.
+    pub fn is_system(&self) -> bool {
+        self.system
+    }
+
+    /// Whether the project is the admin project (true unless Keystone says otherwise).
+    pub fn is_admin_project(&self) -> bool {
+        self.is_admin_project
     }
 
     /// When the token expires.
@@ -187,7 +297,7 @@ impl CompactToken {
 
     /// Decodes the token body.
     pub fn token(&self) -> Option<Token> {
-        let mut r = Reader(&self.buf);
+        let mut r = Reader(&self.buf[..]);
         let audit_ids = r.list()?;
         let expires_at = r.time()?;
         let issued_at = r.time()?;

@@ -1,5 +1,6 @@
-//! The request context handlers see: oslo.context's fields, filled by the layer from the
-//! validated tokens, and an axum extractor for it.
+//! The request context handlers see: oslo.context's fields, read from the validated tokens,
+//! and an axum extractor for it. The context shares the cached token bodies: building one
+//! copies no strings.
 //!
 //! # Example
 //!
@@ -8,7 +9,7 @@
 //! use keystone_middleware::Context;
 //!
 //! async fn whoami(ctx: Context) -> String {
-//!     format!("{} on project {:?}", ctx.user_name.unwrap_or_default(), ctx.project_id)
+//!     format!("{} on project {:?}", ctx.user_name().unwrap_or_default(), ctx.project_id())
 //! }
 //! let app: Router = Router::new().route("/whoami", get(whoami));
 //! ```
@@ -18,8 +19,11 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use keystone_client::{AccessInfo, TokenScope};
+use keystone_client::AccessInfo;
+use keystone_types::Secret;
 use serde_json::{Map, Value};
+
+use crate::compact::{CompactToken, Field};
 
 /// Whether the request's identity was confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,99 +34,24 @@ pub enum IdentityStatus {
     Invalid,
 }
 
+/// A validated token: its string and its (shared) body.
+#[derive(Debug, Clone)]
+struct Validated {
+    token: Secret,
+    body: Arc<CompactToken>,
+}
+
 /// oslo.context's `RequestContext`, as the layer builds it.
 #[derive(Debug, Clone)]
 pub struct Context {
     /// Whether the user token was valid.
     pub identity_status: IdentityStatus,
-    /// The user.
-    pub user_id: Option<String>,
-    /// The user's name.
-    pub user_name: Option<String>,
-    /// The user's domain.
-    pub user_domain_id: Option<String>,
-    /// The user's domain's name.
-    pub user_domain_name: Option<String>,
-    /// The scoped project.
-    pub project_id: Option<String>,
-    /// Its name.
-    pub project_name: Option<String>,
-    /// Its domain.
-    pub project_domain_id: Option<String>,
-    /// Its domain's name.
-    pub project_domain_name: Option<String>,
-    /// The scoped domain.
-    pub domain_id: Option<String>,
-    /// Its name.
-    pub domain_name: Option<String>,
-    /// `all` for system-scoped tokens.
-    pub system_scope: Option<String>,
-    /// The user's roles.
-    pub roles: Vec<String>,
-    /// Whether the project is the admin project.
-    pub is_admin_project: bool,
-    /// The service token's user.
-    pub service_user_id: Option<String>,
-    /// Its name.
-    pub service_user_name: Option<String>,
-    /// Its domain.
-    pub service_user_domain_id: Option<String>,
-    /// Its domain's name.
-    pub service_user_domain_name: Option<String>,
-    /// The service token's project.
-    pub service_project_id: Option<String>,
-    /// Its name.
-    pub service_project_name: Option<String>,
-    /// Its domain.
-    pub service_project_domain_id: Option<String>,
-    /// Its domain's name.
-    pub service_project_domain_name: Option<String>,
-    /// The service token's roles.
-    pub service_roles: Vec<String>,
     /// This request's id (`req-<uuid>`), also in `X-Openstack-Request-Id`.
     pub request_id: String,
     /// The caller's request id, when it sent a valid one.
     pub global_request_id: Option<String>,
-    /// The validated user token.
-    pub user_access: Option<Arc<AccessInfo>>,
-    /// The validated service token.
-    pub service_access: Option<Arc<AccessInfo>>,
-}
-
-struct Scoped {
-    project: Option<(String, String, String, String)>,
-    domain: Option<(String, String)>,
-    system: bool,
-}
-
-fn scoped(a: &AccessInfo) -> Scoped {
-    match a.scope() {
-        TokenScope::Project {
-            id,
-            name,
-            domain_id,
-            domain_name,
-        } => Scoped {
-            project: Some((id, name, domain_id, domain_name)),
-            domain: None,
-            system: false,
-        },
-        TokenScope::Domain { id, name } => Scoped {
-            project: None,
-            domain: Some((id, name)),
-            system: false,
-        },
-        TokenScope::System => Scoped {
-            project: None,
-            domain: None,
-            system: true,
-        },
-        TokenScope::Unscoped => Scoped {
-            project: None,
-            domain: None,
-            system: false,
-        },
-    }
+    user: Option<Validated>,
+    service: Option<Validated>,
 }
 
 impl Context {
@@ -130,76 +59,32 @@ impl Context {
     pub fn anonymous(request_id: String, global_request_id: Option<String>) -> Self {
         Context {
             identity_status: IdentityStatus::Invalid,
-            user_id: None,
-            user_name: None,
-            user_domain_id: None,
-            user_domain_name: None,
-            project_id: None,
-            project_name: None,
-            project_domain_id: None,
-            project_domain_name: None,
-            domain_id: None,
-            domain_name: None,
-            system_scope: None,
-            roles: Vec::new(),
-            is_admin_project: true,
-            service_user_id: None,
-            service_user_name: None,
-            service_user_domain_id: None,
-            service_user_domain_name: None,
-            service_project_id: None,
-            service_project_name: None,
-            service_project_domain_id: None,
-            service_project_domain_name: None,
-            service_roles: Vec::new(),
             request_id,
             global_request_id,
-            user_access: None,
-            service_access: None,
+            user: None,
+            service: None,
         }
     }
 
-    /// Fills the user fields from a validated token.
-    pub(crate) fn with_user(mut self, a: Arc<AccessInfo>) -> Self {
-        let s = scoped(&a);
+    /// The context of a validated user token (`body` is what Keystone said about `token`).
+    pub fn for_user(mut self, token: Secret, body: Arc<CompactToken>) -> Self {
         self.identity_status = IdentityStatus::Confirmed;
-        self.user_id = Some(a.user_id().to_owned());
-        self.user_name = Some(a.user_name().to_owned());
-        self.user_domain_id = Some(a.user_domain_id().to_owned());
-        self.user_domain_name = Some(a.user_domain_name().to_owned());
-        if let Some((id, name, did, dname)) = s.project {
-            self.project_id = Some(id);
-            self.project_name = Some(name);
-            self.project_domain_id = Some(did);
-            self.project_domain_name = Some(dname);
-        }
-        if let Some((id, name)) = s.domain {
-            self.domain_id = Some(id);
-            self.domain_name = Some(name);
-        }
-        self.system_scope = s.system.then(|| "all".to_owned());
-        self.roles = a.role_names().into_iter().map(str::to_owned).collect();
-        self.is_admin_project = a.is_admin_project();
-        self.user_access = Some(a);
+        self.user = Some(Validated { token, body });
         self
     }
 
-    /// Fills the service fields from a validated service token.
-    pub(crate) fn with_service(mut self, a: Arc<AccessInfo>) -> Self {
-        let s = scoped(&a);
-        self.service_user_id = Some(a.user_id().to_owned());
-        self.service_user_name = Some(a.user_name().to_owned());
-        self.service_user_domain_id = Some(a.user_domain_id().to_owned());
-        self.service_user_domain_name = Some(a.user_domain_name().to_owned());
-        if let Some((id, name, did, dname)) = s.project {
-            self.service_project_id = Some(id);
-            self.service_project_name = Some(name);
-            self.service_project_domain_id = Some(did);
-            self.service_project_domain_name = Some(dname);
-        }
-        self.service_roles = a.role_names().into_iter().map(str::to_owned).collect();
-        self.service_access = Some(a);
+    /// Adds a validated service token.
+    pub fn with_service(mut self, token: Secret, body: Arc<CompactToken>) -> Self {
+        self.service = Some(Validated { token, body });
         self
+    }
+
+    fn user_field(&self, f: Field) -> Option<&str> {
+        self.user.as_ref().and_then(|v| v.body.field(f))
+    }
+
+    fn service_field(&self, f: Field) -> Option<&str> {
+        self.service.as_ref().and_then(|v| v.body.field(f))
     }
 
     /// Whether the user token was valid.
@@ -207,22 +92,140 @@ impl Context {
         self.identity_status == IdentityStatus::Confirmed
     }
 
+    /// The user.
+    pub fn user_id(&self) -> Option<&str> {
+        self.user_field(Field::UserId)
+    }
+
+    /// The user's name.
+    pub fn user_name(&self) -> Option<&str> {
+        self.user_field(Field::UserName)
+    }
+
+    /// The user's domain.
+    pub fn user_domain_id(&self) -> Option<&str> {
+        self.user_field(Field::UserDomainId)
+    }
+
+    /// The user's domain's name.
+    pub fn user_domain_name(&self) -> Option<&str> {
+        self.user_field(Field::UserDomainName)
+    }
+
+    /// The scoped project.
+    pub fn project_id(&self) -> Option<&str> {
+        self.user_field(Field::ProjectId)
+    }
+
+    /// The scoped project's name.
+    pub fn project_name(&self) -> Option<&str> {
+        self.user_field(Field::ProjectName)
+    }
+
+    /// The scoped project's domain.
+    pub fn project_domain_id(&self) -> Option<&str> {
+        self.user_field(Field::ProjectDomainId)
+    }
+
+    /// The scoped project's domain's name.
+    pub fn project_domain_name(&self) -> Option<&str> {
+        self.user_field(Field::ProjectDomainName)
+    }
+
+    /// The scoped domain.
+    pub fn domain_id(&self) -> Option<&str> {
+        self.user_field(Field::DomainId)
+    }
+
+    /// The scoped domain's name.
+    pub fn domain_name(&self) -> Option<&str> {
+        self.user_field(Field::DomainName)
+    }
+
+    /// `all` for system-scoped tokens.
+    pub fn system_scope(&self) -> Option<&str> {
+        self.user
+            .as_ref()
+            .filter(|v| v.body.is_system())
+            .map(|_| "all")
+    }
+
+    /// The user's roles (implied ones included).
+    pub fn roles(&self) -> Vec<&str> {
+        self.user
+            .as_ref()
+            .map(|v| v.body.roles().collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether the project is the admin project.
+    pub fn is_admin_project(&self) -> bool {
+        self.user.as_ref().is_none_or(|v| v.body.is_admin_project())
+    }
+
+    /// The service token's user.
+    pub fn service_user_id(&self) -> Option<&str> {
+        self.service_field(Field::UserId)
+    }
+
+    /// The service token's user name.
+    pub fn service_user_name(&self) -> Option<&str> {
+        self.service_field(Field::UserName)
+    }
+
+    /// The service user's domain.
+    pub fn service_user_domain_id(&self) -> Option<&str> {
+        self.service_field(Field::UserDomainId)
+    }
+
+    /// The service token's project.
+    pub fn service_project_id(&self) -> Option<&str> {
+        self.service_field(Field::ProjectId)
+    }
+
+    /// The service project's domain.
+    pub fn service_project_domain_id(&self) -> Option<&str> {
+        self.service_field(Field::ProjectDomainId)
+    }
+
+    /// The service token's roles.
+    pub fn service_roles(&self) -> Vec<&str> {
+        self.service
+            .as_ref()
+            .map(|v| v.body.roles().collect())
+            .unwrap_or_default()
+    }
+
+    /// Everything Keystone said about the user token (decoded on demand).
+    pub fn user_access(&self) -> Option<AccessInfo> {
+        let v = self.user.as_ref()?;
+        Some(AccessInfo::new(v.token.clone(), v.body.token()?))
+    }
+
+    /// Everything Keystone said about the service token (decoded on demand).
+    pub fn service_access(&self) -> Option<AccessInfo> {
+        let v = self.service.as_ref()?;
+        Some(AccessInfo::new(v.token.clone(), v.body.token()?))
+    }
+
     /// The credentials oslo.context's `to_policy_values()` gives oslo.policy.
     pub fn to_policy_values(&self) -> Map<String, Value> {
+        let own = |s: Option<&str>| s.map(str::to_owned);
+        let owned = |v: Vec<&str>| v.into_iter().map(str::to_owned).collect();
         keystone_policy::context::PolicyContext {
-            user_id: self.user_id.clone(),
-            user_domain_id: self.user_domain_id.clone(),
-            system_scope: self.system_scope.clone(),
-            domain_id: self.domain_id.clone(),
-            project_id: self.project_id.clone(),
-            project_domain_id: self.project_domain_id.clone(),
-            roles: self.roles.clone(),
-            is_admin_project: self.is_admin_project,
-            service_user_id: self.service_user_id.clone(),
-            service_user_domain_id: self.service_user_domain_id.clone(),
-            service_project_id: self.service_project_id.clone(),
-            service_project_domain_id: self.service_project_domain_id.clone(),
-            service_roles: self.service_roles.clone(),
+            user_id: own(self.user_id()),
+            user_domain_id: own(self.user_domain_id()),
+            system_scope: own(self.system_scope()),
+            domain_id: own(self.domain_id()),
+            project_id: own(self.project_id()),
+            project_domain_id: own(self.project_domain_id()),
+            roles: owned(self.roles()),
+            is_admin_project: self.is_admin_project(),
+            service_user_id: own(self.service_user_id()),
+            service_user_domain_id: own(self.service_user_domain_id()),
+            service_project_id: own(self.service_project_id()),
+            service_project_domain_id: own(self.service_project_domain_id()),
+            service_roles: owned(self.service_roles()),
         }
         .to_policy_values()
     }

@@ -2,8 +2,8 @@
 //! (so no caller can spoof them), then set from the validated tokens, as keystonemiddleware
 //! does, plus `OpenStack-System-Scope`, which keystonemiddleware forgets to strip.
 
+use crate::compact::{CompactToken, Field};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use keystone_client::AccessInfo;
 use serde_json::{Value, json};
 
 /// Every header the layer owns.
@@ -43,88 +43,129 @@ pub const IDENTITY_HEADERS: &[&str] = &[
     "x-role",
 ];
 
+const X_IDENTITY_STATUS: HeaderName = HeaderName::from_static("x-identity-status");
+const X_SERVICE_IDENTITY_STATUS: HeaderName = HeaderName::from_static("x-service-identity-status");
+const X_USER_ID: HeaderName = HeaderName::from_static("x-user-id");
+const X_USER_NAME: HeaderName = HeaderName::from_static("x-user-name");
+const X_USER_DOMAIN_ID: HeaderName = HeaderName::from_static("x-user-domain-id");
+const X_USER_DOMAIN_NAME: HeaderName = HeaderName::from_static("x-user-domain-name");
+const X_PROJECT_ID: HeaderName = HeaderName::from_static("x-project-id");
+const X_PROJECT_NAME: HeaderName = HeaderName::from_static("x-project-name");
+const X_PROJECT_DOMAIN_ID: HeaderName = HeaderName::from_static("x-project-domain-id");
+const X_PROJECT_DOMAIN_NAME: HeaderName = HeaderName::from_static("x-project-domain-name");
+const X_DOMAIN_ID: HeaderName = HeaderName::from_static("x-domain-id");
+const X_DOMAIN_NAME: HeaderName = HeaderName::from_static("x-domain-name");
+const X_ROLES: HeaderName = HeaderName::from_static("x-roles");
+const X_SERVICE_CATALOG: HeaderName = HeaderName::from_static("x-service-catalog");
+const X_IS_ADMIN_PROJECT: HeaderName = HeaderName::from_static("x-is-admin-project");
+const OPENSTACK_SYSTEM_SCOPE: HeaderName = HeaderName::from_static("openstack-system-scope");
+const X_SERVICE_USER_ID: HeaderName = HeaderName::from_static("x-service-user-id");
+const X_SERVICE_USER_NAME: HeaderName = HeaderName::from_static("x-service-user-name");
+const X_SERVICE_USER_DOMAIN_ID: HeaderName = HeaderName::from_static("x-service-user-domain-id");
+const X_SERVICE_USER_DOMAIN_NAME: HeaderName =
+    HeaderName::from_static("x-service-user-domain-name");
+const X_SERVICE_PROJECT_ID: HeaderName = HeaderName::from_static("x-service-project-id");
+const X_SERVICE_PROJECT_NAME: HeaderName = HeaderName::from_static("x-service-project-name");
+const X_SERVICE_PROJECT_DOMAIN_ID: HeaderName =
+    HeaderName::from_static("x-service-project-domain-id");
+const X_SERVICE_PROJECT_DOMAIN_NAME: HeaderName =
+    HeaderName::from_static("x-service-project-domain-name");
+const X_SERVICE_ROLES: HeaderName = HeaderName::from_static("x-service-roles");
+
 /// Removes every identity header. Looks only at the headers the request has (usually a few),
 /// not at the whole list.
 pub(crate) fn strip(headers: &mut HeaderMap) {
-    let owned: Vec<HeaderName> = headers
-        .keys()
-        .filter(|k| IDENTITY_HEADERS.contains(&k.as_str()))
-        .cloned()
-        .collect();
+    // most requests carry none: look before allocating
+    let spoofed = |k: &HeaderName| {
+        let k = k.as_str();
+        (k.starts_with("x-") || k.starts_with("openstack-")) && IDENTITY_HEADERS.contains(&k)
+    };
+    if !headers.keys().any(spoofed) {
+        return;
+    }
+    let owned: Vec<HeaderName> = headers.keys().filter(|k| spoofed(k)).cloned().collect();
     for name in owned {
         headers.remove(name);
     }
 }
 
-fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
-    if let Ok(v) = HeaderValue::from_bytes(value.as_bytes()) {
-        headers.insert(HeaderName::from_static(name), v);
+fn put(headers: &mut HeaderMap, name: HeaderName, value: Option<HeaderValue>) {
+    if let Some(v) = value {
+        headers.insert(name, v);
     }
 }
 
-/// Sets the user headers from a validated token.
-pub(crate) fn set_user(headers: &mut HeaderMap, a: &AccessInfo, include_catalog: bool) {
-    set(headers, "x-identity-status", "Confirmed");
-    set(headers, "x-user-id", a.user_id());
-    set(headers, "x-user-name", a.user_name());
-    set(headers, "x-user-domain-id", a.user_domain_id());
-    set(headers, "x-user-domain-name", a.user_domain_name());
-    if let Some(p) = &a.body().project {
-        set(headers, "x-project-id", &p.id);
-        set(headers, "x-project-name", &p.name);
-        set(headers, "x-project-domain-id", &p.domain.id);
-        set(headers, "x-project-domain-name", &p.domain.name);
+fn set_static(headers: &mut HeaderMap, name: HeaderName, value: &'static str) {
+    headers.insert(name, HeaderValue::from_static(value));
+}
+
+/// Sets the user headers from a validated token; the values share the cached buffer.
+pub(crate) fn set_user(headers: &mut HeaderMap, t: &CompactToken, include_catalog: bool) {
+    // one growth of the map instead of several
+    headers.reserve(16);
+    set_static(headers, X_IDENTITY_STATUS, "Confirmed");
+    for (name, field) in [
+        (X_USER_ID, Field::UserId),
+        (X_USER_NAME, Field::UserName),
+        (X_USER_DOMAIN_ID, Field::UserDomainId),
+        (X_USER_DOMAIN_NAME, Field::UserDomainName),
+        (X_PROJECT_ID, Field::ProjectId),
+        (X_PROJECT_NAME, Field::ProjectName),
+        (X_PROJECT_DOMAIN_ID, Field::ProjectDomainId),
+        (X_PROJECT_DOMAIN_NAME, Field::ProjectDomainName),
+        (X_DOMAIN_ID, Field::DomainId),
+        (X_DOMAIN_NAME, Field::DomainName),
+        (X_ROLES, Field::Roles),
+    ] {
+        put(headers, name, t.header_value(field));
     }
-    if let Some(d) = &a.body().domain {
-        set(headers, "x-domain-id", &d.id);
-        set(headers, "x-domain-name", &d.name);
+    if t.is_system() {
+        set_static(headers, OPENSTACK_SYSTEM_SCOPE, "all");
     }
-    if a.is_system_scoped() {
-        set(headers, "openstack-system-scope", "all");
-    }
-    set(headers, "x-roles", &a.role_names().join(","));
-    set(
+    set_static(
         headers,
-        "x-is-admin-project",
-        if a.is_admin_project() {
+        X_IS_ADMIN_PROJECT,
+        if t.is_admin_project() {
             "True"
         } else {
             "False"
         },
     );
-    if include_catalog && let Some(catalog) = a.catalog() {
-        set(
+    if include_catalog {
+        put(
             headers,
-            "x-service-catalog",
-            &v2_catalog(catalog).to_string(),
+            X_SERVICE_CATALOG,
+            t.header_value(Field::ServiceCatalog),
         );
     }
 }
 
 /// Sets the service headers from a validated service token.
-pub(crate) fn set_service(headers: &mut HeaderMap, a: &AccessInfo) {
-    set(headers, "x-service-identity-status", "Confirmed");
-    set(headers, "x-service-user-id", a.user_id());
-    set(headers, "x-service-user-name", a.user_name());
-    set(headers, "x-service-user-domain-id", a.user_domain_id());
-    set(headers, "x-service-user-domain-name", a.user_domain_name());
-    if let Some(p) = &a.body().project {
-        set(headers, "x-service-project-id", &p.id);
-        set(headers, "x-service-project-name", &p.name);
-        set(headers, "x-service-project-domain-id", &p.domain.id);
-        set(headers, "x-service-project-domain-name", &p.domain.name);
+pub(crate) fn set_service(headers: &mut HeaderMap, t: &CompactToken) {
+    set_static(headers, X_SERVICE_IDENTITY_STATUS, "Confirmed");
+    for (name, field) in [
+        (X_SERVICE_USER_ID, Field::UserId),
+        (X_SERVICE_USER_NAME, Field::UserName),
+        (X_SERVICE_USER_DOMAIN_ID, Field::UserDomainId),
+        (X_SERVICE_USER_DOMAIN_NAME, Field::UserDomainName),
+        (X_SERVICE_PROJECT_ID, Field::ProjectId),
+        (X_SERVICE_PROJECT_NAME, Field::ProjectName),
+        (X_SERVICE_PROJECT_DOMAIN_ID, Field::ProjectDomainId),
+        (X_SERVICE_PROJECT_DOMAIN_NAME, Field::ProjectDomainName),
+        (X_SERVICE_ROLES, Field::Roles),
+    ] {
+        put(headers, name, t.header_value(field));
     }
-    set(headers, "x-service-roles", &a.role_names().join(","));
 }
 
 /// Marks an unauthenticated request, as `delay_auth_decision` does.
 pub(crate) fn set_invalid(headers: &mut HeaderMap) {
-    set(headers, "x-identity-status", "Invalid");
+    set_static(headers, X_IDENTITY_STATUS, "Invalid");
 }
 
 /// Marks an invalid service token, with `delay_auth_decision`.
 pub(crate) fn set_service_invalid(headers: &mut HeaderMap) {
-    set(headers, "x-service-identity-status", "Invalid");
+    set_static(headers, X_SERVICE_IDENTITY_STATUS, "Invalid");
 }
 
 /// The v2 shape keystonemiddleware puts in `X-Service-Catalog`: one entry per service, one

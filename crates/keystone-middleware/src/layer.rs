@@ -36,7 +36,7 @@ pub(crate) struct Shared {
 /// let config = Config::load("/etc/myservice/myservice.conf".as_ref())?;
 /// let auth = AuthTokenLayer::from_config(&config.keystone_authtoken)?;
 /// let app: Router = Router::new()
-///     .route("/v1/whoami", get(|ctx: Context| async move { ctx.user_id.unwrap_or_default() }))
+///     .route("/v1/whoami", get(|ctx: Context| async move { ctx.user_id().unwrap_or_default().to_owned() }))
 ///     .layer(auth);
 /// # Ok(()) }
 /// ```

@@ -29,7 +29,7 @@
 //! ]).map_err(anyhow::Error::msg)?;
 //! let app: Router = Router::new()
 //!     .route("/v1/proxy", post(move |ctx: Context| async move {
-//!         policy.authorize("proxy:create", &serde_json::json!({"project_id": ctx.project_id}), &ctx)?;
+//!         policy.authorize("proxy:create", &serde_json::json!({"project_id": ctx.project_id()}), &ctx)?;
 //!         Ok::<_, PolicyDenied>(Json(serde_json::json!({"created": true})))
 //!     }))
 //!     .layer(AuthTokenLayer::from_config(&config.keystone_authtoken)?);

@@ -4,15 +4,24 @@
 //! # Example
 //!
 //! ```
-//! use keystone_middleware::{Context, Policy, PolicyDenied};
+//! use std::sync::Arc;
+//! use keystone_middleware::{Context, Policy, PolicyDenied, compact::CompactToken};
 //! use keystone_policy::RuleDefault;
+//! use keystone_types::token::Token;
 //!
 //! let policy = Policy::with_defaults([
 //!     RuleDefault::new("admin", "role:admin"),
 //!     RuleDefault::new("proxy:create", "rule:admin"),
 //! ]).unwrap();
-//! let mut ctx = Context::anonymous("req-1".into(), None);
-//! ctx.roles = vec!["member".into()];
+//! let member: Token = serde_json::from_value(serde_json::json!({
+//!     "audit_ids": ["a"], "expires_at": "2030-01-01T00:00:00.000000Z",
+//!     "issued_at": "2029-12-31T23:00:00.000000Z", "methods": ["password"],
+//!     "roles": [{"id": "r1", "name": "member"}],
+//!     "user": {"id": "u1", "name": "alice", "password_expires_at": null,
+//!              "domain": {"id": "default", "name": "Default"}},
+//! })).unwrap();
+//! let ctx = Context::anonymous("req-1".into(), None)
+//!     .for_user("token".into(), Arc::new(CompactToken::new(&member)));
 //! let denied: PolicyDenied = policy.authorize("proxy:create", &serde_json::json!({}), &ctx).unwrap_err();
 //! assert_eq!(denied.rule, "proxy:create");
 //! ```

@@ -4,12 +4,14 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use keystone_client::{AccessInfo, ErrorKind, ValidateOptions};
+use keystone_client::{ErrorKind, ValidateOptions};
+use keystone_types::Secret;
 use tower::Service;
 
 use crate::cache::Rejection;
+use crate::compact::CompactToken;
 use crate::context::Context;
 use crate::future::ResponseFuture;
 use crate::layer::Shared;
@@ -28,11 +30,15 @@ impl<S> AuthToken<S> {
     }
 }
 
-const TOKEN_HEADERS: [&str; 3] = ["x-auth-token", "x-storage-token", "x-service-token"];
+const X_AUTH_TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
+const X_STORAGE_TOKEN: HeaderName = HeaderName::from_static("x-storage-token");
+const X_SERVICE_TOKEN: HeaderName = HeaderName::from_static("x-service-token");
+const X_OPENSTACK_REQUEST_ID: HeaderName = HeaderName::from_static("x-openstack-request-id");
+const TOKEN_HEADERS: [HeaderName; 3] = [X_AUTH_TOKEN, X_STORAGE_TOKEN, X_SERVICE_TOKEN];
 
 /// A valid `req-<uuid>` request id from the caller, taken as the global request id.
 fn inbound_request_id(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get("x-openstack-request-id")?.to_str().ok()?;
+    let v = headers.get(X_OPENSTACK_REQUEST_ID)?.to_str().ok()?;
     let uuid = v.strip_prefix("req-")?;
     uuid::Uuid::parse_str(uuid).ok().map(|_| v.to_owned())
 }
@@ -42,7 +48,7 @@ impl Shared {
         &self,
         token: &str,
         allow_expired: bool,
-    ) -> Result<Arc<AccessInfo>, Rejection> {
+    ) -> Result<Arc<CompactToken>, Rejection> {
         let session = self.session.clone();
         let nocatalog = !self.include_service_catalog;
         self.cache
@@ -68,8 +74,12 @@ impl Shared {
             .await
     }
 
-    fn service_roles_ok(&self, a: &AccessInfo) -> bool {
-        self.service_token_roles.iter().any(|r| a.has_role(r))
+    fn service_roles_ok(&self, t: &CompactToken) -> bool {
+        t.roles().any(|have| {
+            self.service_token_roles
+                .iter()
+                .any(|want| want.eq_ignore_ascii_case(have))
+        })
     }
 }
 
@@ -81,12 +91,12 @@ enum Outcome {
 async fn authenticate(shared: &Shared, req: &mut Request, ctx: Context) -> Outcome {
     let h = req.headers();
     let token = h
-        .get("x-auth-token")
-        .or_else(|| h.get("x-storage-token"))
+        .get(X_AUTH_TOKEN)
+        .or_else(|| h.get(X_STORAGE_TOKEN))
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let service_token = h
-        .get("x-service-token")
+        .get(X_SERVICE_TOKEN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let delay = shared.delay_auth_decision;
@@ -117,7 +127,7 @@ async fn authenticate(shared: &Shared, req: &mut Request, ctx: Context) -> Outco
                 } else {
                     allow_expired = roles_ok;
                     headers::set_service(req.headers_mut(), &a);
-                    ctx = ctx.with_service(a);
+                    ctx = ctx.with_service(Secret::new(st.clone()), a);
                 }
             }
             Err(Rejection::Invalid) => {
@@ -136,7 +146,7 @@ async fn authenticate(shared: &Shared, req: &mut Request, ctx: Context) -> Outco
     match shared.validate(&token, allow_expired).await {
         Ok(a) => {
             headers::set_user(req.headers_mut(), &a, shared.include_service_catalog);
-            Outcome::Pass(Box::new(ctx.with_user(a)))
+            Outcome::Pass(Box::new(ctx.for_user(Secret::new(token), a)))
         }
         Err(Rejection::Invalid) => reject(ctx, req),
         Err(Rejection::Unavailable(_)) => Outcome::Respond(error::unavailable()),
@@ -165,7 +175,7 @@ where
         Box::pin(async move {
             headers::strip(req.headers_mut());
             for name in TOKEN_HEADERS {
-                if let Some(v) = req.headers_mut().get_mut(name) {
+                if let Some(v) = req.headers_mut().get_mut(&name) {
                     v.set_sensitive(true);
                 }
             }
@@ -188,7 +198,7 @@ where
                     .insert(header::WWW_AUTHENTICATE, v.clone());
             }
             if let Ok(v) = HeaderValue::from_str(&request_id) {
-                response.headers_mut().insert("x-openstack-request-id", v);
+                response.headers_mut().insert(X_OPENSTACK_REQUEST_ID, v);
             }
             Ok(response)
         })

@@ -91,7 +91,7 @@ fn app(layer: AuthTokenLayer) -> Router {
             "catalog": h("x-service-catalog"),
             "service_status": h("x-service-identity-status"),
             "service_user": h("x-service-user-name"),
-            "ctx_user": ctx.as_ref().and_then(|c| c.user_name.clone()),
+            "ctx_user": ctx.as_ref().and_then(|c| c.user_name().map(str::to_owned)),
             "ctx_global": ctx.as_ref().and_then(|c| c.global_request_id.clone()),
             "ctx_request": ctx.as_ref().map(|c| c.request_id.clone()),
         }))
@@ -100,7 +100,7 @@ fn app(layer: AuthTokenLayer) -> Router {
         .route("/echo", get(echo))
         .route(
             "/needs-context",
-            get(|ctx: Context| async move { ctx.user_name.unwrap_or_default() }),
+            get(|ctx: Context| async move { ctx.user_name().unwrap_or_default().to_owned() }),
         )
         .route("/inner-401", get(|| async { StatusCode::UNAUTHORIZED }))
         .layer(layer)
