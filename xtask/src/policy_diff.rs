@@ -398,7 +398,7 @@ fn cases(dir: &Path, policy: &Path, prefix: &str) -> anyhow::Result<Vec<Case>> {
         let access = dir.join(format!("access-{tname}.json"));
         std::fs::write(&access, serde_json::to_string(&tok)?)?;
         let mut targets: Vec<(String, Option<PathBuf>)> = vec![("default-target".into(), None)];
-        for (gname, target) in targets_for(prefix) {
+        for (gname, target) in targets() {
             let path = dir.join(format!("target-{gname}.json"));
             std::fs::write(&path, serde_json::to_string(&target)?)?;
             targets.push((gname.to_owned(), Some(path)));
@@ -413,10 +413,6 @@ fn cases(dir: &Path, policy: &Path, prefix: &str) -> anyhow::Result<Vec<Case>> {
         }
     }
     Ok(out)
-}
-
-fn targets_for(_prefix: &str) -> Vec<(&'static str, Value)> {
-    targets()
 }
 
 /// The Python side: one process runs every case through `oslo_policy.shell.tool`.
