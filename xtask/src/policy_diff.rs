@@ -397,13 +397,13 @@ fn cases(dir: &Path, policy: &Path, prefix: &str) -> anyhow::Result<Vec<Case>> {
     for (tname, tok) in tokens() {
         let access = dir.join(format!("access-{tname}.json"));
         std::fs::write(&access, serde_json::to_string(&tok)?)?;
-        let mut targets: Vec<(String, Option<PathBuf>)> = vec![("default-target".into(), None)];
+        let mut files: Vec<(String, Option<PathBuf>)> = vec![("default-target".into(), None)];
         for (gname, target) in targets() {
             let path = dir.join(format!("target-{gname}.json"));
             std::fs::write(&path, serde_json::to_string(&target)?)?;
-            targets.push((gname.to_owned(), Some(path)));
+            files.push((gname.to_owned(), Some(path)));
         }
-        for (gname, target) in targets {
+        for (gname, target) in files {
             out.push(Case {
                 name: format!("{prefix}/{tname}/{gname}"),
                 policy: policy.to_owned(),
