@@ -55,6 +55,98 @@ fn created<T>(value: T) -> Created<T> {
     (StatusCode::CREATED, Json(value))
 }
 
+/// The get, create, update and delete handlers of a resource whose policy needs no target:
+/// `GET`/`PATCH`/`DELETE /v3/{collection}/{id}` and `POST /v3/{collection}`.
+macro_rules! simple_crud {
+    (
+        $map:ident, $kind:literal, $rule:literal,
+        view: $view:expr,
+        get: $get:ident, create: $create:ident => $store_create:ident($CreateReq:ident),
+        update: $update:ident => $store_update:ident($UpdateReq:ident),
+        delete: $delete:ident => $store_delete:ident,
+        answer: $Resp:ident { $key:ident }
+    ) => {
+        pub(crate) async fn $get(
+            State(state): State<AppState>,
+            headers: HeaderMap,
+            Path(id): Path<String>,
+        ) -> ApiResult<Json<$Resp>> {
+            allow(&state, &headers, concat!("identity:get_", $rule))?;
+            let store = state.store();
+            let rec = store
+                .$map
+                .get(&id)
+                .ok_or_else(|| ApiError::not_found($kind, &id))?;
+            Ok(Json($Resp {
+                $key: $view(&views(&state), rec),
+            }))
+        }
+
+        pub(crate) async fn $create(
+            State(state): State<AppState>,
+            headers: HeaderMap,
+            KsJson(body): KsJson<$CreateReq>,
+        ) -> ApiResult<Created<$Resp>> {
+            allow(&state, &headers, concat!("identity:create_", $rule))?;
+            let rec = state.store().$store_create(body.$key)?;
+            Ok(created($Resp {
+                $key: $view(&views(&state), &rec),
+            }))
+        }
+
+        pub(crate) async fn $update(
+            State(state): State<AppState>,
+            headers: HeaderMap,
+            Path(id): Path<String>,
+            KsJson(body): KsJson<$UpdateReq>,
+        ) -> ApiResult<Json<$Resp>> {
+            allow(&state, &headers, concat!("identity:update_", $rule))?;
+            let rec = state.store().$store_update(&id, body.$key)?;
+            Ok(Json($Resp {
+                $key: $view(&views(&state), &rec),
+            }))
+        }
+
+        pub(crate) async fn $delete(
+            State(state): State<AppState>,
+            headers: HeaderMap,
+            Path(id): Path<String>,
+        ) -> ApiResult<StatusCode> {
+            allow(&state, &headers, concat!("identity:delete_", $rule))?;
+            state.store().$store_delete(&id)?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+    };
+}
+
+simple_crud!(services, "service", "service",
+    view: |v: &Views<'_>, r| v.service(r),
+    get: get_service, create: create_service => create_service(ServiceCreateRequest),
+    update: update_service => update_service(ServiceUpdateRequest),
+    delete: delete_service => delete_service,
+    answer: ServiceResponse { service });
+
+simple_crud!(endpoints, "endpoint", "endpoint",
+    view: |v: &Views<'_>, r| v.endpoint(r),
+    get: get_endpoint, create: create_endpoint => create_endpoint(EndpointCreateRequest),
+    update: update_endpoint => update_endpoint(EndpointUpdateRequest),
+    delete: delete_endpoint => delete_endpoint,
+    answer: EndpointResponse { endpoint });
+
+simple_crud!(regions, "region", "region",
+    view: |v: &Views<'_>, r| v.region(r),
+    get: get_region, create: create_region => create_region(RegionCreateRequest),
+    update: update_region => update_region(RegionUpdateRequest),
+    delete: delete_region => delete_region,
+    answer: RegionResponse { region });
+
+simple_crud!(roles, "role", "role",
+    view: |v: &Views<'_>, r| v.role(r, true),
+    get: get_role, create: create_role => create_role(RoleCreateRequest),
+    update: update_role => update_role(RoleUpdateRequest),
+    delete: delete_role => delete_role,
+    answer: RoleResponse { role });
+
 // ----- services ------------------------------------------------------------------------------
 
 /// `GET /v3/services?type=&name=`
@@ -77,61 +169,6 @@ pub(crate) async fn list_services(
         services,
         links: v.list_links(&path_and_query(&uri)),
     }))
-}
-
-/// `GET /v3/services/{id}`
-pub(crate) async fn get_service(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<Json<ServiceResponse>> {
-    allow(&state, &headers, "identity:get_service")?;
-    let store = state.store();
-    let s = store
-        .services
-        .get(&id)
-        .ok_or_else(|| ApiError::not_found("service", &id))?;
-    Ok(Json(ServiceResponse {
-        service: views(&state).service(s),
-    }))
-}
-
-/// `POST /v3/services`
-pub(crate) async fn create_service(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    KsJson(body): KsJson<ServiceCreateRequest>,
-) -> ApiResult<Created<ServiceResponse>> {
-    allow(&state, &headers, "identity:create_service")?;
-    let rec = state.store().create_service(body.service)?;
-    Ok(created(ServiceResponse {
-        service: views(&state).service(&rec),
-    }))
-}
-
-/// `PATCH /v3/services/{id}`
-pub(crate) async fn update_service(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    KsJson(body): KsJson<ServiceUpdateRequest>,
-) -> ApiResult<Json<ServiceResponse>> {
-    allow(&state, &headers, "identity:update_service")?;
-    let rec = state.store().update_service(&id, body.service)?;
-    Ok(Json(ServiceResponse {
-        service: views(&state).service(&rec),
-    }))
-}
-
-/// `DELETE /v3/services/{id}`
-pub(crate) async fn delete_service(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    allow(&state, &headers, "identity:delete_service")?;
-    state.store().delete_service(&id)?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 // ----- endpoints -----------------------------------------------------------------------------
@@ -163,61 +200,6 @@ pub(crate) async fn list_endpoints(
     }))
 }
 
-/// `GET /v3/endpoints/{id}`
-pub(crate) async fn get_endpoint(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<Json<EndpointResponse>> {
-    allow(&state, &headers, "identity:get_endpoint")?;
-    let store = state.store();
-    let e = store
-        .endpoints
-        .get(&id)
-        .ok_or_else(|| ApiError::not_found("endpoint", &id))?;
-    Ok(Json(EndpointResponse {
-        endpoint: views(&state).endpoint(e),
-    }))
-}
-
-/// `POST /v3/endpoints`
-pub(crate) async fn create_endpoint(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    KsJson(body): KsJson<EndpointCreateRequest>,
-) -> ApiResult<Created<EndpointResponse>> {
-    allow(&state, &headers, "identity:create_endpoint")?;
-    let rec = state.store().create_endpoint(body.endpoint)?;
-    Ok(created(EndpointResponse {
-        endpoint: views(&state).endpoint(&rec),
-    }))
-}
-
-/// `PATCH /v3/endpoints/{id}`
-pub(crate) async fn update_endpoint(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    KsJson(body): KsJson<EndpointUpdateRequest>,
-) -> ApiResult<Json<EndpointResponse>> {
-    allow(&state, &headers, "identity:update_endpoint")?;
-    let rec = state.store().update_endpoint(&id, body.endpoint)?;
-    Ok(Json(EndpointResponse {
-        endpoint: views(&state).endpoint(&rec),
-    }))
-}
-
-/// `DELETE /v3/endpoints/{id}`
-pub(crate) async fn delete_endpoint(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    allow(&state, &headers, "identity:delete_endpoint")?;
-    state.store().delete_endpoint(&id)?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
 // ----- regions -------------------------------------------------------------------------------
 
 /// `GET /v3/regions?parent_region_id=`
@@ -240,61 +222,6 @@ pub(crate) async fn list_regions(
         regions,
         links: v.list_links(&path_and_query(&uri)),
     }))
-}
-
-/// `GET /v3/regions/{id}`
-pub(crate) async fn get_region(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<Json<RegionResponse>> {
-    allow(&state, &headers, "identity:get_region")?;
-    let store = state.store();
-    let r = store
-        .regions
-        .get(&id)
-        .ok_or_else(|| ApiError::not_found("region", &id))?;
-    Ok(Json(RegionResponse {
-        region: views(&state).region(r),
-    }))
-}
-
-/// `POST /v3/regions`
-pub(crate) async fn create_region(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    KsJson(body): KsJson<RegionCreateRequest>,
-) -> ApiResult<Created<RegionResponse>> {
-    allow(&state, &headers, "identity:create_region")?;
-    let rec = state.store().create_region(body.region)?;
-    Ok(created(RegionResponse {
-        region: views(&state).region(&rec),
-    }))
-}
-
-/// `PATCH /v3/regions/{id}`
-pub(crate) async fn update_region(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    KsJson(body): KsJson<RegionUpdateRequest>,
-) -> ApiResult<Json<RegionResponse>> {
-    allow(&state, &headers, "identity:update_region")?;
-    let rec = state.store().update_region(&id, body.region)?;
-    Ok(Json(RegionResponse {
-        region: views(&state).region(&rec),
-    }))
-}
-
-/// `DELETE /v3/regions/{id}`
-pub(crate) async fn delete_region(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    allow(&state, &headers, "identity:delete_region")?;
-    state.store().delete_region(&id)?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 // ----- domains -------------------------------------------------------------------------------
@@ -659,61 +586,6 @@ pub(crate) async fn list_roles(
         roles,
         links: v.list_links(&path_and_query(&uri)),
     }))
-}
-
-/// `GET /v3/roles/{id}`
-pub(crate) async fn get_role(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<Json<RoleResponse>> {
-    allow(&state, &headers, "identity:get_role")?;
-    let store = state.store();
-    let r = store
-        .roles
-        .get(&id)
-        .ok_or_else(|| ApiError::not_found("role", &id))?;
-    Ok(Json(RoleResponse {
-        role: views(&state).role(r, true),
-    }))
-}
-
-/// `POST /v3/roles`
-pub(crate) async fn create_role(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    KsJson(body): KsJson<RoleCreateRequest>,
-) -> ApiResult<Created<RoleResponse>> {
-    allow(&state, &headers, "identity:create_role")?;
-    let rec = state.store().create_role(body.role)?;
-    Ok(created(RoleResponse {
-        role: views(&state).role(&rec, true),
-    }))
-}
-
-/// `PATCH /v3/roles/{id}`
-pub(crate) async fn update_role(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    KsJson(body): KsJson<RoleUpdateRequest>,
-) -> ApiResult<Json<RoleResponse>> {
-    allow(&state, &headers, "identity:update_role")?;
-    let rec = state.store().update_role(&id, body.role)?;
-    Ok(Json(RoleResponse {
-        role: views(&state).role(&rec, true),
-    }))
-}
-
-/// `DELETE /v3/roles/{id}`
-pub(crate) async fn delete_role(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    allow(&state, &headers, "identity:delete_role")?;
-    state.store().delete_role(&id)?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 // ----- grants --------------------------------------------------------------------------------
