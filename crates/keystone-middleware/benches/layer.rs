@@ -11,48 +11,18 @@ use axum::body::Body;
 use axum::http::Request;
 use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
-use keystone_client::{Auth, Session, UserIdentity};
-use keystone_fake::FakeKeystone;
-use keystone_middleware::AuthTokenLayer;
-use keystone_middleware::config::AuthTokenConfig;
-use keystone_types::auth::Scope;
+
+mod common;
 use tower::ServiceExt;
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let (fake, token, layer) = rt.block_on(async {
-        let fake = FakeKeystone::start().await.expect("fake");
-        let project = fake.create_project("services").expect("project");
-        for (user, role) in [("svc", "service"), ("alice", "member")] {
-            let id = fake.create_user(user, "pw").expect("user");
-            fake.grant_project_role(&id, &project, role).expect("grant");
-        }
-        let config = AuthTokenConfig {
-            auth_url: Some(fake.auth_url()),
-            username: Some("svc".into()),
-            password: Some("pw".into()),
-            user_domain_id: Some("default".into()),
-            project_id: Some(project.clone()),
-            include_service_catalog: false,
-            ..Default::default()
-        };
-        let layer = AuthTokenLayer::from_config(&config).expect("layer");
-        let alice = Session::builder(
-            fake.auth_url(),
-            Auth::password(UserIdentity::by_name("alice", "Default"), "pw")
-                .scoped(Scope::project_by_id(&project)),
-        )
-        .build()
-        .expect("session");
-        let token = alice
-            .access()
-            .await
-            .expect("token")
-            .token()
-            .expose()
-            .to_owned();
-        (fake, token, layer)
+    let (setup, token) = rt.block_on(async {
+        let setup = common::setup(&["alice"]).await;
+        let token = common::token(&setup, "alice").await;
+        (setup, token)
     });
+    let layer = setup.layer.clone();
     let plain = Router::new().route("/", get(|| async { "ok" }));
     let authed = Router::new()
         .route("/", get(|| async { "ok" }))
@@ -87,7 +57,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
-    drop(fake);
+    drop(setup);
 }
 
 criterion_group!(benches, bench);

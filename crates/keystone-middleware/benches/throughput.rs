@@ -12,11 +12,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use keystone_client::{Auth, Session, UserIdentity};
-use keystone_fake::FakeKeystone;
-use keystone_middleware::AuthTokenLayer;
-use keystone_middleware::config::AuthTokenConfig;
-use keystone_types::auth::Scope;
+
+mod common;
 
 const WORKERS: usize = 16;
 const DURATION: Duration = Duration::from_secs(3);
@@ -53,36 +50,11 @@ async fn rate(client: &reqwest::Client, url: &str, token: Option<&str>) -> f64 {
     done.load(Ordering::Relaxed) as f64 / DURATION.as_secs_f64()
 }
 
-async fn token(fake: &FakeKeystone, user: &str, project: &str) -> String {
-    let s = Session::builder(
-        fake.auth_url(),
-        Auth::password(UserIdentity::by_name(user, "Default"), "pw")
-            .scoped(Scope::project_by_id(project)),
-    )
-    .build()
-    .expect("session");
-    s.access().await.expect("token").token().expose().to_owned()
-}
-
 fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let fake = FakeKeystone::start().await.expect("fake");
-        let project = fake.create_project("services").expect("project");
-        for (user, role) in [("svc", "service"), ("alice", "member"), ("bob", "member")] {
-            let id = fake.create_user(user, "pw").expect("user");
-            fake.grant_project_role(&id, &project, role).expect("grant");
-        }
-        let config = AuthTokenConfig {
-            auth_url: Some(fake.auth_url()),
-            username: Some("svc".into()),
-            password: Some("pw".into()),
-            user_domain_id: Some("default".into()),
-            project_id: Some(project.clone()),
-            include_service_catalog: false,
-            ..Default::default()
-        };
-        let layer = AuthTokenLayer::from_config(&config).expect("layer");
+        let setup = common::setup(&["alice", "bob"]).await;
+        let (fake, layer) = (&setup.fake, setup.layer.clone());
         let app = Router::new()
             .route("/open", get(|| async { "ok" }))
             .merge(Router::new().route("/v1/thing", get(|| async { "ok" })).layer(layer.clone()));
@@ -91,13 +63,13 @@ fn main() {
         tokio::spawn(async move { axum::serve(listener, app).await });
 
         let client = reqwest::Client::new();
-        let alice = token(&fake, "alice", &project).await;
+        let alice = common::token(&setup, "alice").await;
         // warm up the connections and the cache
         rate(&client, &format!("{base}/v1/thing"), Some(&alice)).await;
         let open = rate(&client, &format!("{base}/open"), None).await;
         let authed = rate(&client, &format!("{base}/v1/thing"), Some(&alice)).await;
 
-        let bob = token(&fake, "bob", &project).await;
+        let bob = common::token(&setup, "bob").await;
         let before = fake.requests("GET /v3/auth/tokens");
         let burst: Vec<_> = (0..200)
             .map(|_| {
