@@ -14,6 +14,11 @@ use keystone_middleware::config::Config;
 use keystone_middleware::{AuthTokenLayer, Policy};
 use keystone_policy::Enforcer;
 
+/// mimalloc: the middleware allocates a little per request on every worker thread, and glibc's
+/// allocator makes those threads wait on each other (see docs/middleware.md, "Performance").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(version, about = "The seed documents' custom OpenStack API")]
 struct Cli {

@@ -15,6 +15,10 @@ use axum::routing::get;
 
 mod common;
 
+/// The same allocator as example-service, the server this benchmark stands for.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const WORKERS: usize = 16;
 const DURATION: Duration = Duration::from_secs(3);
 

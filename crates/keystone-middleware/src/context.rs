@@ -17,6 +17,7 @@
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderValue;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use keystone_client::AccessInfo;
@@ -34,11 +35,23 @@ pub enum IdentityStatus {
     Invalid,
 }
 
-/// A validated token: its string and its (shared) body.
+/// A validated token: the request's header value (shared, marked sensitive) and the cached
+/// body (shared).
 #[derive(Debug, Clone)]
 struct Validated {
-    token: Secret,
+    token: HeaderValue,
     body: Arc<CompactToken>,
+}
+
+fn sensitive(token: &Secret) -> HeaderValue {
+    let mut v =
+        HeaderValue::from_str(token.expose()).unwrap_or_else(|_| HeaderValue::from_static(""));
+    v.set_sensitive(true);
+    v
+}
+
+fn secret(token: &HeaderValue) -> Secret {
+    Secret::new(token.to_str().unwrap_or_default())
 }
 
 /// oslo.context's `RequestContext`, as the layer builds it.
@@ -67,14 +80,28 @@ impl Context {
     }
 
     /// The context of a validated user token (`body` is what Keystone said about `token`).
-    pub fn for_user(mut self, token: Secret, body: Arc<CompactToken>) -> Self {
+    pub fn for_user(self, token: Secret, body: Arc<CompactToken>) -> Self {
+        self.for_user_header(sensitive(&token), body)
+    }
+
+    /// Like [`Context::for_user`], with the token as the request carried it (no copy).
+    pub(crate) fn for_user_header(mut self, token: HeaderValue, body: Arc<CompactToken>) -> Self {
         self.identity_status = IdentityStatus::Confirmed;
         self.user = Some(Validated { token, body });
         self
     }
 
     /// Adds a validated service token.
-    pub fn with_service(mut self, token: Secret, body: Arc<CompactToken>) -> Self {
+    pub fn with_service(self, token: Secret, body: Arc<CompactToken>) -> Self {
+        self.with_service_header(sensitive(&token), body)
+    }
+
+    /// Like [`Context::with_service`], with the token as the request carried it.
+    pub(crate) fn with_service_header(
+        mut self,
+        token: HeaderValue,
+        body: Arc<CompactToken>,
+    ) -> Self {
         self.service = Some(Validated { token, body });
         self
     }
@@ -199,13 +226,13 @@ impl Context {
     /// Everything Keystone said about the user token (decoded on demand).
     pub fn user_access(&self) -> Option<AccessInfo> {
         let v = self.user.as_ref()?;
-        Some(AccessInfo::new(v.token.clone(), v.body.token()?))
+        Some(AccessInfo::new(secret(&v.token), v.body.token()?))
     }
 
     /// Everything Keystone said about the service token (decoded on demand).
     pub fn service_access(&self) -> Option<AccessInfo> {
         let v = self.service.as_ref()?;
-        Some(AccessInfo::new(v.token.clone(), v.body.token()?))
+        Some(AccessInfo::new(secret(&v.token), v.body.token()?))
     }
 
     /// The credentials oslo.context's `to_policy_values()` gives oslo.policy.

@@ -7,7 +7,6 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use keystone_client::{ErrorKind, ValidateOptions};
-use keystone_types::Secret;
 use tower::Service;
 
 use crate::cache::Rejection;
@@ -84,26 +83,23 @@ impl Shared {
 }
 
 enum Outcome {
-    Pass(Box<Context>),
+    Pass(Context),
     Respond(Response),
 }
 
 async fn authenticate(shared: &Shared, req: &mut Request, ctx: Context) -> Outcome {
     let h = req.headers();
+    // header values are shared buffers: cloning them copies nothing
     let token = h
         .get(X_AUTH_TOKEN)
         .or_else(|| h.get(X_STORAGE_TOKEN))
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let service_token = h
-        .get(X_SERVICE_TOKEN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .cloned();
+    let service_token = h.get(X_SERVICE_TOKEN).cloned();
     let delay = shared.delay_auth_decision;
     let reject = |ctx: Context, req: &mut Request| {
         if delay {
             headers::set_invalid(req.headers_mut());
-            Outcome::Pass(Box::new(ctx))
+            Outcome::Pass(ctx)
         } else {
             Outcome::Respond(error::unauthorized(shared.www_authenticate.as_ref()))
         }
@@ -112,8 +108,11 @@ async fn authenticate(shared: &Shared, req: &mut Request, ctx: Context) -> Outco
     // The service token first: a valid one with a required role allows expired user tokens.
     let mut ctx = ctx;
     let mut allow_expired = false;
-    if let Some(st) = &service_token {
-        match shared.validate(st, false).await {
+    if let Some(st) = service_token {
+        let Ok(text) = st.to_str() else {
+            return reject(ctx, req);
+        };
+        match shared.validate(text, false).await {
             Ok(a) => {
                 let roles_ok = shared.service_roles_ok(&a);
                 if !roles_ok && shared.service_token_roles_required {
@@ -127,7 +126,7 @@ async fn authenticate(shared: &Shared, req: &mut Request, ctx: Context) -> Outco
                 } else {
                     allow_expired = roles_ok;
                     headers::set_service(req.headers_mut(), &a);
-                    ctx = ctx.with_service(Secret::new(st.clone()), a);
+                    ctx = ctx.with_service_header(st, a);
                 }
             }
             Err(Rejection::Invalid) => {
@@ -143,10 +142,13 @@ async fn authenticate(shared: &Shared, req: &mut Request, ctx: Context) -> Outco
     let Some(token) = token else {
         return reject(ctx, req);
     };
-    match shared.validate(&token, allow_expired).await {
+    let Ok(text) = token.to_str() else {
+        return reject(ctx, req);
+    };
+    match shared.validate(text, allow_expired).await {
         Ok(a) => {
             headers::set_user(req.headers_mut(), &a, shared.include_service_catalog);
-            Outcome::Pass(Box::new(ctx.for_user(Secret::new(token), a)))
+            Outcome::Pass(ctx.for_user_header(token.clone(), a))
         }
         Err(Rejection::Invalid) => reject(ctx, req),
         Err(Rejection::Unavailable(_)) => Outcome::Respond(error::unavailable()),
@@ -185,7 +187,7 @@ where
             let mut response = match authenticate(&shared, &mut req, ctx).await {
                 Outcome::Respond(r) => r,
                 Outcome::Pass(ctx) => {
-                    req.extensions_mut().insert(*ctx);
+                    req.extensions_mut().insert(ctx);
                     inner.call(req).await?
                 }
             };
