@@ -42,14 +42,15 @@ impl Session {
         method: Method,
         subject: &str,
         query: &str,
-    ) -> Result<reqwest::Response> {
+    ) -> Result<(String, reqwest::Response)> {
         let url = format!("{}/auth/tokens{query}", self.identity_url().await?);
         let response = self
             .request(method, url.clone())
             .header("x-subject-token", subject)?
             .send()
             .await?;
-        error_for_status(&url, response).await
+        let response = error_for_status(&url, response).await?;
+        Ok((url, response))
     }
 
     /// Validates `subject`. A 404 ([`crate::ErrorKind::NotFound`]) means the token is invalid,
@@ -61,12 +62,7 @@ impl Session {
         subject: &str,
         options: ValidateOptions,
     ) -> Result<AccessInfo> {
-        let url = format!(
-            "{}/auth/tokens{}",
-            self.identity_url().await?,
-            options.query()
-        );
-        let response = self
+        let (url, response) = self
             .subject_request(Method::GET, subject, &options.query())
             .await?;
         let body: TokenResponse = parse_json(&url, response).await?;

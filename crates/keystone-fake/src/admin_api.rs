@@ -372,12 +372,7 @@ pub(crate) async fn create_project(
     let caller = state.caller(&headers)?;
     let mut create = body.project;
     if create.domain_id.is_none() {
-        create.domain_id = Some(
-            caller
-                .project_domain_id
-                .clone()
-                .unwrap_or(caller.user_domain_id.clone()),
-        );
+        create.domain_id = Some(caller.default_domain());
     }
     crate::policy::enforce(
         "identity:create_project",
@@ -477,12 +472,7 @@ pub(crate) async fn create_user(
     let caller = state.caller(&headers)?;
     let mut create = body.user;
     if create.domain_id.is_none() {
-        create.domain_id = Some(
-            caller
-                .project_domain_id
-                .clone()
-                .unwrap_or(caller.user_domain_id.clone()),
-        );
+        create.domain_id = Some(caller.default_domain());
     }
     crate::policy::enforce(
         "identity:create_user",

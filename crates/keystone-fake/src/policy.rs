@@ -54,6 +54,14 @@ impl Caller {
         }
     }
 
+    /// The domain new projects and users go to when the request names none: the scoped
+    /// project's domain, else the user's.
+    pub fn default_domain(&self) -> String {
+        self.project_domain_id
+            .clone()
+            .unwrap_or_else(|| self.user_domain_id.clone())
+    }
+
     /// The credentials Keystone hands to oslo.policy.
     fn credentials(&self) -> Map<String, Value> {
         let opt = |v: Option<&str>| {

@@ -48,7 +48,7 @@ impl Shared {
         token: &str,
         allow_expired: bool,
     ) -> Result<Arc<CompactToken>, Rejection> {
-        let session = self.session.clone();
+        let session = &self.session;
         let nocatalog = !self.include_service_catalog;
         self.cache
             .get_or_validate(token, allow_expired, || async move {

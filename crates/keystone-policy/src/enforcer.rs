@@ -197,6 +197,8 @@ struct Loaded {
     problems: Vec<RuleProblem>,
     default_rule: Option<String>,
     stamps: Vec<(PathBuf, Option<SystemTime>)>,
+    /// The scope types of every registered rule (empty: any scope), looked up per decision.
+    scope_types: HashMap<String, Vec<String>>,
 }
 
 impl RuleLookup for Loaded {
@@ -341,26 +343,26 @@ impl Enforcer {
 
     /// Registers a default; a name registered twice is an error.
     pub fn register_default(&self, default: RuleDefault) -> Result<(), String> {
-        {
-            let mut registered = write(&self.registered);
-            if registered.iter().any(|r| r.name == default.name) {
-                return Err(format!("Policy {} is already registered", default.name));
-            }
-            registered.push(default);
-        }
-        self.rebuild_quietly();
-        Ok(())
+        self.register_defaults([default])
     }
 
-    /// Registers several defaults.
+    /// Registers several defaults, then rebuilds the rules once.
     pub fn register_defaults(
         &self,
         defaults: impl IntoIterator<Item = RuleDefault>,
     ) -> Result<(), String> {
-        for d in defaults {
-            self.register_default(d)?;
-        }
-        Ok(())
+        let result = {
+            let mut registered = write(&self.registered);
+            defaults.into_iter().try_for_each(|default| {
+                if registered.iter().any(|r| r.name == default.name) {
+                    return Err(format!("Policy {} is already registered", default.name));
+                }
+                registered.push(default);
+                Ok(())
+            })
+        };
+        self.rebuild_quietly();
+        result
     }
 
     /// The registered defaults.
@@ -456,6 +458,7 @@ impl Enforcer {
         }
         let mut rules = HashMap::new();
         let mut problems = Vec::new();
+        let mut scope_types = HashMap::new();
         for (name, raw) in &file_rules {
             let parsed = parse_value(raw);
             if let Some(error) = parsed.error {
@@ -467,6 +470,7 @@ impl Enforcer {
             rules.insert(name.clone(), parsed.rule);
         }
         for default in read(&self.registered).iter() {
+            scope_types.insert(default.name.clone(), default.scope_types.clone());
             if rules.contains_key(&default.name) {
                 continue;
             }
@@ -489,6 +493,7 @@ impl Enforcer {
             problems,
             default_rule: self.config.default_rule.clone(),
             stamps,
+            scope_types,
         };
         let structural = structural_problems(&loaded.rules);
         loaded.problems.extend(structural);
@@ -630,7 +635,7 @@ impl Enforcer {
         target: &Map<String, Value>,
         creds: &Map<String, Value>,
     ) -> Result<(), PolicyError> {
-        if !read(&self.registered).iter().any(|r| r.name == rule) {
+        if !self.current().scope_types.contains_key(rule) {
             return Err(PolicyError::NotRegistered(rule.to_owned()));
         }
         match self.decide(rule, target, creds, false)? {
@@ -674,8 +679,8 @@ impl Enforcer {
         let loaded = self.current();
         let creds = with_system(creds);
         let mut scope = None;
-        if let Some(reg) = read(&self.registered).iter().find(|r| r.name == rule)
-            && !reg.scope_types.is_empty()
+        if let Some(allowed) = loaded.scope_types.get(rule)
+            && !allowed.is_empty()
         {
             let token_scope = if truthy(creds.get("system")) {
                 "system"
@@ -684,17 +689,14 @@ impl Enforcer {
             } else {
                 "project"
             };
-            if !reg.scope_types.iter().any(|s| s == token_scope) {
+            if !allowed.iter().any(|s| s == token_scope) {
                 return Err(PolicyError::InvalidScope {
                     rule: rule.to_owned(),
-                    allowed: reg.scope_types.clone(),
+                    allowed: allowed.clone(),
                     token_scope: token_scope.to_owned(),
                 });
             }
-            scope = Some(format!(
-                "{token_scope} scope is one of {:?}",
-                reg.scope_types
-            ));
+            scope = Some(format!("{token_scope} scope is one of {allowed:?}"));
         }
         if loaded.rules.is_empty() {
             return Ok(Decision {

@@ -26,19 +26,26 @@ struct Cli {
     command: Command,
 }
 
+/// What a decision is made on: oslopolicy-checker's three files.
+#[derive(Debug, clap::Args)]
+struct Inputs {
+    /// The policy file (YAML or JSON).
+    #[arg(long)]
+    policy: PathBuf,
+    /// A token body as Keystone returns it (`{"token": {...}}`).
+    #[arg(long)]
+    access: PathBuf,
+    /// A JSON target; nested objects are flattened to dotted keys.
+    #[arg(long)]
+    target: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Evaluate rules against a token, as oslopolicy-checker does.
     Check {
-        /// The policy file (YAML or JSON).
-        #[arg(long)]
-        policy: PathBuf,
-        /// A token body as Keystone returns it (`{"token": {...}}`).
-        #[arg(long)]
-        access: PathBuf,
-        /// A JSON target; nested objects are flattened to dotted keys.
-        #[arg(long)]
-        target: Option<PathBuf>,
+        #[command(flatten)]
+        inputs: Inputs,
         /// Only this rule (otherwise every rule whose name contains `:`, sorted).
         #[arg(long)]
         rule: Option<String>,
@@ -51,15 +58,8 @@ enum Command {
     },
     /// Explain why a rule allows or denies.
     Explain {
-        /// The policy file.
-        #[arg(long)]
-        policy: PathBuf,
-        /// A token body.
-        #[arg(long)]
-        access: PathBuf,
-        /// A JSON target.
-        #[arg(long)]
-        target: Option<PathBuf>,
+        #[command(flatten)]
+        inputs: Inputs,
         /// The rule.
         #[arg(long)]
         rule: String,
@@ -162,12 +162,12 @@ fn load_rules(policy: &std::path::Path) -> anyhow::Result<RuleSet> {
 }
 
 fn creds_and_target(
-    access: &std::path::Path,
-    target: &Option<PathBuf>,
+    inputs: &Inputs,
     is_admin: bool,
 ) -> anyhow::Result<(Map<String, Value>, Map<String, Value>)> {
-    let creds = checker_credentials(&read_json(access)?, is_admin).map_err(anyhow::Error::msg)?;
-    let target = match target {
+    let creds =
+        checker_credentials(&read_json(&inputs.access)?, is_admin).map_err(anyhow::Error::msg)?;
+    let target = match &inputs.target {
         Some(path) => {
             let v = read_json(path)?;
             flatten(v.as_object().context("the target must be a JSON object")?)
@@ -190,15 +190,13 @@ fn creds_and_target(
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check {
-            policy,
-            access,
-            target,
+            inputs,
             rule,
             is_admin,
             enforcer_config: _,
         } => {
-            let rules = load_rules(&policy)?;
-            let (creds, target) = creds_and_target(&access, &target, is_admin)?;
+            let rules = load_rules(&inputs.policy)?;
+            let (creds, target) = creds_and_target(&inputs, is_admin)?;
             let custom = CustomChecks::new();
             let env = Env {
                 rules: &rules,
@@ -236,18 +234,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Explain {
-            policy,
-            access,
-            target,
-            rule,
-        } => {
+        Command::Explain { inputs, rule } => {
             let enforcer = Enforcer::new(EnforcerConfig {
-                policy_file: Some(policy),
+                policy_file: Some(inputs.policy.clone()),
                 ..Default::default()
             });
             enforcer.load_rules()?;
-            let (creds, target) = creds_and_target(&access, &target, false)?;
+            let (creds, target) = creds_and_target(&inputs, false)?;
             print!("{}", enforcer.explain(&rule, &target, &creds));
             Ok(ExitCode::SUCCESS)
         }
