@@ -27,7 +27,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use keystone_middleware::{AuthTokenLayer, Context, Policy, PolicyDenied};
+use keystone_middleware::{AuthTokenLayer, Context, Policy, PolicyDenied, RequestIdLayer};
 use keystone_policy::RuleDefault;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -146,7 +146,8 @@ impl From<JsonRejection> for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// The router: `GET /` without authentication, `/v1/...` behind `auth`.
+/// The router: `GET /` without authentication, `/v1/...` behind `auth`, request ids on every
+/// response.
 pub fn app(state: Arc<AppState>, auth: AuthTokenLayer) -> Router {
     let v1 = Router::new()
         .route("/v1/thing/list", get(thing_list))
@@ -157,7 +158,10 @@ pub fn app(state: Arc<AppState>, auth: AuthTokenLayer) -> Router {
         )
         .layer(auth)
         .with_state(state);
-    Router::new().route("/", get(liveness)).merge(v1)
+    Router::new()
+        .route("/", get(liveness))
+        .merge(v1)
+        .layer(RequestIdLayer)
 }
 
 async fn liveness() -> Json<Value> {

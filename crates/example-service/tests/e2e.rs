@@ -72,13 +72,20 @@ async fn the_seed_flow() {
     let url = cloud.find_service(&alice).await.unwrap();
     assert_eq!(url, cloud.service_url);
 
-    let (s, _, b) = raw(&format!("{url}/"), Method::GET, &[], None).await;
+    let (s, h, b) = raw(&format!("{url}/"), Method::GET, &[], None).await;
     assert_eq!(
         (s, b),
         (
             StatusCode::OK,
             json!({"myservice": example_service::VERSION})
         )
+    );
+    assert!(
+        h["x-openstack-request-id"]
+            .to_str()
+            .unwrap()
+            .starts_with("req-"),
+        "request ids on unauthenticated routes too"
     );
     let (s, h, b) = raw(&format!("{url}/v1/thing/list"), Method::GET, &[], None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);

@@ -15,6 +15,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 mod common;
 use tower::ServiceExt;
 
+/// The same allocator as example-service, the server this benchmark stands for.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (setup, token) = rt.block_on(async {
@@ -56,6 +60,39 @@ fn bench(c: &mut Criterion) {
                 .expect("call")
         })
     });
+    // two workers at once with the same token, as a busy server runs: shows contention
+    for (name, svc, tok) in [
+        ("parallel_without_layer", plain.clone(), None),
+        ("parallel_cached_token", authed.clone(), Some(token.clone())),
+    ] {
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter_custom(|iters| {
+                let (svc, tok) = (svc.clone(), tok.clone());
+                async move {
+                    let start = std::time::Instant::now();
+                    let tasks: Vec<_> = (0..2)
+                        .map(|_| {
+                            let (svc, tok) = (svc.clone(), tok.clone());
+                            tokio::spawn(async move {
+                                for _ in 0..iters {
+                                    let mut r = Request::builder().uri("/");
+                                    if let Some(t) = &tok {
+                                        r = r.header("x-auth-token", t.as_str());
+                                    }
+                                    let req = r.body(Body::empty()).expect("request");
+                                    svc.clone().oneshot(req).await.expect("call");
+                                }
+                            })
+                        })
+                        .collect();
+                    for t in tasks {
+                        t.await.expect("task");
+                    }
+                    start.elapsed() / 2
+                }
+            })
+        });
+    }
     group.finish();
     drop(setup);
 }

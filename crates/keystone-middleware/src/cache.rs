@@ -2,10 +2,18 @@
 //! token string itself is never stored), each entry living `min(token_cache_time,
 //! expires_at - now)`, expiry re-checked on every hit, and concurrent requests with the same
 //! uncached token sharing one validation call.
+//!
+//! Two levels: the shared cache (moka: bounded, coalescing), and in front of it a small
+//! per-thread map of recently used tokens holding that thread's own copies. A hit in the
+//! per-thread map writes no memory that another thread writes (no shared reference count, no
+//! shared recency record, no shared counter), so a token used by many requests at once costs
+//! no contention between cores. A per-thread entry ends when its shared entry would: both carry
+//! the same deadline.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::compact::CompactToken;
@@ -13,6 +21,10 @@ use keystone_client::AccessInfo;
 use moka::Expiry;
 use moka::future::Cache;
 use sha2::{Digest, Sha256};
+use thread_local::ThreadLocal;
+
+/// How many tokens each thread keeps in front of the shared cache.
+const LOCAL_CAPACITY: usize = 64;
 
 /// A cache key: the token's hash, and whether expired tokens were allowed.
 pub(crate) type Key = ([u8; 32], bool);
@@ -34,6 +46,7 @@ pub enum Rejection {
 /// Cache counters.
 #[derive(Debug, Default)]
 pub struct CacheStats {
+    /// Hits in the shared cache; hits in the per-thread maps are counted there.
     hits: AtomicU64,
     misses: AtomicU64,
     coalesced: AtomicU64,
@@ -60,11 +73,11 @@ pub struct CacheCounters {
 }
 
 impl CacheStats {
-    /// The current counts.
-    pub fn snapshot(&self) -> CacheCounters {
+    /// The current counts, with `local_hits` more hits.
+    fn snapshot(&self, local_hits: u64) -> CacheCounters {
         let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
         CacheCounters {
-            hits: l(&self.hits),
+            hits: l(&self.hits) + local_hits,
             misses: l(&self.misses),
             coalesced: l(&self.coalesced),
             validations: l(&self.validations),
@@ -74,27 +87,84 @@ impl CacheStats {
     }
 }
 
-struct Lifetime {
-    max: Duration,
+/// A cached token body and when its entry ends: `min(token_cache_time, expires_at - now)`
+/// after validation.
+#[derive(Clone)]
+struct Entry {
+    body: Arc<CompactToken>,
+    until: Instant,
 }
 
-impl Expiry<Key, Arc<CompactToken>> for Lifetime {
+impl Entry {
+    fn new(body: CompactToken, max: Duration) -> Self {
+        let left = (body.expires_at() - chrono::Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO);
+        Entry {
+            body: Arc::new(body),
+            until: Instant::now() + left.min(max),
+        }
+    }
+}
+
+struct Lifetime;
+
+impl Expiry<Key, Entry> for Lifetime {
     fn expire_after_create(
         &self,
         _key: &Key,
-        value: &Arc<CompactToken>,
-        _created_at: Instant,
+        value: &Entry,
+        created_at: Instant,
     ) -> Option<Duration> {
-        let left = (value.expires_at() - chrono::Utc::now())
-            .to_std()
-            .unwrap_or(Duration::ZERO);
-        Some(left.min(self.max))
+        Some(value.until.saturating_duration_since(created_at))
+    }
+}
+
+/// One thread's recently used tokens (its own copies) and its hit count, on a cache line of
+/// its own.
+#[repr(align(128))]
+#[derive(Default)]
+struct Local {
+    entries: Mutex<HashMap<Key, Entry>>,
+    hits: AtomicU64,
+}
+
+impl Local {
+    fn get(&self, key: &Key, now: Instant) -> Option<Arc<CompactToken>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|e| e.until > now)
+            .map(|e| e.body.clone())
+    }
+
+    fn insert(&self, key: Key, entry: Entry, now: Instant) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= LOCAL_CAPACITY && !entries.contains_key(&key) {
+            entries.retain(|_, e| e.until > now);
+            // still full: drop one, any (the map's order is random)
+            if let Some(k) = (entries.len() >= LOCAL_CAPACITY)
+                .then(|| entries.keys().next().copied())
+                .flatten()
+            {
+                entries.remove(&k);
+            }
+        }
+        entries.insert(key, entry);
+    }
+
+    fn remove(&self, key: &Key) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 }
 
 /// The cache of validated tokens.
 pub struct TokenCache {
-    valid: Option<Cache<Key, Arc<CompactToken>>>,
+    valid: Option<(Cache<Key, Entry>, Duration)>,
+    local: ThreadLocal<Local>,
     invalid: Option<Cache<Key, ()>>,
     stats: CacheStats,
 }
@@ -102,7 +172,7 @@ pub struct TokenCache {
 impl std::fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenCache")
-            .field("stats", &self.stats.snapshot())
+            .field("stats", &self.counters())
             .finish_non_exhaustive()
     }
 }
@@ -113,11 +183,13 @@ impl TokenCache {
     pub fn new(capacity: u64, lifetime: Option<Duration>, negative: Option<Duration>) -> Self {
         TokenCache {
             valid: lifetime.map(|max| {
-                Cache::builder()
+                let cache = Cache::builder()
                     .max_capacity(capacity)
-                    .expire_after(Lifetime { max })
-                    .build()
+                    .expire_after(Lifetime)
+                    .build();
+                (cache, max)
             }),
+            local: ThreadLocal::new(),
             invalid: negative.map(|ttl| {
                 Cache::builder()
                     .max_capacity(capacity)
@@ -130,13 +202,18 @@ impl TokenCache {
 
     /// The counters.
     pub fn counters(&self) -> CacheCounters {
-        self.stats.snapshot()
+        let local: u64 = self
+            .local
+            .iter()
+            .map(|l| l.hits.load(Ordering::Relaxed))
+            .sum();
+        self.stats.snapshot(local)
     }
 
     /// How many valid tokens are cached (after pending maintenance).
     pub async fn len(&self) -> u64 {
         match &self.valid {
-            Some(c) => {
+            Some((c, _)) => {
                 c.run_pending_tasks().await;
                 c.entry_count()
             }
@@ -147,6 +224,19 @@ impl TokenCache {
     /// Whether no token is cached.
     pub async fn is_empty(&self) -> bool {
         self.len().await == 0
+    }
+
+    /// The token's body if this thread holds it and it has not expired: no waiting and no
+    /// memory shared with other threads. `None` says nothing about the token; ask
+    /// [`TokenCache::get_or_validate`] then.
+    pub fn get_local(&self, token: &str, allow_expired: bool) -> Option<Arc<CompactToken>> {
+        self.valid.as_ref()?;
+        let local = self.local.get()?;
+        let hit = local
+            .get(&key(token, allow_expired), Instant::now())
+            .filter(|body| allow_expired || body.expires_at() > chrono::Utc::now())?;
+        local.hits.fetch_add(1, Ordering::Relaxed);
+        Some(hit)
     }
 
     /// The token's body, compact: from the cache, or from `validate` (shared by concurrent
@@ -162,12 +252,6 @@ impl TokenCache {
         Fut: Future<Output = Result<AccessInfo, Rejection>>,
     {
         let key = key(token, allow_expired);
-        if let Some(neg) = &self.invalid
-            && neg.get(&key).await.is_some()
-        {
-            self.stats.negative_hits.fetch_add(1, Ordering::Relaxed);
-            return Err(Rejection::Invalid);
-        }
         let checked = |body: Arc<CompactToken>| {
             if !allow_expired && body.expires_at() <= chrono::Utc::now() {
                 Err(Rejection::Invalid)
@@ -175,7 +259,10 @@ impl TokenCache {
                 Ok(body)
             }
         };
-        let Some(cache) = &self.valid else {
+        let Some((cache, max)) = &self.valid else {
+            if self.negative_hit(&key).await {
+                return Err(Rejection::Invalid);
+            }
             self.stats.misses.fetch_add(1, Ordering::Relaxed);
             self.stats.validations.fetch_add(1, Ordering::Relaxed);
             let result = validate()
@@ -183,13 +270,36 @@ impl TokenCache {
                 .map(|a| Arc::new(CompactToken::new(a.body())));
             return self.record(key, result).await.and_then(checked);
         };
-        if let Some(hit) = cache.get(&key).await {
-            self.stats.hits.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        let local = self.local.get_or_default();
+        if let Some(hit) = local.get(&key, now) {
+            local.hits.fetch_add(1, Ordering::Relaxed);
             let result = checked(hit);
             if result.is_err() {
+                local.remove(&key);
                 cache.invalidate(&key).await;
             }
             return result;
+        }
+        if self.negative_hit(&key).await {
+            return Err(Rejection::Invalid);
+        }
+        if let Some(hit) = cache.get(&key).await
+            && hit.until > now
+        {
+            self.stats.hits.fetch_add(1, Ordering::Relaxed);
+            if checked(hit.body.clone()).is_err() {
+                cache.invalidate(&key).await;
+                return Err(Rejection::Invalid);
+            }
+            // this thread's own copy, so that its hits share nothing with other threads
+            let copy = Arc::new(hit.body.deep_copy());
+            let entry = Entry {
+                body: copy.clone(),
+                until: hit.until,
+            };
+            local.insert(key, entry, now);
+            return Ok(copy);
         }
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
         let ran = AtomicBool::new(false);
@@ -199,7 +309,7 @@ impl TokenCache {
                 self.stats.validations.fetch_add(1, Ordering::Relaxed);
                 validate()
                     .await
-                    .map(|a| Arc::new(CompactToken::new(a.body())))
+                    .map(|a| Entry::new(CompactToken::new(a.body()), *max))
             })
             .await;
         if !ran.load(Ordering::Relaxed) {
@@ -209,7 +319,23 @@ impl TokenCache {
         if ran.load(Ordering::Relaxed) {
             self.record_error(key, &result).await;
         }
-        result.and_then(checked)
+        let entry = result?;
+        if entry.until > Instant::now() {
+            self.local.get_or_default().insert(key, entry.clone(), now);
+        }
+        checked(entry.body)
+    }
+
+    /// Whether Keystone called this token invalid a short while ago (counted).
+    async fn negative_hit(&self, key: &Key) -> bool {
+        let Some(neg) = &self.invalid else {
+            return false;
+        };
+        let hit = neg.get(key).await.is_some();
+        if hit {
+            self.stats.negative_hits.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
     }
 
     async fn record(
@@ -233,5 +359,121 @@ impl TokenCache {
             }
             Ok(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keystone_types::Secret;
+    use keystone_types::token::{Token, TokenResponse};
+
+    /// A recorded member token body, expiring `ttl` from now.
+    fn body(ttl: chrono::Duration) -> Token {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/exchanges/037_validate_nocatalog.json");
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut t = serde_json::from_value::<TokenResponse>(v["response"]["body"].clone())
+            .unwrap()
+            .token;
+        t.expires_at = keystone_types::Timestamp(chrono::Utc::now() + ttl);
+        t
+    }
+
+    async fn fetch(cache: &TokenCache, token: &str, ttl: chrono::Duration) -> Arc<CompactToken> {
+        let t = body(ttl);
+        cache
+            .get_or_validate(token, false, || async move {
+                Ok(AccessInfo::new(Secret::new("x"), t))
+            })
+            .await
+            .unwrap()
+    }
+
+    fn local_len(cache: &TokenCache) -> usize {
+        cache
+            .local
+            .get()
+            .map_or(0, |l| l.entries.lock().unwrap().len())
+    }
+
+    #[tokio::test]
+    async fn each_thread_serves_hits_from_its_own_copy() {
+        let cache = Arc::new(TokenCache::new(100, Some(Duration::from_secs(300)), None));
+        let first = fetch(&cache, "tok", chrono::Duration::hours(1)).await;
+        // the validating thread keeps the validated body itself
+        let here = cache.get_local("tok", false).unwrap();
+        assert!(Arc::ptr_eq(&first, &here));
+        assert!(cache.get_local("other", false).is_none());
+        assert!(
+            cache.get_local("tok", true).is_none(),
+            "allow_expired is another key"
+        );
+
+        let c = cache.clone();
+        let (elsewhere, before, after) = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let before = c.get_local("tok", false).is_some();
+            // a shared hit, copied for this thread: no new validation
+            let shared = rt.block_on(fetch(&c, "tok", chrono::Duration::hours(1)));
+            let after = c.get_local("tok", false).unwrap();
+            assert!(Arc::ptr_eq(&shared, &after));
+            (after, before, c.counters())
+        })
+        .join()
+        .unwrap();
+        assert!(!before, "another thread starts without the token");
+        assert_eq!(after.validations, 1);
+        assert_eq!(after.misses, 1);
+        assert_eq!(
+            after.hits, 3,
+            "one local hit here, one shared and one local there"
+        );
+        assert!(!Arc::ptr_eq(&first, &elsewhere));
+        assert_eq!(*first, *elsewhere, "the same body");
+        let (a, b) = (
+            first.field(crate::compact::Field::UserId).unwrap(),
+            elsewhere.field(crate::compact::Field::UserId).unwrap(),
+        );
+        assert_ne!(a.as_ptr(), b.as_ptr(), "in a buffer of its own");
+    }
+
+    #[tokio::test]
+    async fn a_thread_keeps_a_bounded_number_of_tokens() {
+        let cache = TokenCache::new(1000, Some(Duration::from_secs(300)), None);
+        for i in 0..LOCAL_CAPACITY * 2 {
+            fetch(&cache, &format!("tok{i}"), chrono::Duration::hours(1)).await;
+            assert!(local_len(&cache) <= LOCAL_CAPACITY);
+        }
+        assert_eq!(local_len(&cache), LOCAL_CAPACITY);
+        assert_eq!(cache.len().await, (LOCAL_CAPACITY * 2) as u64);
+        // the newest is always kept
+        let newest = format!("tok{}", LOCAL_CAPACITY * 2 - 1);
+        assert!(cache.get_local(&newest, false).is_some());
+    }
+
+    #[tokio::test]
+    async fn a_thread_drops_a_token_when_it_expires() {
+        let cache = TokenCache::new(100, Some(Duration::from_secs(300)), None);
+        fetch(&cache, "short", chrono::Duration::milliseconds(300)).await;
+        assert!(cache.get_local("short", false).is_some());
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(cache.get_local("short", false).is_none());
+        // asking again validates again
+        fetch(&cache, "short", chrono::Duration::hours(1)).await;
+        assert_eq!(cache.counters().validations, 2);
+    }
+
+    #[tokio::test]
+    async fn without_a_lifetime_nothing_is_kept() {
+        let cache = TokenCache::new(100, None, None);
+        fetch(&cache, "tok", chrono::Duration::hours(1)).await;
+        fetch(&cache, "tok", chrono::Duration::hours(1)).await;
+        assert!(cache.get_local("tok", false).is_none());
+        assert_eq!(cache.counters().validations, 2);
+        assert_eq!(local_len(&cache), 0);
     }
 }

@@ -262,6 +262,14 @@ impl CompactToken {
         HeaderValue::from_maybe_shared(bytes).ok()
     }
 
+    /// A copy with a buffer of its own (so that it shares no reference count with this one).
+    pub fn deep_copy(&self) -> Self {
+        CompactToken {
+            buf: Bytes::copy_from_slice(&self.buf),
+            ..self.clone()
+        }
+    }
+
     /// The role names.
     pub fn roles(&self) -> impl Iterator<Item = &str> {
         self.field(Field::Roles)

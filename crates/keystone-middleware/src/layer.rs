@@ -21,6 +21,7 @@ pub(crate) struct Shared {
     pub(crate) service_token_roles: Vec<String>,
     pub(crate) service_token_roles_required: bool,
     pub(crate) www_authenticate: Option<HeaderValue>,
+    pub(crate) www_local: thread_local::ThreadLocal<Option<HeaderValue>>,
 }
 
 /// A tower layer that authenticates requests with Keystone tokens, as keystonemiddleware's
@@ -64,6 +65,7 @@ impl AuthTokenLayer {
                 service_token_roles: config.service_token_roles.clone(),
                 service_token_roles_required: config.service_token_roles_required,
                 www_authenticate,
+                www_local: thread_local::ThreadLocal::new(),
             }),
         }
     }

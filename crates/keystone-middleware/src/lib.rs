@@ -6,6 +6,8 @@
 //!   validations (shared between concurrent requests with the same token), answers 401 with
 //!   `WWW-Authenticate` and 503 when Keystone is unavailable, and gives every response an
 //!   `X-Openstack-Request-Id`.
+//! - [`RequestIdLayer`] gives request ids to a whole router (unauthenticated routes included), as
+//!   oslo.middleware's `request_id` does.
 //! - [`Context`] is the axum extractor handlers use to see who called.
 //! - [`Policy`] authorizes a rule in one line, answering 403 on denial.
 //! - [`config`] reads TOML, an existing keystonemiddleware INI file, and the environment.
@@ -45,10 +47,12 @@ pub mod future;
 pub mod headers;
 pub mod layer;
 pub mod policy;
+pub mod request_id;
 pub mod service;
 
 pub use cache::{CacheCounters, TokenCache};
 pub use context::{Context, ContextRejection, IdentityStatus};
 pub use layer::AuthTokenLayer;
 pub use policy::{Policy, PolicyDenied};
+pub use request_id::{RequestId, RequestIdLayer, RequestIds};
 pub use service::AuthToken;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 use keystone_client::{ErrorKind, ValidateOptions};
 use tower::Service;
@@ -14,6 +14,7 @@ use crate::compact::CompactToken;
 use crate::context::Context;
 use crate::future::ResponseFuture;
 use crate::layer::Shared;
+use crate::request_id::RequestIds;
 use crate::{error, headers};
 
 /// The authenticating service.
@@ -32,15 +33,7 @@ impl<S> AuthToken<S> {
 const X_AUTH_TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
 const X_STORAGE_TOKEN: HeaderName = HeaderName::from_static("x-storage-token");
 const X_SERVICE_TOKEN: HeaderName = HeaderName::from_static("x-service-token");
-const X_OPENSTACK_REQUEST_ID: HeaderName = HeaderName::from_static("x-openstack-request-id");
 const TOKEN_HEADERS: [HeaderName; 3] = [X_AUTH_TOKEN, X_STORAGE_TOKEN, X_SERVICE_TOKEN];
-
-/// A valid `req-<uuid>` request id from the caller, taken as the global request id.
-fn inbound_request_id(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(X_OPENSTACK_REQUEST_ID)?.to_str().ok()?;
-    let uuid = v.strip_prefix("req-")?;
-    uuid::Uuid::parse_str(uuid).ok().map(|_| v.to_owned())
-}
 
 impl Shared {
     async fn validate(
@@ -71,6 +64,25 @@ impl Shared {
                 }
             })
             .await
+    }
+
+    /// `WWW-Authenticate`, from this thread's copy (cloning the shared value would make every
+    /// request write the same reference count).
+    fn www_authenticate(&self) -> Option<HeaderValue> {
+        self.www_local
+            .get_or(|| self.www_authenticate.clone())
+            .clone()
+    }
+
+    /// The user token and its body when the request has no service token and this thread has
+    /// the user token cached.
+    fn cached_user(&self, h: &HeaderMap) -> Option<(HeaderValue, Arc<CompactToken>)> {
+        if h.contains_key(X_SERVICE_TOKEN) {
+            return None;
+        }
+        let token = h.get(X_AUTH_TOKEN).or_else(|| h.get(X_STORAGE_TOKEN))?;
+        let body = self.cache.get_local(token.to_str().ok()?, false)?;
+        Some((token.clone(), body))
     }
 
     fn service_roles_ok(&self, t: &CompactToken) -> bool {
@@ -163,46 +175,56 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Error>;
+    type Future = ResponseFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut req: Request) -> Self::Future {
+        headers::strip(req.headers_mut());
+        for name in TOKEN_HEADERS {
+            if let Some(v) = req.headers_mut().get_mut(&name) {
+                v.set_sensitive(true);
+            }
+        }
+        // the ids RequestIdLayer gave the request, or our own (and then we answer with it)
+        let (ids, request_id) = match req.extensions().get::<RequestIds>() {
+            Some(ids) => (ids.clone(), None),
+            None => {
+                let ids = RequestIds::for_headers(req.headers());
+                let id = ids.request_id;
+                (ids, Some(id))
+            }
+        };
+        let ctx = Context::anonymous(ids.request_id.as_str().to_owned(), ids.global_request_id);
+        let www_authenticate = self.shared.www_authenticate();
+
+        // The common case, without awaiting anything: a user token this thread has cached.
+        if let Some((token, body)) = self.shared.cached_user(req.headers()) {
+            headers::set_user(
+                req.headers_mut(),
+                &body,
+                self.shared.include_service_catalog,
+            );
+            req.extensions_mut()
+                .insert(ctx.for_user_header(token, body));
+            return ResponseFuture::inner(self.inner.call(req), request_id, www_authenticate);
+        }
+
         // take the service that was polled ready, leave a fresh clone in its place
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
-        Box::pin(async move {
-            headers::strip(req.headers_mut());
-            for name in TOKEN_HEADERS {
-                if let Some(v) = req.headers_mut().get_mut(&name) {
-                    v.set_sensitive(true);
-                }
-            }
-            let request_id = format!("req-{}", uuid::Uuid::new_v4());
-            let global = inbound_request_id(req.headers());
-            let ctx = Context::anonymous(request_id.clone(), global);
-            let mut response = match authenticate(&shared, &mut req, ctx).await {
-                Outcome::Respond(r) => r,
+        let validating = Box::pin(async move {
+            match authenticate(&shared, &mut req, ctx).await {
+                Outcome::Respond(r) => Ok(r),
                 Outcome::Pass(ctx) => {
                     req.extensions_mut().insert(ctx);
-                    inner.call(req).await?
+                    inner.call(req).await
                 }
-            };
-            if response.status() == StatusCode::UNAUTHORIZED
-                && !response.headers().contains_key(header::WWW_AUTHENTICATE)
-                && let Some(v) = &shared.www_authenticate
-            {
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, v.clone());
             }
-            if let Ok(v) = HeaderValue::from_str(&request_id) {
-                response.headers_mut().insert(X_OPENSTACK_REQUEST_ID, v);
-            }
-            Ok(response)
-        })
+        });
+        ResponseFuture::validating(validating, request_id, www_authenticate)
     }
 }

@@ -12,7 +12,7 @@ use axum::routing::get;
 use keystone_client::{Auth, Session, UserIdentity};
 use keystone_fake::FakeKeystone;
 use keystone_middleware::config::AuthTokenConfig;
-use keystone_middleware::{AuthTokenLayer, Context};
+use keystone_middleware::{AuthTokenLayer, Context, RequestIdLayer};
 use keystone_types::auth::Scope;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -153,11 +153,16 @@ async fn missing_and_invalid_tokens_are_401() {
     assert_keystone_401(s, &h, &b, &w);
     let (s, h, b) = call(&app, "/echo", &[("x-auth-token", "gAAAAABbogus")]).await;
     assert_keystone_401(s, &h, &b, &w);
-    // an inner 401 gets the header too
+    // an inner 401 gets the header too: after a validation, and when the token is cached
+    let layer = w.layer(|_| {});
+    let app = self::app(layer.clone());
     let token = w.token("alice").await;
-    let (s, h, _) = call(&app, "/inner-401", &[("x-auth-token", &token)]).await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
-    assert!(h.contains_key("www-authenticate"));
+    for _ in 0..2 {
+        let (s, h, _) = call(&app, "/inner-401", &[("x-auth-token", &token)]).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert!(h.contains_key("www-authenticate"));
+    }
+    assert_eq!(layer.counters().hits, 1);
 }
 
 #[tokio::test]
@@ -423,4 +428,62 @@ async fn shared_between_apps_the_layer_is_one_cache() {
     call(&a, "/echo", &[("x-auth-token", &token)]).await;
     call(&b, "/echo", &[("x-auth-token", &token)]).await;
     assert_eq!(layer.counters().validations, 1);
+}
+
+#[tokio::test]
+async fn request_ids_from_an_outer_layer_reach_every_response_once() {
+    let w = world().await;
+    let app = Router::new()
+        .route("/open", get(|| async { "ok" }))
+        .merge(app(w.layer(|_| {})))
+        .layer(RequestIdLayer);
+    let token = w.token("alice").await;
+    let global = format!("req-{}", uuid_like());
+    for _ in 0..2 {
+        // validated, then cached
+        let (s, h, b) = call(
+            &app,
+            "/echo",
+            &[
+                ("x-auth-token", &token),
+                ("x-openstack-request-id", &global),
+            ],
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let ids: Vec<_> = h.get_all("x-openstack-request-id").iter().collect();
+        assert_eq!(ids.len(), 1, "{ids:?}");
+        assert_eq!(
+            b["ctx_request"],
+            ids[0].to_str().unwrap(),
+            "the context has the same id"
+        );
+        assert_eq!(b["ctx_global"], global.as_str());
+    }
+    // routes without authentication, the fallback and the layer's own 401s have ids too
+    for (path, headers, status) in [
+        ("/open", &[][..], StatusCode::OK),
+        (
+            "/nowhere",
+            &[("x-auth-token", token.as_str())][..],
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/echo",
+            &[("x-auth-token", "bogus")][..],
+            StatusCode::UNAUTHORIZED,
+        ),
+    ] {
+        let (s, h, _) = call(&app, path, headers).await;
+        assert_eq!(s, status, "{path}");
+        let ids: Vec<_> = h.get_all("x-openstack-request-id").iter().collect();
+        assert_eq!(ids.len(), 1, "{path}: {ids:?}");
+        assert!(ids[0].to_str().unwrap().starts_with("req-"));
+    }
+    let (_, h1, _) = call(&app, "/open", &[]).await;
+    let (_, h2, _) = call(&app, "/open", &[]).await;
+    assert_ne!(
+        h1["x-openstack-request-id"], h2["x-openstack-request-id"],
+        "a new id per request"
+    );
 }
