@@ -292,13 +292,14 @@ impl TokenCache {
                 cache.invalidate(&key).await;
                 return Err(Rejection::Invalid);
             }
-            // this thread's own copy, so that its hits share nothing with other threads
+            // this thread's own copy, so that its hits share nothing with other threads (the
+            // thread, after the await, may not be the one `local` belongs to)
             let copy = Arc::new(hit.body.deep_copy());
             let entry = Entry {
                 body: copy.clone(),
                 until: hit.until,
             };
-            local.insert(key, entry, now);
+            self.local.get_or_default().insert(key, entry, now);
             return Ok(copy);
         }
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
