@@ -27,10 +27,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use keystone_middleware::{AuthTokenLayer, Context, Policy, PolicyDenied, RequestIdLayer};
+use keystone_middleware::{
+    AuthTokenLayer, Context, Policy, PolicyDenied, RequestIdLayer, RequestIds,
+};
 use keystone_policy::RuleDefault;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 /// The service's version, as the liveness probe reports it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -146,8 +149,23 @@ impl From<JsonRejection> for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// The router: `GET /` without authentication, `/v1/...` behind `auth`, request ids on every
-/// response.
+/// The access log's span for a request: its method, path and request id. Never its headers or
+/// query string, where tokens travel.
+fn request_span(req: &axum::extract::Request) -> tracing::Span {
+    let span = tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        request_id = tracing::field::Empty,
+    );
+    if let Some(ids) = req.extensions().get::<RequestIds>() {
+        span.record("request_id", tracing::field::display(ids.request_id));
+    }
+    span
+}
+
+/// The router: `GET /` without authentication, `/v1/...` behind `auth`; around all of it an
+/// access log line per response (status, latency, in the request's span) and request ids.
 pub fn app(state: Arc<AppState>, auth: AuthTokenLayer) -> Router {
     let v1 = Router::new()
         .route("/v1/thing/list", get(thing_list))
@@ -161,6 +179,11 @@ pub fn app(state: Arc<AppState>, auth: AuthTokenLayer) -> Router {
     Router::new()
         .route("/", get(liveness))
         .merge(v1)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
         .layer(RequestIdLayer)
 }
 
