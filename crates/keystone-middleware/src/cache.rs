@@ -30,8 +30,8 @@ const LOCAL_CAPACITY: usize = 64;
 pub(crate) type Key = ([u8; 32], bool);
 
 /// Hashes a token for the cache.
-pub(crate) fn key(token: &str, allow_expired: bool) -> Key {
-    (Sha256::digest(token.as_bytes()).into(), allow_expired)
+pub(crate) fn key(token: &[u8], allow_expired: bool) -> Key {
+    (Sha256::digest(token).into(), allow_expired)
 }
 
 /// Why a token was not accepted.
@@ -229,11 +229,16 @@ impl TokenCache {
     /// The token's body if this thread holds it and it has not expired: no waiting and no
     /// memory shared with other threads. `None` says nothing about the token; ask
     /// [`TokenCache::get_or_validate`] then.
-    pub fn get_local(&self, token: &str, allow_expired: bool) -> Option<Arc<CompactToken>> {
+    /// The token is taken as the request carried it (a token that is not text is never cached).
+    pub fn get_local(
+        &self,
+        token: impl AsRef<[u8]>,
+        allow_expired: bool,
+    ) -> Option<Arc<CompactToken>> {
         self.valid.as_ref()?;
         let local = self.local.get()?;
         let hit = local
-            .get(&key(token, allow_expired), Instant::now())
+            .get(&key(token.as_ref(), allow_expired), Instant::now())
             .filter(|body| allow_expired || body.expires_at() > chrono::Utc::now())?;
         local.hits.fetch_add(1, Ordering::Relaxed);
         Some(hit)
@@ -251,7 +256,7 @@ impl TokenCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<AccessInfo, Rejection>>,
     {
-        let key = key(token, allow_expired);
+        let key = key(token.as_bytes(), allow_expired);
         let checked = |body: Arc<CompactToken>| {
             if !allow_expired && body.expires_at() <= chrono::Utc::now() {
                 Err(Rejection::Invalid)

@@ -72,20 +72,53 @@ const X_SERVICE_PROJECT_DOMAIN_NAME: HeaderName =
     HeaderName::from_static("x-service-project-domain-name");
 const X_SERVICE_ROLES: HeaderName = HeaderName::from_static("x-service-roles");
 
-/// Removes every identity header. Looks only at the headers the request has (usually a few),
-/// not at the whole list.
-pub(crate) fn strip(headers: &mut HeaderMap) {
-    // most requests carry none: look before allocating
-    let spoofed = |k: &HeaderName| {
-        let k = k.as_str();
-        (k.starts_with("x-") || k.starts_with("openstack-")) && IDENTITY_HEADERS.contains(&k)
-    };
-    if !headers.keys().any(spoofed) {
-        return;
+/// Whether a header name is one the layer owns.
+fn is_identity(name: &str) -> bool {
+    (name.starts_with("x-") || name.starts_with("openstack-")) && IDENTITY_HEADERS.contains(&name)
+}
+
+/// The tokens a request carries (header values share the request's buffer).
+#[derive(Debug, Default)]
+pub(crate) struct Tokens {
+    /// `X-Auth-Token`, else `X-Storage-Token`.
+    pub(crate) user: Option<HeaderValue>,
+    /// `X-Service-Token`.
+    pub(crate) service: Option<HeaderValue>,
+}
+
+/// In one pass over the request's headers (usually a few): marks the token headers sensitive,
+/// takes the tokens, and removes every identity header the caller sent.
+pub(crate) fn prepare(headers: &mut HeaderMap) -> Tokens {
+    let (mut auth, mut storage, mut service) = (None, None, None);
+    let mut spoofed = false;
+    for (name, value) in headers.iter_mut() {
+        let slot = match name.as_str() {
+            "x-auth-token" => &mut auth,
+            "x-storage-token" => &mut storage,
+            "x-service-token" => &mut service,
+            other => {
+                spoofed |= is_identity(other);
+                continue;
+            }
+        };
+        value.set_sensitive(true);
+        if slot.is_none() {
+            *slot = Some(value.clone());
+        }
     }
-    let owned: Vec<HeaderName> = headers.keys().filter(|k| spoofed(k)).cloned().collect();
-    for name in owned {
-        headers.remove(name);
+    if spoofed {
+        let owned: Vec<HeaderName> = headers
+            .keys()
+            .filter(|k| is_identity(k.as_str()))
+            .cloned()
+            .collect();
+        for name in owned {
+            headers.remove(name);
+        }
+    }
+    Tokens {
+        user: auth.or(storage),
+        service,
     }
 }
 

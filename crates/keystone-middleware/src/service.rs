@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::HeaderValue;
 use axum::response::Response;
 use keystone_client::{ErrorKind, ValidateOptions};
 use tower::Service;
@@ -29,11 +29,6 @@ impl<S> AuthToken<S> {
         AuthToken { inner, shared }
     }
 }
-
-const X_AUTH_TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
-const X_STORAGE_TOKEN: HeaderName = HeaderName::from_static("x-storage-token");
-const X_SERVICE_TOKEN: HeaderName = HeaderName::from_static("x-service-token");
-const TOKEN_HEADERS: [HeaderName; 3] = [X_AUTH_TOKEN, X_STORAGE_TOKEN, X_SERVICE_TOKEN];
 
 impl Shared {
     async fn validate(
@@ -76,12 +71,12 @@ impl Shared {
 
     /// The user token and its body when the request has no service token and this thread has
     /// the user token cached.
-    fn cached_user(&self, h: &HeaderMap) -> Option<(HeaderValue, Arc<CompactToken>)> {
-        if h.contains_key(X_SERVICE_TOKEN) {
+    fn cached_user(&self, tokens: &headers::Tokens) -> Option<(HeaderValue, Arc<CompactToken>)> {
+        if tokens.service.is_some() {
             return None;
         }
-        let token = h.get(X_AUTH_TOKEN).or_else(|| h.get(X_STORAGE_TOKEN))?;
-        let body = self.cache.get_local(token.to_str().ok()?, false)?;
+        let token = tokens.user.as_ref()?;
+        let body = self.cache.get_local(token.as_bytes(), false)?;
         Some((token.clone(), body))
     }
 
@@ -99,14 +94,16 @@ enum Outcome {
     Respond(Response),
 }
 
-async fn authenticate(shared: &Shared, req: &mut Request, ctx: Context) -> Outcome {
-    let h = req.headers();
-    // header values are shared buffers: cloning them copies nothing
-    let token = h
-        .get(X_AUTH_TOKEN)
-        .or_else(|| h.get(X_STORAGE_TOKEN))
-        .cloned();
-    let service_token = h.get(X_SERVICE_TOKEN).cloned();
+async fn authenticate(
+    shared: &Shared,
+    req: &mut Request,
+    tokens: headers::Tokens,
+    ctx: Context,
+) -> Outcome {
+    let headers::Tokens {
+        user: token,
+        service: service_token,
+    } = tokens;
     let delay = shared.delay_auth_decision;
     let reject = |ctx: Context, req: &mut Request| {
         if delay {
@@ -182,12 +179,7 @@ where
     }
 
     fn call(&mut self, mut req: Request) -> Self::Future {
-        headers::strip(req.headers_mut());
-        for name in TOKEN_HEADERS {
-            if let Some(v) = req.headers_mut().get_mut(&name) {
-                v.set_sensitive(true);
-            }
-        }
+        let tokens = headers::prepare(req.headers_mut());
         // the ids RequestIdLayer gave the request, or our own (and then we answer with it)
         let (ids, request_id) = match req.extensions().get::<RequestIds>() {
             Some(ids) => (ids.clone(), None),
@@ -201,7 +193,7 @@ where
         let www_authenticate = self.shared.www_authenticate();
 
         // The common case, without awaiting anything: a user token this thread has cached.
-        if let Some((token, body)) = self.shared.cached_user(req.headers()) {
+        if let Some((token, body)) = self.shared.cached_user(&tokens) {
             headers::set_user(
                 req.headers_mut(),
                 &body,
@@ -217,7 +209,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
         let validating = Box::pin(async move {
-            match authenticate(&shared, &mut req, ctx).await {
+            match authenticate(&shared, &mut req, tokens, ctx).await {
                 Outcome::Respond(r) => Ok(r),
                 Outcome::Pass(ctx) => {
                     req.extensions_mut().insert(ctx);
