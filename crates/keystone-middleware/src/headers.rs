@@ -232,3 +232,60 @@ pub fn v2_catalog(catalog: &[keystone_types::token::CatalogService]) -> Value {
         .collect();
     Value::Array(services)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn prepare_takes_the_tokens_hides_them_and_strips_identity_headers() {
+        let mut h = map(&[
+            ("host", "myservice"),
+            ("x-auth-token", "secret-1"),
+            ("x-auth-token", "secret-2"),
+            ("x-storage-token", "secret-3"),
+            ("x-service-token", "secret-4"),
+            ("x-roles", "admin"),
+            ("openstack-system-scope", "all"),
+            ("x-service-user-name", "root"),
+            ("x-tenant-id", "other"),
+            ("x-custom", "kept"),
+        ]);
+        let tokens = prepare(&mut h);
+        assert_eq!(tokens.user.unwrap(), "secret-1");
+        assert_eq!(tokens.service.unwrap(), "secret-4");
+        for name in ["x-auth-token", "x-storage-token", "x-service-token"] {
+            assert!(
+                h.get_all(name).iter().all(HeaderValue::is_sensitive),
+                "{name}"
+            );
+        }
+        let debug = format!("{h:?}");
+        assert!(!debug.contains("secret"), "a token value in {debug}");
+        for name in IDENTITY_HEADERS {
+            assert!(!h.contains_key(*name), "{name}");
+        }
+        assert_eq!(h["x-custom"], "kept");
+        assert_eq!(h["host"], "myservice");
+        assert_eq!(h.len(), 6, "the host, four token values and x-custom");
+    }
+
+    #[test]
+    fn prepare_falls_back_to_the_storage_token() {
+        let mut h = map(&[("x-storage-token", "storage"), ("accept", "*/*")]);
+        let tokens = prepare(&mut h);
+        assert_eq!(tokens.user.unwrap(), "storage");
+        assert!(tokens.service.is_none());
+        assert_eq!(h.len(), 2);
+        let tokens = prepare(&mut map(&[("accept", "*/*")]));
+        assert!(tokens.user.is_none() && tokens.service.is_none());
+    }
+}
