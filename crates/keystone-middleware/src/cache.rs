@@ -7,8 +7,9 @@
 //! per-thread map of recently used tokens holding that thread's own copies. A hit in the
 //! per-thread map writes no memory that another thread writes (no shared reference count, no
 //! shared recency record, no shared counter), so a token used by many requests at once costs
-//! no contention between cores. A per-thread entry ends when its shared entry would: both carry
-//! the same deadline.
+//! no contention between cores. A per-thread entry carries its shared entry's deadline, so it
+//! never lives longer than the shared entry would (only, when the shared cache is full, longer
+//! than the shared entry's eviction).
 
 use std::collections::HashMap;
 use std::future::Future;
