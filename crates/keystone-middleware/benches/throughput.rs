@@ -32,14 +32,20 @@ const ROUNDS: usize = 5;
 /// header is built once, as load generators do (wrk, hey), so that what differs between the
 /// routes is the server's work.
 async fn rate(client: &reqwest::Client, url: &str, token: Option<&str>) -> f64 {
-    let token = token.map(|t| reqwest::header::HeaderValue::from_str(t).expect("token header"));
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + DURATION;
     let workers: Vec<_> = (0..WORKERS)
         .map(|_| {
-            let (client, url, token, done) =
-                (client.clone(), url.to_owned(), token.clone(), done.clone());
+            let (client, url, token, done) = (
+                client.clone(),
+                url.to_owned(),
+                token.map(str::to_owned),
+                done.clone(),
+            );
             tokio::spawn(async move {
+                // each loop its own header value: clones of one would share a reference count
+                let token = token
+                    .map(|t| reqwest::header::HeaderValue::from_str(&t).expect("token header"));
                 while Instant::now() < deadline {
                     let mut req = client.get(&url);
                     if let Some(t) = &token {
