@@ -205,14 +205,40 @@ impl Context {
         self.service_field(Field::UserDomainId)
     }
 
+    /// The service user's domain's name.
+    pub fn service_user_domain_name(&self) -> Option<&str> {
+        self.service_field(Field::UserDomainName)
+    }
+
     /// The service token's project.
     pub fn service_project_id(&self) -> Option<&str> {
         self.service_field(Field::ProjectId)
     }
 
+    /// The service token's project's name.
+    pub fn service_project_name(&self) -> Option<&str> {
+        self.service_field(Field::ProjectName)
+    }
+
     /// The service project's domain.
     pub fn service_project_domain_id(&self) -> Option<&str> {
         self.service_field(Field::ProjectDomainId)
+    }
+
+    /// The service project's domain's name.
+    pub fn service_project_domain_name(&self) -> Option<&str> {
+        self.service_field(Field::ProjectDomainName)
+    }
+
+    /// The caller's token (oslo.context's `auth_token`), to call other services on the caller's
+    /// behalf.
+    pub fn auth_token(&self) -> Option<Secret> {
+        self.user.as_ref().map(|v| secret(&v.token))
+    }
+
+    /// The service token that came with the request (oslo.context's `service_token`).
+    pub fn service_token(&self) -> Option<Secret> {
+        self.service.as_ref().map(|v| secret(&v.token))
     }
 
     /// The service token's roles.

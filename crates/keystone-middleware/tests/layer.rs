@@ -94,6 +94,10 @@ fn app(layer: AuthTokenLayer) -> Router {
             "ctx_user": ctx.as_ref().and_then(|c| c.user_name().map(str::to_owned)),
             "ctx_global": ctx.as_ref().and_then(|c| c.global_request_id.clone()),
             "ctx_request": ctx.as_ref().map(|c| c.request_id.clone()),
+            "ctx_service_project": ctx.as_ref().and_then(|c| c.service_project_name().map(str::to_owned)),
+            "ctx_service_domain": ctx.as_ref().and_then(|c| c.service_user_domain_name().map(str::to_owned)),
+            "ctx_token_is_the_callers": ctx.as_ref().and_then(|c| c.auth_token()).map(|t| Some(t.expose()) == h("x-auth-token").as_deref()),
+            "ctx_service_token_is_the_callers": ctx.as_ref().and_then(|c| c.service_token()).map(|t| Some(t.expose()) == h("x-service-token").as_deref()),
         }))
     }
     Router::new()
@@ -317,6 +321,10 @@ async fn service_tokens_and_expired_user_tokens() {
     assert_eq!(b["user"], "alice");
     assert_eq!(b["service_status"], "Confirmed");
     assert_eq!(b["service_user"], "myservice");
+    assert_eq!(b["ctx_service_project"], "services");
+    assert_eq!(b["ctx_service_domain"], "Default");
+    assert_eq!(b["ctx_token_is_the_callers"], true);
+    assert_eq!(b["ctx_service_token_is_the_callers"], true);
     let (s, _, _) = call(
         &app,
         "/echo",
