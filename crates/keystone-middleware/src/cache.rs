@@ -35,6 +35,11 @@ pub(crate) fn key(token: &[u8], allow_expired: bool) -> Key {
     (Sha256::digest(token).into(), allow_expired)
 }
 
+/// Whether a cached body may answer: not expired, unless expired tokens were allowed.
+fn usable(body: &CompactToken, allow_expired: bool) -> bool {
+    allow_expired || body.expires_at() > chrono::Utc::now()
+}
+
 /// Why a token was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
@@ -230,6 +235,7 @@ impl TokenCache {
     /// The token's body if this thread holds it and it has not expired: no waiting and no
     /// memory shared with other threads. `None` says nothing about the token; ask
     /// [`TokenCache::get_or_validate`] then.
+    ///
     /// The token is taken as the request carried it (a token that is not text is never cached).
     pub fn get_local(
         &self,
@@ -240,7 +246,7 @@ impl TokenCache {
         let local = self.local.get()?;
         let hit = local
             .get(&key(token.as_ref(), allow_expired), Instant::now())
-            .filter(|body| allow_expired || body.expires_at() > chrono::Utc::now())?;
+            .filter(|body| usable(body, allow_expired))?;
         local.hits.fetch_add(1, Ordering::Relaxed);
         Some(hit)
     }
@@ -259,10 +265,10 @@ impl TokenCache {
     {
         let key = key(token.as_bytes(), allow_expired);
         let checked = |body: Arc<CompactToken>| {
-            if !allow_expired && body.expires_at() <= chrono::Utc::now() {
-                Err(Rejection::Invalid)
-            } else {
+            if usable(&body, allow_expired) {
                 Ok(body)
+            } else {
+                Err(Rejection::Invalid)
             }
         };
         let Some((cache, max)) = &self.valid else {
