@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::Cloud;
+use common::{Cloud, answer, raw};
 use keystone_client::Session;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -25,41 +25,7 @@ async fn call(
     for (k, v) in headers {
         req = req.header(k, v).unwrap();
     }
-    let r = req.send().await.unwrap();
-    let status = r.status();
-    let headers = r.headers().clone();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        headers,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-async fn raw(
-    url: &str,
-    method: Method,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    let mut req = reqwest::Client::new().request(method, url);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    if let Some(b) = body {
-        req = req
-            .header("content-type", "application/json")
-            .body(b.to_owned());
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status();
-    let headers = r.headers().clone();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        headers,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    answer(req.send().await.unwrap()).await
 }
 
 const PROXY: &str = r#"{"domain": "demo.example.org", "backends": ["http://10.0.0.5:8080"]}"#;

@@ -6,7 +6,7 @@ mod common;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use common::Cloud;
+use common::{Cloud, raw};
 use reqwest::StatusCode;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -31,17 +31,11 @@ impl<'a> MakeWriter<'a> for Captured {
     }
 }
 
+/// GET `url`: the status and the response's request id.
 async fn get(url: &str, headers: &[(&str, &str)]) -> (StatusCode, String) {
-    let mut req = reqwest::Client::new().get(url);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let r = req.send().await.unwrap();
-    let id = r.headers()["x-openstack-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    (r.status(), id)
+    let (status, h, _) = raw(url, reqwest::Method::GET, headers, None).await;
+    let id = h["x-openstack-request-id"].to_str().unwrap().to_owned();
+    (status, id)
 }
 
 #[tokio::test]

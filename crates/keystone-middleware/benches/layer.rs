@@ -19,6 +19,15 @@ use tower::ServiceExt;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `GET /`, with the token if any.
+fn request(token: Option<&str>) -> Request<Body> {
+    let mut r = Request::builder().uri("/");
+    if let Some(t) = token {
+        r = r.header("x-auth-token", t);
+    }
+    r.body(Body::empty()).expect("request")
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (setup, token) = rt.block_on(async {
@@ -31,13 +40,6 @@ fn bench(c: &mut Criterion) {
     let authed = Router::new()
         .route("/", get(|| async { "ok" }))
         .layer(layer);
-    let request = |token: Option<&str>| {
-        let mut r = Request::builder().uri("/");
-        if let Some(t) = token {
-            r = r.header("x-auth-token", t);
-        }
-        r.body(Body::empty()).expect("request")
-    };
     rt.block_on(async {
         let r = authed
             .clone()
@@ -75,11 +77,7 @@ fn bench(c: &mut Criterion) {
                             let (svc, tok) = (svc.clone(), tok.clone());
                             tokio::spawn(async move {
                                 for _ in 0..iters {
-                                    let mut r = Request::builder().uri("/");
-                                    if let Some(t) = &tok {
-                                        r = r.header("x-auth-token", t.as_str());
-                                    }
-                                    let req = r.body(Body::empty()).expect("request");
+                                    let req = request(tok.as_deref());
                                     svc.clone().oneshot(req).await.expect("call");
                                 }
                             })

@@ -242,7 +242,7 @@ impl TokenCache {
         token: impl AsRef<[u8]>,
         allow_expired: bool,
     ) -> Option<Arc<CompactToken>> {
-        self.valid.as_ref()?;
+        // a thread holds tokens only when the cache keeps any
         let local = self.local.get()?;
         let hit = local
             .get(&key(token.as_ref(), allow_expired), Instant::now())

@@ -422,6 +422,13 @@ async fn negative_caching_and_request_ids() {
     assert_eq!(b["ctx_global"], Value::Null);
 }
 
+/// The response's one `X-Openstack-Request-Id`.
+fn the_request_id(h: &HeaderMap) -> &str {
+    let ids: Vec<_> = h.get_all("x-openstack-request-id").iter().collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    ids[0].to_str().unwrap()
+}
+
 fn uuid_like() -> String {
     "0b8f4f2e-4c8e-4d55-9d3c-2f3b8f0f6a11".into()
 }
@@ -459,11 +466,9 @@ async fn request_ids_from_an_outer_layer_reach_every_response_once() {
         )
         .await;
         assert_eq!(s, StatusCode::OK);
-        let ids: Vec<_> = h.get_all("x-openstack-request-id").iter().collect();
-        assert_eq!(ids.len(), 1, "{ids:?}");
         assert_eq!(
             b["ctx_request"],
-            ids[0].to_str().unwrap(),
+            the_request_id(&h),
             "the context has the same id"
         );
         assert_eq!(b["ctx_global"], global.as_str());
@@ -484,9 +489,7 @@ async fn request_ids_from_an_outer_layer_reach_every_response_once() {
     ] {
         let (s, h, _) = call(&app, path, headers).await;
         assert_eq!(s, status, "{path}");
-        let ids: Vec<_> = h.get_all("x-openstack-request-id").iter().collect();
-        assert_eq!(ids.len(), 1, "{path}: {ids:?}");
-        assert!(ids[0].to_str().unwrap().starts_with("req-"));
+        assert!(the_request_id(&h).starts_with("req-"), "{path}");
     }
     let (_, h1, _) = call(&app, "/open", &[]).await;
     let (_, h2, _) = call(&app, "/open", &[]).await;

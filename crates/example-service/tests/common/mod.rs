@@ -173,3 +173,45 @@ impl Cloud {
         Ok(session.endpoint(&EndpointFilter::new("myservice")).await?)
     }
 }
+
+/// A request without a session (so with only the headers given): status, headers and body
+/// (JSON, or the text as a JSON string).
+pub async fn raw(
+    url: &str,
+    method: reqwest::Method,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> (
+    reqwest::StatusCode,
+    reqwest::header::HeaderMap,
+    serde_json::Value,
+) {
+    let mut req = reqwest::Client::new().request(method, url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_owned());
+    }
+    answer(req.send().await.unwrap()).await
+}
+
+/// A response's status, headers and body (JSON, or the text as a JSON string).
+pub async fn answer(
+    r: reqwest::Response,
+) -> (
+    reqwest::StatusCode,
+    reqwest::header::HeaderMap,
+    serde_json::Value,
+) {
+    let status = r.status();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        headers,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
+}
