@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use example_service::policy_defaults;
 use keystone_middleware::compact::CompactToken;
-use keystone_middleware::{Context, Policy};
+use keystone_middleware::{Context, Policy, RequestId};
 use keystone_policy::{Enforcer, EnforcerConfig};
 use keystone_types::token::Token;
 use serde_json::json;
@@ -22,7 +22,7 @@ fn context(roles: &[&str]) -> Context {
         "user": {"id": "u1", "name": "alice", "password_expires_at": null, "domain": {"id": "default", "name": "Default"}},
     }))
     .unwrap();
-    Context::anonymous("req-1".into(), None)
+    Context::anonymous(RequestId::new(), None)
         .for_user("t".into(), Arc::new(CompactToken::new(&token)))
 }
 

@@ -4,20 +4,24 @@
 //! uncached token sharing one validation call.
 //!
 //! Two levels: the shared cache (moka: bounded, coalescing), and in front of it a small
-//! per-thread map of recently used tokens holding that thread's own copies. A hit in the
-//! per-thread map writes no memory that another thread writes (no shared reference count, no
-//! shared recency record, no shared counter), so a token used by many requests at once costs
-//! no contention between cores. A per-thread entry carries its shared entry's deadline, so it
-//! never lives longer than the shared entry would (only, when the shared cache is full, longer
-//! than the shared entry's eviction).
+//! per-thread map of recently used tokens holding that thread's own copies (and the identity
+//! headers built from them, once). A hit in the per-thread map takes no lock and writes no
+//! memory that another thread writes (no shared reference count, no shared recency record, no
+//! shared counter), so a token used by many requests at once costs no contention between
+//! cores. A per-thread entry carries its shared entry's deadline, so it never lives longer
+//! than the shared entry would (only, when the shared cache is full, longer than the shared
+//! entry's eviction). That deadline is never later than the token's expiry, so checking it on
+//! a hit re-checks the expiry.
 
-use std::collections::HashMap;
+use std::cell::{OnceCell, RefCell};
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::compact::CompactToken;
+use crate::headers::UserHeaders;
+use hashbrown::HashTable;
 use keystone_client::AccessInfo;
 use moka::Expiry;
 use moka::future::Cache;
@@ -126,44 +130,109 @@ impl Expiry<Key, Entry> for Lifetime {
     }
 }
 
-/// One thread's recently used tokens (its own copies) and its hit count, on a cache line of
-/// its own.
+/// A token a thread holds: its own copy of the body, its deadline, and the user headers built
+/// from it the first time a request needs them.
+struct LocalEntry {
+    key: Key,
+    body: Arc<CompactToken>,
+    until: Instant,
+    headers: OnceCell<UserHeaders>,
+}
+
+/// A hit in this thread's map.
+pub(crate) struct LocalHit<'a> {
+    entry: &'a LocalEntry,
+}
+
+impl LocalHit<'_> {
+    /// The token's body.
+    pub(crate) fn body(&self) -> &Arc<CompactToken> {
+        &self.entry.body
+    }
+
+    /// The user headers for this token, built on the first call.
+    pub(crate) fn headers(&self, include_catalog: bool) -> &UserHeaders {
+        self.entry
+            .headers
+            .get_or_init(|| UserHeaders::new(&self.entry.body, include_catalog))
+    }
+}
+
+/// Where in the map a key goes: its first bytes (the key is already a SHA-256).
+fn slot(key: &Key) -> u64 {
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&key.0[..8]);
+    u64::from_le_bytes(first) ^ u64::from(key.1)
+}
+
+/// One thread's recently used tokens, its own copies. Only its thread ever reaches it; on a
+/// cache line of its own, since a lookup writes the `RefCell`'s flag and `ThreadLocal` keeps
+/// the threads' values side by side.
 #[repr(align(128))]
 #[derive(Default)]
 struct Local {
-    entries: Mutex<HashMap<Key, Entry>>,
-    hits: AtomicU64,
+    entries: RefCell<HashTable<LocalEntry>>,
 }
 
 impl Local {
+    /// Calls `f` with the entry for `key` if it is still live at `now`.
+    fn with<R>(&self, key: &Key, now: Instant, f: impl FnOnce(LocalHit<'_>) -> R) -> Option<R> {
+        let entries = self.entries.borrow();
+        let entry = entries
+            .find(slot(key), |e| e.key == *key)
+            .filter(|e| e.until > now)?;
+        Some(f(LocalHit { entry }))
+    }
+
     fn get(&self, key: &Key, now: Instant) -> Option<Arc<CompactToken>> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(key)
-            .filter(|e| e.until > now)
-            .map(|e| e.body.clone())
+        self.with(key, now, |hit| hit.body().clone())
     }
 
     fn insert(&self, key: Key, entry: Entry, now: Instant) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= LOCAL_CAPACITY && !entries.contains_key(&key) {
-            entries.retain(|_, e| e.until > now);
+        let mut entries = self.entries.borrow_mut();
+        let entry = LocalEntry {
+            key,
+            body: entry.body,
+            until: entry.until,
+            headers: OnceCell::new(),
+        };
+        if let Ok(old) = entries.find_entry(slot(&key), |e| e.key == key) {
+            old.remove();
+        } else if entries.len() >= LOCAL_CAPACITY {
+            entries.retain(|e| e.until > now);
             // still full: drop one, any (the map's order is random)
             if let Some(k) = (entries.len() >= LOCAL_CAPACITY)
-                .then(|| entries.keys().next().copied())
+                .then(|| entries.iter().next().map(|e| e.key))
                 .flatten()
+                && let Ok(e) = entries.find_entry(slot(&k), |e| e.key == k)
             {
-                entries.remove(&k);
+                e.remove();
             }
         }
-        entries.insert(key, entry);
+        entries.insert_unique(slot(&key), entry, |e| slot(&e.key));
     }
 
     fn remove(&self, key: &Key) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+        if let Ok(e) = self
+            .entries
+            .borrow_mut()
+            .find_entry(slot(key), |e| e.key == *key)
+        {
+            e.remove();
+        }
+    }
+}
+
+/// One thread's hit count: written by that thread only, read by [`TokenCache::counters`].
+#[repr(align(128))]
+#[derive(Default)]
+struct LocalHits(AtomicU64);
+
+impl LocalHits {
+    /// One more hit, with no read-modify-write instruction (this thread is the only writer).
+    fn add(&self) {
+        self.0
+            .store(self.0.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
 }
 
@@ -171,6 +240,7 @@ impl Local {
 pub struct TokenCache {
     valid: Option<(Cache<Key, Entry>, Duration)>,
     local: ThreadLocal<Local>,
+    local_hits: ThreadLocal<LocalHits>,
     invalid: Option<Cache<Key, ()>>,
     stats: CacheStats,
 }
@@ -196,6 +266,7 @@ impl TokenCache {
                 (cache, max)
             }),
             local: ThreadLocal::new(),
+            local_hits: ThreadLocal::new(),
             invalid: negative.map(|ttl| {
                 Cache::builder()
                     .max_capacity(capacity)
@@ -209,9 +280,9 @@ impl TokenCache {
     /// The counters.
     pub fn counters(&self) -> CacheCounters {
         let local: u64 = self
-            .local
+            .local_hits
             .iter()
-            .map(|l| l.hits.load(Ordering::Relaxed))
+            .map(|l| l.0.load(Ordering::Relaxed))
             .sum();
         self.stats.snapshot(local)
     }
@@ -242,13 +313,22 @@ impl TokenCache {
         token: impl AsRef<[u8]>,
         allow_expired: bool,
     ) -> Option<Arc<CompactToken>> {
+        self.with_local(token.as_ref(), allow_expired, |hit| hit.body().clone())
+    }
+
+    /// Calls `f` with the token's entry if this thread holds it and it has not expired (the
+    /// entry's deadline is never later than the token's expiry).
+    pub(crate) fn with_local<R>(
+        &self,
+        token: &[u8],
+        allow_expired: bool,
+        f: impl FnOnce(LocalHit<'_>) -> R,
+    ) -> Option<R> {
         // a thread holds tokens only when the cache keeps any
         let local = self.local.get()?;
-        let hit = local
-            .get(&key(token.as_ref(), allow_expired), Instant::now())
-            .filter(|body| usable(body, allow_expired))?;
-        local.hits.fetch_add(1, Ordering::Relaxed);
-        Some(hit)
+        let r = local.with(&key(token, allow_expired), Instant::now(), f)?;
+        self.local_hits.get_or_default().add();
+        Some(r)
     }
 
     /// The token's body, compact: from the cache, or from `validate` (shared by concurrent
@@ -285,7 +365,7 @@ impl TokenCache {
         let now = Instant::now();
         let local = self.local.get_or_default();
         if let Some(hit) = local.get(&key, now) {
-            local.hits.fetch_add(1, Ordering::Relaxed);
+            self.local_hits.get_or_default().add();
             let result = checked(hit);
             if result.is_err() {
                 local.remove(&key);
@@ -405,10 +485,7 @@ mod tests {
     }
 
     fn local_len(cache: &TokenCache) -> usize {
-        cache
-            .local
-            .get()
-            .map_or(0, |l| l.entries.lock().unwrap().len())
+        cache.local.get().map_or(0, |l| l.entries.borrow().len())
     }
 
     #[tokio::test]
@@ -452,6 +529,23 @@ mod tests {
             elsewhere.field(crate::compact::Field::UserId).unwrap(),
         );
         assert_ne!(a.as_ptr(), b.as_ptr(), "in a buffer of its own");
+    }
+
+    #[tokio::test]
+    async fn a_thread_builds_a_tokens_headers_once() {
+        let cache = TokenCache::new(100, Some(Duration::from_secs(300)), None);
+        fetch(&cache, "tok", chrono::Duration::hours(1)).await;
+        let built = |cache: &TokenCache| {
+            cache
+                .with_local(b"tok", false, |hit| {
+                    std::ptr::from_ref(hit.headers(false)) as usize
+                })
+                .unwrap()
+        };
+        assert_eq!(built(&cache), built(&cache));
+        assert_eq!(cache.counters().hits, 2);
+        assert!(cache.with_local(b"other", false, |_| ()).is_none());
+        assert_eq!(cache.counters().hits, 2);
     }
 
     #[tokio::test]

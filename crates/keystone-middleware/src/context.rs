@@ -25,6 +25,7 @@ use keystone_types::Secret;
 use serde_json::{Map, Value};
 
 use crate::compact::{CompactToken, Field};
+use crate::request_id::RequestId;
 
 /// Whether the request's identity was confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +61,7 @@ pub struct Context {
     /// Whether the user token was valid.
     pub identity_status: IdentityStatus,
     /// This request's id (`req-<uuid>`), also in `X-Openstack-Request-Id`.
-    pub request_id: String,
+    pub request_id: RequestId,
     /// The caller's request id, when it sent a valid one.
     pub global_request_id: Option<String>,
     user: Option<Validated>,
@@ -69,7 +70,7 @@ pub struct Context {
 
 impl Context {
     /// A context without identity (no token, or an invalid one).
-    pub fn anonymous(request_id: String, global_request_id: Option<String>) -> Self {
+    pub fn anonymous(request_id: RequestId, global_request_id: Option<String>) -> Self {
         Context {
             identity_status: IdentityStatus::Invalid,
             request_id,

@@ -132,45 +132,63 @@ fn set_static(headers: &mut HeaderMap, name: HeaderName, value: &'static str) {
     headers.insert(name, HeaderValue::from_static(value));
 }
 
-/// Sets the user headers from a validated token; the values share the cached buffer.
-pub(crate) fn set_user(headers: &mut HeaderMap, t: &CompactToken, include_catalog: bool) {
-    // one growth of the map instead of several
-    headers.reserve(16);
-    set_static(headers, X_IDENTITY_STATUS, "Confirmed");
-    for (name, field) in [
-        (X_USER_ID, Field::UserId),
-        (X_USER_NAME, Field::UserName),
-        (X_USER_DOMAIN_ID, Field::UserDomainId),
-        (X_USER_DOMAIN_NAME, Field::UserDomainName),
-        (X_PROJECT_ID, Field::ProjectId),
-        (X_PROJECT_NAME, Field::ProjectName),
-        (X_PROJECT_DOMAIN_ID, Field::ProjectDomainId),
-        (X_PROJECT_DOMAIN_NAME, Field::ProjectDomainName),
-        (X_DOMAIN_ID, Field::DomainId),
-        (X_DOMAIN_NAME, Field::DomainName),
-        (X_ROLES, Field::Roles),
-    ] {
-        put(headers, name, t.header_value(field));
-    }
-    if t.is_system() {
-        set_static(headers, OPENSTACK_SYSTEM_SCOPE, "all");
-    }
-    set_static(
-        headers,
-        X_IS_ADMIN_PROJECT,
-        if t.is_admin_project() {
+/// The user headers of one validated token, built once into a map of their own: setting them
+/// on a request then copies that map, hashes already computed, and adds the request's own
+/// few headers to it (the values share the token's buffer).
+pub(crate) struct UserHeaders(HeaderMap);
+
+impl UserHeaders {
+    /// The headers keystonemiddleware sets for a user token (`X-Service-Catalog` only with
+    /// `include_catalog`).
+    pub(crate) fn new(t: &CompactToken, include_catalog: bool) -> Self {
+        let static_value = HeaderValue::from_static;
+        let mut all = vec![(X_IDENTITY_STATUS, static_value("Confirmed"))];
+        for (name, field) in [
+            (X_USER_ID, Field::UserId),
+            (X_USER_NAME, Field::UserName),
+            (X_USER_DOMAIN_ID, Field::UserDomainId),
+            (X_USER_DOMAIN_NAME, Field::UserDomainName),
+            (X_PROJECT_ID, Field::ProjectId),
+            (X_PROJECT_NAME, Field::ProjectName),
+            (X_PROJECT_DOMAIN_ID, Field::ProjectDomainId),
+            (X_PROJECT_DOMAIN_NAME, Field::ProjectDomainName),
+            (X_DOMAIN_ID, Field::DomainId),
+            (X_DOMAIN_NAME, Field::DomainName),
+            (X_ROLES, Field::Roles),
+        ] {
+            all.extend(t.header_value(field).map(|v| (name, v)));
+        }
+        if t.is_system() {
+            all.push((OPENSTACK_SYSTEM_SCOPE, static_value("all")));
+        }
+        let admin = if t.is_admin_project() {
             "True"
         } else {
             "False"
-        },
-    );
-    if include_catalog {
-        put(
-            headers,
-            X_SERVICE_CATALOG,
-            t.header_value(Field::ServiceCatalog),
-        );
+        };
+        all.push((X_IS_ADMIN_PROJECT, static_value(admin)));
+        if include_catalog {
+            all.extend(
+                t.header_value(Field::ServiceCatalog)
+                    .map(|v| (X_SERVICE_CATALOG, v)),
+            );
+        }
+        let mut map = HeaderMap::with_capacity(all.len() + 8);
+        map.extend(all);
+        UserHeaders(map)
     }
+
+    /// Sets the headers on a request whose identity headers were stripped ([`prepare`]).
+    pub(crate) fn set_on(&self, headers: &mut HeaderMap) {
+        let mut all = self.0.clone();
+        all.extend(std::mem::take(headers));
+        *headers = all;
+    }
+}
+
+/// Sets the user headers from a validated token; the values share the cached buffer.
+pub(crate) fn set_user(headers: &mut HeaderMap, t: &CompactToken, include_catalog: bool) {
+    UserHeaders::new(t, include_catalog).set_on(headers);
 }
 
 /// Sets the service headers from a validated service token.
@@ -287,5 +305,71 @@ mod tests {
         assert_eq!(h.len(), 2);
         let tokens = prepare(&mut map(&[("accept", "*/*")]));
         assert!(tokens.user.is_none() && tokens.service.is_none());
+    }
+
+    /// The recorded project-scoped member token (with its catalog).
+    fn member() -> CompactToken {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/exchanges/034_issue_member.json");
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let t: keystone_types::token::TokenResponse =
+            serde_json::from_value(v["response"]["body"].clone()).unwrap();
+        CompactToken::new(&t.token)
+    }
+
+    #[test]
+    fn user_headers_join_the_requests_own_headers() {
+        let t = member();
+        let prepared = UserHeaders::new(&t, false);
+        let mut h = map(&[
+            ("host", "myservice"),
+            ("accept", "*/*"),
+            ("accept", "application/json"),
+            ("x-auth-token", "secret"),
+        ]);
+        prepare(&mut h);
+        prepared.set_on(&mut h);
+        // the request's own headers, every value kept, the token still hidden
+        assert_eq!(h["host"], "myservice");
+        let accept: Vec<_> = h.get_all("accept").iter().collect();
+        assert_eq!(accept, ["*/*", "application/json"]);
+        assert!(h["x-auth-token"].is_sensitive());
+        // the identity headers, from the token
+        assert_eq!(h["x-identity-status"], "Confirmed");
+        assert_eq!(h["x-user-id"], t.field(Field::UserId).unwrap());
+        assert_eq!(h["x-user-name"], t.field(Field::UserName).unwrap());
+        assert_eq!(h["x-project-id"], t.field(Field::ProjectId).unwrap());
+        assert_eq!(
+            h["x-project-domain-name"],
+            t.field(Field::ProjectDomainName).unwrap()
+        );
+        assert_eq!(h["x-roles"], t.field(Field::Roles).unwrap());
+        // Keystone leaves is_admin_project out with no admin project configured: True then
+        assert_eq!(h["x-is-admin-project"], "True");
+        assert!(!h.contains_key("x-domain-id"), "a project-scoped token");
+        assert!(!h.contains_key("openstack-system-scope"));
+        assert!(!h.contains_key("x-service-catalog"), "not asked for");
+        assert_eq!(
+            h.len(),
+            4 + 11,
+            "four request values and eleven identity headers"
+        );
+
+        // the same prepared headers serve the next request alike
+        let mut next = map(&[("host", "other")]);
+        prepared.set_on(&mut next);
+        assert_eq!(next["host"], "other");
+        assert_eq!(next["x-user-id"], h["x-user-id"]);
+        assert!(!next.contains_key("accept"));
+
+        let with_catalog = UserHeaders::new(&t, true);
+        let mut h = HeaderMap::new();
+        with_catalog.set_on(&mut h);
+        let catalog: Value = serde_json::from_slice(h["x-service-catalog"].as_bytes()).unwrap();
+        assert!(
+            catalog.as_array().is_some_and(|a| !a.is_empty()),
+            "{catalog}"
+        );
     }
 }

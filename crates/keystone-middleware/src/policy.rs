@@ -5,7 +5,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use keystone_middleware::{Context, Policy, PolicyDenied, compact::CompactToken};
+//! use keystone_middleware::{Context, Policy, PolicyDenied, RequestId, compact::CompactToken};
 //! use keystone_policy::RuleDefault;
 //! use keystone_types::token::Token;
 //!
@@ -20,7 +20,7 @@
 //!     "user": {"id": "u1", "name": "alice", "password_expires_at": null,
 //!              "domain": {"id": "default", "name": "Default"}},
 //! })).unwrap();
-//! let ctx = Context::anonymous("req-1".into(), None)
+//! let ctx = Context::anonymous(RequestId::new(), None)
 //!     .for_user("token".into(), Arc::new(CompactToken::new(&member)));
 //! let denied: PolicyDenied = policy.authorize("proxy:create", &serde_json::json!({}), &ctx).unwrap_err();
 //! assert_eq!(denied.rule, "proxy:create");

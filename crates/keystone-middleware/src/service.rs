@@ -65,19 +65,30 @@ impl Shared {
     /// request write the same reference count).
     fn www_authenticate(&self) -> Option<HeaderValue> {
         self.www_local
-            .get_or(|| self.www_authenticate.clone())
+            .get_or(|| {
+                self.www_authenticate
+                    .as_ref()
+                    .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok())
+            })
             .clone()
     }
 
-    /// The user token and its body when the request has no service token and this thread has
-    /// the user token cached.
-    fn cached_user(&self, tokens: &headers::Tokens) -> Option<(HeaderValue, Arc<CompactToken>)> {
+    /// When the request has no service token and this thread has the user token cached: sets
+    /// the user headers and returns the token's body.
+    fn cached_user(
+        &self,
+        tokens: &headers::Tokens,
+        req: &mut Request,
+    ) -> Option<Arc<CompactToken>> {
         if tokens.service.is_some() {
             return None;
         }
         let token = tokens.user.as_ref()?;
-        let body = self.cache.get_local(token.as_bytes(), false)?;
-        Some((token.clone(), body))
+        self.cache.with_local(token.as_bytes(), false, |hit| {
+            hit.headers(self.include_service_catalog)
+                .set_on(req.headers_mut());
+            hit.body().clone()
+        })
     }
 
     fn service_roles_ok(&self, t: &CompactToken) -> bool {
@@ -189,16 +200,13 @@ where
                 (ids, Some(id))
             }
         };
-        let ctx = Context::anonymous(ids.request_id.as_str().to_owned(), ids.global_request_id);
+        let ctx = Context::anonymous(ids.request_id, ids.global_request_id);
         let www_authenticate = self.shared.www_authenticate();
 
         // The common case, without awaiting anything: a user token this thread has cached.
-        if let Some((token, body)) = self.shared.cached_user(&tokens) {
-            headers::set_user(
-                req.headers_mut(),
-                &body,
-                self.shared.include_service_catalog,
-            );
+        if let Some(body) = self.shared.cached_user(&tokens, &mut req)
+            && let Some(token) = tokens.user
+        {
             req.extensions_mut()
                 .insert(ctx.for_user_header(token, body));
             return ResponseFuture::inner(self.inner.call(req), request_id, www_authenticate);

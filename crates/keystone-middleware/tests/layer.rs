@@ -93,7 +93,7 @@ fn app(layer: AuthTokenLayer) -> Router {
             "service_user": h("x-service-user-name"),
             "ctx_user": ctx.as_ref().and_then(|c| c.user_name().map(str::to_owned)),
             "ctx_global": ctx.as_ref().and_then(|c| c.global_request_id.clone()),
-            "ctx_request": ctx.as_ref().map(|c| c.request_id.clone()),
+            "ctx_request": ctx.as_ref().map(|c| c.request_id.to_string()),
             "ctx_service_project": ctx.as_ref().and_then(|c| c.service_project_name().map(str::to_owned)),
             "ctx_service_domain": ctx.as_ref().and_then(|c| c.service_user_domain_name().map(str::to_owned)),
             "ctx_token_is_the_callers": ctx.as_ref().and_then(|c| c.auth_token()).map(|t| Some(t.expose()) == h("x-auth-token").as_deref()),
