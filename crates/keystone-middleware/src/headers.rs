@@ -173,6 +173,7 @@ impl UserHeaders {
                     .map(|v| (X_SERVICE_CATALOG, v)),
             );
         }
+        // room for a request's own headers, so that adding them to a copy never rehashes
         let mut map = HeaderMap::with_capacity(all.len() + 8);
         map.extend(all);
         UserHeaders(map)
