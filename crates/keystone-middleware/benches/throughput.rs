@@ -101,7 +101,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// One server's figures.
+/// What the rounds measured.
 struct Figures {
     open: f64,
     cached: f64,
@@ -111,11 +111,11 @@ struct Figures {
     noop_ratio: f64,
 }
 
-async fn measure(client: &reqwest::Client, base: &str, token: &str, rounds: usize) -> Figures {
+async fn measure(client: &reqwest::Client, base: &str, token: &str) -> Figures {
     // warm up the connections and the cache
     rate(client, &format!("{base}/v1/thing"), Some(token)).await;
     let (mut open, mut cached, mut noop) = (vec![], vec![], vec![]);
-    for _ in 0..rounds {
+    for _ in 0..ROUNDS {
         open.push(rate(client, &format!("{base}/open"), None).await);
         cached.push(rate(client, &format!("{base}/v1/thing"), Some(token)).await);
         noop.push(rate(client, &format!("{base}/noop"), Some(token)).await);
@@ -144,7 +144,7 @@ fn main() {
 
         let client = reqwest::Client::new();
         let alice = common::token(&setup, "alice").await;
-        let f = measure(&client, &base, &alice, ROUNDS).await;
+        let f = measure(&client, &base, &alice).await;
 
         let bob = common::token(&setup, "bob").await;
         let before = fake.requests("GET /v3/auth/tokens");

@@ -201,9 +201,8 @@ impl Local {
         } else if entries.len() >= LOCAL_CAPACITY {
             entries.retain(|e| e.until > now);
             // still full: drop one, any (the map's order is random)
-            if let Some(k) = (entries.len() >= LOCAL_CAPACITY)
-                .then(|| entries.iter().next().map(|e| e.key))
-                .flatten()
+            if entries.len() >= LOCAL_CAPACITY
+                && let Some(k) = entries.iter().next().map(|e| e.key)
                 && let Ok(e) = entries.find_entry(slot(&k), |e| e.key == k)
             {
                 e.remove();

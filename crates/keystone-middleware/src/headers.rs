@@ -181,7 +181,12 @@ impl UserHeaders {
 
     /// Sets the headers on a request whose identity headers were stripped ([`prepare`]).
     pub(crate) fn set_on(&self, headers: &mut HeaderMap) {
-        let mut all = self.0.clone();
+        UserHeaders(self.0.clone()).put_on(headers);
+    }
+
+    /// Like [`UserHeaders::set_on`], for headers built for this one request (no copy).
+    fn put_on(self, headers: &mut HeaderMap) {
+        let mut all = self.0;
         all.extend(std::mem::take(headers));
         *headers = all;
     }
@@ -189,7 +194,7 @@ impl UserHeaders {
 
 /// Sets the user headers from a validated token; the values share the cached buffer.
 pub(crate) fn set_user(headers: &mut HeaderMap, t: &CompactToken, include_catalog: bool) {
-    UserHeaders::new(t, include_catalog).set_on(headers);
+    UserHeaders::new(t, include_catalog).put_on(headers);
 }
 
 /// Sets the service headers from a validated service token.

@@ -61,8 +61,8 @@ impl Shared {
             .await
     }
 
-    /// `WWW-Authenticate`, from this thread's copy (cloning the shared value would make every
-    /// request write the same reference count).
+    /// `WWW-Authenticate`, from this thread's own copy of the bytes (clones of the shared value
+    /// would all share, and write on every request, one reference count).
     fn www_authenticate(&self) -> Option<HeaderValue> {
         self.www_local
             .get_or(|| {
