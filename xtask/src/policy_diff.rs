@@ -290,6 +290,20 @@ fn generate(dir: &Path) -> anyhow::Result<usize> {
         json!([["role:nobody", "rule:admin"], [], ["user_id:%(user_id)s"]]),
         json!([["nocolon"]]),
         json!([["rule:cycle_a"], ["role:member"]]),
+        // empty values of any kind are "@"; a mapping stands for its keys
+        json!(null),
+        json!(false),
+        json!(0),
+        json!({}),
+        json!({"role:admin": 1}),
+        // kinds with blanks, as ast.literal_eval reads them
+        json!([[" user_id:%(user_id)s"], ["role:admin"]]),
+        json!([["- 1:-1"]]),
+        json!([["\tproject_id:%(project_id)s", "role:member"]]),
+        json!([["'a' 'b':ab"]]),
+        json!([["( 1\n):1"]]),
+        json!([["x\n y:1"], ["@"]]),
+        json!([["1 2:1"], ["@"]]),
     ];
     for (i, l) in lists.iter().enumerate() {
         rules.insert(format!("list:{i}"), l.clone());

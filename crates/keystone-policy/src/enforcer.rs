@@ -422,7 +422,10 @@ impl Enforcer {
         for dir in &self.config.policy_dirs {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
                 .map(|rd| {
-                    rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    // as oslo.policy: files only, not hidden ones (editor swap files, say)
+                    rd.filter_map(|e| e.ok())
+                        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                        .map(|e| e.path())
                         .filter(|p| p.is_file())
                         .collect()
                 })
@@ -469,6 +472,9 @@ impl Enforcer {
             }
             rules.insert(name.clone(), parsed.rule);
         }
+        // the defaults go in after all of them are built: a deprecated rule's override is
+        // looked for among the files' rules only, never among other defaults
+        let mut defaults = HashMap::new();
         for default in read(&self.registered).iter() {
             scope_types.insert(default.name.clone(), default.scope_types.clone());
             if rules.contains_key(&default.name) {
@@ -485,8 +491,9 @@ impl Enforcer {
                 Some(dep) => self.handle_deprecated(default, dep, parsed.rule, &rules),
                 None => parsed.rule,
             };
-            rules.insert(default.name.clone(), rule);
+            defaults.insert(default.name.clone(), rule);
         }
+        rules.extend(defaults);
         let mut loaded = Loaded {
             rules,
             file_rules: file_rules.into_iter().collect(),

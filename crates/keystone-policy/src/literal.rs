@@ -4,7 +4,7 @@
 //! is not Python at all (`SyntaxError`) makes the check raise.
 //!
 //! This is a small Python expression parser, enough to tell those three apart for the text a
-//! kind can hold (no whitespace, no colon).
+//! kind can hold (no colon; whitespace only in the list-of-lists form, `[[" user_id:%(x)s"]]`).
 
 use crate::pyfmt::{py_float_repr, py_str_repr};
 
@@ -82,14 +82,51 @@ fn is_id_continue(c: char) -> bool {
     c == '_' || c.is_alphanumeric()
 }
 
+/// Python's tokens of `src` as `ast.literal_eval` reads it: leading spaces and tabs stripped,
+/// blanks between tokens skipped, newlines inside brackets joined, comments and blank lines
+/// skipped; a second line with tokens, or an indented one, is a `SyntaxError`.
 fn tokenize(src: &str) -> Result<Vec<Tok>, String> {
-    let chars: Vec<char> = src.chars().collect();
+    let chars: Vec<char> = src.trim_start_matches([' ', '\t']).chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
+    // open brackets; whether a logical line with tokens has ended; at the start of a line
+    let (mut depth, mut ended, mut line_start) = (0usize, false, false);
     while i < chars.len() {
         let c = chars[i];
         if c == '#' {
-            break; // a comment runs to the end
+            // a comment runs to the end of its line
+            while i < chars.len() && chars[i] != '\n' && chars[i] != '\r' {
+                i += 1;
+            }
+            continue;
+        }
+        if c == '\\' && matches!(chars.get(i + 1), Some('\n' | '\r')) {
+            i += 2; // an explicit line joining
+            continue;
+        }
+        if c == '\n' || c == '\r' {
+            if depth == 0 {
+                ended |= !out.is_empty();
+                line_start = true;
+            }
+            i += 1;
+            continue;
+        }
+        if matches!(c, ' ' | '\t' | '\x0c') {
+            if line_start {
+                return Err("unexpected indent".into());
+            }
+            i += 1;
+            continue;
+        }
+        line_start = false;
+        if ended {
+            return Err("invalid syntax".into());
+        }
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
         }
         if is_id_start(c) {
             let start = i;
@@ -802,5 +839,27 @@ mod tests {
         check("a=b", "raise");
         check("a!b", "raise");
         check("b'é'", "raise");
+    }
+
+    #[test]
+    fn kinds_with_whitespace_as_python_reads_them() {
+        // leading blanks are stripped, blanks between tokens skipped, and a path keeps them
+        check(" user_id", "path  user_id");
+        check("\tuser_id", "path \tuser_id");
+        check("- 1", "literal -1");
+        check("( 1 )", "literal 1");
+        check("'a' 'b'", "literal ab");
+        check("a . b", "path a / b");
+        check("x \n", "path x \n");
+        check("\n\nx", "path \n\nx");
+        check("#c\nx", "path #c\nx");
+        check("[1,\n2]", "literal [1, 2]");
+        check("(1\n)", "literal 1");
+        check("\\\nx", "path \\\nx");
+        // an indented line, or a second line with tokens, is a SyntaxError
+        check("\n x", "raise");
+        check("x\n ", "raise");
+        check("a\n.b", "raise");
+        check("1 2", "raise");
     }
 }

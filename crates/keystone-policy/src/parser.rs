@@ -350,11 +350,31 @@ pub fn parse_list(list: &[serde_json::Value]) -> Parsed {
     Parsed { rule, error: None }
 }
 
-/// Parses a rule as it appears in a policy file: a string, or the list-of-lists form.
+/// Parses a rule as it appears in a policy file: a string, or the list-of-lists form. As in
+/// oslo.policy, an empty value of any kind (`"a:b":` with nothing after it, `false`, `0`, `{}`)
+/// is `@`, and a mapping stands for the list of its keys.
 pub fn parse_value(value: &serde_json::Value) -> Parsed {
+    use serde_json::Value;
+    let empty = match value {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::Object(m) => m.is_empty(),
+        Value::String(_) | Value::Array(_) => false,
+    };
+    if empty {
+        return Parsed {
+            rule: Rule::True,
+            error: None,
+        };
+    }
     match value {
-        serde_json::Value::String(s) => parse_text(s),
-        serde_json::Value::Array(a) => parse_list(a),
+        Value::String(s) => parse_text(s),
+        Value::Array(a) => parse_list(a),
+        Value::Object(m) => {
+            let keys: Vec<Value> = m.keys().map(|k| Value::String(k.clone())).collect();
+            parse_list(&keys)
+        }
         other => Parsed {
             rule: Rule::False,
             error: Some(format!("a rule must be a string or a list, not {other}")),

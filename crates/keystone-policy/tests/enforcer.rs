@@ -188,6 +188,91 @@ fn deprecated_rules_follow_enforce_new_defaults() {
 }
 
 #[test]
+fn a_deprecated_name_that_is_also_a_registered_default_is_not_an_override() {
+    // oslo.policy looks for an override of the old name among the files' rules only
+    for new_defaults in [true, false] {
+        let e = Enforcer::new(EnforcerConfig {
+            enforce_new_defaults: new_defaults,
+            ..Default::default()
+        });
+        e.register_default(RuleDefault::new("foo:old", "role:old"))
+            .unwrap();
+        e.register_default(
+            RuleDefault::new("foo:new", "role:new").deprecated(DeprecatedRule {
+                name: "foo:old".into(),
+                check_str: "role:olddep".into(),
+                deprecated_reason: None,
+                deprecated_since: None,
+            }),
+        )
+        .unwrap();
+        let with = |role: &str| {
+            PolicyContext {
+                roles: vec![role.into()],
+                ..Default::default()
+            }
+            .to_policy_values()
+        };
+        let t = Map::new();
+        assert!(!e.enforce("foo:new", &t, &with("old")), "{new_defaults}");
+        assert!(e.enforce("foo:new", &t, &with("new")), "{new_defaults}");
+        assert_eq!(
+            e.enforce("foo:new", &t, &with("olddep")),
+            !new_defaults,
+            "the deprecated check string joins only without enforce_new_defaults"
+        );
+    }
+}
+
+#[test]
+fn empty_values_in_a_policy_file_allow() {
+    // `"a:b":` with nothing after it is null in YAML; oslo.policy reads it, false, 0 and {} as "@"
+    let dir = tempdir("empty-values");
+    let file = dir.join("policy.yaml");
+    std::fs::write(
+        &file,
+        "\"proxy:create\":\n\"proxy:delete\": false\n\"proxy:view\": {}\n\"proxy:index\": {\"role:admin\": 1}\n",
+    )
+    .unwrap();
+    let e = seed_enforcer(EnforcerConfig {
+        policy_file: Some(file),
+        ..Default::default()
+    });
+    e.load_rules().unwrap();
+    let t = obj(json!({}));
+    assert!(e.enforce("proxy:create", &t, &member()));
+    assert!(e.enforce("proxy:delete", &t, &member()));
+    assert!(e.enforce("proxy:view", &t, &member()));
+    // a mapping stands for its keys
+    assert!(!e.enforce("proxy:index", &t, &member()));
+    assert!(e.enforce("proxy:index", &t, &admin()));
+    assert!(e.check_rules().is_empty(), "{:?}", e.check_rules());
+}
+
+#[test]
+fn hidden_files_in_policy_dirs_are_skipped() {
+    let dir = tempdir("hidden");
+    let d = dir.join("policy.d");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("10-a.yaml"), "\"proxy:delete\": \"role:member\"\n").unwrap();
+    // an editor's swap file: not YAML, and a rule that must not apply
+    std::fs::write(
+        d.join(".10-a.yaml.swp"),
+        "\"proxy:create\": \"@\"\n\u{0}\u{1}",
+    )
+    .unwrap();
+    std::fs::write(d.join(".hidden.yaml"), "\"proxy:create\": \"@\"\n").unwrap();
+    let e = seed_enforcer(EnforcerConfig {
+        policy_dirs: vec![d],
+        ..Default::default()
+    });
+    e.load_rules().unwrap();
+    let t = obj(json!({}));
+    assert!(e.enforce("proxy:delete", &t, &member()));
+    assert!(!e.enforce("proxy:create", &t, &member()));
+}
+
+#[test]
 fn reloads_when_the_file_changes() {
     let dir = tempdir("reload");
     let file = dir.join("policy.json");
