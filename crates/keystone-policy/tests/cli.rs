@@ -68,6 +68,37 @@ fn check_validate_sample_redundant_and_convert() {
     let (code, out, _) = run(&["validate", "--policy", &policy]);
     assert_eq!(code, 1);
     assert!(out.contains("broken"), "{out}");
+    // as oslopolicy-validator: a missing file, a rule that reads as "!" without being written
+    // so, and (given the defaults) a rule nobody registered
+    let (code, out, _) = run(&["validate", "--policy", &format!("{policy}.missing")]);
+    assert_eq!(code, 1);
+    assert!(out.contains("not found"), "{out}");
+    let odd = write(
+        &dir,
+        "odd.yaml",
+        "\"admin\": \"role:admin\"\n\"never\": \"!\"\n\"x:nocolon\": \"nocolon\"\n",
+    );
+    let (code, out, _) = run(&["validate", "--policy", &odd]);
+    assert_eq!(code, 1);
+    assert_eq!(out, "Failed to parse rule: nocolon\n");
+    let registered = write(
+        &dir,
+        "registered.yaml",
+        "- name: admin\n  check_str: role:admin\n- name: never\n  check_str: \"!\"\n",
+    );
+    let (code, out, _) = run(&["validate", "--policy", &odd, "--defaults", &registered]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        "Unknown rule found in policy file: x:nocolon\nFailed to parse rule: nocolon\n"
+    );
+    let clean = write(
+        &dir,
+        "clean.yaml",
+        "\"admin\": \"role:admin or role:root\"\n",
+    );
+    let (code, out, _) = run(&["validate", "--policy", &clean, "--defaults", &registered]);
+    assert_eq!((code, out.as_str()), (0, ""));
 
     let defaults = write(
         &dir,

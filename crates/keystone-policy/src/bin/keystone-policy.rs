@@ -16,6 +16,7 @@ use keystone_policy::context::{checker_credentials, flatten};
 use keystone_policy::enforcer::{RuleDefault, parse_policy_text, read_policy_file};
 use keystone_policy::parser::{parse_text, parse_value};
 use keystone_policy::{Enforcer, EnforcerConfig};
+use keystone_policy::{Rule, RuleProblem};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -64,7 +65,8 @@ enum Command {
         #[arg(long)]
         rule: String,
     },
-    /// Report rules that do not parse, refer to undefined rules, or form cycles; exit 1 if any.
+    /// Report rules that do not parse, refer to undefined rules, form cycles or (with
+    /// `--defaults`) are not registered, and a missing file; exit 1 if any.
     Validate {
         /// The policy file.
         #[arg(long)]
@@ -245,24 +247,53 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate { policy, defaults } => {
+            // as oslopolicy-validator: a missing file fails, and so do rules the defaults do not
+            // register and rules that parse to "!" without being written so
+            if !policy.is_file() {
+                println!("Configured policy file \"{}\" not found", policy.display());
+                return Ok(ExitCode::FAILURE);
+            }
             let enforcer = Enforcer::new(EnforcerConfig {
-                policy_file: Some(policy),
+                policy_file: Some(policy.clone()),
                 ..Default::default()
             });
-            if let Some(d) = defaults {
-                enforcer
-                    .register_defaults(read_defaults(&d)?)
-                    .map_err(anyhow::Error::msg)?;
-            }
+            let registered = match defaults {
+                Some(d) => {
+                    let defaults = read_defaults(&d)?;
+                    let names: Vec<String> = defaults.iter().map(|d| d.name.clone()).collect();
+                    enforcer
+                        .register_defaults(defaults)
+                        .map_err(anyhow::Error::msg)?;
+                    Some(names)
+                }
+                None => None,
+            };
             enforcer.load_rules()?;
             let problems = enforcer.check_rules();
+            let mut failed = !problems.is_empty();
             for p in &problems {
                 println!("{p}");
             }
-            Ok(if problems.is_empty() {
-                ExitCode::SUCCESS
-            } else {
+            for (name, raw) in read_policy_file(&policy)? {
+                if let Some(names) = &registered
+                    && !names.contains(&name)
+                {
+                    println!("Unknown rule found in policy file: {name}");
+                    failed = true;
+                }
+                let reported = problems
+                    .iter()
+                    .any(|p| matches!(p, RuleProblem::Unparsable { name: n, .. } if *n == name));
+                if !reported && parse_value(&raw).rule == Rule::False && raw != Value::from("!") {
+                    let text = raw.as_str().map_or_else(|| raw.to_string(), str::to_owned);
+                    println!("Failed to parse rule: {text}");
+                    failed = true;
+                }
+            }
+            Ok(if failed {
                 ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
             })
         }
         Command::ListRedundant { policy, defaults } => {
