@@ -284,7 +284,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let reported = problems
                     .iter()
                     .any(|p| matches!(p, RuleProblem::Unparsable { name: n, .. } if *n == name));
-                if !reported && parse_value(&raw).rule == Rule::False && raw != Value::from("!") {
+                if !reported && parse_value(&raw).rule == Rule::False && raw != "!" {
                     let text = raw.as_str().map_or_else(|| raw.to_string(), str::to_owned);
                     println!("Failed to parse rule: {text}");
                     failed = true;
