@@ -53,11 +53,14 @@ pub struct AuthTokenConfig {
     pub identity_uri: Option<String>,
     /// Keystone, for the service's own authentication and for validation.
     pub auth_url: Option<String>,
-    /// `password` (default), `v3password`, `v3applicationcredential`.
+    /// `password` (default), `v3password`, `v3applicationcredential` (`auth_plugin`, the old
+    /// spelling, too).
+    #[serde(alias = "auth_plugin")]
     pub auth_type: Option<String>,
     /// Accepted and unused: the version is discovered.
     pub auth_version: Option<String>,
-    /// The service user's name.
+    /// The service user's name (`user_name`, the old spelling, too).
+    #[serde(alias = "user_name")]
     pub username: Option<String>,
     /// The service user's id.
     pub user_id: Option<String>,
@@ -67,14 +70,28 @@ pub struct AuthTokenConfig {
     pub user_domain_id: Option<String>,
     /// The service user's domain name.
     pub user_domain_name: Option<String>,
-    /// The service project's name.
+    /// The service project's name (`tenant_name`, the old spelling, too).
+    #[serde(alias = "tenant_name")]
     pub project_name: Option<String>,
-    /// The service project's id.
+    /// The service project's id (`tenant_id`, the old spelling, too).
+    #[serde(alias = "tenant_id")]
     pub project_id: Option<String>,
     /// The service project's domain id.
     pub project_domain_id: Option<String>,
     /// The service project's domain name.
     pub project_domain_name: Option<String>,
+    /// The domain of the user and the project when theirs are not given (id).
+    pub default_domain_id: Option<String>,
+    /// The domain of the user and the project when theirs are not given (name).
+    pub default_domain_name: Option<String>,
+    /// A domain scope for the service user, by id (when no project is given).
+    pub domain_id: Option<String>,
+    /// A domain scope for the service user, by name.
+    pub domain_name: Option<String>,
+    /// `all`: a system scope for the service user (when no project or domain is given).
+    pub system_scope: Option<String>,
+    /// A trust scope: not supported, an error when set.
+    pub trust_id: Option<String>,
     /// An application credential's id (with `auth_type = v3applicationcredential`).
     pub application_credential_id: Option<String>,
     /// An application credential's name.
@@ -120,7 +137,8 @@ pub struct AuthTokenConfig {
     pub insecure: bool,
     /// The service type, used in logs.
     pub service_type: Option<String>,
-    /// Accepted and unused: the cache is in-process.
+    /// Accepted and unused: the cache is in-process (`memcache_servers`, the old spelling, too).
+    #[serde(alias = "memcache_servers")]
     pub memcached_servers: Option<String>,
     /// Seconds a token Keystone called invalid is remembered (0, the default, disables it).
     #[serde(default, deserialize_with = "oslo_i64")]
@@ -216,9 +234,9 @@ impl Config {
     /// then the environment overrides.
     pub fn load(path: &Path) -> Result<Self, LoadConfigError> {
         let figment = if path.extension().is_some_and(|e| e == "toml") {
-            Figment::from(Toml::file_exact(path))
+            Figment::from(Compatible(Toml::file_exact(path)))
         } else {
-            Figment::from(IniFile::new(path))
+            Figment::from(Compatible(IniFile::new(path)))
         };
         let mut config: Config = Self::with_env(figment).extract()?;
         config
@@ -229,21 +247,23 @@ impl Config {
 
     /// Loads INI text (for tests and embedded configurations).
     pub fn from_ini_str(text: &str) -> Result<Self, LoadConfigError> {
-        Ok(Figment::from(IniFile::from_str(text)).extract()?)
+        Ok(Figment::from(Compatible(IniFile::from_str(text))).extract()?)
     }
 
     /// Loads TOML text.
     pub fn from_toml_str(text: &str) -> Result<Self, LoadConfigError> {
-        Ok(Figment::from(Toml::string(text)).extract()?)
+        Ok(Figment::from(Compatible(Toml::string(text))).extract()?)
     }
 
     fn with_env(figment: Figment) -> Figment {
         figment
-            .merge(
+            .merge(Compatible(
                 Env::prefixed("KEYSTONE_AUTHTOKEN_")
                     .map(|k| format!("keystone_authtoken.{k}").into()),
-            )
-            .merge(Env::prefixed("OSLO_POLICY_").map(|k| format!("oslo_policy.{k}").into()))
+            ))
+            .merge(Compatible(
+                Env::prefixed("OSLO_POLICY_").map(|k| format!("oslo_policy.{k}").into()),
+            ))
     }
 }
 
@@ -290,16 +310,14 @@ impl AuthTokenConfig {
                     (Some(id), _) => UserIdentity::by_id(id.clone()),
                     (None, Some(name)) => UserIdentity::Name {
                         name: name.clone(),
-                        domain: match (&self.user_domain_id, &self.user_domain_name) {
-                            (Some(id), _) => DomainRef::id(id.clone()),
-                            (None, Some(n)) => DomainRef::name(n.clone()),
-                            (None, None) => {
-                                return Err(ConfigError::missing_with(
+                        domain: self
+                            .domain_or_default(&self.user_domain_id, &self.user_domain_name)
+                            .ok_or_else(|| {
+                                ConfigError::missing_with(
                                     key("user_domain_id"),
                                     "or user_domain_name",
-                                ));
-                            }
-                        },
+                                )
+                            })?,
                     },
                     (None, None) => {
                         return Err(ConfigError::missing_with(key("username"), "or user_id"));
@@ -360,28 +378,56 @@ impl AuthTokenConfig {
         }
     }
 
+    /// A domain given by id or name, else `default_domain_id` / `default_domain_name`, as
+    /// keystoneauth's generic password plugin does.
+    fn domain_or_default(&self, id: &Option<String>, name: &Option<String>) -> Option<DomainRef> {
+        match (id, name, &self.default_domain_id, &self.default_domain_name) {
+            (Some(id), _, _, _) => Some(DomainRef::id(id.clone())),
+            (None, Some(n), _, _) => Some(DomainRef::name(n.clone())),
+            (None, None, Some(id), _) => Some(DomainRef::id(id.clone())),
+            (None, None, None, Some(n)) => Some(DomainRef::name(n.clone())),
+            (None, None, None, None) => None,
+        }
+    }
+
+    /// The service user's scope: a project, else a domain, else the system, else none.
     fn scope(&self) -> Result<Option<Scope>, ConfigError> {
+        if self.trust_id.is_some() {
+            return Err(ConfigError::invalid(
+                "[keystone_authtoken] trust_id",
+                "(set)",
+                "trust-scoped service credentials are not supported",
+            ));
+        }
         if let Some(id) = &self.project_id {
             return Ok(Some(Scope::project_by_id(id.clone())));
         }
         if let Some(name) = &self.project_name {
-            let domain = match (&self.project_domain_id, &self.project_domain_name) {
-                (Some(id), _) => DomainRef::id(id.clone()),
-                (None, Some(n)) => DomainRef::name(n.clone()),
-                (None, None) => {
-                    return Err(ConfigError::missing_with(
+            let domain = self
+                .domain_or_default(&self.project_domain_id, &self.project_domain_name)
+                .ok_or_else(|| {
+                    ConfigError::missing_with(
                         "[keystone_authtoken] project_domain_id",
                         "or project_domain_name",
-                    ));
-                }
-            };
+                    )
+                })?;
             return Ok(Some(Scope::Project(ProjectScope {
                 id: None,
                 name: Some(name.clone()),
                 domain: Some(domain),
             })));
         }
-        Ok(None)
+        match (&self.domain_id, &self.domain_name, &self.system_scope) {
+            (Some(id), _, _) => Ok(Some(Scope::domain_by_id(id.clone()))),
+            (None, Some(n), _) => Ok(Some(Scope::domain_by_name(n.clone()))),
+            (None, None, Some(s)) if s == "all" => Ok(Some(Scope::system())),
+            (None, None, Some(s)) => Err(ConfigError::invalid(
+                "[keystone_authtoken] system_scope",
+                s,
+                "the only system scope is \"all\"",
+            )),
+            (None, None, None) => Ok(None),
+        }
     }
 
     /// A session for the service's own credentials, with the HTTP options applied.
@@ -457,6 +503,157 @@ impl IniFile {
 
 const SECTIONS: [&str; 2] = ["keystone_authtoken", "oslo_policy"];
 
+/// Options keystonemiddleware 13, keystoneauth or oslo.policy 6 define that have no meaning
+/// here (the cache is in-process, `http:` checks are not made): accepted, with a warning, so
+/// that an existing file loads unchanged.
+const IGNORED: &[(&str, &[&str])] = &[
+    (
+        "keystone_authtoken",
+        &[
+            "cache",
+            "memcache_security_strategy",
+            "memcache_secret_key",
+            "memcache_tls_enabled",
+            "memcache_tls_cafile",
+            "memcache_tls_certfile",
+            "memcache_tls_keyfile",
+            "memcache_tls_allowed_ciphers",
+            "memcache_pool_dead_retry",
+            "memcache_pool_maxsize",
+            "memcache_pool_socket_timeout",
+            "memcache_pool_unused_timeout",
+            "memcache_pool_conn_get_timeout",
+            "memcache_use_advanced_pool",
+            "memcache_sasl_enabled",
+            "memcache_username",
+            "memcache_password",
+            "enforce_token_bind",
+            "auth_section",
+        ],
+    ),
+    (
+        "oslo_policy",
+        &[
+            "remote_content_type",
+            "remote_ssl_verify_server_crt",
+            "remote_ssl_ca_crt_file",
+            "remote_ssl_client_crt_file",
+            "remote_ssl_client_key_file",
+            "remote_timeout",
+        ],
+    ),
+];
+
+/// Options that take one value per line, repeated (oslo.config's `MultiStrOpt`).
+const MULTI: &[(&str, &str)] = &[("oslo_policy", "policy_dirs")];
+
+/// A provider with the options of [`IGNORED`] taken out (each logged). Token binding is not
+/// supported: `enforce_token_bind` other than `disabled` or `permissive` is an error.
+pub(crate) struct Compatible<P>(pub(crate) P);
+
+impl<P: Provider> Provider for Compatible<P> {
+    fn metadata(&self) -> Metadata {
+        self.0.metadata()
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut data = self.0.data()?;
+        for dict in data.values_mut() {
+            for (section, names) in IGNORED {
+                let Some(Value::Dict(_, table)) = dict.get_mut(*section) else {
+                    continue;
+                };
+                for name in *names {
+                    let Some(value) = table.remove(*name) else {
+                        continue;
+                    };
+                    if *name == "enforce_token_bind"
+                        && let Some(v) = value.as_str()
+                        && !matches!(v.trim(), "disabled" | "permissive")
+                    {
+                        return Err(figment::Error::from(format!(
+                            "[{section}] enforce_token_bind = {v}: token binding is not \
+                             supported (only disabled or permissive)"
+                        ))
+                        .with_path(name));
+                    }
+                    tracing::warn!(option = %format!("[{section}] {name}"), "option ignored: it has no meaning here");
+                }
+            }
+        }
+        Ok(data)
+    }
+}
+
+/// oslo.config's reading of a value: one pair of matching outer quotes removed.
+fn unquote(v: &str) -> &str {
+    let v = v.trim();
+    match v.chars().next() {
+        Some(q @ ('"' | '\'')) if v.ends_with(q) => {
+            v.get(1..v.len().saturating_sub(1)).unwrap_or("")
+        }
+        _ => v,
+    }
+}
+
+/// oslo.config's template substitution: `$$` and `\$` are `$`, `$name` and `${name}` the value
+/// of option `name` (in the same section, else `[DEFAULT]`; `${section.name}` names the
+/// section); any other `$` stays. `lookup` gives a referenced option's raw value.
+fn substitute(
+    value: &str,
+    section: &str,
+    lookup: &dyn Fn(&str, &str) -> Option<String>,
+    depth: usize,
+) -> Result<String, String> {
+    if depth > 8 {
+        return Err("substitutions nest too deep (a cycle?)".into());
+    }
+    let value = value.replace("\\$", "$$");
+    let is_start = |c: char| c == '_' || c.is_ascii_alphabetic();
+    let is_id = |c: char| c == '_' || c == '.' || c.is_ascii_alphanumeric();
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value.as_str();
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, consumed) = if let Some(tail) = after.strip_prefix('$') {
+            out.push('$');
+            rest = tail;
+            continue;
+        } else if let Some(braced) = after.strip_prefix('{') {
+            match braced.find('}') {
+                Some(end)
+                    if braced[..end].starts_with(is_start) && braced[..end].chars().all(is_id) =>
+                {
+                    (&braced[..end], end + 2)
+                }
+                _ => ("", 0),
+            }
+        } else if after.starts_with(is_start) {
+            let end = after.find(|c: char| !is_id(c)).unwrap_or(after.len());
+            (&after[..end], end)
+        } else {
+            ("", 0)
+        };
+        if name.is_empty() {
+            out.push('$');
+            rest = after;
+            continue;
+        }
+        let (group, option) = match name.split_once('.') {
+            Some((g, o)) => (g, o),
+            None => (section, name),
+        };
+        let raw = lookup(group, option)
+            .or_else(|| lookup("DEFAULT", name))
+            .ok_or_else(|| format!("${name} is not set in this file"))?;
+        out.push_str(&substitute(&raw, group, lookup, depth + 1)?);
+        rest = &after[consumed..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 impl Provider for IniFile {
     fn metadata(&self) -> Metadata {
         match &self.path {
@@ -466,29 +663,71 @@ impl Provider for IniFile {
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let at = self
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "INI text".into());
         let text = match (&self.path, &self.text) {
             (Some(p), _) => std::fs::read_to_string(p)
-                .map_err(|e| figment::Error::from(format!("cannot read {}: {e}", p.display())))?,
+                .map_err(|e| figment::Error::from(format!("cannot read {at}: {e}")))?,
             (None, Some(t)) => t.clone(),
             (None, None) => String::new(),
         };
-        let ini = ini::Ini::load_from_str(&text).map_err(|e| {
-            let at = self
-                .path
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "INI text".into());
-            figment::Error::from(format!("{at} does not parse: {e}"))
-        })?;
+        // as oslo.config's parser: backslashes and quotes are plain characters, indented lines
+        // continue a value
+        let options = ini::ParseOption {
+            enabled_quote: false,
+            enabled_escape: false,
+            enabled_indented_mutiline_value: true,
+            enabled_preserve_key_leading_whitespace: false,
+        };
+        let ini = ini::Ini::load_from_str_opt(&text, options)
+            .map_err(|e| figment::Error::from(format!("{at} does not parse: {e}")))?;
+        // every option of a section, repeated sections read in order, as oslo.config merges them
+        let values = |section: &str| -> Vec<(String, String)> {
+            ini.section_all(Some(section))
+                .flat_map(|p| p.iter())
+                .map(|(k, v)| (k.trim().to_owned(), unquote(v).to_owned()))
+                .collect()
+        };
+        let lookup = |section: &str, name: &str| -> Option<String> {
+            values(section)
+                .into_iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v)
+        };
         let mut dict = Dict::new();
         for section in SECTIONS {
-            if let Some(props) = ini.section(Some(section)) {
-                let mut table = Dict::new();
-                for (k, v) in props.iter() {
-                    table.insert(k.to_owned(), Value::from(v.trim_matches('"').to_owned()));
-                }
-                dict.insert(section.to_owned(), Value::from(table));
+            let mut options = values(section);
+            // keystoneauth reads the service's credentials from `auth_section` when it is set
+            if section == "keystone_authtoken"
+                && let Some(other) = lookup(section, "auth_section")
+            {
+                options.extend(values(&other));
             }
+            if options.is_empty() && ini.section(Some(section)).is_none() {
+                continue;
+            }
+            let mut table = Dict::new();
+            for (k, v) in options {
+                let v = substitute(&v, section, &lookup, 0).map_err(|e| {
+                    figment::Error::from(format!("{at}: [{section}] {k}: {e}")).with_path(&k)
+                })?;
+                if MULTI.contains(&(section, k.as_str())) {
+                    match table
+                        .entry(k)
+                        .or_insert_with(|| Value::from(Vec::<String>::new()))
+                    {
+                        Value::Array(_, items) => items.push(Value::from(v)),
+                        other => *other = Value::from(vec![v]),
+                    }
+                } else {
+                    table.insert(k, Value::from(v));
+                }
+            }
+            dict.insert(section.to_owned(), Value::from(table));
         }
         Ok(Profile::Default.collect(dict))
     }
@@ -561,6 +800,10 @@ fn oslo_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     }
 }
 
+/// `policy_dirs`, oslo.config's `MultiStrOpt`: one path per (repeated) line, commas and all.
 fn oslo_paths<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
-    oslo_list(d).map(|v| v.into_iter().map(PathBuf::from).collect())
+    Ok(match Loose::<Vec<String>>::deserialize(d)? {
+        Loose::Native(v) => v.into_iter().map(PathBuf::from).collect(),
+        Loose::Text(s) => vec![PathBuf::from(s)],
+    })
 }

@@ -70,6 +70,8 @@ const X_SERVICE_PROJECT_DOMAIN_ID: HeaderName =
     HeaderName::from_static("x-service-project-domain-id");
 const X_SERVICE_PROJECT_DOMAIN_NAME: HeaderName =
     HeaderName::from_static("x-service-project-domain-name");
+const X_SERVICE_DOMAIN_ID: HeaderName = HeaderName::from_static("x-service-domain-id");
+const X_SERVICE_DOMAIN_NAME: HeaderName = HeaderName::from_static("x-service-domain-name");
 const X_SERVICE_ROLES: HeaderName = HeaderName::from_static("x-service-roles");
 
 /// Whether a header name is one the layer owns.
@@ -209,6 +211,8 @@ pub(crate) fn set_service(headers: &mut HeaderMap, t: &CompactToken) {
         (X_SERVICE_PROJECT_NAME, Field::ProjectName),
         (X_SERVICE_PROJECT_DOMAIN_ID, Field::ProjectDomainId),
         (X_SERVICE_PROJECT_DOMAIN_NAME, Field::ProjectDomainName),
+        (X_SERVICE_DOMAIN_ID, Field::DomainId),
+        (X_SERVICE_DOMAIN_NAME, Field::DomainName),
         (X_SERVICE_ROLES, Field::Roles),
     ] {
         put(headers, name, t.header_value(field));
@@ -237,21 +241,27 @@ pub fn v2_catalog(catalog: &[keystone_types::token::CatalogService]) -> Value {
                 let idx = match regions.iter().position(|(r, _)| *r == region) {
                     Some(i) => i,
                     None => {
+                        // keystonemiddleware leaves the key out when there is no region
                         let mut m = serde_json::Map::new();
-                        m.insert("region".into(), json!(region));
+                        if let Some(r) = region.as_ref().filter(|r| !r.is_empty()) {
+                            m.insert("region".into(), json!(r));
+                        }
                         regions.push((region, m));
                         regions.len() - 1
                     }
                 };
                 regions[idx]
                     .1
-                    .insert(format!("{}URL", e.interface), json!(e.url));
+                    .insert(format!("{}URL", e.interface.to_lowercase()), json!(e.url));
             }
-            json!({
-                "type": s.kind,
-                "name": s.name,
-                "endpoints": regions.into_iter().map(|(_, m)| Value::Object(m)).collect::<Vec<_>>(),
-            })
+            let mut service = serde_json::Map::new();
+            service.insert("type".into(), json!(s.kind));
+            service.insert("name".into(), json!(s.name));
+            service.insert(
+                "endpoints".into(),
+                regions.into_iter().map(|(_, m)| Value::Object(m)).collect(),
+            );
+            Value::Object(service)
         })
         .collect();
     Value::Array(services)
@@ -267,6 +277,30 @@ mod tests {
             h.append(*k, HeaderValue::from_static(v));
         }
         h
+    }
+
+    #[test]
+    fn the_v2_catalog_groups_endpoints_by_region_as_keystonemiddleware() {
+        let catalog: Vec<keystone_types::token::CatalogService> = serde_json::from_value(json!([
+            {"id": "s1", "name": "keystone", "type": "identity", "endpoints": [
+                {"id": "e1", "interface": "public", "region": "RegionOne", "region_id": "RegionOne", "url": "http://pub"},
+                {"id": "e2", "interface": "internal", "region": "RegionOne", "region_id": "RegionOne", "url": "http://int"},
+                {"id": "e3", "interface": "Admin", "region": null, "region_id": null, "url": "http://adm"}
+            ]},
+            {"id": "s2", "name": "", "type": "myservice", "endpoints": []}
+        ]))
+        .unwrap();
+        assert_eq!(
+            v2_catalog(&catalog),
+            json!([
+                {"type": "identity", "name": "keystone", "endpoints": [
+                    {"region": "RegionOne", "publicURL": "http://pub", "internalURL": "http://int"},
+                    // no region: no "region" key
+                    {"adminURL": "http://adm"}
+                ]},
+                {"type": "myservice", "name": "", "endpoints": []}
+            ])
+        );
     }
 
     #[test]

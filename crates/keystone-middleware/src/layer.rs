@@ -49,8 +49,13 @@ pub struct AuthTokenLayer {
 impl AuthTokenLayer {
     /// A layer validating with `session` (the service's own credentials).
     pub fn new(session: Session, config: &AuthTokenConfig) -> Self {
-        let lifetime = (config.token_cache_time > 0)
-            .then(|| Duration::from_secs(config.token_cache_time as u64));
+        // as keystonemiddleware: -1 disables the cache, 0 keeps entries until their tokens
+        // expire
+        let lifetime = match config.token_cache_time {
+            t if t < 0 => None,
+            0 => Some(Duration::MAX),
+            t => Some(Duration::from_secs(t.unsigned_abs())),
+        };
         let negative = (config.negative_cache_time > 0)
             .then(|| Duration::from_secs(config.negative_cache_time as u64));
         let www_authenticate = config

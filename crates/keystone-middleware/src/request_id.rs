@@ -23,7 +23,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::Response;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
@@ -56,10 +56,13 @@ impl RequestId {
         HeaderValue::from_bytes(&self.0).ok()
     }
 
-    /// Puts the id on a response.
+    /// Puts the id on a response, unless the response has one already (as oslo.middleware:
+    /// an application's, or a proxied service's, own id stays).
     pub(crate) fn set_on(&self, response: &mut Response) {
-        if let Some(v) = self.header_value() {
-            response.headers_mut().insert(X_OPENSTACK_REQUEST_ID, v);
+        if let header::Entry::Vacant(e) = response.headers_mut().entry(X_OPENSTACK_REQUEST_ID)
+            && let Some(v) = self.header_value()
+        {
+            e.insert(v);
         }
     }
 }
@@ -82,11 +85,17 @@ impl std::fmt::Debug for RequestId {
     }
 }
 
-/// A valid `req-<uuid>` request id from the caller.
+/// A valid request id from the caller: exactly oslo.middleware's `req-` and a hyphenated uuid
+/// in lower case (no other spelling of a uuid).
 pub(crate) fn inbound(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(X_OPENSTACK_REQUEST_ID)?.to_str().ok()?;
-    let uuid = v.strip_prefix("req-")?;
-    uuid::Uuid::parse_str(uuid).ok().map(|_| v.to_owned())
+    let uuid = v.strip_prefix("req-")?.as_bytes();
+    let valid = uuid.len() == 36
+        && uuid.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => matches!(c, b'0'..=b'9' | b'a'..=b'f'),
+        });
+    valid.then(|| v.to_owned())
 }
 
 /// The ids of a request, in its extensions once [`RequestIdLayer`] has seen it.

@@ -92,11 +92,9 @@ impl Shared {
     }
 
     fn service_roles_ok(&self, t: &CompactToken) -> bool {
-        t.roles().any(|have| {
-            self.service_token_roles
-                .iter()
-                .any(|want| want.eq_ignore_ascii_case(have))
-        })
+        // compared exactly, as keystonemiddleware does
+        t.roles()
+            .any(|have| self.service_token_roles.iter().any(|want| want == have))
     }
 }
 

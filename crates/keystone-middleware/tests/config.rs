@@ -1,7 +1,9 @@
 //! Configuration: seed document 002's sample INI file loads as it is; TOML; environment
 //! overrides; unknown and invalid options are named with their file.
 
+use keystone_client::auth::Method;
 use keystone_middleware::config::Config;
+use keystone_types::auth::Scope;
 
 const SEED_INI: &str = "[DEFAULT]
 auth_strategy=keystone
@@ -136,4 +138,161 @@ fn incomplete_credentials_name_the_option() {
     assert!(err.contains("password"), "{err}");
     let c = Config::from_ini_str("[keystone_authtoken]\nauth_url = http://k\nauth_type = v3applicationcredential\napplication_credential_id = x\napplication_credential_secret = s\n").unwrap();
     c.keystone_authtoken.session_builder().unwrap();
+}
+
+/// The service user's password and scope, from a loaded configuration.
+fn password_and_scope(c: &Config) -> (String, String, Option<Scope>) {
+    let auth = c.keystone_authtoken.auth().unwrap();
+    match auth.method {
+        Method::Password { user, password } => (
+            format!("{user:?}"),
+            password.expose().to_owned(),
+            auth.scope,
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn ini_values_read_as_oslo_config_reads_them() {
+    let c = Config::from_ini_str(concat!(
+        "[DEFAULT]\n",
+        "host = h1\n",
+        "[keystone_authtoken]\n",
+        "auth_url = http://k:5000\n",
+        "www_authenticate_uri = $auth_url/v3\n",
+        "username = \"svc\"\n",
+        "user_domain_name = 'Default'\n",
+        // backslashes are plain, $$ and \$ are $, ${host} comes from [DEFAULT], quotes are
+        // removed only as one matching outer pair
+        "password = a\\b\\x$$c\\$d-${host}-\"\n",
+        "project_name = p\n",
+        "project_domain_id = default\n",
+        "[oslo_policy]\n",
+        "policy_dirs = /etc/a,b\n",
+        "policy_dirs = /etc/c\n",
+        // a repeated section adds to the first
+        "[keystone_authtoken]\n",
+        "token_cache_time = 60\n",
+    ))
+    .unwrap();
+    let a = &c.keystone_authtoken;
+    assert_eq!(a.www_authenticate_uri(), Some("http://k:5000/v3"));
+    assert_eq!(a.token_cache_time, 60);
+    let (user, password, _) = password_and_scope(&c);
+    assert!(user.contains("svc") && user.contains("Default"), "{user}");
+    assert_eq!(password, "a\\b\\x$c$d-h1-\"");
+    // policy_dirs takes one path per line, commas and all
+    assert_eq!(
+        c.oslo_policy.policy_dirs,
+        [
+            std::path::PathBuf::from("/etc/a,b"),
+            std::path::PathBuf::from("/etc/c")
+        ]
+    );
+    // a reference to an option the file does not set names it
+    let err = Config::from_ini_str("[keystone_authtoken]\npassword = x$nothere\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("$nothere") && err.contains("password"),
+        "{err}"
+    );
+    // a `$` that starts no name stays
+    let c = Config::from_ini_str("[keystone_authtoken]\npassword = 1$ 2$-3$\n").unwrap();
+    assert_eq!(
+        c.keystone_authtoken
+            .password
+            .as_ref()
+            .map(|p| p.expose().to_owned()),
+        Some("1$ 2$-3$".to_owned())
+    );
+}
+
+#[test]
+fn options_from_keystonemiddleware_and_keystoneauth_that_do_nothing_here_load() {
+    let c = Config::from_ini_str(concat!(
+        "[keystone_authtoken]\n",
+        "auth_url = http://k:5000\n",
+        "auth_plugin = password\n",
+        "user_name = svc\n",
+        "tenant_name = services\n",
+        "default_domain_name = Default\n",
+        "memcache_servers = 127.0.0.1:11211\n",
+        "memcache_security_strategy = ENCRYPT\n",
+        "memcache_secret_key = secret\n",
+        "memcache_pool_maxsize = 10\n",
+        "cache = swift.cache\n",
+        "enforce_token_bind = permissive\n",
+        "[oslo_policy]\n",
+        "remote_timeout = 30\n",
+    ))
+    .unwrap();
+    let a = &c.keystone_authtoken;
+    assert_eq!(a.auth_type.as_deref(), Some("password"));
+    assert_eq!(a.memcached_servers.as_deref(), Some("127.0.0.1:11211"));
+    // default_domain_name stands for the user's and the project's domains
+    let (user, _, scope) = password_and_scope_or(&c);
+    assert!(user.contains("svc") && user.contains("Default"), "{user}");
+    match scope {
+        Some(Scope::Project(p)) => {
+            assert_eq!(p.name.as_deref(), Some("services"));
+            assert_eq!(p.domain.and_then(|d| d.name).as_deref(), Some("Default"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // token binding is not supported: asking for it is an error, not silence
+    let err = Config::from_ini_str("[keystone_authtoken]\nenforce_token_bind = required\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("enforce_token_bind"), "{err}");
+    // a misspelt option is still an error
+    let err = Config::from_ini_str("[keystone_authtoken]\nmemcache_servrs = x\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("memcache_servrs"), "{err}");
+}
+
+/// Like [`password_and_scope`], with the password unset allowed.
+fn password_and_scope_or(c: &Config) -> (String, String, Option<Scope>) {
+    let mut c = c.clone();
+    if c.keystone_authtoken.password.is_none() {
+        c.keystone_authtoken.password = Some("pw".into());
+    }
+    password_and_scope(&c)
+}
+
+#[test]
+fn auth_section_and_other_scopes_for_the_service_user() {
+    let c = Config::from_ini_str(concat!(
+        "[keystone_authtoken]\n",
+        "auth_section = service_auth\n",
+        "[service_auth]\n",
+        "auth_url = http://k:5000\n",
+        "username = svc\n",
+        "password = pw\n",
+        "user_domain_id = default\n",
+        "domain_name = Default\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        c.keystone_authtoken.auth_url.as_deref(),
+        Some("http://k:5000")
+    );
+    let (_, password, scope) = password_and_scope(&c);
+    assert_eq!(password, "pw");
+    assert_eq!(scope, Some(Scope::domain_by_name("Default")));
+
+    let system = "[keystone_authtoken]\nusername = svc\npassword = pw\nuser_domain_id = default\nsystem_scope = all\n";
+    let (_, _, scope) = password_and_scope(&Config::from_ini_str(system).unwrap());
+    assert_eq!(scope, Some(Scope::system()));
+
+    let trust = "[keystone_authtoken]\nusername = svc\npassword = pw\nuser_domain_id = default\ntrust_id = t\n";
+    let err = Config::from_ini_str(trust)
+        .unwrap()
+        .keystone_authtoken
+        .auth()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("trust_id"), "{err}");
 }

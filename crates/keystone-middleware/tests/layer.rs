@@ -91,6 +91,9 @@ fn app(layer: AuthTokenLayer) -> Router {
             "catalog": h("x-service-catalog"),
             "service_status": h("x-service-identity-status"),
             "service_user": h("x-service-user-name"),
+            "service_domain_id": h("x-service-domain-id"),
+            "service_domain_name": h("x-service-domain-name"),
+            "service_project_id": h("x-service-project-id"),
             "ctx_user": ctx.as_ref().and_then(|c| c.user_name().map(str::to_owned)),
             "ctx_global": ctx.as_ref().and_then(|c| c.global_request_id.clone()),
             "ctx_request": ctx.as_ref().map(|c| c.request_id.to_string()),
@@ -107,6 +110,10 @@ fn app(layer: AuthTokenLayer) -> Router {
             get(|ctx: Context| async move { ctx.user_name().unwrap_or_default().to_owned() }),
         )
         .route("/inner-401", get(|| async { StatusCode::UNAUTHORIZED }))
+        .route(
+            "/own-request-id",
+            get(|| async { ([("x-openstack-request-id", "req-from-the-app")], "ok") }),
+        )
         .layer(layer)
 }
 
@@ -360,6 +367,71 @@ async fn service_tokens_and_expired_user_tokens() {
     )
     .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // roles are compared exactly, as keystonemiddleware does: "Service" is not "service"
+    let capital = self::app(w.layer(|c| {
+        c.token_cache_time = -1;
+        c.service_token_roles = vec!["Service".into()];
+        c.service_token_roles_required = false;
+    }));
+    let (s, _, _) = call(
+        &capital,
+        "/echo",
+        &[("x-auth-token", &user), ("x-service-token", &service)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "no expired user token allowed");
+}
+
+#[tokio::test]
+async fn a_domain_scoped_service_token_sets_the_service_domain_headers() {
+    let w = world().await;
+    let app = app(w.layer(|_| {}));
+    let domain = w.fake.create_domain("services-domain").unwrap();
+    let svc = w.fake.create_user("domainsvc", "pw").unwrap();
+    w.fake.grant_domain_role(&svc, &domain, "service").unwrap();
+    let service = Session::builder(
+        w.fake.auth_url(),
+        Auth::password(UserIdentity::by_name("domainsvc", "Default"), "pw")
+            .scoped(Scope::domain_by_id(&domain)),
+    )
+    .build()
+    .unwrap()
+    .access()
+    .await
+    .unwrap()
+    .token()
+    .expose()
+    .to_owned();
+    let user = w.token("alice").await;
+    let (s, h, b) = call(
+        &app,
+        "/echo",
+        &[("x-auth-token", &user), ("x-service-token", &service)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["service_domain_id"], domain.as_str());
+    assert_eq!(b["service_domain_name"], "services-domain");
+    assert_eq!(b["service_project_id"], Value::Null);
+    assert!(h.contains_key("x-openstack-request-id"));
+}
+
+#[tokio::test]
+async fn token_cache_time_zero_caches_until_the_token_expires_and_minus_one_disables() {
+    let w = world().await;
+    let token = w.token("alice").await;
+    for (time, validations) in [(0, 1), (-1, 3)] {
+        let app = app(w.layer(|c| c.token_cache_time = time));
+        let before = w.fake.requests(VALIDATE);
+        for _ in 0..3 {
+            assert_eq!(
+                call(&app, "/echo", &[("x-auth-token", &token)]).await.0,
+                StatusCode::OK
+            );
+        }
+        assert_eq!(w.fake.requests(VALIDATE) - before, validations, "{time}");
+    }
 }
 
 #[tokio::test]
@@ -420,6 +492,25 @@ async fn negative_caching_and_request_ids() {
     )
     .await;
     assert_eq!(b["ctx_global"], Value::Null);
+    // only oslo.middleware's spelling: `req-`, then a hyphenated uuid in lower case
+    for other in [
+        format!("req-{}", uuid_like().to_uppercase()),
+        format!("req-{}", uuid_like().replace('-', "")),
+        format!("req-{{{}}}", uuid_like()),
+        format!("req-urn:uuid:{}", uuid_like()),
+        format!("req-{} ", uuid_like()),
+    ] {
+        let (_, _, b) = call(
+            &app,
+            "/echo",
+            &[("x-auth-token", &token), ("x-openstack-request-id", &other)],
+        )
+        .await;
+        assert_eq!(b["ctx_global"], Value::Null, "{other}");
+    }
+    // an application's own request id stays on its response
+    let (_, h, _) = call(&app, "/own-request-id", &[("x-auth-token", &token)]).await;
+    assert_eq!(the_request_id(&h), "req-from-the-app");
 }
 
 /// The response's one `X-Openstack-Request-Id`.
