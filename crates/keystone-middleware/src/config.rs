@@ -741,10 +741,11 @@ enum Loose<T> {
     Text(String),
 }
 
+/// oslo.config's `Boolean`: these words in any case, nothing else (not even an empty value).
 fn parse_bool(s: &str) -> Option<bool> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" | "t" | "y" => Some(true),
-        "false" | "0" | "no" | "off" | "f" | "n" | "" => Some(false),
+    match s.trim().to_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
         _ => None,
     }
 }

@@ -246,6 +246,17 @@ fn options_from_keystonemiddleware_and_keystoneauth_that_do_nothing_here_load() 
         .unwrap_err()
         .to_string();
     assert!(err.contains("enforce_token_bind"), "{err}");
+    // booleans are oslo.config's words only
+    for (text, ok) in [
+        ("On", true),
+        ("YES", true),
+        ("0", true),
+        ("t", false),
+        ("", false),
+    ] {
+        let r = Config::from_ini_str(&format!("[keystone_authtoken]\ninsecure = {text}\n"));
+        assert_eq!(r.is_ok(), ok, "{text:?}");
+    }
     // a misspelt option is still an error
     let err = Config::from_ini_str("[keystone_authtoken]\nmemcache_servrs = x\n")
         .unwrap_err()
