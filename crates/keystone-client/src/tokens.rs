@@ -17,6 +17,10 @@ pub struct ValidateOptions {
     /// Accept a token that expired recently (`?allow_expired=1`); Keystone only allows it to
     /// callers with the `service` role or admins.
     pub allow_expired: bool,
+    /// Say that the caller enforces application credentials' access rules
+    /// (`OpenStack-Identity-Access-Rules: 1`, as keystonemiddleware sends). Without it Keystone
+    /// answers 404 for a token of a credential with access rules.
+    pub access_rules: bool,
 }
 
 impl ValidateOptions {
@@ -42,13 +46,16 @@ impl Session {
         method: Method,
         subject: &str,
         query: &str,
+        access_rules: bool,
     ) -> Result<(String, reqwest::Response)> {
         let url = format!("{}/auth/tokens{query}", self.identity_url().await?);
-        let response = self
+        let mut request = self
             .request(method, url.clone())
-            .header("x-subject-token", subject)?
-            .send()
-            .await?;
+            .header("x-subject-token", subject)?;
+        if access_rules {
+            request = request.header("openstack-identity-access-rules", "1")?;
+        }
+        let response = request.send().await?;
         let response = error_for_status(&url, response).await?;
         Ok((url, response))
     }
@@ -63,7 +70,7 @@ impl Session {
         options: ValidateOptions,
     ) -> Result<AccessInfo> {
         let (url, response) = self
-            .subject_request(Method::GET, subject, &options.query())
+            .subject_request(Method::GET, subject, &options.query(), options.access_rules)
             .await?;
         let body: TokenResponse = parse_json(&url, response).await?;
         Ok(AccessInfo::new(Secret::new(subject), body.token))
@@ -71,14 +78,14 @@ impl Session {
 
     /// Checks that `subject` is valid (`HEAD`), without fetching its body.
     pub async fn check_token(&self, subject: &str) -> Result<()> {
-        self.subject_request(Method::HEAD, subject, "")
+        self.subject_request(Method::HEAD, subject, "", false)
             .await
             .map(drop)
     }
 
     /// Revokes `subject`.
     pub async fn revoke_token(&self, subject: &str) -> Result<()> {
-        self.subject_request(Method::DELETE, subject, "")
+        self.subject_request(Method::DELETE, subject, "", false)
             .await
             .map(drop)
     }

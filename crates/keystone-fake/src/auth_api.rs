@@ -90,6 +90,20 @@ pub(crate) async fn validate_token(
     let rec = store
         .check_token(subject, state.clock.now(), allow_expired)
         .map_err(crate::app::Shared::token_problem)?;
+    let understands_rules = headers
+        .get("openstack-identity-access-rules")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .is_some_and(|v| v >= 1.0);
+    if store.has_access_rules(rec) && !understands_rules {
+        tracing::warn!(
+            "a token of an application credential with access rules, validated by a \
+             middleware that does not enforce them"
+        );
+        return Err(crate::app::Shared::token_problem(
+            crate::store::TokenProblem::Invalid,
+        ));
+    }
     let rule = if method == Method::HEAD {
         "identity:check_token"
     } else {

@@ -628,6 +628,16 @@ impl Store {
             description: c.description,
             expires_at: c.expires_at,
             unrestricted: c.unrestricted.unwrap_or(false),
+            // each rule gets an id, as Keystone gives one
+            access_rules: c
+                .access_rules
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| keystone_types::token::AccessRule {
+                    id: Some(r.id.unwrap_or_else(new_id)),
+                    ..r
+                })
+                .collect(),
         };
         self.app_creds.insert(rec.id.clone(), rec.clone());
         Ok(rec)

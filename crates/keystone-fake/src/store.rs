@@ -197,6 +197,8 @@ pub struct AppCredRec {
     pub expires_at: Option<String>,
     /// Whether it may create further credentials.
     pub unrestricted: bool,
+    /// The requests it is limited to (none: not limited).
+    pub access_rules: Vec<keystone_types::token::AccessRule>,
 }
 
 /// What a token is scoped to.
@@ -593,6 +595,16 @@ impl Store {
         Ok(rec)
     }
 
+    /// Whether the token comes from an application credential with access rules: Keystone
+    /// then validates it only for a validator that enforces them
+    /// (`OpenStack-Identity-Access-Rules`), and answers 404 to any other.
+    pub fn has_access_rules(&self, rec: &TokenRec) -> bool {
+        rec.app_cred_id
+            .as_ref()
+            .and_then(|id| self.app_creds.get(id))
+            .is_some_and(|c| !c.access_rules.is_empty())
+    }
+
     /// Revokes a token and every token derived from it.
     pub fn revoke(&mut self, token: &str) -> bool {
         match self.tokens.get(token) {
@@ -668,6 +680,7 @@ impl Store {
                 id: cred.id.clone(),
                 name: cred.name.clone(),
                 restricted: !cred.unrestricted,
+                access_rules: (!cred.access_rules.is_empty()).then(|| cred.access_rules.clone()),
             });
         }
         if role_ids.is_empty() {

@@ -154,6 +154,7 @@ impl Views<'_> {
             system: None,
             unrestricted: c.unrestricted.then_some(true),
             user_id: c.user_id.clone(),
+            access_rules: (!c.access_rules.is_empty()).then(|| c.access_rules.clone()),
         }
     }
 }

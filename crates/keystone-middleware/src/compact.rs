@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use keystone_types::Timestamp;
 use keystone_types::auth::SystemScope;
 use keystone_types::token::{
-    CatalogService, NamedRef, ProjectInfo, RoleRef, Token, TokenApplicationCredential, TokenUser,
+    AccessRule, CatalogService, NamedRef, ProjectInfo, RoleRef, Token, TokenApplicationCredential,
+    TokenUser,
 };
 
 /// The fields located in the buffer.
@@ -40,9 +41,11 @@ pub enum Field {
     Roles,
     /// The catalog in the v2 shape of `X-Service-Catalog`, when the token has one.
     ServiceCatalog,
+    /// The application credential's access rules as JSON, when it has any.
+    AccessRules,
 }
 
-const FIELDS: usize = 12;
+const FIELDS: usize = 13;
 
 /// Where a field's text is in the buffer; `len == u32::MAX` means absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,6 +217,17 @@ impl CompactToken {
                 w.str(&a.id);
                 w.str(&a.name);
                 w.0.push(a.restricted as u8);
+                match a
+                    .access_rules
+                    .as_ref()
+                    .and_then(|r| serde_json::to_string(r).ok())
+                {
+                    Some(json) => {
+                        w.0.push(1);
+                        spans[Field::AccessRules as usize] = w.str(&json);
+                    }
+                    None => w.0.push(0),
+                }
             }
             None => w.0.push(0),
         }
@@ -236,6 +250,30 @@ impl CompactToken {
             system: t.system.is_some_and(|s| s.all),
             is_admin_project: t.is_admin_project.unwrap_or(true),
         }
+    }
+
+    /// The access rules of the application credential the token comes from; `None` when the
+    /// token is not limited to them (an empty list allows nothing).
+    pub fn access_rules(&self) -> Option<Vec<AccessRule>> {
+        // a body that cannot be read back is as restricted as can be
+        self.field(Field::AccessRules)
+            .map(|json| serde_json::from_str(json).unwrap_or_default())
+    }
+
+    /// Whether the token comes from an application credential with access rules.
+    pub fn is_restricted(&self) -> bool {
+        self.spans[Field::AccessRules as usize].len != u32::MAX
+    }
+
+    /// Whether the token has a catalog with a service of this type; `None` without a catalog.
+    pub fn catalog_has(&self, service_type: &str) -> Option<bool> {
+        let v2: serde_json::Value =
+            serde_json::from_str(self.field(Field::ServiceCatalog)?).ok()?;
+        Some(
+            v2.as_array()?
+                .iter()
+                .any(|s| s["type"].as_str() == Some(service_type)),
+        )
     }
 
     /// A located field, read in place.
@@ -352,6 +390,10 @@ impl CompactToken {
                 id: r.str()?,
                 name: r.str()?,
                 restricted: r.byte()? != 0,
+                access_rules: match r.opt_str()? {
+                    Some(json) => Some(serde_json::from_str(&json).ok()?),
+                    None => None,
+                },
             }),
         };
         let catalog: Option<Vec<CatalogService>> = match r.opt_str()? {

@@ -115,6 +115,11 @@ impl Context {
         self.service.as_ref().and_then(|v| v.body.field(f))
     }
 
+    /// Whether a valid service token came with the request.
+    pub(crate) fn has_service_token(&self) -> bool {
+        self.service.is_some()
+    }
+
     /// Whether the user token was valid.
     pub fn is_authenticated(&self) -> bool {
         self.identity_status == IdentityStatus::Confirmed

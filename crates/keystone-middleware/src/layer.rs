@@ -20,6 +20,8 @@ pub(crate) struct Shared {
     pub(crate) include_service_catalog: bool,
     pub(crate) service_token_roles: Vec<String>,
     pub(crate) service_token_roles_required: bool,
+    /// This service's type, against which application credentials' access rules are checked.
+    pub(crate) service_type: Option<String>,
     pub(crate) www_authenticate: Option<HeaderValue>,
     pub(crate) www_local: thread_local::ThreadLocal<Option<HeaderValue>>,
 }
@@ -69,6 +71,7 @@ impl AuthTokenLayer {
                 include_service_catalog: config.include_service_catalog,
                 service_token_roles: config.service_token_roles.clone(),
                 service_token_roles_required: config.service_token_roles_required,
+                service_type: config.service_type.clone(),
                 www_authenticate,
                 www_local: thread_local::ThreadLocal::new(),
             }),

@@ -38,6 +38,7 @@
 //! # Ok(()) }
 //! ```
 
+mod access;
 pub mod cache;
 pub mod compact;
 pub mod config;

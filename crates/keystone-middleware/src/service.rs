@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use axum::extract::Request;
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method};
 use axum::response::Response;
 use keystone_client::{ErrorKind, ValidateOptions};
 use tower::Service;
 
+use crate::access::path_matches;
 use crate::cache::Rejection;
 use crate::compact::CompactToken;
 use crate::context::Context;
@@ -46,6 +47,8 @@ impl Shared {
                         ValidateOptions {
                             nocatalog,
                             allow_expired,
+                            // we enforce access rules, so Keystone shows such tokens to us
+                            access_rules: true,
                         },
                     )
                     .await
@@ -84,10 +87,56 @@ impl Shared {
             return None;
         }
         let token = tokens.user.as_ref()?;
-        self.cache.with_local(token.as_bytes(), false, |hit| {
-            hit.headers(self.include_service_catalog)
-                .set_on(req.headers_mut());
-            hit.body().clone()
+        self.cache
+            .with_local(token.as_bytes(), false, |hit| {
+                // a token limited by access rules takes the validating path, which checks them
+                if hit.body().is_restricted() {
+                    return None;
+                }
+                hit.headers(self.include_service_catalog)
+                    .set_on(req.headers_mut());
+                Some(hit.body().clone())
+            })
+            .flatten()
+    }
+
+    /// keystonemiddleware's `validate_allowed_request`: a token of an application credential
+    /// with access rules serves only the requests they name for this service's type.
+    fn allowed_by_access_rules(
+        &self,
+        t: &CompactToken,
+        req: &Request,
+        with_service_token: bool,
+    ) -> bool {
+        let Some(rules) = t.access_rules() else {
+            return true;
+        };
+        let Some(my_type) = self.service_type.as_deref() else {
+            tracing::warn!(
+                "a token limited by access rules, and no service_type in [keystone_authtoken] \
+                 to check them against: rejected"
+            );
+            return false;
+        };
+        let path = req.uri().path();
+        // a token can always be validated, whatever its rules
+        if my_type == "identity" && req.method() == Method::GET && path.ends_with("/v3/auth/tokens")
+        {
+            return true;
+        }
+        if t.catalog_has(my_type) == Some(false) {
+            tracing::warn!(
+                service_type = my_type,
+                "a token limited by access rules, and service_type is not in its catalog: rejected"
+            );
+            return false;
+        }
+        // a valid service token means a chain of requests between services, not a user's
+        if with_service_token {
+            return true;
+        }
+        rules.iter().any(|r| {
+            r.service == my_type && r.method == req.method().as_str() && path_matches(path, &r.path)
         })
     }
 
@@ -164,6 +213,10 @@ async fn authenticate(
         return reject(ctx, req);
     };
     match shared.validate(text, allow_expired).await {
+        Ok(a) if !shared.allowed_by_access_rules(&a, req, ctx.has_service_token()) => {
+            tracing::info!("a request outside its token's access rules");
+            reject(ctx, req)
+        }
         Ok(a) => {
             headers::set_user(req.headers_mut(), &a, shared.include_service_catalog);
             Outcome::Pass(ctx.for_user_header(token.clone(), a))

@@ -434,6 +434,127 @@ async fn token_cache_time_zero_caches_until_the_token_expires_and_minus_one_disa
     }
 }
 
+/// A token of an application credential of alice's limited to `rules` (service, method, path).
+async fn restricted_token(w: &World, rules: &[(&str, &str, &str)]) -> String {
+    use keystone_types::resources::ApplicationCredentialCreate;
+    use keystone_types::token::AccessRule;
+    let alice = Session::builder(
+        w.fake.auth_url(),
+        Auth::password(UserIdentity::by_name("alice", "Default"), "pw")
+            .scoped(Scope::project_by_id(&w.project)),
+    )
+    .build()
+    .unwrap();
+    let user_id = alice.access().await.unwrap().user_id().to_owned();
+    let cred = alice
+        .admin()
+        .create_application_credential(
+            &user_id,
+            ApplicationCredentialCreate {
+                name: format!("limited-{}", rules.len()),
+                access_rules: Some(
+                    rules
+                        .iter()
+                        .map(|(service, method, path)| AccessRule {
+                            id: None,
+                            service: (*service).into(),
+                            method: (*method).into(),
+                            path: (*path).into(),
+                        })
+                        .collect(),
+                ),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(cred.access_rules.as_ref().map(Vec::len), Some(rules.len()));
+    let secret = cred.secret.unwrap();
+    Session::builder(
+        w.fake.auth_url(),
+        Auth::application_credential(cred.id, secret),
+    )
+    .build()
+    .unwrap()
+    .access()
+    .await
+    .unwrap()
+    .token()
+    .expose()
+    .to_owned()
+}
+
+#[tokio::test]
+async fn application_credential_access_rules_limit_a_token_to_their_requests() {
+    let w = world().await;
+    let svc = w.fake.create_service("myservice", "myservice").unwrap();
+    w.fake
+        .create_endpoint(&svc, "public", "http://127.0.0.1:1/", Some("RegionOne"))
+        .unwrap();
+    let token = restricted_token(&w, &[("myservice", "GET", "/echo")]).await;
+
+    // Keystone shows such a token only to a validator that says it enforces the rules
+    let plain = Session::builder(
+        w.fake.auth_url(),
+        Auth::password(UserIdentity::by_name("myservice", "Default"), "svcpw")
+            .scoped(Scope::project_by_id(&w.project)),
+    )
+    .build()
+    .unwrap();
+    let hidden = plain
+        .validate_token(&token, keystone_client::ValidateOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(hidden.kind(), keystone_client::ErrorKind::NotFound);
+
+    let limited = app(w.layer(|c| c.service_type = Some("myservice".into())));
+    for _ in 0..2 {
+        // the second time from the cache: the rules are checked on every request
+        assert_eq!(
+            call(&limited, "/echo", &[("x-auth-token", &token)]).await.0,
+            StatusCode::OK
+        );
+        let (s, h, _) = call(&limited, "/needs-context", &[("x-auth-token", &token)]).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "a path outside the rules");
+        assert!(h.contains_key("www-authenticate"));
+    }
+    // a chain of services: a valid service token lets the request through
+    let service = w.token("myservice").await;
+    let (s, _, _) = call(
+        &limited,
+        "/needs-context",
+        &[("x-auth-token", &token), ("x-service-token", &service)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // another service type, or none configured: nothing is allowed
+    for edit in [
+        Box::new(|c: &mut AuthTokenConfig| c.service_type = Some("compute".into()))
+            as Box<dyn FnOnce(&mut AuthTokenConfig)>,
+        Box::new(|c: &mut AuthTokenConfig| c.service_type = None),
+    ] {
+        let other = app(w.layer(edit));
+        assert_eq!(
+            call(&other, "/echo", &[("x-auth-token", &token)]).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // with delay_auth_decision the request goes on, marked invalid
+    let delayed = app(w.layer(|c| {
+        c.service_type = Some("myservice".into());
+        c.delay_auth_decision = true;
+    }));
+    let (s, _, b) = call(&delayed, "/echo", &[("x-auth-token", &token)]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["status"], "Confirmed");
+    let (s, _, _) = call(&delayed, "/needs-context", &[("x-auth-token", &token)]).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "the Context extractor requires an identity"
+    );
+}
+
 #[tokio::test]
 async fn cached_tokens_stop_working_when_they_expire() {
     let w = world().await;

@@ -599,6 +599,9 @@ pub struct ApplicationCredential {
     pub unrestricted: Option<bool>,
     /// The owner.
     pub user_id: String,
+    /// The requests the credential is limited to; absent when it is not limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_rules: Option<Vec<crate::token::AccessRule>>,
 }
 
 /// The body of `POST /v3/users/{id}/application_credentials`.
@@ -621,6 +624,9 @@ pub struct ApplicationCredentialCreate {
     /// Whether the credential may create further credentials and trusts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unrestricted: Option<bool>,
+    /// Limit the credential to these requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_rules: Option<Vec<crate::token::AccessRule>>,
 }
 
 /// A role named by id or by name.

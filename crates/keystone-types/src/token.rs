@@ -113,6 +113,26 @@ pub struct TokenApplicationCredential {
     pub name: String,
     /// Whether the credential may not create further credentials or trusts.
     pub restricted: bool,
+    /// The requests the credential is limited to; absent when it is not limited. Keystone
+    /// shows a token with access rules only to a validator that says it enforces them
+    /// (`OpenStack-Identity-Access-Rules`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_rules: Option<Vec<AccessRule>>,
+}
+
+/// One request an application credential allows: a service type, an HTTP method and a path
+/// pattern (`*` is one path segment, `**` any number, `{name}` one segment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessRule {
+    /// The rule's id (Keystone assigns one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The service type, such as `compute`.
+    pub service: String,
+    /// The HTTP method, such as `GET`.
+    pub method: String,
+    /// The path pattern.
+    pub path: String,
 }
 
 /// One service in the catalog.
