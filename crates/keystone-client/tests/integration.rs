@@ -420,3 +420,103 @@ async fn the_seed_client_flow() {
     assert_eq!(body["ok"], true);
     admin.delete_service(&service.id).await.unwrap();
 }
+
+#[tokio::test]
+async fn tokens_limited_by_access_rules_validate_only_for_enforcers() {
+    use keystone_types::token::AccessRule;
+    let cloud = Cloud::start().await;
+    let (project, user_id, name) = cloud.user_with_role("rules", "member", "pw4").await;
+    let mine = cloud.session(
+        Auth::password(UserIdentity::by_name(&name, "Default"), "pw4")
+            .scoped(Scope::project_by_id(&project)),
+    );
+    let rule = AccessRule {
+        id: None,
+        service: "compute".into(),
+        method: "GET".into(),
+        path: "/v2.1/servers/*".into(),
+    };
+    let cred = mine
+        .admin()
+        .create_application_credential(
+            &user_id,
+            ApplicationCredentialCreate {
+                name: "limited".into(),
+                access_rules: Some(vec![rule.clone()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let rules = cred.access_rules.clone().expect("the rules are shown");
+    assert_eq!(rules.len(), 1);
+    assert!(rules[0].id.is_some(), "Keystone gives each rule an id");
+    let token = cloud
+        .session(Auth::application_credential(
+            &cred.id,
+            cred.secret.clone().unwrap(),
+        ))
+        .access()
+        .await
+        .unwrap()
+        .token()
+        .expose()
+        .to_owned();
+    let service = cloud.admin();
+    let hidden = service
+        .validate_token(&token, ValidateOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(hidden.kind(), ErrorKind::NotFound, "{hidden}");
+    let shown = service
+        .validate_token(
+            &token,
+            ValidateOptions {
+                access_rules: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let limits = shown
+        .body()
+        .application_credential
+        .as_ref()
+        .and_then(|a| a.access_rules.clone())
+        .expect("the token carries the rules");
+    assert_eq!(
+        (&limits[0].service, &limits[0].method, &limits[0].path),
+        (&rule.service, &rule.method, &rule.path)
+    );
+    // a credential without rules needs no promise
+    let open = mine
+        .admin()
+        .create_application_credential(
+            &user_id,
+            ApplicationCredentialCreate {
+                name: "open".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(open.access_rules.is_none());
+    let token = cloud
+        .session(Auth::application_credential(&open.id, open.secret.unwrap()))
+        .access()
+        .await
+        .unwrap()
+        .token()
+        .expose()
+        .to_owned();
+    let body = service
+        .validate_token(&token, ValidateOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        body.body()
+            .application_credential
+            .as_ref()
+            .is_some_and(|a| a.access_rules.is_none())
+    );
+}
