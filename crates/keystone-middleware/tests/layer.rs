@@ -57,18 +57,31 @@ impl World {
         AuthTokenLayer::from_config(&c).unwrap()
     }
 
-    async fn token(&self, user: &str) -> String {
-        let s = Session::builder(
-            self.fake.auth_url(),
-            Auth::password(
-                UserIdentity::by_name(user, "Default"),
-                if user == "myservice" { "svcpw" } else { "pw" },
-            )
-            .scoped(Scope::project_by_id(&self.project)),
+    /// A session against the fake.
+    fn session(&self, auth: Auth) -> Session {
+        Session::builder(self.fake.auth_url(), auth)
+            .build()
+            .unwrap()
+    }
+
+    /// A session of a user of the world's, scoped to its project.
+    fn user_session(&self, user: &str) -> Session {
+        let password = if user == "myservice" { "svcpw" } else { "pw" };
+        self.session(
+            Auth::password(UserIdentity::by_name(user, "Default"), password)
+                .scoped(Scope::project_by_id(&self.project)),
         )
-        .build()
-        .unwrap();
-        s.access().await.unwrap().token().expose().to_owned()
+    }
+
+    /// The token `auth` gets.
+    async fn token_for(&self, auth: Auth) -> String {
+        let access = self.session(auth).access().await.unwrap();
+        access.token().expose().to_owned()
+    }
+
+    async fn token(&self, user: &str) -> String {
+        let access = self.user_session(user).access().await.unwrap();
+        access.token().expose().to_owned()
     }
 }
 
@@ -390,19 +403,12 @@ async fn a_domain_scoped_service_token_sets_the_service_domain_headers() {
     let domain = w.fake.create_domain("services-domain").unwrap();
     let svc = w.fake.create_user("domainsvc", "pw").unwrap();
     w.fake.grant_domain_role(&svc, &domain, "service").unwrap();
-    let service = Session::builder(
-        w.fake.auth_url(),
-        Auth::password(UserIdentity::by_name("domainsvc", "Default"), "pw")
-            .scoped(Scope::domain_by_id(&domain)),
-    )
-    .build()
-    .unwrap()
-    .access()
-    .await
-    .unwrap()
-    .token()
-    .expose()
-    .to_owned();
+    let service = w
+        .token_for(
+            Auth::password(UserIdentity::by_name("domainsvc", "Default"), "pw")
+                .scoped(Scope::domain_by_id(&domain)),
+        )
+        .await;
     let user = w.token("alice").await;
     let (s, h, b) = call(
         &app,
@@ -438,13 +444,7 @@ async fn token_cache_time_zero_caches_until_the_token_expires_and_minus_one_disa
 async fn restricted_token(w: &World, rules: &[(&str, &str, &str)]) -> String {
     use keystone_types::resources::ApplicationCredentialCreate;
     use keystone_types::token::AccessRule;
-    let alice = Session::builder(
-        w.fake.auth_url(),
-        Auth::password(UserIdentity::by_name("alice", "Default"), "pw")
-            .scoped(Scope::project_by_id(&w.project)),
-    )
-    .build()
-    .unwrap();
+    let alice = w.user_session("alice");
     let user_id = alice.access().await.unwrap().user_id().to_owned();
     let cred = alice
         .admin()
@@ -470,18 +470,8 @@ async fn restricted_token(w: &World, rules: &[(&str, &str, &str)]) -> String {
         .unwrap();
     assert_eq!(cred.access_rules.as_ref().map(Vec::len), Some(rules.len()));
     let secret = cred.secret.unwrap();
-    Session::builder(
-        w.fake.auth_url(),
-        Auth::application_credential(cred.id, secret),
-    )
-    .build()
-    .unwrap()
-    .access()
-    .await
-    .unwrap()
-    .token()
-    .expose()
-    .to_owned()
+    w.token_for(Auth::application_credential(cred.id, secret))
+        .await
 }
 
 #[tokio::test]
@@ -494,14 +484,8 @@ async fn application_credential_access_rules_limit_a_token_to_their_requests() {
     let token = restricted_token(&w, &[("myservice", "GET", "/echo")]).await;
 
     // Keystone shows such a token only to a validator that says it enforces the rules
-    let plain = Session::builder(
-        w.fake.auth_url(),
-        Auth::password(UserIdentity::by_name("myservice", "Default"), "svcpw")
-            .scoped(Scope::project_by_id(&w.project)),
-    )
-    .build()
-    .unwrap();
-    let hidden = plain
+    let hidden = w
+        .user_session("myservice")
         .validate_token(&token, keystone_client::ValidateOptions::default())
         .await
         .unwrap_err();
