@@ -216,9 +216,8 @@ fn eq_lower(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() {
         return a.eq_ignore_ascii_case(b);
     }
-    a.chars()
-        .flat_map(char::to_lowercase)
-        .eq(b.chars().flat_map(char::to_lowercase))
+    // whole strings, as Python's str.lower() (a final sigma lowers to ς, not σ)
+    a.to_lowercase() == b.to_lowercase()
 }
 
 fn kind_name(v: &Value) -> &'static str {

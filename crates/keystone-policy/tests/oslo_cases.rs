@@ -218,6 +218,15 @@ fn role_checks() {
     assert_eq!(check("role", "spam", json!({}), json!({})), Ok(false));
     assert!(check("role", "spam", json!({}), json!({"roles": null})).is_err());
     assert!(check("role", "spam", json!({}), json!({"roles": [1]})).is_err());
+    // whole strings lowered as Python's str.lower(): a final capital sigma becomes ς
+    assert_eq!(
+        check("role", "ας", json!({}), json!({"roles": ["ΑΣ"]})),
+        Ok(true)
+    );
+    assert_eq!(
+        check("role", "Straße", json!({}), json!({"roles": ["STRASSE"]})),
+        Ok(false)
+    );
 }
 
 #[test]
