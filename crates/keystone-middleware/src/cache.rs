@@ -312,20 +312,23 @@ impl TokenCache {
         token: impl AsRef<[u8]>,
         allow_expired: bool,
     ) -> Option<Arc<CompactToken>> {
-        self.with_local(token.as_ref(), allow_expired, |hit| hit.body().clone())
+        self.with_local(token.as_ref(), allow_expired, |hit| {
+            Some(hit.body().clone())
+        })
     }
 
     /// Calls `f` with the token's entry if this thread holds it and it has not expired (the
-    /// entry's deadline is never later than the token's expiry).
+    /// entry's deadline is never later than the token's expiry); a hit when `f` takes it
+    /// (returns `Some`).
     pub(crate) fn with_local<R>(
         &self,
         token: &[u8],
         allow_expired: bool,
-        f: impl FnOnce(LocalHit<'_>) -> R,
+        f: impl FnOnce(LocalHit<'_>) -> Option<R>,
     ) -> Option<R> {
         // a thread holds tokens only when the cache keeps any
         let local = self.local.get()?;
-        let r = local.with(&key(token, allow_expired), Instant::now(), f)?;
+        let r = local.with(&key(token, allow_expired), Instant::now(), f)??;
         self.local_hits.get_or_default().add();
         Some(r)
     }
@@ -537,13 +540,15 @@ mod tests {
         let built = |cache: &TokenCache| {
             cache
                 .with_local(b"tok", false, |hit| {
-                    std::ptr::from_ref(hit.headers(false)) as usize
+                    Some(std::ptr::from_ref(hit.headers(false)) as usize)
                 })
                 .unwrap()
         };
         assert_eq!(built(&cache), built(&cache));
         assert_eq!(cache.counters().hits, 2);
-        assert!(cache.with_local(b"other", false, |_| ()).is_none());
+        assert!(cache.with_local(b"other", false, |_| Some(())).is_none());
+        // an entry the caller does not take is no hit
+        assert!(cache.with_local(b"tok", false, |_| None::<()>).is_none());
         assert_eq!(cache.counters().hits, 2);
     }
 

@@ -87,17 +87,15 @@ impl Shared {
             return None;
         }
         let token = tokens.user.as_ref()?;
-        self.cache
-            .with_local(token.as_bytes(), false, |hit| {
-                // a token limited by access rules takes the validating path, which checks them
-                if hit.body().is_restricted() {
-                    return None;
-                }
-                hit.headers(self.include_service_catalog)
-                    .set_on(req.headers_mut());
-                Some(hit.body().clone())
-            })
-            .flatten()
+        self.cache.with_local(token.as_bytes(), false, |hit| {
+            // a token limited by access rules takes the validating path, which checks them
+            if hit.body().is_restricted() {
+                return None;
+            }
+            hit.headers(self.include_service_catalog)
+                .set_on(req.headers_mut());
+            Some(hit.body().clone())
+        })
     }
 
     /// keystonemiddleware's `validate_allowed_request`: a token of an application credential
