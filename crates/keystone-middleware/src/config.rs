@@ -528,6 +528,7 @@ const IGNORED: &[(&str, &[&str])] = &[
             "memcache_username",
             "memcache_password",
             "enforce_token_bind",
+            // followed in INI files (`IniFile`); elsewhere it has no meaning
             "auth_section",
         ],
     ),
@@ -707,21 +708,21 @@ impl Provider for IniFile {
             {
                 options.extend(values(&other));
             }
-            if options.is_empty() && ini.section(Some(section)).is_none() {
+            if ini.section(Some(section)).is_none() {
                 continue;
             }
             let mut table = Dict::new();
-            for (k, v) in options {
+            // `auth_section` has been followed: not an option to pass on (or warn about)
+            for (k, v) in options.into_iter().filter(|(k, _)| k != "auth_section") {
                 let v = substitute(&v, section, &lookup, 0).map_err(|e| {
                     figment::Error::from(format!("{at}: [{section}] {k}: {e}")).with_path(&k)
                 })?;
                 if MULTI.contains(&(section, k.as_str())) {
-                    match table
+                    if let Value::Array(_, items) = table
                         .entry(k)
                         .or_insert_with(|| Value::from(Vec::<String>::new()))
                     {
-                        Value::Array(_, items) => items.push(Value::from(v)),
-                        other => *other = Value::from(vec![v]),
+                        items.push(Value::from(v));
                     }
                 } else {
                     table.insert(k, Value::from(v));

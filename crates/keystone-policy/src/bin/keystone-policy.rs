@@ -11,12 +11,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use keystone_policy::RuleProblem;
 use keystone_policy::check::{CustomChecks, Env, RuleLookup, RuleSet};
 use keystone_policy::context::{checker_credentials, flatten};
 use keystone_policy::enforcer::{RuleDefault, parse_policy_text, read_policy_file};
 use keystone_policy::parser::{parse_text, parse_value};
 use keystone_policy::{Enforcer, EnforcerConfig};
-use keystone_policy::{Rule, RuleProblem};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -257,34 +257,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 policy_file: Some(policy.clone()),
                 ..Default::default()
             });
-            let registered = match defaults {
-                Some(d) => {
-                    let defaults = read_defaults(&d)?;
-                    let names: Vec<String> = defaults.iter().map(|d| d.name.clone()).collect();
-                    enforcer
-                        .register_defaults(defaults)
-                        .map_err(anyhow::Error::msg)?;
-                    Some(names)
-                }
-                None => None,
-            };
+            let check_unknown = defaults.is_some();
+            if let Some(d) = defaults {
+                enforcer
+                    .register_defaults(read_defaults(&d)?)
+                    .map_err(anyhow::Error::msg)?;
+            }
             enforcer.load_rules()?;
             let problems = enforcer.check_rules();
             let mut failed = !problems.is_empty();
             for p in &problems {
                 println!("{p}");
             }
-            for (name, raw) in read_policy_file(&policy)? {
-                if let Some(names) = &registered
-                    && !names.contains(&name)
-                {
+            let registered = enforcer.registered();
+            let in_effect: HashMap<String, String> = enforcer.rules().into_iter().collect();
+            for (name, raw) in enforcer.file_rules() {
+                if check_unknown && !registered.iter().any(|d| d.name == name) {
                     println!("Unknown rule found in policy file: {name}");
                     failed = true;
                 }
                 let reported = problems
                     .iter()
                     .any(|p| matches!(p, RuleProblem::Unparsable { name: n, .. } if *n == name));
-                if !reported && parse_value(&raw).rule == Rule::False && raw != "!" {
+                if !reported && in_effect.get(&name).is_some_and(|r| r == "!") && raw != "!" {
                     let text = raw.as_str().map_or_else(|| raw.to_string(), str::to_owned);
                     println!("Failed to parse rule: {text}");
                     failed = true;
