@@ -1,14 +1,16 @@
-//! The answers the layer gives on its own, in Keystone's JSON error shape.
+//! The answers the layer gives on its own, in Keystone's JSON error shape, in whatever body type
+//! the wrapped service answers with (anything a `String` converts into: axum's `Body`,
+//! `http_body_util::Full<Bytes>`, `String`, ...).
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderValue, Response, StatusCode, header};
 use keystone_types::ErrorResponse;
 
 /// An error answer with Keystone's body.
-pub(crate) fn json_error(status: StatusCode, message: &str) -> Response {
+pub(crate) fn json_error<B: From<String>>(status: StatusCode, message: &str) -> Response<B> {
     let body =
-        serde_json::to_vec(&ErrorResponse::new(status.as_u16(), message)).unwrap_or_default();
-    let mut response = (status, body).into_response();
+        serde_json::to_string(&ErrorResponse::new(status.as_u16(), message)).unwrap_or_default();
+    let mut response = Response::new(B::from(body));
+    *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -17,7 +19,7 @@ pub(crate) fn json_error(status: StatusCode, message: &str) -> Response {
 }
 
 /// 401 for a missing, invalid or expired token.
-pub(crate) fn unauthorized(www_authenticate: Option<&HeaderValue>) -> Response {
+pub(crate) fn unauthorized<B: From<String>>(www_authenticate: Option<&HeaderValue>) -> Response<B> {
     let mut r = json_error(
         StatusCode::UNAUTHORIZED,
         "The request you have made requires authentication.",
@@ -29,7 +31,7 @@ pub(crate) fn unauthorized(www_authenticate: Option<&HeaderValue>) -> Response {
 }
 
 /// 503 when Keystone cannot be asked.
-pub(crate) fn unavailable() -> Response {
+pub(crate) fn unavailable<B: From<String>>() -> Response<B> {
     json_error(
         StatusCode::SERVICE_UNAVAILABLE,
         "The identity service is temporarily unavailable; the request could not be authenticated.",

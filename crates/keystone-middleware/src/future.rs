@@ -8,34 +8,33 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::http::{HeaderValue, Response, StatusCode, header};
 use pin_project_lite::pin_project;
 
 use crate::request_id::RequestId;
 
 /// The validating future, boxed because it awaits Keystone.
-pub(crate) type Validating<E> = Pin<Box<dyn Future<Output = Result<Response, E>> + Send>>;
+pub(crate) type Validating<B, E> = Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>>;
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<F, E> {
+    enum Kind<F, B, E> {
         Inner { #[pin] future: F },
-        Validating { future: Validating<E> },
+        Validating { future: Validating<B, E> },
     }
 }
 
 pin_project! {
     /// The future [`crate::AuthToken`] returns.
-    pub struct ResponseFuture<F, E> {
+    pub struct ResponseFuture<F, B, E> {
         #[pin]
-        kind: Kind<F, E>,
+        kind: Kind<F, B, E>,
         request_id: Option<RequestId>,
         www_authenticate: Option<HeaderValue>,
     }
 }
 
-impl<F, E> ResponseFuture<F, E> {
+impl<F, B, E> ResponseFuture<F, B, E> {
     /// The inner service's future, the request already authenticated.
     pub(crate) fn inner(
         future: F,
@@ -51,7 +50,7 @@ impl<F, E> ResponseFuture<F, E> {
 
     /// A future that validates, then answers or calls the inner service.
     pub(crate) fn validating(
-        future: Validating<E>,
+        future: Validating<B, E>,
         request_id: Option<RequestId>,
         www_authenticate: Option<HeaderValue>,
     ) -> Self {
@@ -63,11 +62,11 @@ impl<F, E> ResponseFuture<F, E> {
     }
 }
 
-impl<F, E> Future for ResponseFuture<F, E>
+impl<F, B, E> Future for ResponseFuture<F, B, E>
 where
-    F: Future<Output = Result<Response, E>>,
+    F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<Response, E>;
+    type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();

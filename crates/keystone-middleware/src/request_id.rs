@@ -22,9 +22,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response, header};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
@@ -58,7 +56,7 @@ impl RequestId {
 
     /// Puts the id on a response, unless the response has one already (as oslo.middleware:
     /// an application's, or a proxied service's, own id stays).
-    pub(crate) fn set_on(&self, response: &mut Response) {
+    pub(crate) fn set_on<B>(&self, response: &mut Response<B>) {
         if let header::Entry::Vacant(e) = response.headers_mut().entry(X_OPENSTACK_REQUEST_ID)
             && let Some(v) = self.header_value()
         {
@@ -136,11 +134,11 @@ pub struct RequestIdService<S> {
     inner: S,
 }
 
-impl<S> Service<Request> for RequestIdService<S>
+impl<S, ReqB, ResB> Service<Request<ReqB>> for RequestIdService<S>
 where
-    S: Service<Request, Response = Response>,
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
 {
-    type Response = Response;
+    type Response = Response<ResB>;
     type Error = S::Error;
     type Future = RequestIdFuture<S::Future>;
 
@@ -148,7 +146,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         let ids = RequestIds::for_headers(req.headers());
         let request_id = ids.request_id;
         req.extensions_mut().insert(ids);
@@ -168,11 +166,11 @@ pin_project! {
     }
 }
 
-impl<F, E> Future for RequestIdFuture<F>
+impl<F, B, E> Future for RequestIdFuture<F>
 where
-    F: Future<Output = Result<Response, E>>,
+    F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<Response, E>;
+    type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();

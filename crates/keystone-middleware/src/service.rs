@@ -3,9 +3,7 @@
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use axum::extract::Request;
-use axum::http::{HeaderValue, Method};
-use axum::response::Response;
+use axum::http::{HeaderValue, Method, Request, Response};
 use keystone_client::{ErrorKind, ValidateOptions};
 use tower::Service;
 
@@ -78,10 +76,10 @@ impl Shared {
 
     /// When the request has no service token and this thread has the user token cached: sets
     /// the user headers and returns the token's body.
-    fn cached_user(
+    fn cached_user<B>(
         &self,
         tokens: &headers::Tokens,
-        req: &mut Request,
+        req: &mut Request<B>,
     ) -> Option<Arc<CompactToken>> {
         if tokens.service.is_some() {
             return None;
@@ -100,10 +98,10 @@ impl Shared {
 
     /// keystonemiddleware's `validate_allowed_request`: a token of an application credential
     /// with access rules serves only the requests they name for this service's type.
-    fn allowed_by_access_rules(
+    fn allowed_by_access_rules<B>(
         &self,
         t: &CompactToken,
-        req: &Request,
+        req: &Request<B>,
         with_service_token: bool,
     ) -> bool {
         let Some(rules) = t.access_rules() else {
@@ -145,23 +143,23 @@ impl Shared {
     }
 }
 
-enum Outcome {
+enum Outcome<B> {
     Pass(Context),
-    Respond(Response),
+    Respond(Response<B>),
 }
 
-async fn authenticate(
+async fn authenticate<ReqB, ResB: From<String>>(
     shared: &Shared,
-    req: &mut Request,
+    req: &mut Request<ReqB>,
     tokens: headers::Tokens,
     ctx: Context,
-) -> Outcome {
+) -> Outcome<ResB> {
     let headers::Tokens {
         user: token,
         service: service_token,
     } = tokens;
     let delay = shared.delay_auth_decision;
-    let reject = |ctx: Context, req: &mut Request| {
+    let reject = |ctx: Context, req: &mut Request<ReqB>| {
         if delay {
             headers::set_invalid(req.headers_mut());
             Outcome::Pass(ctx)
@@ -224,21 +222,25 @@ async fn authenticate(
     }
 }
 
-impl<S> Service<Request> for AuthToken<S>
+/// Any request body; any response body a `String` converts into (the layer's own answers carry
+/// Keystone's JSON error): axum's `Body`, `http_body_util::Full<Bytes>`, `String`, ...
+impl<S, ReqB, ResB> Service<Request<ReqB>> for AuthToken<S>
 where
-    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
+    ReqB: Send + 'static,
+    ResB: From<String> + Send + 'static,
 {
-    type Response = Response;
+    type Response = Response<ResB>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, S::Error>;
+    type Future = ResponseFuture<S::Future, ResB, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         let tokens = headers::prepare(req.headers_mut());
         // the ids RequestIdLayer gave the request, or our own (and then we answer with it)
         let (ids, request_id) = match req.extensions().get::<RequestIds>() {

@@ -694,3 +694,112 @@ async fn request_ids_from_an_outer_layer_reach_every_response_once() {
         "a new id per request"
     );
 }
+
+/// Without axum: plain hyper serving a tower stack whose bodies are hyper's `Incoming` and
+/// `Full<Bytes>`, and `oneshot` with `String` bodies.
+#[tokio::test]
+async fn the_layer_serves_any_tower_stack_and_body_types() {
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::{Bytes, Incoming};
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceBuilder;
+
+    let w = world().await;
+    let layer = w.layer(|_| {});
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let stack = ServiceBuilder::new()
+        .layer(RequestIdLayer)
+        .layer(layer.clone())
+        .service_fn(|req: Request<Incoming>| async move {
+            let user = req.headers().get("x-user-name").cloned();
+            let ctx = req.extensions().get::<Context>().cloned();
+            let body = json!({
+                "header": user.and_then(|v| v.to_str().ok().map(str::to_owned)),
+                "ctx": ctx.and_then(|c| c.user_name().map(str::to_owned)),
+            });
+            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from(
+                body.to_string(),
+            ))))
+        });
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let service = TowerToHyperService::new(stack.clone());
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+
+    let client = reqwest::Client::new();
+    let r = client.get(format!("{base}/any")).send().await.unwrap();
+    let (status, headers) = (r.status(), r.headers().clone());
+    let body: Value = r.json().await.unwrap();
+    assert_keystone_401(status, &headers, &body, &w);
+    assert_eq!(headers["content-type"], "application/json");
+
+    let token = w.token("alice").await;
+    for _ in 0..2 {
+        let r = client
+            .get(format!("{base}/any"))
+            .header("x-auth-token", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.headers().contains_key("x-openstack-request-id"));
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body, json!({"header": "alice", "ctx": "alice"}));
+    }
+    assert_eq!(layer.counters().hits, 1);
+
+    // `String` in, `String` out, through `oneshot`
+    let svc = ServiceBuilder::new().layer(w.layer(|_| {})).service_fn(
+        |req: Request<String>| async move {
+            let name = req
+                .extensions()
+                .get::<Context>()
+                .and_then(|c| c.user_name().map(str::to_owned));
+            Ok::<_, std::convert::Infallible>(axum::http::Response::new(format!(
+                "{} {}",
+                name.unwrap_or_default(),
+                req.into_body()
+            )))
+        },
+    );
+    let req = |token: Option<&str>| {
+        let mut r = Request::builder().uri("/any");
+        if let Some(t) = token {
+            r = r.header("x-auth-token", t);
+        }
+        r.body("the body".to_owned()).unwrap()
+    };
+    let r = svc.clone().oneshot(req(Some(&token))).await.unwrap();
+    assert_eq!(
+        (r.status(), r.body().as_str()),
+        (StatusCode::OK, "alice the body")
+    );
+    let r = svc.clone().oneshot(req(None)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = serde_json::from_str(r.body()).unwrap();
+    assert_eq!(body["error"]["code"], 401);
+    // and a `Full<Bytes>` response from the layer itself
+    let svc = ServiceBuilder::new()
+        .layer(w.layer(|_| {}))
+        .service_fn(|_: Request<String>| async {
+            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from_static(
+                b"x",
+            ))))
+        });
+    let r = svc.oneshot(req(None)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let bytes = r.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&bytes).unwrap()["error"]["code"],
+        401
+    );
+}
