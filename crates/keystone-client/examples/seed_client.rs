@@ -15,9 +15,9 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|| "myservice".to_owned());
     let config = CloudConfig::from_env()?;
     let session = config.session_builder().build()?;
-    let interfaces = session.interfaces().to_vec();
+    // on the interface OS_INTERFACE names (public by default)
     let url = session
-        .endpoint(&EndpointFilter::new(&service_type).interfaces(interfaces))
+        .endpoint(&EndpointFilter::new(&service_type))
         .await?;
     println!("{service_type} is at {url}");
     let response = session.get(format!("{url}/test")).send().await?;

@@ -73,7 +73,9 @@ pub struct EndpointFilter {
     pub service_type: String,
     /// Only a service with this name.
     pub service_name: Option<String>,
-    /// Interfaces in order of preference; `public` alone by default.
+    /// Interfaces in order of preference. Empty (the default) means the session's interfaces
+    /// when a [`crate::Session`] picks the endpoint (`OS_INTERFACE`, `interface` in
+    /// clouds.yaml), and `public` otherwise.
     pub interfaces: Vec<Interface>,
     /// Only endpoints in this region.
     pub region: Option<String>,
@@ -82,12 +84,13 @@ pub struct EndpointFilter {
 }
 
 impl EndpointFilter {
-    /// The public endpoint of a service type, in any region.
+    /// The endpoint of a service type, on the session's interfaces (or `public`), in the
+    /// session's region (or any).
     pub fn new(service_type: impl Into<String>) -> Self {
         EndpointFilter {
             service_type: service_type.into(),
             service_name: None,
-            interfaces: vec![Interface::Public],
+            interfaces: Vec::new(),
             region: None,
             endpoint_override: None,
         }
@@ -137,12 +140,17 @@ pub fn select_endpoint(
         Some(c) if !c.is_empty() => c,
         _ => return Err(Error::EmptyCatalog),
     };
+    let interfaces: &[Interface] = if filter.interfaces.is_empty() {
+        &[Interface::Public]
+    } else {
+        &filter.interfaces
+    };
     let services: Vec<&CatalogService> = catalog
         .iter()
         .filter(|s| s.kind == filter.service_type)
         .filter(|s| filter.service_name.as_ref().is_none_or(|n| &s.name == n))
         .collect();
-    for interface in &filter.interfaces {
+    for interface in interfaces {
         for service in &services {
             let found = service.endpoints.iter().find(|e| {
                 e.interface == interface.as_str()
@@ -159,11 +167,7 @@ pub fn select_endpoint(
     Err(Error::EndpointNotFound {
         service_type: filter.service_type.clone(),
         service_name: filter.service_name.clone(),
-        interfaces: filter
-            .interfaces
-            .iter()
-            .map(|i| i.as_str().to_owned())
-            .collect(),
+        interfaces: interfaces.iter().map(|i| i.as_str().to_owned()).collect(),
         region: filter.region.clone(),
     })
 }

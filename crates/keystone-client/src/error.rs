@@ -17,16 +17,21 @@ pub enum Error {
         source: reqwest::Error,
     },
     /// Keystone (or a service) answered with an error status.
-    #[error("{url} answered {status}{}", detail(.body))]
+    #[error("{url} answered {status}{}{}", detail(.body),
+        .request_id.as_deref().map(|id| format!(" (Request-ID: {id})")).unwrap_or_default())]
     Api {
         /// What was requested.
         url: String,
         /// The status.
         status: StatusCode,
-        /// The parsed error body, when it had Keystone's shape.
+        /// The error, when the body had Keystone's shape (`{"error": {...}}`) or the API-SIG's
+        /// (`{"errors": [{"title", "detail"}, ...]}`, the first of them, as Placement and
+        /// Ironic answer).
         body: Option<ErrorBody>,
         /// The `x-openstack-request-id` of the answer.
         request_id: Option<String>,
+        /// The body as received, whatever its shape (a proxy's HTML page, plain text).
+        raw: RawBody,
     },
     /// A successful answer whose body did not parse; the raw bytes are kept.
     #[error("{url} answered {status} with a body that does not parse: {source}")]
@@ -36,7 +41,7 @@ pub enum Error {
         /// The status.
         status: StatusCode,
         /// The body as received.
-        raw: Vec<u8>,
+        raw: RawBody,
         /// Why it did not parse.
         #[source]
         source: serde_json::Error,
@@ -70,6 +75,36 @@ pub enum Error {
         /// The region asked for.
         region: Option<String>,
     },
+}
+
+/// A body as received. Its `Debug` shows only its length: it may hold a token or a secret.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RawBody(pub Vec<u8>);
+
+impl RawBody {
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The bytes as text, lossily.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.0)
+    }
+}
+
+impl std::fmt::Debug for RawBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{} bytes]", self.0.len())
+    }
+}
+
+impl std::ops::Deref for RawBody {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 fn detail(body: &Option<ErrorBody>) -> String {

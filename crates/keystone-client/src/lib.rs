@@ -42,6 +42,6 @@ pub use admin::{Admin, EndpointQuery, GrantTarget, RoleAssignmentQuery};
 pub use auth::{Auth, Method, UserIdentity};
 pub use catalog::{EndpointFilter, Interface};
 pub use config::CloudConfig;
-pub use error::{ConfigError, Error, ErrorKind, Result};
+pub use error::{ConfigError, Error, ErrorKind, RawBody, Result};
 pub use session::{Session, SessionBuilder};
 pub use tokens::ValidateOptions;

@@ -33,7 +33,7 @@ use tokio::sync::{Mutex, OnceCell};
 use crate::access::AccessInfo;
 use crate::auth::Auth;
 use crate::catalog::{EndpointFilter, Interface};
-use crate::error::{ConfigError, Error, Result};
+use crate::error::{ConfigError, Error, RawBody, Result};
 
 /// The default margin: re-authenticate when less than this is left of the token's life.
 pub const DEFAULT_REAUTH_MARGIN: Duration = Duration::from_secs(120);
@@ -327,6 +327,9 @@ impl Session {
         if filter.region.is_none() {
             filter.region = self.inner.config.region.clone();
         }
+        if filter.interfaces.is_empty() {
+            filter.interfaces = self.inner.config.interfaces.clone();
+        }
         self.access().await?.endpoint(&filter)
     }
 
@@ -431,8 +434,8 @@ pub(crate) fn sensitive(value: &str) -> Result<HeaderValue> {
     Ok(v)
 }
 
-/// An authenticated request being built.
-#[derive(Debug)]
+/// An authenticated request being built. Its `Debug` leaves the body out (it may carry a
+/// password or a secret).
 pub struct Request {
     session: Session,
     method: Method,
@@ -443,10 +446,27 @@ pub struct Request {
     authenticated: bool,
 }
 
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &self.headers)
+            .field(
+                "body",
+                &self.body.as_ref().map(|b| format!("[{} bytes]", b.len())),
+            )
+            .field("authenticated", &self.authenticated)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Request {
-    /// Adds a header (marked sensitive when it carries a token).
-    pub fn header(mut self, name: &'static str, value: &str) -> Result<Self> {
-        let name = HeaderName::from_static(name);
+    /// Adds a header, its name in any case (marked sensitive when it carries a token). An
+    /// invalid name or value is an error.
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self> {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| ConfigError::invalid("header", name, "not a valid header name"))?;
         let value = if name.as_str().ends_with("-token") {
             sensitive(value)?
         } else {
@@ -516,14 +536,44 @@ pub(crate) async fn error_for_status(url: &str, response: Response) -> Result<Re
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let bytes = response.bytes().await.unwrap_or_default();
-    let body = serde_json::from_slice::<keystone_types::ErrorResponse>(&bytes)
-        .ok()
-        .map(|e| e.error);
     Err(Error::Api {
         url: url.to_owned(),
         status,
-        body,
+        body: error_body(status, &bytes),
         request_id,
+        raw: RawBody(bytes.to_vec()),
+    })
+}
+
+/// The error in a body of Keystone's shape, or of the API-SIG's (the first of its `errors`).
+fn error_body(status: StatusCode, bytes: &[u8]) -> Option<keystone_types::ErrorBody> {
+    #[derive(serde::Deserialize)]
+    struct SigErrors {
+        errors: Vec<SigError>,
+    }
+    #[derive(serde::Deserialize)]
+    struct SigError {
+        #[serde(default)]
+        title: String,
+        #[serde(default)]
+        detail: String,
+    }
+    if let Ok(e) = serde_json::from_slice::<keystone_types::ErrorResponse>(bytes) {
+        return Some(e.error);
+    }
+    let first = serde_json::from_slice::<SigErrors>(bytes)
+        .ok()?
+        .errors
+        .into_iter()
+        .next()?;
+    Some(keystone_types::ErrorBody {
+        code: status.as_u16(),
+        message: if first.detail.is_empty() {
+            first.title.clone()
+        } else {
+            first.detail
+        },
+        title: first.title,
     })
 }
 
@@ -537,7 +587,7 @@ pub(crate) async fn parse_json<T: DeserializeOwned>(url: &str, response: Respons
     serde_json::from_slice(&bytes).map_err(|e| Error::Unparsable {
         url: url.to_owned(),
         status,
-        raw: bytes.to_vec(),
+        raw: RawBody(bytes.to_vec()),
         source: e,
     })
 }

@@ -76,11 +76,18 @@ impl Session {
         Ok(AccessInfo::new(Secret::new(subject), body.token))
     }
 
-    /// Checks that `subject` is valid (`HEAD`), without fetching its body.
-    pub async fn check_token(&self, subject: &str) -> Result<()> {
-        self.subject_request(Method::HEAD, subject, "", false)
-            .await
-            .map(drop)
+    /// Checks that `subject` is valid (`HEAD`), without fetching its body; `options` as for
+    /// [`Session::validate_token`] (`allow_expired`, and `access_rules`, without which a token of
+    /// an application credential with access rules reads as invalid).
+    pub async fn check_token(&self, subject: &str, options: ValidateOptions) -> Result<()> {
+        self.subject_request(
+            Method::HEAD,
+            subject,
+            &options.query(),
+            options.access_rules,
+        )
+        .await
+        .map(drop)
     }
 
     /// Revokes `subject`.

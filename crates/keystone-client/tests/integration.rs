@@ -221,7 +221,10 @@ async fn services_validate_tokens_with_their_own_credentials() {
         .await
         .unwrap();
     assert!(bare.catalog().is_none());
-    service.check_token(&token).await.unwrap();
+    service
+        .check_token(&token, ValidateOptions::default())
+        .await
+        .unwrap();
 
     let bogus = service
         .validate_token("gAAAAABbogus", ValidateOptions::default())
@@ -248,7 +251,11 @@ async fn services_validate_tokens_with_their_own_credentials() {
         .unwrap_err();
     assert_eq!(revoked.kind(), ErrorKind::NotFound);
     assert_eq!(
-        service.check_token(&token).await.unwrap_err().kind(),
+        service
+            .check_token(&token, ValidateOptions::default())
+            .await
+            .unwrap_err()
+            .kind(),
         ErrorKind::NotFound
     );
 }
@@ -468,6 +475,20 @@ async fn tokens_limited_by_access_rules_validate_only_for_enforcers() {
         .await
         .unwrap_err();
     assert_eq!(hidden.kind(), ErrorKind::NotFound, "{hidden}");
+    let promise = ValidateOptions {
+        access_rules: true,
+        ..Default::default()
+    };
+    // HEAD alike
+    assert_eq!(
+        service
+            .check_token(&token, ValidateOptions::default())
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    service.check_token(&token, promise).await.unwrap();
     let shown = service
         .validate_token(
             &token,

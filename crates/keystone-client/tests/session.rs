@@ -162,6 +162,23 @@ async fn endpoints_honour_interface_region_and_name() {
         Error::EndpointNotFound { .. }
     ));
 
+    // the session's interfaces apply when the filter names none (OS_INTERFACE=internal)
+    let internal = admin_session(&fake)
+        .interfaces([Interface::Internal])
+        .build()
+        .unwrap();
+    assert_eq!(
+        internal.endpoint(&f()).await.unwrap(),
+        "http://one.internal"
+    );
+    assert_eq!(
+        internal
+            .endpoint(&f().interface(Interface::Public).region("RegionTwo"))
+            .await
+            .unwrap(),
+        "http://two.public"
+    );
+
     // the session's region applies when the filter names none
     let in_two = admin_session(&fake).region("RegionTwo").build().unwrap();
     assert_eq!(

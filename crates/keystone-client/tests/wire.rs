@@ -63,7 +63,8 @@ async fn malformed_and_truncated_bodies_keep_the_raw_bytes() {
             .unwrap_err();
         match err {
             Error::Unparsable { raw, status, .. } => {
-                assert_eq!(raw, body.as_bytes());
+                assert_eq!(raw.as_bytes(), body.as_bytes());
+                assert_eq!(format!("{raw:?}"), format!("[{} bytes]", body.len()));
                 assert_eq!(status.as_u16(), 201);
             }
             other => panic!("{body}: expected Unparsable, got {other:?}"),
@@ -126,6 +127,42 @@ async fn keystone_error_bodies_are_parsed_and_others_are_not_lost() {
     let err = s.admin().list_regions().await.unwrap_err();
     assert!(matches!(&err, Error::Api { body: None, .. }), "{err:?}");
     assert_eq!(err.kind(), ErrorKind::Other);
+    let Error::Api { raw, .. } = &err else {
+        unreachable!()
+    };
+    assert_eq!(raw.text(), "<html>proxy error</html>");
+    // the request id is in the message, as keystoneauth1 puts it
+    let err = s
+        .validate_token("x", ValidateOptions::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().ends_with("(Request-ID: req-1)"), "{err}");
+
+    // an API-SIG error list (Placement, Ironic): the first error's detail
+    Mock::given(method("GET"))
+        .and(path("/placement/traits"))
+        .respond_with(ResponseTemplate::new(409).set_body_json(serde_json::json!({
+            "errors": [{"status": 409, "title": "Conflict", "detail": "There was a conflict when trying to complete your request.", "code": "placement.concurrent_update"}]
+        })))
+        .mount(&server)
+        .await;
+    let err = s
+        .get(format!("{}/placement/traits", server.uri()))
+        .send_ok()
+        .await
+        .unwrap_err();
+    let Error::Api {
+        body: Some(body), ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(body.title, "Conflict");
+    assert_eq!(
+        body.message,
+        "There was a conflict when trying to complete your request."
+    );
+    assert!(err.to_string().contains("conflict when trying"), "{err}");
 }
 
 #[tokio::test]
