@@ -37,6 +37,12 @@ pub type CustomChecks = HashMap<String, Arc<dyn CustomCheck>>;
 /// limit would (a cycle always reaches it).
 pub const MAX_RULE_DEPTH: usize = 64;
 
+/// How many `rule:` references one decision may follow before it gives up (and denies, as
+/// when Python raises). oslo.policy has no such bound, so rules that refer twice to rules that
+/// refer twice to ... take time exponential in their depth there; Keystone's 204 default rules
+/// follow a few dozen references at most.
+pub const MAX_RULE_EXPANSIONS: usize = 10_000;
+
 /// What a `rule:` check can see: the named rules and the default rule.
 pub trait RuleLookup {
     /// The rule named `name`, or the default rule when `name` is unknown (and a default
@@ -76,18 +82,18 @@ pub struct Step {
 impl Env<'_> {
     /// Evaluates `rule`.
     pub fn eval(&self, rule: &Rule) -> Outcome {
-        self.eval_at(rule, 0, &mut None)
+        self.eval_at(rule, 0, &mut Walk::new(None))
     }
 
     /// Evaluates `rule` and records every evaluated node.
     pub fn explain(&self, rule: &Rule) -> (Outcome, Vec<Step>) {
-        let mut steps = Some(Vec::new());
-        let outcome = self.eval_at(rule, 0, &mut steps);
-        (outcome, steps.unwrap_or_default())
+        let mut walk = Walk::new(Some(Vec::new()));
+        let outcome = self.eval_at(rule, 0, &mut walk);
+        (outcome, walk.trace.unwrap_or_default())
     }
 
-    fn eval_at(&self, rule: &Rule, depth: usize, trace: &mut Option<Vec<Step>>) -> Outcome {
-        let index = trace.as_mut().map(|t| {
+    fn eval_at(&self, rule: &Rule, depth: usize, walk: &mut Walk) -> Outcome {
+        let index = walk.trace.as_mut().map(|t| {
             t.push(Step {
                 depth,
                 what: match rule {
@@ -103,11 +109,11 @@ impl Env<'_> {
         let outcome = match rule {
             Rule::True => Ok(true),
             Rule::False => Ok(false),
-            Rule::Not(inner) => self.eval_at(inner, depth + 1, trace).map(|b| !b),
+            Rule::Not(inner) => self.eval_at(inner, depth + 1, walk).map(|b| !b),
             Rule::And(rules) => {
                 let mut result = Ok(true);
                 for r in rules {
-                    match self.eval_at(r, depth + 1, trace) {
+                    match self.eval_at(r, depth + 1, walk) {
                         Ok(true) => {}
                         other => {
                             result = other;
@@ -120,7 +126,7 @@ impl Env<'_> {
             Rule::Or(rules) => {
                 let mut result = Ok(false);
                 for r in rules {
-                    match self.eval_at(r, depth + 1, trace) {
+                    match self.eval_at(r, depth + 1, walk) {
                         Ok(false) => {}
                         other => {
                             result = other;
@@ -130,15 +136,15 @@ impl Env<'_> {
                 }
                 result
             }
-            Rule::Check(check) => self.check(check, depth, trace),
+            Rule::Check(check) => self.check(check, depth, walk),
         };
-        if let (Some(t), Some(i)) = (trace.as_mut(), index) {
+        if let (Some(t), Some(i)) = (walk.trace.as_mut(), index) {
             t[i].outcome = outcome.clone().map_err(|e| e.0);
         }
         outcome
     }
 
-    fn check(&self, check: &Check, depth: usize, trace: &mut Option<Vec<Step>>) -> Outcome {
+    fn check(&self, check: &Check, depth: usize, walk: &mut Walk) -> Outcome {
         if !self.custom.is_empty()
             && !matches!(check.compiled, Compiled::Rule | Compiled::Role(_))
             && let Some(custom) = self.custom.get(&check.kind)
@@ -153,10 +159,17 @@ impl Env<'_> {
                         check.matched
                     )));
                 }
-                match self.rules.lookup(&check.matched) {
-                    Some(rule) => self.eval_at(rule, depth + 1, trace),
-                    None => Ok(false),
+                let Some(rule) = self.rules.lookup(&check.matched) else {
+                    return Ok(false);
+                };
+                if walk.expansions_left == 0 {
+                    return Err(Raised(format!(
+                        "more than {MAX_RULE_EXPANSIONS} rule references followed, at rule:{}",
+                        check.matched
+                    )));
                 }
+                walk.expansions_left -= 1;
+                self.eval_at(rule, depth + 1, walk)
             }
             Compiled::Role(template) => {
                 let matched = match template.format(self.target) {
@@ -207,6 +220,22 @@ impl Env<'_> {
                     KindMeaning::Path(segments) => find(self.creds, segments, &matched),
                 }
             }
+        }
+    }
+}
+
+/// The state of one evaluation: the explanation being recorded, if any, and how many more
+/// `rule:` references it may follow.
+struct Walk {
+    trace: Option<Vec<Step>>,
+    expansions_left: usize,
+}
+
+impl Walk {
+    fn new(trace: Option<Vec<Step>>) -> Walk {
+        Walk {
+            trace,
+            expansions_left: MAX_RULE_EXPANSIONS,
         }
     }
 }

@@ -74,6 +74,12 @@ const OPS: &[&str] = &[
     "^", "~", "<", ">", "(", ")", "[", "]", "{", "}", ",", ".", ";", "=",
 ];
 
+/// How deeply brackets may nest in a kind; deeper is a `SyntaxError` ("too many nested
+/// parentheses"), as in Python, whose tokenizer allows twice as many (200). Brackets are the
+/// only recursion of the parser below (chains of unary operators, `not`, `**`, `+` and `-`
+/// are read in loops), so this bounds the stack it needs; real kinds nest once or twice.
+pub const MAX_BRACKETS: usize = 100;
+
 fn is_id_start(c: char) -> bool {
     c == '_' || c.is_alphabetic()
 }
@@ -124,6 +130,9 @@ fn tokenize(src: &str) -> Result<Vec<Tok>, String> {
             return Err("invalid syntax".into());
         }
         match c {
+            '(' | '[' | '{' if depth >= MAX_BRACKETS => {
+                return Err("too many nested parentheses".into());
+            }
             '(' | '[' | '{' => depth += 1,
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
             _ => {}
@@ -363,6 +372,16 @@ enum Expr {
     Other,
 }
 
+/// The unary operators before a factor, as far as a literal cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unary {
+    None,
+    Neg,
+    Pos,
+    /// `~`, or more than one operator.
+    Other,
+}
+
 struct Parser {
     tokens: Vec<Tok>,
     pos: usize,
@@ -426,10 +445,11 @@ impl Parser {
     }
 
     fn inversion(&mut self) -> PResult {
-        if matches!(self.peek(), Some(Tok::Name(n)) if n == "not") {
+        // `not not ... x`, read in a loop: any `not` makes it other than a literal
+        let mut negated = false;
+        while matches!(self.peek(), Some(Tok::Name(n)) if n == "not") {
             self.pos += 1;
-            self.inversion()?;
-            return Ok(Expr::Other);
+            negated = true;
         }
         let left = self.binary(0)?;
         let mut compared = false;
@@ -442,9 +462,16 @@ impl Parser {
                 break;
             }
         }
-        Ok(if compared { Expr::Other } else { left })
+        Ok(if negated || compared {
+            Expr::Other
+        } else {
+            left
+        })
     }
 
+    /// The binary operators, loosest first, read by precedence climbing: `binary(level)` reads
+    /// operators of `level` and tighter, left-associative (one frame per operand rather than
+    /// one per precedence level, which keeps bracket nesting cheap in stack).
     fn binary(&mut self, level: usize) -> PResult {
         const LEVELS: &[&[&str]] = &[
             &["|"],
@@ -454,18 +481,21 @@ impl Parser {
             &["+", "-"],
             &["*", "/", "//", "%", "@"],
         ];
-        if level == LEVELS.len() {
-            return self.factor();
-        }
-        let mut left = self.binary(level + 1)?;
+        let mut left = self.factor()?;
         while let Some(Tok::Op(o)) = self.peek() {
             let o = *o;
-            if !LEVELS[level].contains(&o) {
+            let Some(op_level) = LEVELS.iter().position(|ops| ops.contains(&o)) else {
+                break;
+            };
+            if op_level < level {
                 break;
             }
             self.pos += 1;
-            let right = self.binary(level + 1)?;
+            let right = self.binary(op_level + 1)?;
+            // a sum is a literal only as `number + imaginary`, so `a + b + c` is not one (and
+            // long chains do not make a deep tree)
             left = match o {
+                _ if matches!(left, Expr::Add(..) | Expr::Sub(..)) => Expr::Other,
                 "+" => Expr::Add(Box::new(left), Box::new(right)),
                 "-" => Expr::Sub(Box::new(left), Box::new(right)),
                 _ => Expr::Other,
@@ -474,28 +504,51 @@ impl Parser {
         Ok(left)
     }
 
+    /// `factor: ('-' | '+' | '~') factor | power` and `power: ['await'] primary ['**' factor]`,
+    /// read in loops: only one `-` or `+` before a number can make a literal, so a longer run
+    /// of unary operators, or any `**`, is simply not one.
     fn factor(&mut self) -> PResult {
-        if self.eat("-") {
-            return Ok(Expr::Neg(Box::new(self.factor()?)));
+        let sign = self.unary_operators();
+        let mut value = self.power_operand()?;
+        while self.eat("**") {
+            self.unary_operators();
+            self.power_operand()?;
+            value = Expr::Other;
         }
-        if self.eat("+") {
-            return Ok(Expr::Pos(Box::new(self.factor()?)));
+        Ok(match sign {
+            Unary::None => value,
+            Unary::Neg => Expr::Neg(Box::new(value)),
+            Unary::Pos => Expr::Pos(Box::new(value)),
+            Unary::Other => Expr::Other,
+        })
+    }
+
+    fn unary_operators(&mut self) -> Unary {
+        let mut sign = Unary::None;
+        loop {
+            let op = if self.eat("-") {
+                Unary::Neg
+            } else if self.eat("+") {
+                Unary::Pos
+            } else if self.eat("~") {
+                Unary::Other
+            } else {
+                return sign;
+            };
+            sign = match sign {
+                Unary::None => op,
+                _ => Unary::Other,
+            };
         }
-        if self.eat("~") {
-            self.factor()?;
-            return Ok(Expr::Other);
-        }
+    }
+
+    fn power_operand(&mut self) -> PResult {
         if matches!(self.peek(), Some(Tok::Name(n)) if n == "await") {
             self.pos += 1;
             self.primary()?;
             return Ok(Expr::Other);
         }
-        let base = self.primary()?;
-        if self.eat("**") {
-            self.factor()?;
-            return Ok(Expr::Other);
-        }
-        Ok(base)
+        self.primary()
     }
 
     fn primary(&mut self) -> PResult {

@@ -117,17 +117,41 @@ fn parse_check(text: &str) -> Rule {
     }
 }
 
-#[derive(Debug, Clone)]
+/// How deeply `not`, `and` and `or` may nest in one rule (a check alone is depth 0, `not a`
+/// and `a and b` are depth 1). A deeper rule does not parse (it denies, as every rule that
+/// does not parse): real policies nest a handful of levels, and a bound here keeps evaluating,
+/// printing and dropping a rule from recursing without end (oslo.policy builds any depth and
+/// then fails with `RecursionError` somewhere past a few hundred levels).
+pub const MAX_NESTING: usize = 100;
+
+/// A token of `ParseState`, with the nesting depth of what it holds (see [`MAX_NESTING`]).
+#[derive(Debug)]
 enum Token {
-    Check(Rule),
-    AndExpr(Vec<Rule>),
-    OrExpr(Vec<Rule>),
+    /// A check, with its depth.
+    Check(Rule, usize),
+    /// The operands of an "and", with the deepest operand's depth.
+    AndExpr(Vec<Rule>, usize),
+    /// The operands of an "or", with the deepest depth among all but the last operand, and
+    /// the last operand's depth (an `and` that follows extends the last operand).
+    OrExpr(Vec<Rule>, usize, usize),
     And,
     Or,
     Not,
     LParen,
     RParen,
     Str,
+}
+
+impl Token {
+    /// The depth of the rule this token becomes (an "and" or "or" adds its own level).
+    fn depth(&self) -> usize {
+        match self {
+            Token::Check(_, d) => *d,
+            Token::AndExpr(_, d) => d + 1,
+            Token::OrExpr(_, rest, last) => rest.max(last) + 1,
+            _ => 0,
+        }
+    }
 }
 
 /// Python's `str.isspace()`, which is what `re.split(r'\s+')` splits on.
@@ -165,7 +189,7 @@ fn tokenize(rule: &str) -> Vec<Token> {
                 if quoted {
                     out.push(Token::Str);
                 } else {
-                    out.push(Token::Check(parse_check(clean)));
+                    out.push(Token::Check(parse_check(clean), 0));
                 }
             }
             _ => {}
@@ -177,9 +201,12 @@ fn tokenize(rule: &str) -> Vec<Token> {
     out
 }
 
-/// The shift-reduce state of `ParseState`.
+/// The shift-reduce state of `ParseState`. Every reduction moves the tokens it combines (an
+/// "and" or "or" grows the vector it already has), so parsing is linear in the rule's length.
 struct State {
     stack: Vec<Token>,
+    /// Set when a reduction built something deeper than [`MAX_NESTING`]; parsing stops.
+    too_deep: bool,
 }
 
 impl State {
@@ -191,67 +218,78 @@ impl State {
     fn reduce(&mut self) {
         loop {
             let n = self.stack.len();
-            if n >= 3 && self.reduce3() {
-                continue;
-            }
-            if n >= 2 && matches!(self.stack[n - 2..], [Token::Not, Token::Check(_)]) {
-                let Some(Token::Check(c)) = self.stack.pop() else {
+            let reduced = if self.reduce3() {
+                true
+            } else if n >= 2 && matches!(self.stack[n - 2..], [Token::Not, Token::Check(..)]) {
+                let Some(Token::Check(c, d)) = self.stack.pop() else {
                     unreachable!()
                 };
                 self.stack.pop();
-                self.stack.push(Token::Check(Rule::Not(Box::new(c))));
-                continue;
+                self.stack.push(Token::Check(Rule::Not(Box::new(c)), d + 1));
+                true
+            } else {
+                false
+            };
+            if !reduced {
+                return;
             }
-            return;
+            if self.stack.last().is_some_and(|t| t.depth() > MAX_NESTING) {
+                self.too_deep = true;
+                return;
+            }
         }
     }
 
     fn reduce3(&mut self) -> bool {
-        let n = self.stack.len();
-        let [a, b, c] = &self.stack[n - 3..] else {
+        if self.stack.len() < 3 {
+            return false;
+        }
+        // the three tokens are moved out, and moved back if they do not reduce
+        let (c, b, a) = (self.stack.pop(), self.stack.pop(), self.stack.pop());
+        let (Some(a), Some(b), Some(c)) = (a, b, c) else {
             return false;
         };
         let replacement = match (a, b, c) {
-            (Token::LParen, Token::Check(r), Token::RParen) => Token::Check(r.clone()),
-            (Token::LParen, Token::AndExpr(rs), Token::RParen) => {
-                Token::Check(Rule::And(rs.clone()))
+            (Token::LParen, Token::Check(r, d), Token::RParen) => Token::Check(r, d),
+            (Token::LParen, Token::AndExpr(rs, d), Token::RParen) => {
+                Token::Check(Rule::And(rs), d + 1)
             }
-            (Token::LParen, Token::OrExpr(rs), Token::RParen) => Token::Check(Rule::Or(rs.clone())),
-            (Token::Check(x), Token::And, Token::Check(y)) => {
-                Token::AndExpr(vec![x.clone(), y.clone()])
+            (Token::LParen, Token::OrExpr(rs, rest, last), Token::RParen) => {
+                Token::Check(Rule::Or(rs), rest.max(last) + 1)
             }
-            (Token::AndExpr(xs), Token::And, Token::Check(y)) => {
-                let mut xs = xs.clone();
-                xs.push(y.clone());
-                Token::AndExpr(xs)
+            (Token::Check(x, dx), Token::And, Token::Check(y, dy)) => {
+                Token::AndExpr(vec![x, y], dx.max(dy))
             }
-            (Token::OrExpr(xs), Token::And, Token::Check(y)) => {
-                let mut xs = xs.clone();
-                let last = xs.pop().unwrap_or(Rule::False);
-                let and = match last {
+            (Token::AndExpr(mut xs, d), Token::And, Token::Check(y, dy)) => {
+                xs.push(y);
+                Token::AndExpr(xs, d.max(dy))
+            }
+            (Token::OrExpr(mut xs, rest, last), Token::And, Token::Check(y, dy)) => {
+                let (and, depth) = match xs.pop().unwrap_or(Rule::False) {
                     Rule::And(mut inner) => {
-                        inner.push(y.clone());
-                        Rule::And(inner)
+                        inner.push(y);
+                        (Rule::And(inner), last.max(dy + 1))
                     }
-                    other => Rule::And(vec![other, y.clone()]),
+                    other => (Rule::And(vec![other, y]), last.max(dy) + 1),
                 };
                 xs.push(and);
-                Token::OrExpr(xs)
+                Token::OrExpr(xs, rest, depth)
             }
-            (Token::Check(x), Token::Or, Token::Check(y)) => {
-                Token::OrExpr(vec![x.clone(), y.clone()])
+            (Token::Check(x, dx), Token::Or, Token::Check(y, dy)) => {
+                Token::OrExpr(vec![x, y], dx, dy)
             }
-            (Token::AndExpr(xs), Token::Or, Token::Check(y)) => {
-                Token::OrExpr(vec![Rule::And(xs.clone()), y.clone()])
+            (Token::AndExpr(xs, d), Token::Or, Token::Check(y, dy)) => {
+                Token::OrExpr(vec![Rule::And(xs), y], d + 1, dy)
             }
-            (Token::OrExpr(xs), Token::Or, Token::Check(y)) => {
-                let mut xs = xs.clone();
-                xs.push(y.clone());
-                Token::OrExpr(xs)
+            (Token::OrExpr(mut xs, rest, last), Token::Or, Token::Check(y, dy)) => {
+                xs.push(y);
+                Token::OrExpr(xs, rest.max(last), dy)
             }
-            _ => return false,
+            (a, b, c) => {
+                self.stack.extend([a, b, c]);
+                return false;
+            }
         };
-        self.stack.truncate(n - 3);
         self.stack.push(replacement);
         true
     }
@@ -279,28 +317,34 @@ pub fn parse_text(text: &str) -> Parsed {
             error: None,
         };
     }
-    let mut state = State { stack: Vec::new() };
+    let mut state = State {
+        stack: Vec::new(),
+        too_deep: false,
+    };
     for token in tokenize(text) {
         state.shift(token);
+        if state.too_deep {
+            return Parsed {
+                rule: Rule::False,
+                error: Some(format!(
+                    "rule nests deeper than {MAX_NESTING} levels: {:?}...",
+                    text.chars().take(80).collect::<String>()
+                )),
+            };
+        }
     }
-    match state.stack.as_slice() {
-        [Token::Check(r)] => Parsed {
-            rule: r.clone(),
-            error: None,
-        },
-        [Token::AndExpr(rs)] => Parsed {
-            rule: Rule::And(rs.clone()),
-            error: None,
-        },
-        [Token::OrExpr(rs)] => Parsed {
-            rule: Rule::Or(rs.clone()),
-            error: None,
-        },
-        _ => Parsed {
-            rule: Rule::False,
-            error: Some(format!("could not parse rule {text:?}")),
-        },
-    }
+    let rule = match state.stack.pop() {
+        Some(Token::Check(r, _)) if state.stack.is_empty() => r,
+        Some(Token::AndExpr(rs, _)) if state.stack.is_empty() => Rule::And(rs),
+        Some(Token::OrExpr(rs, ..)) if state.stack.is_empty() => Rule::Or(rs),
+        _ => {
+            return Parsed {
+                rule: Rule::False,
+                error: Some(format!("could not parse rule {text:?}")),
+            };
+        }
+    };
+    Parsed { rule, error: None }
 }
 
 /// Parses the list-of-lists form: an "or" of "and"s (`[["role:a", "role:b"], ["role:c"]]`).

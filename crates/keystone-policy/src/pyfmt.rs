@@ -140,6 +140,12 @@ pub fn py_float_repr(f: f64) -> String {
     }
 }
 
+/// The longest text a `%` conversion may pad to, with its width or (for integers) its
+/// precision. Python pads to any length that fits in memory, and raises `MemoryError` beyond;
+/// here a longer padding raises, so that a policy file cannot make every decision allocate
+/// gigabytes. No real check compares with a megabyte of padding.
+pub const MAX_FORMAT_WIDTH: usize = 1 << 20;
+
 /// One piece of a `%`-format string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Piece {
@@ -243,22 +249,31 @@ impl Template {
                 i += 1;
             }
             let mut unsupported = None;
-            let number = |i: &mut usize| {
+            // as Python, a width or precision beyond `Py_ssize_t` is a ValueError
+            let number = |i: &mut usize, what: &str, unsupported: &mut Option<String>| {
                 let start = *i;
                 while *i < chars.len() && chars[*i].is_ascii_digit() {
                     *i += 1;
                 }
-                chars[start..*i]
+                if start == *i {
+                    return None;
+                }
+                let n = chars[start..*i]
                     .iter()
                     .collect::<String>()
                     .parse::<usize>()
                     .ok()
+                    .filter(|n| isize::try_from(*n).is_ok());
+                if n.is_none() {
+                    *unsupported = Some(format!("{what} too big"));
+                }
+                n
             };
             if i < chars.len() && chars[i] == '*' {
                 unsupported = Some("* wants int".to_owned());
                 i += 1;
             } else {
-                spec.width = number(&mut i);
+                spec.width = number(&mut i, "width", &mut unsupported);
             }
             if i < chars.len() && chars[i] == '.' {
                 i += 1;
@@ -266,7 +281,8 @@ impl Template {
                     unsupported = Some("* wants int".to_owned());
                     i += 1;
                 } else {
-                    spec.precision = Some(number(&mut i).unwrap_or(0));
+                    spec.precision =
+                        Some(number(&mut i, "precision", &mut unsupported).unwrap_or(0));
                 }
             }
             while i < chars.len() && "hlL".contains(chars[i]) {
@@ -422,7 +438,7 @@ impl Spec {
                 if let Some(p) = self.precision {
                     s = s.chars().take(p).collect();
                 }
-                return Ok(self.pad(s, false));
+                return self.pad(s);
             }
             _ => match v {
                 Value::Bool(b) => (*b as i64).to_string(),
@@ -446,7 +462,9 @@ impl Spec {
             None => (false, body),
         };
         let digits = match self.precision {
-            Some(p) if digits.len() < p => format!("{}{digits}", "0".repeat(p - digits.len())),
+            Some(p) if digits.len() < p => {
+                format!("{}{digits}", padding("precision", p, digits.len(), '0')?)
+            }
             _ => digits,
         };
         let sign = if negative {
@@ -464,25 +482,36 @@ impl Spec {
         {
             let len = sign.len() + digits.len();
             if len < w {
-                return Ok(format!("{sign}{}{digits}", "0".repeat(w - len)));
+                return Ok(format!("{sign}{}{digits}", padding("width", w, len, '0')?));
             }
         }
-        Ok(self.pad(format!("{sign}{digits}"), true))
+        self.pad(format!("{sign}{digits}"))
     }
 
-    fn pad(&self, s: String, _numeric: bool) -> String {
+    fn pad(&self, s: String) -> Result<String, String> {
         match self.width {
             Some(w) if s.chars().count() < w => {
-                let fill = " ".repeat(w - s.chars().count());
-                if self.left {
+                let fill = padding("width", w, s.chars().count(), ' ')?;
+                Ok(if self.left {
                     format!("{s}{fill}")
                 } else {
                     format!("{fill}{s}")
-                }
+                })
             }
-            _ => s,
+            _ => Ok(s),
         }
     }
+}
+
+/// The `fill` characters that bring text of `len` characters to `total`, unless `total` is
+/// beyond [`MAX_FORMAT_WIDTH`].
+fn padding(what: &str, total: usize, len: usize, fill: char) -> Result<String, String> {
+    if total > MAX_FORMAT_WIDTH {
+        return Err(format!(
+            "{what} {total} too big to pad to (more than {MAX_FORMAT_WIDTH})"
+        ));
+    }
+    Ok(std::iter::repeat_n(fill, total.saturating_sub(len)).collect())
 }
 
 fn py_type(v: &Value) -> &'static str {
