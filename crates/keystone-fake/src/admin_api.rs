@@ -2,12 +2,12 @@
 //! assignments and application credentials.
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use keystone_types::resources::*;
 use keystone_types::token::NamedRef;
 
-use crate::app::{AppState, KsJson, QueryMap, query_flag};
+use crate::app::{AppState, KsJson, KsPath, KsQuery, QueryMap, query_filter_is_true, query_flag};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Caller, PolicyTarget, enforce};
 use crate::store::{Grant, Store, Target};
@@ -29,7 +29,7 @@ fn allow(state: &AppState, headers: &HeaderMap, rule: &str) -> ApiResult<Caller>
     guard(state, headers, rule, PolicyTarget::new())
 }
 
-fn views(state: &AppState) -> Views<'_> {
+fn views(state: &AppState) -> Views {
     Views { base: state.base() }
 }
 
@@ -69,7 +69,7 @@ macro_rules! simple_crud {
         pub(crate) async fn $get(
             State(state): State<AppState>,
             headers: HeaderMap,
-            Path(id): Path<String>,
+            KsPath(id): KsPath<String>,
         ) -> ApiResult<Json<$Resp>> {
             allow(&state, &headers, concat!("identity:get_", $rule))?;
             let store = state.store();
@@ -97,7 +97,7 @@ macro_rules! simple_crud {
         pub(crate) async fn $update(
             State(state): State<AppState>,
             headers: HeaderMap,
-            Path(id): Path<String>,
+            KsPath(id): KsPath<String>,
             KsJson(body): KsJson<$UpdateReq>,
         ) -> ApiResult<Json<$Resp>> {
             allow(&state, &headers, concat!("identity:update_", $rule))?;
@@ -110,7 +110,7 @@ macro_rules! simple_crud {
         pub(crate) async fn $delete(
             State(state): State<AppState>,
             headers: HeaderMap,
-            Path(id): Path<String>,
+            KsPath(id): KsPath<String>,
         ) -> ApiResult<StatusCode> {
             allow(&state, &headers, concat!("identity:delete_", $rule))?;
             state.store().$store_delete(&id)?;
@@ -120,28 +120,28 @@ macro_rules! simple_crud {
 }
 
 simple_crud!(services, "service", "service",
-    view: |v: &Views<'_>, r| v.service(r),
+    view: |v: &Views, r| v.service(r),
     get: get_service, create: create_service => create_service(ServiceCreateRequest),
     update: update_service => update_service(ServiceUpdateRequest),
     delete: delete_service => delete_service,
     answer: ServiceResponse { service });
 
 simple_crud!(endpoints, "endpoint", "endpoint",
-    view: |v: &Views<'_>, r| v.endpoint(r),
+    view: |v: &Views, r| v.endpoint(r),
     get: get_endpoint, create: create_endpoint => create_endpoint(EndpointCreateRequest),
     update: update_endpoint => update_endpoint(EndpointUpdateRequest),
     delete: delete_endpoint => delete_endpoint,
     answer: EndpointResponse { endpoint });
 
 simple_crud!(regions, "region", "region",
-    view: |v: &Views<'_>, r| v.region(r),
+    view: |v: &Views, r| v.region(r),
     get: get_region, create: create_region => create_region(RegionCreateRequest),
     update: update_region => update_region(RegionUpdateRequest),
     delete: delete_region => delete_region,
     answer: RegionResponse { region });
 
 simple_crud!(roles, "role", "role",
-    view: |v: &Views<'_>, r| v.role(r, true),
+    view: |v: &Views, r| v.role(r, true),
     get: get_role, create: create_role => create_role(RoleCreateRequest),
     update: update_role => update_role(RoleUpdateRequest),
     delete: delete_role => delete_role,
@@ -154,7 +154,7 @@ pub(crate) async fn list_services(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    Query(q): Query<QueryMap>,
+    KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Json<ServiceList>> {
     allow(&state, &headers, "identity:list_services")?;
     let v = views(&state);
@@ -178,7 +178,7 @@ pub(crate) async fn list_endpoints(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    Query(q): Query<QueryMap>,
+    KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Json<EndpointList>> {
     allow(&state, &headers, "identity:list_endpoints")?;
     let v = views(&state);
@@ -207,7 +207,7 @@ pub(crate) async fn list_regions(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    Query(q): Query<QueryMap>,
+    KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Json<RegionList>> {
     allow(&state, &headers, "identity:list_regions")?;
     let v = views(&state);
@@ -231,7 +231,7 @@ pub(crate) async fn list_domains(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    Query(q): Query<QueryMap>,
+    KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Json<DomainList>> {
     allow(&state, &headers, "identity:list_domains")?;
     let v = views(&state);
@@ -252,7 +252,7 @@ pub(crate) async fn list_domains(
 pub(crate) async fn get_domain(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    KsPath(id): KsPath<String>,
 ) -> ApiResult<Json<DomainResponse>> {
     guard(
         &state,
@@ -287,7 +287,7 @@ pub(crate) async fn create_domain(
 pub(crate) async fn update_domain(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    KsPath(id): KsPath<String>,
     KsJson(body): KsJson<DomainUpdateRequest>,
 ) -> ApiResult<Json<DomainResponse>> {
     allow(&state, &headers, "identity:update_domain")?;
@@ -301,7 +301,7 @@ pub(crate) async fn update_domain(
 pub(crate) async fn delete_domain(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    KsPath(id): KsPath<String>,
 ) -> ApiResult<StatusCode> {
     allow(&state, &headers, "identity:delete_domain")?;
     state.store().delete_domain(&id)?;
@@ -315,7 +315,7 @@ pub(crate) async fn list_projects(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    Query(q): Query<QueryMap>,
+    KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Json<ProjectList>> {
     allow(&state, &headers, "identity:list_projects")?;
     let v = views(&state);
@@ -342,7 +342,7 @@ pub(crate) async fn list_projects(
 pub(crate) async fn get_project(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    KsPath(id): KsPath<String>,
 ) -> ApiResult<Json<ProjectResponse>> {
     let domain = state.store().projects.get(&id).map(|p| p.domain_id.clone());
     guard(
@@ -389,7 +389,7 @@ pub(crate) async fn create_project(
 pub(crate) async fn update_project(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    KsPath(id): KsPath<String>,
     KsJson(body): KsJson<ProjectUpdateRequest>,
 ) -> ApiResult<Json<ProjectResponse>> {
     allow(&state, &headers, "identity:update_project")?;
@@ -403,7 +403,7 @@ pub(crate) async fn update_project(
 pub(crate) async fn delete_project(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    KsPath(id): KsPath<String>,
 ) -> ApiResult<StatusCode> {
     allow(&state, &headers, "identity:delete_project")?;
     state.store().delete_project(&id)?;
@@ -417,7 +417,7 @@ pub(crate) async fn list_users(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    Query(q): Query<QueryMap>,
+    KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Json<UserList>> {
     allow(&state, &headers, "identity:list_users")?;
     let v = views(&state);
@@ -442,7 +442,7 @@ pub(crate) async fn list_users(
 pub(crate) async fn get_user(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    KsPath(id): KsPath<String>,
 ) -> ApiResult<Json<UserResponse>> {
     let domain = state.store().users.get(&id).map(|u| u.domain_id.clone());
     guard(
@@ -489,7 +489,7 @@ pub(crate) async fn create_user(
 pub(crate) async fn update_user(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    KsPath(id): KsPath<String>,
     KsJson(body): KsJson<UserUpdateRequest>,
 ) -> ApiResult<Json<UserResponse>> {
     allow(&state, &headers, "identity:update_user")?;
@@ -508,7 +508,7 @@ pub(crate) async fn update_user(
 pub(crate) async fn delete_user(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    KsPath(id): KsPath<String>,
 ) -> ApiResult<StatusCode> {
     allow(&state, &headers, "identity:delete_user")?;
     state.store().delete_user(&id)?;
@@ -520,7 +520,7 @@ pub(crate) async fn list_user_projects(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    Path(id): Path<String>,
+    KsPath(id): KsPath<String>,
 ) -> ApiResult<Json<ProjectList>> {
     let domain = state.store().users.get(&id).map(|u| u.domain_id.clone());
     guard(
@@ -559,7 +559,7 @@ pub(crate) async fn list_roles(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    Query(q): Query<QueryMap>,
+    KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Json<RoleList>> {
     allow(&state, &headers, "identity:list_roles")?;
     let v = views(&state);
@@ -593,7 +593,7 @@ pub(crate) async fn put_grant(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    Path((target_id, user_id, role_id)): Path<(String, String, String)>,
+    KsPath((target_id, user_id, role_id)): KsPath<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let grant = Grant {
         user_id,
@@ -615,7 +615,7 @@ pub(crate) async fn check_grant(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    Path((target_id, user_id, role_id)): Path<(String, String, String)>,
+    KsPath((target_id, user_id, role_id)): KsPath<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     allow(&state, &headers, "identity:check_grant")?;
     check(
@@ -675,7 +675,7 @@ pub(crate) async fn delete_grant(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    Path((target_id, user_id, role_id)): Path<(String, String, String)>,
+    KsPath((target_id, user_id, role_id)): KsPath<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let grant = Grant {
         user_id,
@@ -720,7 +720,7 @@ pub(crate) async fn list_project_grants(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    Path((target_id, user_id)): Path<(String, String)>,
+    KsPath((target_id, user_id)): KsPath<(String, String)>,
 ) -> ApiResult<Json<RoleList>> {
     allow(&state, &headers, "identity:list_grants")?;
     if !state.store().projects.contains_key(&target_id) {
@@ -734,7 +734,7 @@ pub(crate) async fn list_domain_grants(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    Path((target_id, user_id)): Path<(String, String)>,
+    KsPath((target_id, user_id)): KsPath<(String, String)>,
 ) -> ApiResult<Json<RoleList>> {
     allow(&state, &headers, "identity:list_grants")?;
     if !state.store().domains.contains_key(&target_id) {
@@ -748,7 +748,7 @@ pub(crate) async fn list_system_grants(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    Path(user_id): Path<String>,
+    KsPath(user_id): KsPath<String>,
 ) -> ApiResult<Json<RoleList>> {
     allow(&state, &headers, "identity:list_system_grants_for_user")?;
     grant_list(&state, &uri, &user_id, Target::System)
@@ -758,7 +758,7 @@ pub(crate) async fn list_system_grants(
 pub(crate) async fn put_system_grant(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((user_id, role_id)): Path<(String, String)>,
+    KsPath((user_id, role_id)): KsPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     allow(&state, &headers, "identity:create_system_grant_for_user")?;
     state.store().grant(Grant {
@@ -773,7 +773,7 @@ pub(crate) async fn put_system_grant(
 pub(crate) async fn check_system_grant(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((user_id, role_id)): Path<(String, String)>,
+    KsPath((user_id, role_id)): KsPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     allow(&state, &headers, "identity:check_system_grant_for_user")?;
     check(
@@ -790,7 +790,7 @@ pub(crate) async fn check_system_grant(
 pub(crate) async fn delete_system_grant(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((user_id, role_id)): Path<(String, String)>,
+    KsPath((user_id, role_id)): KsPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     allow(&state, &headers, "identity:revoke_system_grant_for_user")?;
     state.store().revoke_grant(&Grant {
@@ -808,11 +808,11 @@ pub(crate) async fn list_role_assignments(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    Query(q): Query<QueryMap>,
+    KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Json<RoleAssignmentList>> {
     allow(&state, &headers, "identity:list_role_assignments")?;
-    let names = query_flag(&q, "include_names");
-    let effective = query_flag(&q, "effective");
+    let names = query_filter_is_true(&q, "include_names");
+    let effective = query_filter_is_true(&q, "effective");
     let store = state.store();
     let base = state.base();
     let mut rows = Vec::new();
@@ -955,8 +955,8 @@ pub(crate) async fn list_app_creds(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    Path(user_id): Path<String>,
-    Query(q): Query<QueryMap>,
+    KsPath(user_id): KsPath<String>,
+    KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Json<ApplicationCredentialList>> {
     guard(
         &state,
@@ -982,7 +982,7 @@ pub(crate) async fn list_app_creds(
 pub(crate) async fn get_app_cred(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((user_id, id)): Path<(String, String)>,
+    KsPath((user_id, id)): KsPath<(String, String)>,
 ) -> ApiResult<Json<ApplicationCredentialResponse>> {
     guard(
         &state,
@@ -1005,7 +1005,7 @@ pub(crate) async fn get_app_cred(
 pub(crate) async fn create_app_cred(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(user_id): Path<String>,
+    KsPath(user_id): KsPath<String>,
     KsJson(body): KsJson<ApplicationCredentialCreateRequest>,
 ) -> ApiResult<Created<ApplicationCredentialResponse>> {
     let caller = guard(
@@ -1027,6 +1027,7 @@ pub(crate) async fn create_app_cred(
         &project_id,
         &caller.role_ids,
         body.application_credential,
+        state.clock.now(),
     )?;
     Ok(created(ApplicationCredentialResponse {
         application_credential: views(&state).app_cred(&store, &rec, true),
@@ -1037,7 +1038,7 @@ pub(crate) async fn create_app_cred(
 pub(crate) async fn delete_app_cred(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((user_id, id)): Path<(String, String)>,
+    KsPath((user_id, id)): KsPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     guard(
         &state,

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, MatchedPath, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +19,37 @@ use crate::error::{ApiError, ApiResult};
 use crate::policy::Caller;
 use crate::store::{Store, TokenProblem, TokenScope};
 use crate::{admin_api, auth_api};
+
+tokio::task_local! {
+    /// The root URL of the request being answered.
+    static REQUEST_BASE: String;
+}
+
+/// The root URL a request reached the fake by: `http://` and its `Host` (or the authority of
+/// its URI), without the standard port, as `wsgiref.util.application_uri` and Keystone's
+/// `remove_standard_port` make it. `None` when there is no usable host.
+fn request_base(req: &Request) -> Option<String> {
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        })?;
+    let usable = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b));
+    if !usable {
+        return None;
+    }
+    let host = host.strip_suffix(":80").unwrap_or(&host);
+    Some(format!("http://{host}"))
+}
 
 /// Everything the handlers share.
 #[derive(Debug)]
@@ -43,12 +75,16 @@ impl Shared {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The root URL.
-    pub(crate) fn base(&self) -> &str {
-        self.base_url
-            .get()
-            .map(String::as_str)
-            .unwrap_or("http://127.0.0.1")
+    /// The root URL links are built on: during a request, the one the client reached the
+    /// fake by (its `Host`, as Keystone's `base_url()` reads the WSGI request), otherwise the
+    /// bound address.
+    pub(crate) fn base(&self) -> String {
+        REQUEST_BASE.try_with(Clone::clone).unwrap_or_else(|_| {
+            self.base_url
+                .get()
+                .cloned()
+                .unwrap_or_else(|| "http://127.0.0.1".to_owned())
+        })
     }
 
     /// The token lifetime.
@@ -97,8 +133,34 @@ impl Shared {
     }
 }
 
-/// A JSON request body, rejected with Keystone's 400 messages: one for text that is not JSON,
-/// one naming the attribute for JSON of the wrong shape.
+/// The tail Keystone's `ValidationError` appends to "Expecting to find X in Y."
+const VALIDATION_TAIL: &str = " The server could not comply with the request since it is either \
+                               malformed or otherwise incorrect. The client is assumed to be in \
+                               error.";
+
+/// Keystone's `ValidationError`: "Expecting to find {attribute} in {target}. The server...".
+pub(crate) fn validation_error(attribute: &str, target: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "Expecting to find {attribute} in {target}.{VALIDATION_TAIL}"
+    ))
+}
+
+/// Whether a `Content-Type` is JSON as werkzeug's `is_json` decides: `application/json` or
+/// `application/*+json`.
+fn is_json_content_type(value: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(value);
+    let mime = text
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// A JSON request body, rejected as Keystone rejects one: a body with a `Content-Type` that is
+/// not JSON, text that is not a JSON object, JSON of the wrong shape (naming the attribute,
+/// never its value: it may be a password), and 413 for a body over the size limit.
 #[derive(Debug)]
 pub(crate) struct KsJson<T>(pub T);
 
@@ -106,35 +168,159 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for KsJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
-            ApiError::bad_request(
-                "Expecting to find valid JSON in request body. The server could not comply with \
-                 the request since it is either malformed or otherwise incorrect. The client is \
-                 assumed to be in error.",
-            )
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.as_bytes().to_vec())
+            .filter(|v| !v.is_empty());
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request is too large.")
+            } else {
+                validation_error("valid JSON", "request body")
+            }
         })?;
-        let key = value
-            .as_object()
-            .and_then(|o| o.keys().next().cloned())
-            .unwrap_or_default();
-        serde_json::from_value(value.clone())
-            .map(KsJson)
-            .map_err(|e| {
-                let inner = value.get(&key).map(|v| v.to_string()).unwrap_or_default();
-                ApiError::bad_request(format!(
-                    "Invalid input for field/attribute {key}. Value: {inner}. {e}"
-                ))
-            })
+        // Keystone checks the type of a body that is not empty (`json_body_before_request`),
+        // taking no `Content-Type` as JSON, and reads an empty body as `{}`.
+        if !bytes.is_empty() && content_type.is_some_and(|ct| !is_json_content_type(&ct)) {
+            return Err(validation_error("application/json", "Content-Type header"));
+        }
+        let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .ok()
+            .filter(serde_json::Value::is_object)
+            .ok_or_else(|| validation_error("valid JSON", "request body"))?;
+        match axum::Json::<T>::from_bytes(bytes) {
+            Ok(axum::Json(v)) => Ok(KsJson(v)),
+            Err(rejection) => Err(schema_error(&value, &rejection.body_text())),
+        }
+    }
+}
+
+/// The 400 for a body of the wrong shape, from axum's description of the failure (a path
+/// such as `user.enabled`, then serde's message). It names the attribute as Keystone does
+/// (`Invalid input for field 'enabled'`, relative to the resource's wrapper key) and says
+/// what was wrong without repeating the submitted value.
+fn schema_error(body: &serde_json::Value, description: &str) -> ApiError {
+    let text = description
+        .split_once(": ")
+        .map(|(_, rest)| rest)
+        .unwrap_or(description);
+    // the longest prefix before ": " that names a place in the body is the path
+    let mut path: Vec<String> = Vec::new();
+    let mut detail = text;
+    for (i, _) in text.match_indices(": ") {
+        let candidate = &text[..i];
+        if let Some(segments) = resolve_path(body, candidate) {
+            path = segments;
+            detail = &text[i + 2..];
+        }
+    }
+    let detail = detail.split(" at line ").next().unwrap_or_default();
+    let quoted = |s: &str| s.split('`').nth(1).map(str::to_owned);
+    let (path, reason) = if let Some(field) = detail
+        .strip_prefix("missing field ")
+        .and_then(|_| quoted(detail))
+    {
+        if path.is_empty() {
+            return validation_error(&field, "request body");
+        }
+        (path, format!("'{field}' is a required property"))
+    } else if let Some(field) = detail
+        .strip_prefix("unknown field ")
+        .and_then(|_| quoted(detail))
+    {
+        (
+            path,
+            format!("Additional properties are not allowed ('{field}' was unexpected)"),
+        )
+    } else if let Some((_, expected)) = detail.split_once(", expected ") {
+        (path, format!("the value is not valid: expected {expected}"))
+    } else {
+        (path, "the value is not valid".to_owned())
+    };
+    // Keystone validates what is under the wrapper key (`user`, `auth`...)
+    let field = if path.len() > 1 {
+        path[1..].join("/")
+    } else {
+        path.join("/")
+    };
+    ApiError::bad_request(format!("Invalid input for field '{field}': {reason}"))
+}
+
+/// The segments of a serde_path_to_error path (`user.roles[0].name`) when it names a place in
+/// `body`; `None` when it does not (it was not a path, but part of a message).
+fn resolve_path(body: &serde_json::Value, path: &str) -> Option<Vec<String>> {
+    let mut here = body;
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = part.split_once('[').map_or((part, ""), |(k, r)| (k, r));
+        here = here.as_object()?.get(key)?;
+        out.push(key.to_owned());
+        while let Some((index, after)) = rest.split_once(']') {
+            here = here.as_array()?.get(index.parse::<usize>().ok()?)?;
+            out.push(index.to_owned());
+            rest = after.strip_prefix('[').unwrap_or(after);
+        }
+    }
+    Some(out)
+}
+
+/// Path parameters, rejected (invalid UTF-8 in a segment, say) in Keystone's error shape.
+#[derive(Debug)]
+pub(crate) struct KsPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for KsPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(KsPath(v)),
+            Err(e) if e.status().is_server_error() => Err(ApiError::internal()),
+            Err(_) => Err(ApiError::bad_request(
+                "Invalid input for a parameter of the URL path.",
+            )),
+        }
+    }
+}
+
+/// Query parameters, rejected in Keystone's error shape.
+#[derive(Debug)]
+pub(crate) struct KsQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for KsQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| KsQuery(v))
+            .map_err(|_| ApiError::bad_request("Invalid input for the query string."))
     }
 }
 
 /// Query parameters.
 pub(crate) type QueryMap = HashMap<String, String>;
 
-/// Whether a boolean query parameter is set: present with no value, or a true-ish value.
+/// A boolean query parameter as Keystone's `query_filter_is_true` reads it (`include_names`,
+/// `effective`): present means true, whatever its value, except `0`.
+pub(crate) fn query_filter_is_true(q: &QueryMap, name: &str) -> bool {
+    q.get(name).is_some_and(|v| v != "0")
+}
+
+/// A boolean query parameter as oslo's `strutils.bool_from_string` reads it (`allow_expired`):
+/// true only for `1`, `t`, `true`, `on`, `y` and `yes` (any case); absent or bare is false.
+pub(crate) fn query_bool_from_string(q: &QueryMap, name: &str) -> bool {
+    q.get(name).is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "t" | "true" | "on" | "y" | "yes"
+        )
+    })
+}
+
+/// Whether a boolean filter of a list (`enabled`) is set: present with no value, or a
+/// true-ish value.
 pub(crate) fn query_flag(q: &QueryMap, name: &str) -> bool {
     match q.get(name) {
         None => false,
@@ -327,7 +513,8 @@ async fn route_controls(
 /// Adds what every Keystone answer carries: `Vary`, a request id, and on a 401 the
 /// `WWW-Authenticate` header naming the identity endpoint.
 async fn keystone_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
+    let base = request_base(&req).unwrap_or_else(|| state.base());
+    let mut response = REQUEST_BASE.scope(base.clone(), next.run(req)).await;
     let headers = response.headers_mut();
     headers.insert(header::VARY, HeaderValue::from_static("X-Auth-Token"));
     let request_id = format!("req-{}", uuid::Uuid::new_v4());
@@ -335,7 +522,7 @@ async fn keystone_headers(State(state): State<AppState>, req: Request, next: Nex
         headers.insert("x-openstack-request-id", v);
     }
     if response.status() == StatusCode::UNAUTHORIZED
-        && let Ok(v) = HeaderValue::from_str(&format!("Keystone uri=\"{}/v3\"", state.base()))
+        && let Ok(v) = HeaderValue::from_str(&format!("Keystone uri=\"{}/v3\"", base))
     {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }

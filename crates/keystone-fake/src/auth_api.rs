@@ -2,7 +2,7 @@
 //! the catalog, projects, domains and system a token may use.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keystone_types::auth::AuthRequest;
@@ -11,7 +11,7 @@ use keystone_types::token::{CatalogResponse, TokenResponse};
 use keystone_types::version::{Version, VersionList, VersionResponse, VersionsResponse};
 use serde_json::json;
 
-use crate::app::{AppState, KsJson, QueryMap, query_flag};
+use crate::app::{AppState, KsJson, KsQuery, QueryMap, query_bool_from_string};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{PolicyTarget, enforce};
 use crate::store::Target;
@@ -49,13 +49,13 @@ fn subject_header(token: &str) -> ApiResult<HeaderValue> {
 /// `POST /v3/auth/tokens[?nocatalog]`: 201 with the token in `X-Subject-Token`.
 pub(crate) async fn issue_token(
     State(state): State<AppState>,
-    Query(q): Query<QueryMap>,
+    KsQuery(q): KsQuery<QueryMap>,
     KsJson(request): KsJson<AuthRequest>,
 ) -> ApiResult<Response> {
     let mut store = state.store();
     let (token, rec) = store.authenticate(&request, state.clock.now(), state.ttl())?;
     let body = store
-        .token_body(&rec, !query_flag(&q, "nocatalog"))
+        .token_body(&rec, !q.contains_key("nocatalog"))
         .map_err(|_| ApiError::unauthorized())?;
     drop(store);
     let mut response = (StatusCode::CREATED, Json(TokenResponse { token: body })).into_response();
@@ -69,9 +69,9 @@ fn subject_token(headers: &HeaderMap) -> ApiResult<&str> {
     headers
         .get("x-subject-token")
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            ApiError::bad_request("Expecting to find X-Subject-Token in request headers.")
-        })
+        .filter(|v| !v.is_empty())
+        // Keystone's token provider: `TokenNotFound(_('No token in the request'))`
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "No token in the request"))
 }
 
 /// `GET` and `HEAD /v3/auth/tokens[?nocatalog][&allow_expired=1]`.
@@ -79,11 +79,11 @@ pub(crate) async fn validate_token(
     State(state): State<AppState>,
     method: Method,
     headers: HeaderMap,
-    Query(q): Query<QueryMap>,
+    KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Response> {
     let caller = state.caller(&headers)?;
     let subject = subject_token(&headers)?;
-    let allow_expired = query_flag(&q, "allow_expired");
+    let allow_expired = query_bool_from_string(&q, "allow_expired");
     let store = state.store();
     // A subject that does not validate is a 404 whoever asks; otherwise the policy decides
     // against the subject token's owner.
@@ -115,7 +115,7 @@ pub(crate) async fn validate_token(
         &PolicyTarget::new().with("target.token.user_id", rec.user_id.as_str()),
     )?;
     let body = store
-        .token_body(rec, !query_flag(&q, "nocatalog"))
+        .token_body(rec, !q.contains_key("nocatalog"))
         .map_err(crate::app::Shared::token_problem)?;
     drop(store);
     let mut response = Json(TokenResponse { token: body }).into_response();
@@ -158,14 +158,18 @@ pub(crate) async fn auth_catalog(
         &caller,
         &PolicyTarget::default(),
     )?;
-    if caller.scope == crate::store::TokenScope::Unscoped {
+    // Keystone raises `Forbidden` for any token but a project-scoped one; its detail is only
+    // shown in `insecure_debug` mode
+    if crate::app::scope_project(&caller.scope).is_none() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "A scoped token is required to retrieve a service catalog.",
+            "You are not authorized to perform the requested action.",
         ));
     }
     Ok(Json(CatalogResponse {
-        catalog: state.store().catalog(),
+        catalog: state
+            .store()
+            .catalog(&caller.user_id, crate::app::scope_project(&caller.scope)),
         links: SelfLink {
             self_link: format!("{}/v3/auth/catalog", state.base()),
         },

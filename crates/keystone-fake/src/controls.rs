@@ -19,13 +19,26 @@ pub struct Clock {
 impl Clock {
     /// The fake's current time.
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + chrono::Duration::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+        let offset = chrono::Duration::try_milliseconds(self.offset_ms.load(Ordering::Relaxed))
+            .unwrap_or(chrono::Duration::MAX);
+        // moved past what a date holds: the end of time, never a panic
+        Utc::now()
+            .checked_add_signed(offset)
+            .unwrap_or(if offset < chrono::Duration::zero() {
+                DateTime::<Utc>::MIN_UTC
+            } else {
+                DateTime::<Utc>::MAX_UTC
+            })
     }
 
     /// Moves the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
+        let _ = self
+            .offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+                Some(o.saturating_add(ms))
+            });
     }
 
     /// Puts the clock back to real time.

@@ -39,6 +39,14 @@ impl ApiError {
         )
     }
 
+    /// 500 with Keystone's message for an unexpected error.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "An unexpected error prevented the server from fulfilling your request.",
+        )
+    }
+
     /// 403 naming the policy rule that denied.
     pub fn forbidden(rule: &str) -> Self {
         Self::new(

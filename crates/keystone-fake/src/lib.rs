@@ -126,7 +126,8 @@ impl FakeKeystoneBuilder {
         self
     }
 
-    /// How long issued tokens live.
+    /// How long issued tokens live (one past the dates chrono can hold makes every token
+    /// request a 500).
     pub fn token_ttl(mut self, ttl: Duration) -> Self {
         self.token_ttl = ttl;
         self
@@ -363,7 +364,7 @@ impl FakeKeystone {
             .id)
     }
 
-    /// Changes a user's password (tokens already issued stay valid, as in Keystone).
+    /// Changes a user's password; as in Keystone, the user's tokens issued so far are revoked.
     pub fn set_user_password(&self, user_id: &str, password: &str) -> Result<(), FakeError> {
         self.shared.store().update_user(
             user_id,
@@ -375,7 +376,8 @@ impl FakeKeystone {
         Ok(())
     }
 
-    /// Enables or disables a user; a disabled user's tokens stop validating.
+    /// Enables or disables a user; as in Keystone, disabling revokes the user's tokens issued
+    /// so far, and enabling again does not bring them back.
     pub fn set_user_enabled(&self, user_id: &str, enabled: bool) -> Result<(), FakeError> {
         self.shared.store().update_user(
             user_id,
@@ -521,6 +523,7 @@ impl FakeKeystone {
                     roles,
                     ..Default::default()
                 },
+                self.shared.clock.now(),
             )?
             .id)
     }

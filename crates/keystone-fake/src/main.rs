@@ -11,6 +11,9 @@ use anyhow::Context;
 use clap::Parser;
 use keystone_fake::{FakeKeystone, Seed};
 
+/// The longest token lifetime the binary accepts: ten years.
+const MAX_TOKEN_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+
 /// A fake OpenStack Keystone (Identity v3) for local development and tests.
 #[derive(Debug, Parser)]
 #[command(version)]
@@ -24,8 +27,8 @@ struct Args {
     /// A YAML file describing users, projects, roles, grants, services and endpoints to load.
     #[arg(long)]
     seed: Option<PathBuf>,
-    /// Token lifetime in seconds.
-    #[arg(long, default_value_t = 3600)]
+    /// Token lifetime in seconds (at most ten years).
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=MAX_TOKEN_TTL_SECS))]
     token_ttl: u64,
 }
 

@@ -1,6 +1,7 @@
 //! Creating, changing and deleting resources, with Keystone's conflicts and not-found errors.
 //! Both the HTTP API and the Rust seeding API go through these.
 
+use chrono::{DateTime, Utc};
 use keystone_types::Secret;
 use keystone_types::resources::{
     ApplicationCredentialCreate, DomainCreate, DomainUpdate, EndpointCreate, EndpointUpdate,
@@ -16,6 +17,57 @@ use crate::store::{
 };
 
 const INTERFACES: [&str; 3] = ["public", "internal", "admin"];
+
+/// Keystone's `ResourceUpdateForbidden` / `ResourceDeleteForbidden` for an immutable role
+/// (the stray backquote is Keystone's).
+fn immutable(action: &str, id: &str) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        format!(
+            "Unable to {action} immutable role resource: `{id}. Set resource option \"immutable\" \
+             to false first."
+        ),
+    )
+}
+
+/// A 400 of Keystone's `ValidationError` family: the message, then the sentence they end
+/// with.
+fn validation_detail(message: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "{message} The server could not comply with the request since it is either malformed \
+         or otherwise incorrect. The client is assumed to be in error."
+    ))
+}
+
+/// An application credential's `expires_at` as Keystone's `parse_expiration_date` reads it:
+/// ISO 8601, UTC when it names no zone, not before `now`.
+fn parse_expiration(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+    let with_zone = if text.ends_with('Z') || text.ends_with('z') {
+        text.to_owned()
+    } else {
+        format!("{text}Z")
+    };
+    let parsed = DateTime::parse_from_rfc3339(&with_zone)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)))
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc())
+        })
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").map(|n| n.and_utc())
+        })
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        })
+        .map_err(|_| validation_detail("Timestamp not in expected format."))?;
+    if parsed < now {
+        return Err(validation_detail(
+            "The 'expires_at' must not be before now.",
+        ));
+    }
+    Ok(parsed)
+}
 
 impl Store {
     /// Creates a domain.
@@ -243,6 +295,13 @@ impl Store {
                 format!("Duplicate entry found with name {name} at domain ID {domain_id}"),
             ));
         }
+        // Keystone revokes a user's tokens when they are disabled or their password changes
+        // (identity `update_user`); enabling them again brings none back
+        let revoke = u.password.is_some()
+            || (u.enabled == Some(false) && self.users.get(id).is_some_and(|x| x.enabled));
+        if revoke {
+            self.revoke_user_tokens(id);
+        }
         let rec = self
             .users
             .get_mut(id)
@@ -308,9 +367,7 @@ impl Store {
             .get_mut(id)
             .ok_or_else(|| ApiError::not_found("role", id))?;
         if r.immutable {
-            return Err(ApiError::bad_request(format!(
-                "Resource {id} is immutable and cannot be changed."
-            )));
+            return Err(immutable("update", id));
         }
         if let Some(v) = u.name {
             r.name = v;
@@ -328,9 +385,7 @@ impl Store {
             .get(id)
             .ok_or_else(|| ApiError::not_found("role", id))?;
         if r.immutable {
-            return Err(ApiError::bad_request(format!(
-                "Resource {id} is immutable and cannot be changed."
-            )));
+            return Err(immutable("delete", id));
         }
         self.roles.remove(id);
         self.grants.retain(|g| g.role_id != id);
@@ -441,9 +496,10 @@ impl Store {
         region: Option<&String>,
     ) -> Result<(), ApiError> {
         if !INTERFACES.contains(&interface) {
-            return Err(ApiError::bad_request(format!(
-                "Invalid input for field/attribute interface. Value: {interface}. '{interface}' does not match '^public$|^internal$|^admin$'"
-            )));
+            return Err(ApiError::bad_request(
+                "Invalid input for field 'interface': the value does not match \
+                 '^public$|^internal$|^admin$'",
+            ));
         }
         if !self.services.contains_key(service_id) {
             return Err(ApiError::bad_request(format!(
@@ -572,10 +628,51 @@ impl Store {
         project_id: &str,
         available: &[String],
         c: ApplicationCredentialCreate,
+        now: DateTime<Utc>,
     ) -> Result<AppCredRec, ApiError> {
         if !self.users.contains_key(user_id) {
             return Err(ApiError::not_found("user", user_id));
         }
+        // Keystone's `_get_roles`: no roles, or an empty list (what the openstack CLI sends
+        // without --role), means all of the creating token's roles; roles named are looked up
+        // (an unknown name is a 404), the roles they imply added, and every one must be among
+        // the token's.
+        let role_ids = match c.roles.filter(|r| !r.is_empty()) {
+            None => available.to_vec(),
+            Some(wanted) => {
+                let mut ids = Vec::new();
+                for w in wanted {
+                    let id = match (&w.id, &w.name) {
+                        (Some(id), _) => id.clone(),
+                        (None, Some(name)) => self
+                            .role_by_name(name)
+                            .ok_or_else(|| ApiError::not_found("role", name))?
+                            .id
+                            .clone(),
+                        (None, None) => {
+                            return Err(crate::app::validation_error("id or name", "role"));
+                        }
+                    };
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                let ids = self.expand_implied(ids);
+                if ids.iter().any(|id| !available.contains(id)) {
+                    return Err(ApiError::bad_request(
+                        "Invalid application credential: Cannot create an application \
+                         credential with unassigned role",
+                    ));
+                }
+                ids
+            }
+        };
+        let expires_at = c
+            .expires_at
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .map(|t| parse_expiration(t, now))
+            .transpose()?;
         if self
             .app_creds
             .values()
@@ -586,30 +683,6 @@ impl Store {
                 format!("Duplicate entry found with name {}", c.name),
             ));
         }
-        // No roles, or an empty list (what the openstack CLI sends without --role), means all
-        // of the creating token's roles.
-        let role_ids = match c.roles.filter(|r| !r.is_empty()) {
-            None => available.to_vec(),
-            Some(wanted) => {
-                let mut ids = Vec::new();
-                for w in wanted {
-                    let role = match (&w.id, &w.name) {
-                        (Some(id), _) => self.roles.get(id),
-                        (None, Some(name)) => self.role_by_name(name),
-                        (None, None) => None,
-                    };
-                    match role {
-                        Some(r) if available.contains(&r.id) => ids.push(r.id.clone()),
-                        _ => {
-                            return Err(ApiError::forbidden(
-                                "identity:create_application_credential",
-                            ));
-                        }
-                    }
-                }
-                ids
-            }
-        };
         let secret = c.secret.unwrap_or_else(|| {
             let mut bytes = [0u8; 64];
             rand::rng().fill_bytes(&mut bytes);
@@ -626,8 +699,8 @@ impl Store {
             secret,
             role_ids,
             description: c.description,
-            expires_at: c.expires_at,
-            unrestricted: c.unrestricted.unwrap_or(false),
+            expires_at,
+            unrestricted: c.unrestricted,
             // each rule gets an id, as Keystone gives one
             access_rules: c
                 .access_rules

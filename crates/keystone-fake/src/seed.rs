@@ -361,6 +361,7 @@ impl Seed {
                         roles,
                         ..Default::default()
                     },
+                    chrono::Utc::now(),
                 ),
             )?;
         }

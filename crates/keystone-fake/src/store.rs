@@ -9,14 +9,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use base64::Engine;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use keystone_types::Secret;
-use keystone_types::auth::{AuthRequest, DomainRef, Scope, UserRef};
+use keystone_types::auth::{AuthRequest, DomainRef, Scope};
 use keystone_types::token::{
     CatalogEndpoint, CatalogService, NamedRef, ProjectInfo, RoleRef, Token,
     TokenApplicationCredential, TokenUser,
 };
 use keystone_types::{Timestamp, auth::SystemScope};
 use rand::RngCore;
+use sha2::{Digest, Sha256};
 
+use crate::app::validation_error;
 use crate::error::ApiError;
 
 /// A fresh Keystone-style id: 32 hex digits.
@@ -24,14 +26,61 @@ pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// A fresh token string, shaped like a Fernet token.
-fn new_token_string() -> String {
-    let mut bytes = [0u8; 96];
-    rand::rng().fill_bytes(&mut bytes);
-    format!(
-        "gAAAAAB{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
+/// The bytes of a token string after its `gAAAAAB` prefix: the expiry (8 bytes), random
+/// bytes, and a tag over both made with the store's key.
+const TOKEN_BYTES: usize = 96;
+const TOKEN_TAG_BYTES: usize = 32;
+const TOKEN_PREFIX: &str = "gAAAAAB";
+
+/// The key a store tags its token strings with, so that it still recognizes the tokens it
+/// issued once it has forgotten them (as Keystone recognizes its expired Fernet tokens).
+#[derive(Clone)]
+pub(crate) struct TokenKey([u8; 32]);
+
+impl Default for TokenKey {
+    fn default() -> Self {
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        TokenKey(key)
+    }
+}
+
+impl TokenKey {
+    fn tag(&self, body: &[u8]) -> [u8; TOKEN_TAG_BYTES] {
+        let mut hasher = Sha256::new();
+        hasher.update(self.0);
+        hasher.update(body);
+        hasher.finalize().into()
+    }
+
+    /// A fresh token string, shaped like a Fernet token.
+    fn new_token(&self, expires_at: DateTime<Utc>) -> String {
+        let mut bytes = [0u8; TOKEN_BYTES];
+        let (body, tag) = bytes.split_at_mut(TOKEN_BYTES - TOKEN_TAG_BYTES);
+        body[..8].copy_from_slice(&expires_at.timestamp().to_be_bytes());
+        rand::rng().fill_bytes(&mut body[8..]);
+        tag.copy_from_slice(&self.tag(body));
+        format!(
+            "{TOKEN_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        )
+    }
+
+    /// Whether `token` is one this key made.
+    fn made(&self, token: &str) -> bool {
+        token
+            .strip_prefix(TOKEN_PREFIX)
+            .and_then(|t| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(t)
+                    .ok()
+            })
+            .filter(|b| b.len() == TOKEN_BYTES)
+            .is_some_and(|b| {
+                let (body, tag) = b.split_at(TOKEN_BYTES - TOKEN_TAG_BYTES);
+                self.tag(body) == tag
+            })
+    }
 }
 
 /// A fresh audit id: 16 random bytes, URL-safe base64, as Keystone makes them.
@@ -193,10 +242,11 @@ pub struct AppCredRec {
     pub role_ids: Vec<String>,
     /// Free text.
     pub description: Option<String>,
-    /// Expiry, as written at creation.
-    pub expires_at: Option<String>,
-    /// Whether it may create further credentials.
-    pub unrestricted: bool,
+    /// Expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Whether it may create further credentials, as given at creation (Keystone answers
+    /// `null` when it was not given).
+    pub unrestricted: Option<bool>,
     /// The requests it is limited to (none: not limited).
     pub access_rules: Vec<keystone_types::token::AccessRule>,
 }
@@ -231,6 +281,8 @@ pub struct TokenRec {
     pub expires_at: DateTime<Utc>,
     /// The application credential it came from.
     pub app_cred_id: Option<String>,
+    /// The order it was issued in: revoking a user's tokens revokes those issued before.
+    pub serial: u64,
 }
 
 /// Why a token does not validate.
@@ -248,8 +300,11 @@ pub enum TokenProblem {
 /// `allow_expired_window` is 48 hours).
 const ALLOW_EXPIRED_WINDOW_HOURS: i64 = 48;
 
+/// Below this many tokens, issuing one never sweeps the expired ones out.
+const MIN_TOKENS_BEFORE_PURGE: usize = 256;
+
 /// The fake's whole database.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Store {
     pub(crate) domains: BTreeMap<String, DomainRec>,
     pub(crate) projects: BTreeMap<String, ProjectRec>,
@@ -262,8 +317,36 @@ pub struct Store {
     pub(crate) endpoints: BTreeMap<String, EndpointRec>,
     pub(crate) regions: BTreeMap<String, RegionRec>,
     pub(crate) app_creds: BTreeMap<String, AppCredRec>,
+    /// Live tokens, by token string (a secret: never printed).
     pub(crate) tokens: HashMap<String, TokenRec>,
     pub(crate) revoked_audit_ids: HashSet<String>,
+    /// For users whose tokens were revoked: the serial of the first token still good.
+    pub(crate) user_tokens_valid_from: HashMap<String, u64>,
+    /// The serial of the next token.
+    next_serial: u64,
+    /// The token count at which issuing sweeps out the tokens past any use.
+    purge_at: usize,
+    token_key: TokenKey,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // the token map is keyed by token strings: only its size is printed
+        f.debug_struct("Store")
+            .field("domains", &self.domains)
+            .field("projects", &self.projects)
+            .field("users", &self.users)
+            .field("roles", &self.roles)
+            .field("implied", &self.implied)
+            .field("grants", &self.grants)
+            .field("services", &self.services)
+            .field("endpoints", &self.endpoints)
+            .field("regions", &self.regions)
+            .field("app_creds", &self.app_creds)
+            .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
+            .field("revoked_audit_ids", &self.revoked_audit_ids)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Store {
@@ -364,8 +447,12 @@ impl Store {
 
     // ----- the catalog ---------------------------------------------------------------------
 
-    /// The catalog as tokens carry it: enabled services with their enabled endpoints.
-    pub fn catalog(&self) -> Vec<CatalogService> {
+    /// The catalog as tokens carry it: enabled services with their enabled endpoints, whose
+    /// URL templates (`$(project_id)s`, `%(tenant_id)s`, `$(user_id)s`) are filled in for
+    /// `user_id` and `project_id`. As Keystone's `get_v3_catalog` does, an endpoint that needs
+    /// a project id is left out without one, and one with any other substitution is left out
+    /// as malformed.
+    pub fn catalog(&self, user_id: &str, project_id: Option<&str>) -> Vec<CatalogService> {
         self.services
             .values()
             .filter(|s| s.enabled)
@@ -374,12 +461,14 @@ impl Store {
                     .endpoints
                     .values()
                     .filter(|e| e.enabled && e.service_id == s.id)
-                    .map(|e| CatalogEndpoint {
-                        id: e.id.clone(),
-                        interface: e.interface.clone(),
-                        region: e.region_id.clone(),
-                        region_id: e.region_id.clone(),
-                        url: e.url.clone(),
+                    .filter_map(|e| {
+                        Some(CatalogEndpoint {
+                            id: e.id.clone(),
+                            interface: e.interface.clone(),
+                            region: e.region_id.clone(),
+                            region_id: e.region_id.clone(),
+                            url: format_url(&e.url, user_id, project_id)?,
+                        })
                     })
                     .collect(),
                 id: s.id.clone(),
@@ -391,9 +480,27 @@ impl Store {
 
     // ----- tokens --------------------------------------------------------------------------
 
+    /// Finds the user an auth request names: by id, or by name within a domain (a name
+    /// without a domain is Keystone's 400). Not finding them is the caller's business.
+    fn auth_user(
+        &self,
+        u: &keystone_types::auth::PasswordUser,
+    ) -> Result<Option<&UserRec>, ApiError> {
+        if u.id.is_none() {
+            if u.name.is_none() {
+                return Err(validation_error("id or name", "user"));
+            }
+            if u.domain.is_none() {
+                return Err(validation_error("domain", "user"));
+            }
+        }
+        Ok(self.find_user(u.id.as_deref(), u.name.as_deref(), u.domain.as_ref()))
+    }
+
     /// Authenticates a `POST /v3/auth/tokens` body. Every failure of the identity or the scope
-    /// is the same 401, as in Keystone, except an unknown application credential (404); a body
-    /// that names no usable method is a 400.
+    /// is the same 401, as in Keystone, except an unknown application credential id (404); a
+    /// body that names no usable method, or a user or project by name without its domain, is a
+    /// 400.
     pub fn authenticate(
         &mut self,
         request: &AuthRequest,
@@ -409,10 +516,34 @@ impl Store {
         let now = now.duration_trunc(Duration::seconds(1)).unwrap_or(now);
         let mut methods: Vec<String> = Vec::new();
         let mut audit_ids = vec![new_audit_id()];
-        let mut expires_at = now + ttl;
+        // a lifetime past what a date can hold is a server error, never a panic
+        let mut expires_at = now.checked_add_signed(ttl).ok_or_else(|| {
+            tracing::error!("the token lifetime overflows the date of expiry");
+            ApiError::internal()
+        })?;
         let mut user_id: Option<String> = None;
         let mut app_cred: Option<AppCredRec> = None;
         let mut inherited_scope: Option<TokenScope> = None;
+
+        // Keystone's AuthInfo: application credentials choose no scope of their own
+        if identity
+            .methods
+            .iter()
+            .any(|m| m == "application_credential")
+            && request.auth.scope.is_some()
+        {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "Error authenticating with application credential: Application credentials \
+                 cannot request a scope.",
+            ));
+        }
+        if let Some(Scope::Project(p)) = &request.auth.scope
+            && p.id.is_none()
+            && p.domain.is_none()
+        {
+            return Err(validation_error("domain", "project"));
+        }
 
         for method in &identity.methods {
             let who = match method.as_str() {
@@ -421,9 +552,7 @@ impl Store {
                         ApiError::bad_request("Expecting to find password in identity.")
                     })?;
                     let u = &p.user;
-                    let user = self
-                        .find_user(u.id.as_deref(), u.name.as_deref(), u.domain.as_ref())
-                        .ok_or_else(ApiError::unauthorized)?;
+                    let user = self.auth_user(u)?.ok_or_else(ApiError::unauthorized)?;
                     match &user.password {
                         Some(pw) if pw == &u.password => {}
                         _ => return Err(ApiError::unauthorized()),
@@ -460,9 +589,19 @@ impl Store {
                         )
                     })?;
                     let cred = match (&a.id, &a.name) {
-                        (Some(id), _) => self.app_creds.get(id),
+                        // Keystone answers 404 for an id it does not know (a wrong secret is a
+                        // 401): seen against Keystone 30.0.0 in `cargo xtask conformance`
+                        (Some(id), _) => self
+                            .app_creds
+                            .get(id)
+                            .ok_or_else(|| ApiError::not_found("Application Credential", id))?,
                         (None, Some(name)) => {
-                            let owner = a.user.as_ref().unwrap_or(&EMPTY_USER);
+                            let owner = a.user.as_ref().ok_or_else(|| {
+                                validation_error("user", "application credential")
+                            })?;
+                            if owner.id.is_none() && owner.domain.is_none() {
+                                return Err(validation_error("domain", "user"));
+                            }
                             let user = self
                                 .find_user(
                                     owner.id.as_deref(),
@@ -470,26 +609,21 @@ impl Store {
                                     owner.domain.as_ref(),
                                 )
                                 .ok_or_else(ApiError::unauthorized)?;
+                            // an unknown name is Keystone's `Unauthorized`, whose detail it
+                            // keeps to itself
                             self.app_creds
                                 .values()
                                 .find(|c| &c.name == name && c.user_id == user.id)
+                                .ok_or_else(ApiError::unauthorized)?
                         }
-                        (None, None) => None,
-                    }
-                    // Keystone answers 404 for a credential it does not know (a wrong secret
-                    // is a 401): seen against Keystone 30.0.0 in `cargo xtask conformance`
-                    .ok_or_else(|| {
-                        ApiError::not_found(
-                            "Application Credential",
-                            a.id.as_deref().or(a.name.as_deref()).unwrap_or(""),
-                        )
-                    })?;
+                        (None, None) => {
+                            return Err(validation_error("name or ID", "application credential"));
+                        }
+                    };
                     if cred.secret != a.secret {
                         return Err(ApiError::unauthorized());
                     }
-                    if let Some(exp) = cred.expires_at.as_deref().and_then(Timestamp::parse)
-                        && exp.0 <= now
-                    {
+                    if cred.expires_at.is_some_and(|exp| exp <= now) {
                         return Err(ApiError::unauthorized());
                     }
                     methods.push("application_credential".to_owned());
@@ -529,10 +663,7 @@ impl Store {
             (Some(_), Some(_)) => return Err(ApiError::unauthorized()),
             (None, None) => match inherited_scope {
                 Some(s) => s,
-                None => match &user.default_project_id {
-                    Some(p) if self.projects.contains_key(p) => TokenScope::Project(p.clone()),
-                    _ => TokenScope::Unscoped,
-                },
+                None => self.default_scope(user),
             },
             (None, Some(Scope::Unscoped)) => TokenScope::Unscoped,
             (None, Some(Scope::System(SystemScope { all: true }))) => TokenScope::System,
@@ -550,6 +681,13 @@ impl Store {
                     .clone(),
             ),
         };
+        // A token lives no longer than the application credential it comes from
+        // (Keystone's token provider, CVE-2022-2447).
+        if let Some(cred_expiry) = app_cred.as_ref().and_then(|c| c.expires_at)
+            && cred_expiry < expires_at
+        {
+            expires_at = cred_expiry;
+        }
         let rec = TokenRec {
             user_id,
             scope,
@@ -558,13 +696,73 @@ impl Store {
             issued_at: now,
             expires_at,
             app_cred_id: app_cred.map(|c| c.id),
+            serial: self.next_serial,
         };
         // A scope the user holds no role on is refused, like an unusable token.
         self.token_body(&rec, false)
             .map_err(|_| ApiError::unauthorized())?;
-        let token = new_token_string();
+        self.next_serial += 1;
+        if self.tokens.len() >= self.purge_at {
+            self.purge_tokens(now);
+        }
+        let token = self.token_key.new_token(rec.expires_at);
         self.tokens.insert(token.clone(), rec.clone());
         Ok((token, rec))
+    }
+
+    /// The scope of a token request that names none: the user's default project when it
+    /// exists, it and its domain are enabled and the user holds a role on it; unscoped
+    /// otherwise (Keystone's `_check_and_set_default_scoping`).
+    fn default_scope(&self, user: &UserRec) -> TokenScope {
+        let usable = |p: &ProjectRec| {
+            p.enabled
+                && self.domains.get(&p.domain_id).is_some_and(|d| d.enabled)
+                && !self
+                    .direct_roles(&user.id, &Target::Project(p.id.clone()))
+                    .is_empty()
+        };
+        match user
+            .default_project_id
+            .as_ref()
+            .and_then(|p| self.projects.get(p))
+        {
+            Some(p) if usable(p) => TokenScope::Project(p.id.clone()),
+            _ => TokenScope::Unscoped,
+        }
+    }
+
+    /// The last moment `rec` may be validated: its expiry, or with `allow_expired` that plus
+    /// Keystone's window (a date past what chrono holds is the end of time).
+    fn usable_until(rec: &TokenRec, allow_expired: bool) -> DateTime<Utc> {
+        if allow_expired {
+            rec.expires_at
+                .checked_add_signed(Duration::hours(ALLOW_EXPIRED_WINDOW_HOURS))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        } else {
+            rec.expires_at
+        }
+    }
+
+    /// Forgets the tokens no request can use any more (past expiry and the `allow_expired`
+    /// window), with the revocations only they referred to. Those tokens still validate as
+    /// expired: their strings carry the store's tag. Run when the token count doubles, so the
+    /// cost per issued token stays constant.
+    fn purge_tokens(&mut self, now: DateTime<Utc>) {
+        self.tokens
+            .retain(|_, rec| now < Self::usable_until(rec, true));
+        let referenced: HashSet<&String> = self
+            .tokens
+            .values()
+            .flat_map(|rec| rec.audit_ids.iter())
+            .collect();
+        self.revoked_audit_ids.retain(|a| referenced.contains(a));
+        self.purge_at = (self.tokens.len() * 2).max(MIN_TOKENS_BEFORE_PURGE);
+    }
+
+    /// How many issued tokens the store still holds (expired ones are swept out as tokens
+    /// are issued).
+    pub fn token_count(&self) -> usize {
+        self.tokens.len()
     }
 
     /// Looks a token up and checks that it is still good.
@@ -574,25 +772,38 @@ impl Store {
         now: DateTime<Utc>,
         allow_expired: bool,
     ) -> Result<&TokenRec, TokenProblem> {
-        let rec = self.tokens.get(token).ok_or(TokenProblem::Unknown)?;
+        let Some(rec) = self.tokens.get(token) else {
+            // one this store issued and has since swept out was past any use
+            return Err(if self.token_key.made(token) {
+                TokenProblem::Expired
+            } else {
+                TokenProblem::Unknown
+            });
+        };
         if rec
             .audit_ids
             .iter()
             .any(|a| self.revoked_audit_ids.contains(a))
+            || self
+                .user_tokens_valid_from
+                .get(&rec.user_id)
+                .is_some_and(|from| rec.serial < *from)
         {
             return Err(TokenProblem::Invalid);
         }
-        let limit = if allow_expired {
-            rec.expires_at + Duration::hours(ALLOW_EXPIRED_WINDOW_HOURS)
-        } else {
-            rec.expires_at
-        };
-        if now >= limit {
+        if now >= Self::usable_until(rec, allow_expired) {
             return Err(TokenProblem::Expired);
         }
         self.token_body(rec, false)
             .map_err(|_| TokenProblem::Invalid)?;
         Ok(rec)
+    }
+
+    /// Revokes every token of `user_id` issued so far, as Keystone's revocation event for a
+    /// user does when their password changes or they are disabled.
+    pub(crate) fn revoke_user_tokens(&mut self, user_id: &str) {
+        self.user_tokens_valid_from
+            .insert(user_id.to_owned(), self.next_serial);
     }
 
     /// Whether the token comes from an application credential with access rules: Keystone
@@ -679,7 +890,7 @@ impl Store {
             token.application_credential = Some(TokenApplicationCredential {
                 id: cred.id.clone(),
                 name: cred.name.clone(),
-                restricted: !cred.unrestricted,
+                restricted: cred.unrestricted != Some(true),
                 access_rules: (!cred.access_rules.is_empty()).then(|| cred.access_rules.clone()),
             });
         }
@@ -698,14 +909,49 @@ impl Store {
                 .collect(),
         );
         if with_catalog {
-            token.catalog = Some(self.catalog());
+            let project_id = match &rec.scope {
+                TokenScope::Project(p) => Some(p.as_str()),
+                _ => None,
+            };
+            token.catalog = Some(self.catalog(&rec.user_id, project_id));
         }
         Ok(token)
     }
 }
 
-static EMPTY_USER: UserRef = UserRef {
-    id: None,
-    name: None,
-    domain: None,
-};
+/// Fills in an endpoint URL template as Keystone's `format_url` does: `$(` is read as `%(`,
+/// then `%(name)s` takes `user_id`, `project_id` or `tenant_id` (the last two only for a
+/// project) and `%%` is a `%`. `None` means the endpoint is left out: it needs a project id
+/// there is none of, or it names any other key.
+fn format_url(url: &str, user_id: &str, project_id: Option<&str>) -> Option<String> {
+    let url = url.replace("$(", "%(");
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url.as_str();
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('%') {
+            out.push('%');
+            rest = tail;
+        } else if let Some(named) = after.strip_prefix('(') {
+            let (key, tail) = named.split_once(')')?;
+            let tail = tail.strip_prefix('s')?;
+            let value = match key {
+                "user_id" => user_id,
+                "project_id" | "tenant_id" => project_id?,
+                _ => {
+                    tracing::warn!(url, "malformed endpoint: unknown key {key}");
+                    return None;
+                }
+            };
+            out.push_str(value);
+            rest = tail;
+        } else {
+            // not a substitution the fake knows; kept as written
+            out.push('%');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Some(out)
+}

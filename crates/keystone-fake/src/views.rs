@@ -10,13 +10,13 @@ use crate::store::{
 };
 
 /// Renders records; `base` is the fake's root URL without a trailing slash.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Views<'a> {
+#[derive(Debug, Clone)]
+pub(crate) struct Views {
     /// Such as `http://127.0.0.1:5000`.
-    pub(crate) base: &'a str,
+    pub(crate) base: String,
 }
 
-impl Views<'_> {
+impl Views {
     fn link(&self, collection: &str, id: &str) -> SelfLink {
         SelfLink {
             self_link: format!("{}/v3/{collection}/{id}", self.base),
@@ -139,7 +139,10 @@ impl Views<'_> {
     ) -> ApplicationCredential {
         ApplicationCredential {
             description: c.description.clone(),
-            expires_at: c.expires_at.clone(),
+            // oslo.serialization writes datetimes as `%Y-%m-%dT%H:%M:%S.%f`, without a zone
+            expires_at: c
+                .expires_at
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
             id: c.id.clone(),
             links: self.link("application_credentials", &c.id),
             name: c.name.clone(),
@@ -152,7 +155,7 @@ impl Views<'_> {
                 .collect(),
             secret: with_secret.then(|| c.secret.clone()),
             system: None,
-            unrestricted: c.unrestricted.then_some(true),
+            unrestricted: c.unrestricted,
             user_id: c.user_id.clone(),
             access_rules: (!c.access_rules.is_empty()).then(|| c.access_rules.clone()),
         }
