@@ -27,7 +27,7 @@ pub enum Error {
         /// The error, when the body had Keystone's shape (`{"error": {...}}`) or the API-SIG's
         /// (`{"errors": [{"title", "detail"}, ...]}`, the first of them, as Placement and
         /// Ironic answer).
-        body: Option<ErrorBody>,
+        body: Option<Box<ErrorBody>>,
         /// The `x-openstack-request-id` of the answer.
         request_id: Option<String>,
         /// The body as received, whatever its shape (a proxy's HTML page, plain text).
@@ -45,6 +45,14 @@ pub enum Error {
         /// Why it did not parse.
         #[source]
         source: serde_json::Error,
+    },
+    /// An answer larger than the client reads ([`crate::session::MAX_BODY`]).
+    #[error("{url} answered with a body over {limit} bytes")]
+    TooLarge {
+        /// What was requested.
+        url: String,
+        /// The limit.
+        limit: usize,
     },
     /// A request body could not be encoded as JSON.
     #[error("cannot encode the request body: {0}")]
@@ -79,7 +87,13 @@ pub enum Error {
 
 /// A body as received. Its `Debug` shows only its length: it may hold a token or a secret.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct RawBody(pub Vec<u8>);
+pub struct RawBody(Box<[u8]>);
+
+impl From<Vec<u8>> for RawBody {
+    fn from(bytes: Vec<u8>) -> Self {
+        RawBody(bytes.into_boxed_slice())
+    }
+}
 
 impl RawBody {
     /// The bytes.
@@ -107,7 +121,7 @@ impl std::ops::Deref for RawBody {
     }
 }
 
-fn detail(body: &Option<ErrorBody>) -> String {
+fn detail(body: &Option<Box<ErrorBody>>) -> String {
     body.as_ref()
         .map(|b| format!(": {}", b.message))
         .unwrap_or_default()

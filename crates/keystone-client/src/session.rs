@@ -38,6 +38,13 @@ use crate::error::{ConfigError, Error, RawBody, Result};
 /// The default margin: re-authenticate when less than this is left of the token's life.
 pub const DEFAULT_REAUTH_MARGIN: Duration = Duration::from_secs(120);
 
+/// The default limit on one request, answer included: a Keystone that accepts connections and
+/// never answers must not hold callers forever (keystoneauth1 waits without limit).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The default limit on connecting.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Configures a [`Session`].
 #[derive(Debug, Clone)]
 pub struct SessionBuilder {
@@ -65,25 +72,28 @@ impl SessionBuilder {
         self
     }
 
-    /// Per-request timeout (none by default).
+    /// Per-request timeout, the answer's body included ([`DEFAULT_TIMEOUT`] by default).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
-    /// Connection timeout (none by default).
+    /// Connection timeout ([`DEFAULT_CONNECT_TIMEOUT`] by default).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
     }
 
-    /// Retries after a failed connection (0 by default), with exponential backoff.
+    /// Retries (0 by default, with exponential backoff) after a failed connection, and, for
+    /// requests that may be repeated (`GET`, `HEAD`, `PUT`, `DELETE`, authentication), after a
+    /// timeout or a connection that broke, as keystoneauth1's `connect_retries`.
     pub fn connect_retries(mut self, retries: u32) -> Self {
         self.connect_retries = retries;
         self
     }
 
-    /// Retries after a 503 or 429 answer (0 by default), with exponential backoff.
+    /// Retries after a 503 or 429 answer (0 by default), after the answer's `Retry-After`
+    /// (whole seconds, capped by the backoff cap) or with exponential backoff.
     pub fn status_retries(mut self, retries: u32) -> Self {
         self.status_retries = retries;
         self
@@ -227,8 +237,8 @@ impl Session {
             auth_url: auth_url.into(),
             auth,
             reauth_margin: DEFAULT_REAUTH_MARGIN,
-            timeout: None,
-            connect_timeout: None,
+            timeout: Some(DEFAULT_TIMEOUT),
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             connect_retries: 0,
             status_retries: 0,
             retry_delay: Duration::from_millis(500),
@@ -261,12 +271,16 @@ impl Session {
     /// document at the auth URL, or, when discovery fails, the auth URL itself (with `/v3`
     /// appended unless it ends with it).
     pub async fn identity_url(&self) -> Result<String> {
-        let url = self
+        // an answer (even one without versions) is kept; no answer is asked again next time
+        match self
             .inner
             .v3_url
-            .get_or_init(|| discover(&self.inner.http, &self.inner.auth_url))
-            .await;
-        Ok(url.clone())
+            .get_or_try_init(|| discover(&self.inner.http, &self.inner.auth_url))
+            .await
+        {
+            Ok(url) => Ok(url.clone()),
+            Err(Unreached(fallback)) => Ok(fallback),
+        }
     }
 
     /// Authenticates now, without the cache.
@@ -370,7 +384,15 @@ impl Session {
         let mut connect_left = cfg.connect_retries;
         let mut status_left = cfg.status_retries;
         let mut reauthed = false;
-        let mut delay = cfg.retry_delay;
+        // each kind of retry has its own backoff, as in keystoneauth1
+        let mut connect_delay = cfg.retry_delay;
+        let mut status_delay = cfg.retry_delay;
+        // a timeout or a broken connection may have left the request done: repeated only when
+        // doing it twice does no harm (authenticating just issues another token)
+        let repeatable = matches!(
+            method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        ) || url.ends_with("/auth/tokens");
         loop {
             let mut request = self
                 .inner
@@ -389,10 +411,17 @@ impl Session {
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(b.clone());
             }
+            let delay;
             match request.send().await {
-                Err(e) if e.is_connect() && connect_left > 0 => {
+                Err(e)
+                    if connect_left > 0
+                        && (e.is_connect()
+                            || (repeatable && (e.is_timeout() || e.is_request()))) =>
+                {
                     connect_left -= 1;
-                    tracing::warn!(%url, error = %e, retry_in = ?delay, "connection failed, retrying");
+                    delay = connect_delay;
+                    connect_delay = (connect_delay * 2).min(cfg.max_retry_delay);
+                    tracing::warn!(%url, error = %e, retry_in = ?delay, "no answer, retrying");
                 }
                 Err(e) => {
                     return Err(Error::Transport {
@@ -416,14 +445,32 @@ impl Session {
                     ) && status_left > 0 =>
                 {
                     status_left -= 1;
+                    // the server's own Retry-After (whole seconds), within the cap
+                    delay = match retry_after(&r) {
+                        Some(d) => d.min(cfg.max_retry_delay),
+                        None => {
+                            let d = status_delay;
+                            status_delay = (status_delay * 2).min(cfg.max_retry_delay);
+                            d
+                        }
+                    };
                     tracing::warn!(%url, status = %r.status(), retry_in = ?delay, "retrying");
                 }
                 Ok(r) => return Ok(r),
             }
             tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(cfg.max_retry_delay);
         }
     }
+}
+
+/// `Retry-After` in whole seconds, as keystoneauth1 reads it (an HTTP date is ignored).
+fn retry_after(r: &Response) -> Option<Duration> {
+    let v = r
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// A header value marked sensitive, so that no debug output shows it.
@@ -535,13 +582,13 @@ pub(crate) async fn error_for_status(url: &str, response: Response) -> Result<Re
         .get("x-openstack-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let bytes = response.bytes().await.unwrap_or_default();
+    let bytes = read_limited(response, MAX_BODY).await.unwrap_or_default();
     Err(Error::Api {
         url: url.to_owned(),
         status,
-        body: error_body(status, &bytes),
+        body: error_body(status, &bytes).map(Box::new),
         request_id,
-        raw: RawBody(bytes.to_vec()),
+        raw: RawBody::from(bytes),
     })
 }
 
@@ -580,35 +627,80 @@ fn error_body(status: StatusCode, bytes: &[u8]) -> Option<keystone_types::ErrorB
 /// Reads and parses a JSON body, keeping the raw bytes when it does not parse.
 pub(crate) async fn parse_json<T: DeserializeOwned>(url: &str, response: Response) -> Result<T> {
     let status = response.status();
-    let bytes = response.bytes().await.map_err(|e| Error::Transport {
-        url: url.to_owned(),
-        source: e,
-    })?;
+    let bytes = read_limited(response, MAX_BODY)
+        .await
+        .map_err(|e| e.at(url))?;
     serde_json::from_slice(&bytes).map_err(|e| Error::Unparsable {
         url: url.to_owned(),
         status,
-        raw: RawBody(bytes.to_vec()),
+        raw: RawBody::from(bytes.to_vec()),
         source: e,
     })
 }
 
+/// The largest answer read (a token with a big catalog is a few hundred KiB).
+pub const MAX_BODY: usize = 32 << 20;
+
+/// Why a body could not be read.
+enum ReadError {
+    Transport(reqwest::Error),
+    TooLarge(usize),
+}
+
+impl ReadError {
+    fn at(self, url: &str) -> Error {
+        match self {
+            ReadError::Transport(source) => Error::Transport {
+                url: url.to_owned(),
+                source,
+            },
+            ReadError::TooLarge(limit) => Error::TooLarge {
+                url: url.to_owned(),
+                limit,
+            },
+        }
+    }
+}
+
+/// Reads a body, at most `limit` bytes of it.
+async fn read_limited(mut response: Response, limit: usize) -> Result<Vec<u8>, ReadError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(ReadError::TooLarge(limit));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+        if body.len() + chunk.len() > limit {
+            return Err(ReadError::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Discovery got no answer: the URL to use this time, not to be kept.
+struct Unreached(String);
+
 /// Finds the v3 root from the version documents, falling back to the URL's path.
-async fn discover(http: &reqwest::Client, auth_url: &str) -> String {
+async fn discover(http: &reqwest::Client, auth_url: &str) -> Result<String, Unreached> {
     let fallback = if auth_url.ends_with("/v3") {
         auth_url.to_owned()
     } else {
         format!("{auth_url}/v3")
     };
-    let Ok(response) = http
+    let response = match http
         .get(auth_url)
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-    else {
-        return fallback;
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::debug!(%auth_url, error = %e, "version discovery got no answer");
+            return Err(Unreached(fallback));
+        }
     };
-    let Ok(bytes) = response.bytes().await else {
-        return fallback;
+    let Ok(bytes) = read_limited(response, MAX_BODY).await else {
+        return Err(Unreached(fallback));
     };
     let versions = if let Ok(one) = serde_json::from_slice::<VersionResponse>(&bytes) {
         vec![one.version]
@@ -616,13 +708,90 @@ async fn discover(http: &reqwest::Client, auth_url: &str) -> String {
         many.versions.values
     } else {
         tracing::debug!(%auth_url, "version discovery failed; using the URL as given");
-        return fallback;
+        return Ok(fallback);
     };
-    versions
+    Ok(versions
         .iter()
         .filter(|v| v.id == "v3" || v.id.starts_with("v3."))
         .filter(|v| v.status != "deprecated")
         .find_map(|v| v.links.iter().find(|l| l.rel == "self"))
-        .map(|l| l.href.trim_end_matches('/').to_owned())
-        .unwrap_or(fallback)
+        .and_then(|l| combine_relative_url(auth_url, &l.href))
+        .map(|u| u.trim_end_matches('/').to_owned())
+        .unwrap_or(fallback))
+}
+
+/// keystoneauth1's `_combine_relative_url`: a version link resolved against the URL it was
+/// discovered at, keeping that URL's scheme and host. Version documents often name an address
+/// the client cannot use (Keystone behind a TLS proxy says `http://10.0.0.5:5000/v3/`); then
+/// only the version part of the link is taken.
+pub(crate) fn combine_relative_url(discovery_url: &str, version_url: &str) -> Option<String> {
+    let base = url::Url::parse(&format!("{}/", discovery_url.trim_end_matches('/'))).ok()?;
+    let joined = base.join(version_url).ok()?;
+    let discovery = url::Url::parse(discovery_url).ok()?;
+    let netloc = |u: &url::Url| {
+        (
+            u.username().to_owned(),
+            u.host_str().map(str::to_owned),
+            u.port_or_known_default(),
+        )
+    };
+    let mut path = joined.path().to_owned();
+    if netloc(&discovery) != netloc(&joined) {
+        let version = version_url
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        let own = discovery.path().trim_end_matches('/');
+        path = if own.ends_with(version) {
+            discovery.path().to_owned()
+        } else if version_url.ends_with('/') {
+            format!("{own}/{version}/")
+        } else {
+            format!("{own}/{version}")
+        };
+    }
+    let mut out = discovery;
+    out.set_path(&path);
+    out.set_query(joined.query());
+    out.set_fragment(joined.fragment());
+    Some(out.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::combine_relative_url as combine;
+
+    #[test]
+    fn version_links_are_combined_as_keystoneauth1_does() {
+        for (discovery, link, want) in [
+            // same host: the link as it is
+            ("http://ks:5000", "http://ks:5000/v3/", "http://ks:5000/v3/"),
+            // relative links
+            ("http://ks:5000", "/v3/", "http://ks:5000/v3/"),
+            ("http://ks/identity", "v3", "http://ks/identity/v3"),
+            // another host: our scheme and host, the version part only
+            (
+                "https://ks.example",
+                "http://10.0.0.5:5000/v3/",
+                "https://ks.example/v3/",
+            ),
+            (
+                "https://ks.example/identity",
+                "http://10.0.0.5/v3",
+                "https://ks.example/identity/v3",
+            ),
+            (
+                "https://ks.example/identity/v3",
+                "http://10.0.0.5/v3/",
+                "https://ks.example/identity/v3",
+            ),
+        ] {
+            assert_eq!(
+                combine(discovery, link).as_deref(),
+                Some(want),
+                "{discovery} + {link}"
+            );
+        }
+    }
 }

@@ -173,7 +173,11 @@ async fn endpoints_honour_interface_region_and_name() {
     );
     assert_eq!(
         internal
-            .endpoint(&f().interface(Interface::Public).region("RegionTwo"))
+            .endpoint(
+                &f().interface(Interface::Public)
+                    .region("RegionTwo")
+                    .service_name("nova")
+            )
             .await
             .unwrap(),
         "http://two.public"

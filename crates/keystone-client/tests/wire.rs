@@ -332,3 +332,196 @@ async fn tls_files_are_checked_when_the_session_is_built() {
         .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn headers_in_any_case_and_bodies_out_of_debug_output() {
+    let server = keystone_that_issues_tokens().await;
+    Mock::given(method("GET"))
+        .and(path("/thing"))
+        .and(wiremock::matchers::header(
+            "openstack-api-version",
+            "compute 2.79",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let s = session(&server).build().unwrap();
+    s.get(format!("{}/thing", server.uri()))
+        .header("OpenStack-API-Version", "compute 2.79")
+        .unwrap()
+        .send_ok()
+        .await
+        .unwrap();
+    server.verify().await;
+    // a name that is no header name is an error, not a panic
+    let err = s.get("http://x/").header("bad name", "v").unwrap_err();
+    assert!(err.to_string().contains("bad name"), "{err}");
+    // a request's Debug output leaves its body out
+    let request = s
+        .post("http://x/v3/users")
+        .json(&serde_json::json!({"user": {"password": "hunter2"}}));
+    let debug = format!("{request:?}");
+    assert!(
+        !debug.contains("hunter2") && !debug.contains("104, 117"),
+        "{debug}"
+    );
+}
+
+#[tokio::test]
+async fn timeouts_and_broken_connections_are_retried_for_requests_safe_to_repeat() {
+    let server = keystone_that_issues_tokens().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/regions"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/regions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"regions": [], "links": {"self": "x", "next": null, "previous": null}}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v3/regions"))
+        .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let s = session(&server)
+        .timeout(Duration::from_millis(300))
+        .connect_retries(1)
+        .build()
+        .unwrap();
+    s.access().await.unwrap();
+    assert!(s.admin().list_regions().await.unwrap().is_empty());
+    // a POST that timed out may have been done: not sent again
+    let err = s
+        .post(format!("{}/v3/regions", server.uri()))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    let posts = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path() == "/v3/regions")
+        .count();
+    assert_eq!(posts, 1);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let server = keystone_that_issues_tokens().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/regions"))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/regions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"regions": [], "links": {"self": "x", "next": null, "previous": null}}),
+        ))
+        .mount(&server)
+        .await;
+    // the backoff alone would wait a millisecond
+    let s = session(&server)
+        .status_retries(1)
+        .retry_delay(Duration::from_millis(1), Duration::from_secs(60))
+        .build()
+        .unwrap();
+    s.access().await.unwrap();
+    let started = std::time::Instant::now();
+    s.admin().list_regions().await.unwrap();
+    // a sleep never ends early, so this cannot be flaky
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn answers_over_the_limit_are_refused() {
+    let server = keystone_that_issues_tokens().await;
+    let limit = keystone_client::session::MAX_BODY;
+    Mock::given(method("GET"))
+        .and(path("/v3/regions"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b' '; limit + 1]))
+        .mount(&server)
+        .await;
+    let s = session(&server).build().unwrap();
+    let err = s.admin().list_regions().await.unwrap_err();
+    assert!(matches!(err, Error::TooLarge { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn discovery_keeps_the_host_it_asked_and_retries_when_unanswered() {
+    // Keystone behind a proxy names its internal address; a relative link is relative
+    for (root, href, want) in [
+        ("", "http://10.0.0.5:5000/v3/", "/v3"),
+        ("/identity", "/v3/", "/v3"),
+        ("/identity", "http://10.0.0.5/keystone/v3", "/identity/v3"),
+    ] {
+        let server = keystone_that_issues_tokens().await;
+        Mock::given(method("GET"))
+            .and(path(if root.is_empty() { "/" } else { root }))
+            .respond_with(ResponseTemplate::new(300).set_body_json(serde_json::json!({
+                "versions": {"values": [{"id": "v3.14", "status": "stable",
+                    "links": [{"rel": "self", "href": href}]}]}
+            })))
+            .mount(&server)
+            .await;
+        let s = Session::builder(
+            format!("{}{root}", server.uri()),
+            Auth::password(UserIdentity::by_name("a", "Default"), "pw"),
+        )
+        .build()
+        .unwrap();
+        assert_eq!(
+            s.identity_url().await.unwrap(),
+            format!("{}{want}", server.uri()),
+            "{href}"
+        );
+    }
+
+    // no answer at first: the fallback, not kept; then the discovered root
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let s = Session::builder(
+        format!("http://{addr}"),
+        Auth::password(UserIdentity::by_name("a", "Default"), "pw"),
+    )
+    .build()
+    .unwrap();
+    assert_eq!(s.identity_url().await.unwrap(), format!("http://{addr}/v3"));
+    let server = MockServer::builder()
+        .listener(std::net::TcpListener::bind(addr).unwrap())
+        .start()
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/"))
+        .respond_with(ResponseTemplate::new(300).set_body_json(serde_json::json!({
+            "versions": {"values": [{"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
+                "links": [{"rel": "self", "href": format!("http://{addr}/identity/v3/")}]}]}
+        })))
+        .mount(&server)
+        .await;
+    assert_eq!(
+        s.identity_url().await.unwrap(),
+        format!("http://{addr}/identity/v3")
+    );
+}
+
+#[test]
+fn sessions_time_out_by_default() {
+    let b = Session::builder("http://keystone.example/v3", Auth::token("t"));
+    let debug = format!("{b:?}");
+    assert!(debug.contains("timeout: Some(60s)"), "{debug}");
+    assert!(debug.contains("connect_timeout: Some(10s)"), "{debug}");
+}

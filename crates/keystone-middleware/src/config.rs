@@ -451,7 +451,7 @@ impl AuthTokenConfig {
         if let Some(t) = self.http_connect_timeout {
             b = b
                 .connect_timeout(Duration::from_secs(t))
-                .timeout(Duration::from_secs(t.max(1) * 6));
+                .timeout(Duration::from_secs(t.max(1).saturating_mul(6)));
         }
         if let Some(r) = &self.region_name {
             b = b.region(r.clone());

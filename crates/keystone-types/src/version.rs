@@ -30,12 +30,13 @@ pub struct Version {
     pub id: String,
     /// `self` links to the version's root.
     pub links: Vec<Link>,
-    /// The media types this version speaks.
-    #[serde(rename = "media-types")]
+    /// The media types this version speaks (some services leave them out).
+    #[serde(rename = "media-types", default)]
     pub media_types: Vec<MediaType>,
     /// `stable`, `current`, `deprecated`...
     pub status: String,
-    /// When the version last changed.
+    /// When the version last changed (some services leave it out).
+    #[serde(default)]
     pub updated: String,
 }
 
