@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -143,8 +143,45 @@ impl From<PolicyDenied> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
-        ApiError(StatusCode::BAD_REQUEST, r.body_text())
+        // 400 for bad JSON or wrong fields (as OpenStack APIs answer; axum would say 422), 415
+        // for another content type, 413 for a body too large
+        let status = match r.status() {
+            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+            s => s,
+        };
+        ApiError(status, r.body_text())
     }
+}
+
+/// A proxy's id from the path; a path that cannot be one is answered in the JSON error shape.
+struct ProxyId(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ProxyId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        <Path<String> as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| ProxyId(id))
+            .map_err(|r| ApiError(r.status(), r.body_text()))
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError(
+        StatusCode::NOT_FOUND,
+        "The resource could not be found.".into(),
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "The method is not allowed for the requested URL.".into(),
+    )
 }
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -174,11 +211,14 @@ pub fn app(state: Arc<AppState>, auth: AuthTokenLayer) -> Router {
             "/v1/proxy/{id}",
             get(proxy_view).put(proxy_update).delete(proxy_delete),
         )
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(auth)
         .with_state(state);
     Router::new()
         .route("/", get(liveness))
+        .method_not_allowed_fallback(method_not_allowed)
         .merge(v1)
+        .fallback(not_found)
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
@@ -265,7 +305,7 @@ fn find(state: &AppState, project: &str, id: &str) -> ApiResult<Proxy> {
 async fn proxy_view(
     State(state): State<Arc<AppState>>,
     ctx: Context,
-    Path(id): Path<String>,
+    ProxyId(id): ProxyId,
 ) -> ApiResult<Json<Value>> {
     state.policy.authorize("proxy:view", &target(&ctx), &ctx)?;
     let proxy = find(&state, &project(&ctx)?, &id)?;
@@ -275,7 +315,7 @@ async fn proxy_view(
 async fn proxy_update(
     State(state): State<Arc<AppState>>,
     ctx: Context,
-    Path(id): Path<String>,
+    ProxyId(id): ProxyId,
     body: Result<Json<ProxyInput>, JsonRejection>,
 ) -> ApiResult<Json<Value>> {
     state
@@ -302,7 +342,7 @@ async fn proxy_update(
 async fn proxy_delete(
     State(state): State<Arc<AppState>>,
     ctx: Context,
-    Path(id): Path<String>,
+    ProxyId(id): ProxyId,
 ) -> ApiResult<StatusCode> {
     state
         .policy

@@ -388,3 +388,43 @@ async fn delay_auth_decision() {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert!(h.contains_key("www-authenticate"));
 }
+
+/// Whatever goes wrong, the answer is OpenStack's JSON error with the right status.
+#[tokio::test]
+async fn every_error_is_openstacks_json() {
+    let cloud = Cloud::start(&|_| {}).await.unwrap();
+    let bob = cloud.user("bob");
+    let token = bob.access().await.unwrap().token().expose().to_owned();
+    let auth = [("x-auth-token", token.as_str())];
+    let base = &cloud.service_url;
+    for (path, method, headers, want) in [
+        ("/nowhere", Method::GET, &[][..], StatusCode::NOT_FOUND),
+        ("/v1/nowhere", Method::GET, &auth[..], StatusCode::NOT_FOUND),
+        ("/", Method::DELETE, &[][..], StatusCode::METHOD_NOT_ALLOWED),
+        (
+            "/v1/proxy",
+            Method::PATCH,
+            &auth[..],
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            "/v1/proxy/%FF",
+            Method::GET,
+            &auth[..],
+            StatusCode::BAD_REQUEST,
+        ),
+        // no JSON content type
+        (
+            "/v1/proxy",
+            Method::POST,
+            &auth[..],
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+    ] {
+        let (s, h, b) = raw(&format!("{base}{path}"), method.clone(), headers, None).await;
+        assert_eq!(s, want, "{method} {path}: {b}");
+        assert_eq!(b["error"]["code"], want.as_u16(), "{method} {path}: {b}");
+        assert!(b["error"]["message"].is_string(), "{b}");
+        assert_eq!(h["content-type"], "application/json");
+    }
+}

@@ -597,6 +597,14 @@ fn unquote(v: &str) -> &str {
     }
 }
 
+/// The longest value substitution may build.
+const MAX_SUBSTITUTED: usize = 64 << 10;
+
+/// Options whose values are secrets: an error about them never quotes their value.
+fn is_secret(option: &str) -> bool {
+    option.contains("password") || option.contains("secret")
+}
+
 /// oslo.config's template substitution: `$$` and `\$` are `$`, `$name` and `${name}` the value
 /// of option `name` (in the same section, else `[DEFAULT]`; `${section.name}` names the
 /// section); any other `$` stays. `lookup` gives a referenced option's raw value.
@@ -649,6 +657,10 @@ fn substitute(
             .or_else(|| lookup("DEFAULT", name))
             .ok_or_else(|| format!("${name} is not set in this file"))?;
         out.push_str(&substitute(&raw, group, lookup, depth + 1)?);
+        // references repeated at every level would otherwise grow without bound
+        if out.len() > MAX_SUBSTITUTED {
+            return Err("the value grows past 64 KiB with its substitutions".into());
+        }
         rest = &after[consumed..];
     }
     out.push_str(rest);
@@ -715,6 +727,13 @@ impl Provider for IniFile {
             // `auth_section` has been followed: not an option to pass on (or warn about)
             for (k, v) in options.into_iter().filter(|(k, _)| k != "auth_section") {
                 let v = substitute(&v, section, &lookup, 0).map_err(|e| {
+                    let e = if is_secret(&k) {
+                        "its value names an option that is not set, or grows too long, through \
+                         `$` (write `$$` for a `$` in a password)"
+                            .to_owned()
+                    } else {
+                        e
+                    };
                     figment::Error::from(format!("{at}: [{section}] {k}: {e}")).with_path(&k)
                 })?;
                 if MULTI.contains(&(section, k.as_str())) {

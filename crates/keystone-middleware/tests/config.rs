@@ -190,14 +190,31 @@ fn ini_values_read_as_oslo_config_reads_them() {
             std::path::PathBuf::from("/etc/c")
         ]
     );
-    // a reference to an option the file does not set names it
-    let err = Config::from_ini_str("[keystone_authtoken]\npassword = x$nothere\n")
+    // a reference to an option the file does not set names it, except in a password, whose
+    // value an error never quotes
+    let err = Config::from_ini_str("[keystone_authtoken]\nusername = x$nothere\n")
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("$nothere") && err.contains("password"),
+        err.contains("$nothere") && err.contains("username"),
         "{err}"
     );
+    let err = Config::from_ini_str("[keystone_authtoken]\npassword = Pa$sw0rd\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("password") && err.contains("$$"), "{err}");
+    assert!(!err.contains("sw0rd"), "{err}");
+    // references repeated at every level cannot build an enormous value
+    let mut ini = String::from("[keystone_authtoken]\na0 = xxxxxxxxxxxxxxxx\n");
+    for i in 1..9 {
+        let p = i - 1;
+        ini.push_str(&format!(
+            "a{i} = $a{p}$a{p}$a{p}$a{p}$a{p}$a{p}$a{p}$a{p}\n"
+        ));
+    }
+    ini.push_str("username = $a8\n");
+    let err = Config::from_ini_str(&ini).unwrap_err().to_string();
+    assert!(err.contains("64 KiB"), "{err}");
     // a `$` that starts no name stays
     let c = Config::from_ini_str("[keystone_authtoken]\npassword = 1$ 2$-3$\n").unwrap();
     assert_eq!(
