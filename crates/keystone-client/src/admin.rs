@@ -101,6 +101,20 @@ fn query_string(pairs: &[(&str, Option<String>)]) -> String {
     }
 }
 
+/// The next page's URL: `next` resolved against this page's, on this page's scheme and host.
+fn next_page(current: &str, next: &str) -> Option<String> {
+    let here = url::Url::parse(current).ok()?;
+    let mut there = here.join(next).ok()?;
+    if (there.host_str(), there.port_or_known_default())
+        != (here.host_str(), here.port_or_known_default())
+    {
+        there.set_scheme(here.scheme()).ok()?;
+        there.set_host(here.host_str()).ok()?;
+        there.set_port(here.port()).ok()?;
+    }
+    Some(there.to_string())
+}
+
 impl Session {
     /// The admin API over this session.
     pub fn admin(&self) -> Admin {
@@ -118,6 +132,26 @@ impl Admin {
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         let url = self.url(path).await?;
         self.session.get(url).send_json().await
+    }
+
+    /// Every page of a list: follows `links.next` (Keystone pages when asked or when its
+    /// `list_limit` is set), keeping our scheme and host as discovery does.
+    async fn list<L: ListPage + DeserializeOwned>(&self, path: &str) -> Result<Vec<L::Item>> {
+        let mut url = self.url(path).await?;
+        let mut seen = std::collections::HashSet::new();
+        let mut all = Vec::new();
+        loop {
+            seen.insert(url.clone());
+            let page: L = self.session.get(url.clone()).send_json().await?;
+            let (items, next) = page.into_page();
+            let empty = items.is_empty();
+            all.extend(items);
+            // an empty page, or a link already followed, ends it: no loop on a broken server
+            match next.and_then(|n| next_page(&url, &n)) {
+                Some(next) if !empty && !seen.contains(&next) => url = next,
+                _ => return Ok(all),
+            }
+        }
     }
 
     async fn send<B: Serialize, T: DeserializeOwned>(
@@ -167,10 +201,7 @@ impl Admin {
             ("type", kind.map(Into::into)),
             ("name", name.map(Into::into)),
         ]);
-        Ok(self
-            .get::<ServiceList>(&format!("/services{q}"))
-            .await?
-            .services)
+        self.list::<ServiceList>(&format!("/services{q}")).await
     }
 
     /// `DELETE /v3/services/{id}`
@@ -201,10 +232,7 @@ impl Admin {
             ("region_id", query.region_id.clone()),
             ("enabled", query.enabled.map(|e| e.to_string())),
         ]);
-        Ok(self
-            .get::<EndpointList>(&format!("/endpoints{q}"))
-            .await?
-            .endpoints)
+        self.list::<EndpointList>(&format!("/endpoints{q}")).await
     }
 
     /// `DELETE /v3/endpoints/{id}`
@@ -241,7 +269,7 @@ impl Admin {
             ("name", name.map(Into::into)),
             ("domain_id", domain_id.map(Into::into)),
         ]);
-        Ok(self.get::<UserList>(&format!("/users{q}")).await?.users)
+        self.list::<UserList>(&format!("/users{q}")).await
     }
 
     /// `DELETE /v3/users/{id}`
@@ -278,10 +306,7 @@ impl Admin {
             ("name", name.map(Into::into)),
             ("domain_id", domain_id.map(Into::into)),
         ]);
-        Ok(self
-            .get::<ProjectList>(&format!("/projects{q}"))
-            .await?
-            .projects)
+        self.list::<ProjectList>(&format!("/projects{q}")).await
     }
 
     /// `DELETE /v3/projects/{id}`
@@ -295,7 +320,7 @@ impl Admin {
     /// `GET /v3/roles?name=`
     pub async fn list_roles(&self, name: Option<&str>) -> Result<Vec<Role>> {
         let q = query_string(&[("name", name.map(Into::into))]);
-        Ok(self.get::<RoleList>(&format!("/roles{q}")).await?.roles)
+        self.list::<RoleList>(&format!("/roles{q}")).await
     }
 
     /// The global role named `name`, if there is one.
@@ -318,10 +343,7 @@ impl Admin {
     /// `GET /v3/domains?name=`
     pub async fn list_domains(&self, name: Option<&str>) -> Result<Vec<Domain>> {
         let q = query_string(&[("name", name.map(Into::into))]);
-        Ok(self
-            .get::<DomainList>(&format!("/domains{q}"))
-            .await?
-            .domains)
+        self.list::<DomainList>(&format!("/domains{q}")).await
     }
 
     /// `POST /v3/domains`
@@ -334,7 +356,7 @@ impl Admin {
 
     /// `GET /v3/regions`
     pub async fn list_regions(&self) -> Result<Vec<Region>> {
-        Ok(self.get::<RegionList>("/regions").await?.regions)
+        self.list::<RegionList>("/regions").await
     }
 
     /// `POST /v3/regions`
@@ -401,10 +423,8 @@ impl Admin {
             ("include_names", flag(query.include_names)),
             ("effective", flag(query.effective)),
         ]);
-        Ok(self
-            .get::<RoleAssignmentList>(&format!("/role_assignments{q}"))
-            .await?
-            .role_assignments)
+        self.list::<RoleAssignmentList>(&format!("/role_assignments{q}"))
+            .await
     }
 
     // ----- application credentials -----------------------------------------------------------
@@ -433,10 +453,8 @@ impl Admin {
         &self,
         user_id: &str,
     ) -> Result<Vec<ApplicationCredential>> {
-        Ok(self
-            .get::<ApplicationCredentialList>(&format!("/users/{user_id}/application_credentials"))
-            .await?
-            .application_credentials)
+        self.list::<ApplicationCredentialList>(&format!("/users/{user_id}/application_credentials"))
+            .await
     }
 
     /// `DELETE /v3/users/{user}/application_credentials/{id}`

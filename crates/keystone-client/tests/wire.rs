@@ -525,3 +525,68 @@ fn sessions_time_out_by_default() {
     assert!(debug.contains("timeout: Some(60s)"), "{debug}");
     assert!(debug.contains("connect_timeout: Some(10s)"), "{debug}");
 }
+
+#[tokio::test]
+async fn lists_follow_their_pages() {
+    use wiremock::matchers::query_param;
+    let server = keystone_that_issues_tokens().await;
+    let region = |id: &str| {
+        serde_json::json!({"id": id, "description": "", "parent_region_id": null,
+            "links": {"self": format!("http://x/v3/regions/{id}")}})
+    };
+    // page 1 names Keystone's internal address (as behind a proxy); page 2 a relative URL
+    let pages = [
+        (
+            None,
+            vec!["r1", "r2"],
+            Some("http://10.0.0.5:5000/v3/regions?marker=r2&limit=2".to_owned()),
+        ),
+        (
+            Some("r2"),
+            vec!["r3", "r4"],
+            Some("/v3/regions?marker=r4&limit=2".to_owned()),
+        ),
+        (Some("r4"), vec!["r5"], None),
+    ];
+    for (marker, ids, next) in pages {
+        let mut mock = Mock::given(method("GET")).and(path("/v3/regions"));
+        if let Some(m) = marker {
+            mock = mock.and(query_param("marker", m));
+        }
+        let body = serde_json::json!({
+            "regions": ids.iter().map(|i| region(i)).collect::<Vec<_>>(),
+            "links": {"self": "x", "previous": null, "next": next},
+        });
+        mock.respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .with_priority(if marker.is_some() { 1 } else { 2 })
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let s = session(&server).build().unwrap();
+    let ids: Vec<String> = s
+        .admin()
+        .list_regions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, ["r1", "r2", "r3", "r4", "r5"]);
+    server.verify().await;
+
+    // a server that names the same page again does not loop
+    let server = keystone_that_issues_tokens().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/regions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "regions": [region("r1")],
+            "links": {"self": "x", "previous": null, "next": format!("{}/v3/regions?marker=r1", server.uri())},
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let s = session(&server).build().unwrap();
+    assert_eq!(s.admin().list_regions().await.unwrap().len(), 2);
+    server.verify().await;
+}

@@ -16,8 +16,9 @@ pub struct SelfLink {
     pub self_link: String,
 }
 
-/// The links of a list: `self`, and `next`/`previous` (always `null` in Keystone, which does
-/// not paginate by default).
+/// The links of a list: `self`, and `next`/`previous`. Keystone pages a list when the caller
+/// asks (`?limit=`) or its `list_limit` is set: `next` then names the following page
+/// (`?marker=<last id>&limit=`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Links {
     /// The next page.
@@ -52,7 +53,24 @@ macro_rules! list_envelope {
             /// The list's links.
             pub links: Links,
         }
+
+        impl ListPage for $name {
+            type Item = $ty;
+
+            fn into_page(self) -> (Vec<$ty>, Option<String>) {
+                (self.$key, self.links.next)
+            }
+        }
     )*};
+}
+
+/// A page of a list: its values, and the URL of the next page when there is one.
+pub trait ListPage {
+    /// What the list holds.
+    type Item;
+
+    /// The values and the next page's URL.
+    fn into_page(self) -> (Vec<Self::Item>, Option<String>);
 }
 
 envelope! {
