@@ -287,6 +287,26 @@ fn build(
     get: &dyn Fn(&str) -> Option<String>,
     name: &dyn Fn(&str) -> String,
 ) -> Result<CloudConfig, ConfigError> {
+    let get = &|key: &str| with_domain_shorthand(get, key);
+    let kinds = [
+        get("system_scope").is_some(),
+        get("project_id").is_some() || get("project_name").is_some(),
+        get("domain_id").is_some() || get("domain_name").is_some(),
+    ];
+    if kinds.iter().filter(|k| **k).count() > 1 {
+        return Err(ConfigError::invalid(
+            name("system_scope"),
+            "",
+            format!(
+                "give one scope only: the system ({}), a project ({} / {}) or a domain ({} / {})",
+                name("system_scope"),
+                name("project_id"),
+                name("project_name"),
+                name("domain_id"),
+                name("domain_name"),
+            ),
+        ));
+    }
     let auth_url = get("auth_url").ok_or_else(|| ConfigError::missing(name("auth_url")))?;
     let auth_type = get("auth_type").unwrap_or_else(|| {
         if get("application_credential_secret").is_some() {
@@ -389,6 +409,28 @@ fn build(
         cacert: get("cacert").map(PathBuf::from),
         client_cert,
         insecure: get("insecure").is_some_and(|v| truthy(&v)),
+    })
+}
+
+/// openstacksdk's shorthand (`_handle_domain_id`): `domain_id` / `domain_name` stand for the
+/// user's domain when it is not given, and, for a project-scoped cloud, for the project's
+/// domain too, and then name no domain scope.
+fn with_domain_shorthand(get: &dyn Fn(&str) -> Option<String>, key: &str) -> Option<String> {
+    let project_scoped = get("project_id").is_some() || get("project_name").is_some();
+    let (short, for_project) = match key {
+        "user_domain_id" => ("domain_id", false),
+        "user_domain_name" => ("domain_name", false),
+        "project_domain_id" => ("domain_id", true),
+        "project_domain_name" => ("domain_name", true),
+        "domain_id" | "domain_name" if project_scoped => return None,
+        _ => return get(key),
+    };
+    get(key).or_else(|| {
+        if for_project && !project_scoped {
+            None
+        } else {
+            get(short)
+        }
     })
 }
 

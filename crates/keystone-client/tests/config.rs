@@ -213,3 +213,59 @@ fn clouds_yaml_with_secure_yaml_and_a_public_profile() {
     assert!(err.contains("clouds.yaml"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_domain_shorthand_and_one_scope_only() {
+    // project-scoped: OS_DOMAIN_NAME stands for both domains, and is no domain scope
+    let c = from(&[
+        URL,
+        ("OS_USERNAME", "u"),
+        ("OS_PASSWORD", "p"),
+        ("OS_PROJECT_NAME", "demo"),
+        ("OS_DOMAIN_NAME", "Default"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.auth,
+        Auth::password(UserIdentity::by_name("u", "Default"), "p")
+            .scoped(Scope::project_by_name("demo", "Default"))
+    );
+    // a domain given explicitly wins over the shorthand
+    let c = from(&[
+        URL,
+        ("OS_USERNAME", "u"),
+        ("OS_PASSWORD", "p"),
+        ("OS_USER_DOMAIN_ID", "udom"),
+        ("OS_PROJECT_NAME", "demo"),
+        ("OS_DOMAIN_NAME", "Default"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.auth,
+        Auth::password(UserIdentity::by_name_in_domain_id("u", "udom"), "p")
+            .scoped(Scope::project_by_name("demo", "Default"))
+    );
+    // domain-scoped: the user's domain too
+    let c = from(&[
+        URL,
+        ("OS_USERNAME", "u"),
+        ("OS_PASSWORD", "p"),
+        ("OS_DOMAIN_NAME", "Default"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.auth,
+        Auth::password(UserIdentity::by_name("u", "Default"), "p")
+            .scoped(Scope::domain_by_name("Default"))
+    );
+    // two scopes are an error, as keystoneauth1 makes them
+    let err = from(&[
+        URL,
+        ("OS_USER_ID", "uid"),
+        ("OS_PASSWORD", "p"),
+        ("OS_PROJECT_ID", "pid"),
+        ("OS_SYSTEM_SCOPE", "all"),
+    ])
+    .unwrap_err();
+    assert!(err.contains("one scope only"), "{err}");
+}
