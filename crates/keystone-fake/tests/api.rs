@@ -3,67 +3,12 @@
 
 use std::time::Duration;
 
+mod common;
+
+use common::*;
 use keystone_fake::{FakeKeystone, Fault, Seed};
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-
-fn password_body(user: &str, password: &str, scope: Value) -> Value {
-    let mut body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"id": "default"}, "password": password}}}}});
-    if !scope.is_null() {
-        body["auth"]["scope"] = scope;
-    }
-    body
-}
-
-async fn issue(fake: &FakeKeystone, body: &Value) -> Response {
-    Client::new()
-        .post(format!("{}/auth/tokens", fake.auth_url()))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Issues a token and returns it with its body.
-async fn token(fake: &FakeKeystone, user: &str, password: &str, scope: Value) -> (String, Value) {
-    let r = issue(fake, &password_body(user, password, scope)).await;
-    assert_eq!(r.status(), StatusCode::CREATED, "{user}");
-    let t = r.headers()["x-subject-token"].to_str().unwrap().to_owned();
-    (t, r.json().await.unwrap())
-}
-
-async fn admin_token(fake: &FakeKeystone) -> String {
-    token(
-        fake,
-        "admin",
-        "adminpw",
-        json!({"project": {"name": "admin", "domain": {"name": "Default"}}}),
-    )
-    .await
-    .0
-}
-
-async fn validate(fake: &FakeKeystone, caller: &str, subject: &str, query: &str) -> Response {
-    Client::new()
-        .get(format!("{}/auth/tokens{query}", fake.auth_url()))
-        .header("x-auth-token", caller)
-        .header("x-subject-token", subject)
-        .send()
-        .await
-        .unwrap()
-}
-
-fn role_names(body: &Value) -> Vec<String> {
-    let mut names: Vec<String> = body["token"]["roles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap().to_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 #[tokio::test]
 async fn tokens_list_implied_roles_in_every_scope() {
@@ -75,19 +20,22 @@ async fn tokens_list_implied_roles_in_every_scope() {
     fake.grant_system_role(&user, "member").unwrap();
 
     let (_, body) = token(&fake, "u", "pw", json!({"project": {"id": project}})).await;
-    assert_eq!(role_names(&body), ["manager", "member", "reader"]);
+    assert_eq!(
+        names(&body["token"]["roles"]),
+        ["manager", "member", "reader"]
+    );
     assert_eq!(body["token"]["project"]["id"], project);
     assert_eq!(body["token"]["is_domain"], false);
 
     let (_, body) = token(&fake, "u", "pw", json!({"domain": {"name": "Default"}})).await;
-    assert_eq!(role_names(&body), ["reader"]);
+    assert_eq!(names(&body["token"]["roles"]), ["reader"]);
     assert_eq!(
         body["token"]["domain"],
         json!({"id": "default", "name": "Default"})
     );
 
     let (_, body) = token(&fake, "u", "pw", json!({"system": {"all": true}})).await;
-    assert_eq!(role_names(&body), ["member", "reader"]);
+    assert_eq!(names(&body["token"]["roles"]), ["member", "reader"]);
     assert_eq!(body["token"]["system"], json!({"all": true}));
 
     let (_, body) = token(&fake, "u", "pw", json!("unscoped")).await;
@@ -437,7 +385,7 @@ async fn application_credentials_by_id_and_name() {
         let r = issue(&fake, &body).await;
         assert_eq!(r.status(), StatusCode::CREATED);
         let t: Value = r.json().await.unwrap();
-        assert_eq!(role_names(&t), ["reader"]);
+        assert_eq!(names(&t["token"]["roles"]), ["reader"]);
         assert_eq!(t["token"]["application_credential"]["restricted"], true);
         assert_eq!(t["token"]["methods"], json!(["application_credential"]));
     }

@@ -5,76 +5,12 @@
 
 use std::time::Duration;
 
+mod common;
+
+use common::*;
 use keystone_fake::FakeKeystone;
-use reqwest::{Client, RequestBuilder, Response, StatusCode};
+use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
-
-fn password_body(user: &str, password: &str, scope: Value) -> Value {
-    let mut body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"id": "default"}, "password": password}}}}});
-    if !scope.is_null() {
-        body["auth"]["scope"] = scope;
-    }
-    body
-}
-
-async fn issue(fake: &FakeKeystone, body: &Value) -> Response {
-    Client::new()
-        .post(format!("{}/auth/tokens", fake.auth_url()))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn token(fake: &FakeKeystone, user: &str, password: &str, scope: Value) -> (String, Value) {
-    let r = issue(fake, &password_body(user, password, scope)).await;
-    assert_eq!(r.status(), StatusCode::CREATED, "{user}");
-    let t = r.headers()["x-subject-token"].to_str().unwrap().to_owned();
-    (t, r.json().await.unwrap())
-}
-
-async fn admin_token(fake: &FakeKeystone) -> String {
-    token(
-        fake,
-        "admin",
-        "adminpw",
-        json!({"project": {"name": "admin", "domain": {"id": "default"}}}),
-    )
-    .await
-    .0
-}
-
-async fn validate(fake: &FakeKeystone, caller: &str, subject: &str, query: &str) -> Response {
-    Client::new()
-        .get(format!("{}/auth/tokens{query}", fake.auth_url()))
-        .header("x-auth-token", caller)
-        .header("x-subject-token", subject)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Sends `request`, checks the status, and returns the error message.
-async fn error_message(request: RequestBuilder, status: u16) -> String {
-    let r = request.send().await.unwrap();
-    let what = format!("{} {}", r.url(), r.status());
-    assert_eq!(r.status().as_u16(), status, "{what}");
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], status, "{what}");
-    body["error"]["message"].as_str().unwrap().to_owned()
-}
-
-fn names(roles: &Value) -> Vec<String> {
-    let mut names: Vec<String> = roles
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap().to_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 /// A fake with a user `u` (password `pw`) holding `role` on project `p`; returns the fake, the
 /// user id, the project id and a token of the user on the project.
@@ -282,7 +218,7 @@ async fn a_name_without_a_domain_is_a_400() {
         let request = Client::new()
             .post(format!("{}/auth/tokens", fake.auth_url()))
             .json(&body);
-        let message = error_message(request, 400).await;
+        let message = keystone_error(request, 400).await;
         assert!(
             message.starts_with(&format!("Expecting to find domain in {target}.")),
             "{message}"
@@ -325,7 +261,7 @@ async fn application_credential_creation_errors_and_echoes_are_keystones() {
         ),
     ];
     for (body, status, start) in cases {
-        let message = error_message(create_app_cred(&fake, &user, &t, body.clone()), status).await;
+        let message = keystone_error(create_app_cred(&fake, &user, &t, body.clone()), status).await;
         assert!(message.starts_with(start), "{body}: {message}");
     }
     // `unrestricted: false` is echoed; the expiry is written as oslo.serialization writes it
@@ -396,7 +332,7 @@ async fn an_application_credential_chooses_no_scope_and_an_unknown_name_is_a_401
     for scope in [json!({"project": {"id": project}}), json!("unscoped")] {
         let mut scoped = by_id.clone();
         scoped["auth"]["scope"] = scope;
-        let message = error_message(
+        let message = keystone_error(
             Client::new()
                 .post(format!("{}/auth/tokens", fake.auth_url()))
                 .json(&scoped),
@@ -412,7 +348,7 @@ async fn an_application_credential_chooses_no_scope_and_an_unknown_name_is_a_401
     // an unknown name is a 401 (an unknown id is a 404)
     let unknown_name = json!({"auth": {"identity": {"methods": ["application_credential"],
         "application_credential": {"name": "nope", "secret": "x", "user": {"id": user}}}}});
-    let message = error_message(
+    let message = keystone_error(
         Client::new()
             .post(format!("{}/auth/tokens", fake.auth_url()))
             .json(&unknown_name),
@@ -439,7 +375,7 @@ async fn bootstrap_roles_cannot_be_changed_or_deleted() {
         .header("x-auth-token", &admin)
         .json(&json!({"role": {"name": "viewer"}}));
     assert_eq!(
-        error_message(patch, 403).await,
+        keystone_error(patch, 403).await,
         format!(
             "Unable to update immutable role resource: `{reader}. Set resource option \
              \"immutable\" to false first."
@@ -447,7 +383,7 @@ async fn bootstrap_roles_cannot_be_changed_or_deleted() {
     );
     let delete = client.delete(&url).header("x-auth-token", &admin);
     assert!(
-        error_message(delete, 403)
+        keystone_error(delete, 403)
             .await
             .starts_with("Unable to delete immutable role resource")
     );
@@ -466,7 +402,7 @@ async fn subject_token_catalog_scope_and_query_flags_as_keystone_reads_them() {
         .get(format!("{}/auth/tokens", fake.auth_url()))
         .header("x-auth-token", &admin);
     assert_eq!(
-        error_message(no_subject, 404).await,
+        keystone_error(no_subject, 404).await,
         "No token in the request"
     );
     // only a project-scoped token has a catalog to list
@@ -481,7 +417,7 @@ async fn subject_token_catalog_scope_and_query_flags_as_keystone_reads_them() {
             .get(format!("{}/auth/catalog", fake.auth_url()))
             .header("x-auth-token", &t);
         assert_eq!(
-            error_message(request, 403).await,
+            keystone_error(request, 403).await,
             "You are not authorized to perform the requested action."
         );
     }

@@ -4,46 +4,12 @@
 
 use std::time::Duration;
 
+mod common;
+
+use common::*;
 use keystone_fake::FakeKeystone;
-use reqwest::{Client, RequestBuilder, StatusCode};
+use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-
-fn password_body(user: &str, password: &str, scope: Value) -> Value {
-    let mut body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"id": "default"}, "password": password}}}}});
-    if !scope.is_null() {
-        body["auth"]["scope"] = scope;
-    }
-    body
-}
-
-async fn admin_token(fake: &FakeKeystone) -> String {
-    let r = Client::new()
-        .post(format!("{}/auth/tokens", fake.auth_url()))
-        .json(&password_body(
-            "admin",
-            "adminpw",
-            json!({"project": {"name": "admin", "domain": {"id": "default"}}}),
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    r.headers()["x-subject-token"].to_str().unwrap().to_owned()
-}
-
-/// Sends `request` and checks that the answer is Keystone's error body with `status`; returns
-/// the message.
-async fn keystone_error(request: RequestBuilder, status: u16) -> String {
-    let r = request.send().await.unwrap();
-    let what = format!("{} {}", r.url(), r.status());
-    assert_eq!(r.status().as_u16(), status, "{what}");
-    assert_eq!(r.headers()["content-type"], "application/json", "{what}");
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["error"]["code"], status, "{what}");
-    assert!(body["error"]["title"].is_string(), "{what}");
-    body["error"]["message"].as_str().unwrap().to_owned()
-}
 
 #[tokio::test]
 async fn a_bad_attribute_is_named_without_its_value() {
