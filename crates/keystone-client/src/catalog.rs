@@ -148,12 +148,19 @@ pub fn select_endpoint(
     let services: Vec<&CatalogService> = catalog
         .iter()
         .filter(|s| s.kind == filter.service_type)
-        .filter(|s| filter.service_name.as_ref().is_none_or(|n| &s.name == n))
+        // as keystoneauth1: an entry without a name is not ruled out by the name asked for
+        .filter(|s| {
+            filter
+                .service_name
+                .as_ref()
+                .is_none_or(|n| s.name.is_empty() || &s.name == n)
+        })
         .collect();
     for interface in interfaces {
         for service in &services {
             let found = service.endpoints.iter().find(|e| {
-                e.interface == interface.as_str()
+                !e.url.is_empty()
+                    && e.interface == interface.as_str()
                     && filter.region.as_ref().is_none_or(|r| {
                         e.region_id.as_deref() == Some(r.as_str())
                             || e.region.as_deref() == Some(r.as_str())
@@ -170,4 +177,44 @@ pub fn select_endpoint(
         interfaces: interfaces.iter().map(|i| i.as_str().to_owned()).collect(),
         region: filter.region.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use keystone_types::token::{CatalogEndpoint, CatalogService};
+
+    use super::*;
+
+    fn service(name: &str, urls: &[&str]) -> CatalogService {
+        CatalogService {
+            id: format!("id-{name}"),
+            name: name.into(),
+            kind: "compute".into(),
+            endpoints: urls
+                .iter()
+                .map(|u| CatalogEndpoint {
+                    id: format!("e-{u}"),
+                    interface: "public".into(),
+                    region: Some("R".into()),
+                    region_id: Some("R".into()),
+                    url: (*u).into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn nameless_entries_match_a_name_and_empty_urls_are_skipped() {
+        let catalog = [service("", &["", "http://nameless"])];
+        let filter = EndpointFilter::new("compute").service_name("nova");
+        assert_eq!(
+            select_endpoint(Some(&catalog), &filter).unwrap(),
+            "http://nameless"
+        );
+        let catalog = [service("other", &["http://other"]), service("nova", &[""])];
+        assert!(matches!(
+            select_endpoint(Some(&catalog), &filter),
+            Err(Error::EndpointNotFound { .. })
+        ));
+    }
 }

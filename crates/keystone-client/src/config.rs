@@ -393,13 +393,15 @@ fn build(
     };
     let client_cert = match (get("cert"), get("key")) {
         (Some(c), Some(k)) => Some((PathBuf::from(c), PathBuf::from(k))),
-        (Some(_), None) => {
+        // as keystoneauth1: one PEM file with the certificate and its key
+        (Some(c), None) => Some((PathBuf::from(&c), PathBuf::from(c))),
+        (None, Some(_)) => {
             return Err(ConfigError::missing_with(
-                name("key"),
-                format!("{} needs its key", name("cert")),
+                name("cert"),
+                format!("{} is the key of a certificate", name("key")),
             ));
         }
-        _ => None,
+        (None, None) => None,
     };
     Ok(CloudConfig {
         auth_url,

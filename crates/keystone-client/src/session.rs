@@ -119,7 +119,7 @@ impl SessionBuilder {
         self
     }
 
-    /// Present this client certificate and key (PEM files).
+    /// Present this client certificate and key (PEM files; the same file when it holds both).
     pub fn client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
         self.client_cert = Some((cert.into(), key.into()));
         self
@@ -175,7 +175,10 @@ impl SessionBuilder {
         }
         if let Some((cert, key)) = &self.client_cert {
             let mut pem = read_file(cert)?;
-            pem.extend(read_file(key)?);
+            // one file may hold both
+            if key != cert {
+                pem.extend(read_file(key)?);
+            }
             let identity = reqwest::Identity::from_pem(&pem).map_err(|e| ConfigError::File {
                 path: cert.display().to_string(),
                 reason: e.to_string(),

@@ -269,3 +269,17 @@ fn the_domain_shorthand_and_one_scope_only() {
     .unwrap_err();
     assert!(err.contains("one scope only"), "{err}");
 }
+
+#[test]
+fn a_certificate_file_may_hold_its_key() {
+    let c = from(&[URL, ("OS_TOKEN", "t"), ("OS_CERT", "/etc/both.pem")]).unwrap();
+    assert_eq!(
+        c.client_cert,
+        Some((
+            PathBuf::from("/etc/both.pem"),
+            PathBuf::from("/etc/both.pem")
+        ))
+    );
+    let err = from(&[URL, ("OS_TOKEN", "t"), ("OS_KEY", "/etc/key.pem")]).unwrap_err();
+    assert!(err.contains("OS_CERT"), "{err}");
+}

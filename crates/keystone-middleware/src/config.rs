@@ -461,13 +461,15 @@ impl AuthTokenConfig {
         }
         match (&self.certfile, &self.keyfile) {
             (Some(c), Some(k)) => b = b.client_cert(c.clone(), k.clone()),
-            (Some(_), None) => {
+            // as keystoneauth: one PEM file with the certificate and its key
+            (Some(c), None) => b = b.client_cert(c.clone(), c.clone()),
+            (None, Some(_)) => {
                 return Err(ConfigError::missing_with(
-                    "[keystone_authtoken] keyfile",
-                    "certfile needs its key",
+                    "[keystone_authtoken] certfile",
+                    "keyfile is the key of a certificate",
                 ));
             }
-            _ => {}
+            (None, None) => {}
         }
         Ok(b)
     }

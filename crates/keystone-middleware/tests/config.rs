@@ -136,8 +136,22 @@ fn incomplete_credentials_name_the_option() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("password"), "{err}");
-    let c = Config::from_ini_str("[keystone_authtoken]\nauth_url = http://k\nauth_type = v3applicationcredential\napplication_credential_id = x\napplication_credential_secret = s\n").unwrap();
+    let app_cred = "[keystone_authtoken]\nauth_url = http://k\nauth_type = v3applicationcredential\napplication_credential_id = x\napplication_credential_secret = s\n";
+    let c = Config::from_ini_str(app_cred).unwrap();
     c.keystone_authtoken.session_builder().unwrap();
+    // a key without its certificate names the certificate; a certificate alone is one file
+    // holding both, read when the session is built
+    let c = Config::from_ini_str(&format!("{app_cred}keyfile = /k.pem\n")).unwrap();
+    let err = c.keystone_authtoken.session_builder().unwrap_err();
+    assert!(err.to_string().contains("certfile"), "{err}");
+    let c = Config::from_ini_str(&format!("{app_cred}certfile = /nonexistent/both.pem\n")).unwrap();
+    let err = c
+        .keystone_authtoken
+        .session_builder()
+        .unwrap()
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/both.pem"), "{err}");
 }
 
 /// The service user's password and scope, from a loaded configuration.
