@@ -117,6 +117,19 @@ fn files_toml_and_environment() {
 }
 
 #[test]
+fn a_password_written_as_a_number_loads_and_errors_do_not_quote_it() {
+    let c = Config::from_toml_str("[keystone_authtoken]\npassword = 12345\n").unwrap();
+    assert_eq!(
+        c.keystone_authtoken.password.as_ref().map(|p| p.expose()),
+        Some("12345")
+    );
+    let err = Config::from_toml_str("[keystone_authtoken]\npassword = 98765.5\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("password") && !err.contains("98765"), "{err}");
+}
+
+#[test]
 fn incomplete_credentials_name_the_option() {
     let c =
         Config::from_ini_str("[keystone_authtoken]\nauth_url = http://k\nusername = u\n").unwrap();
