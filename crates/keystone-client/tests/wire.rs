@@ -368,6 +368,17 @@ async fn headers_in_any_case_and_bodies_out_of_debug_output() {
     );
 }
 
+/// `GET /v3/regions` answers an empty list, for the requests that no other mock takes.
+async fn answers_no_regions(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path("/v3/regions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"regions": [], "links": {"self": "x", "next": null, "previous": null}}),
+        ))
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
 async fn timeouts_and_broken_connections_are_retried_for_requests_safe_to_repeat() {
     let server = keystone_that_issues_tokens().await;
@@ -378,13 +389,7 @@ async fn timeouts_and_broken_connections_are_retried_for_requests_safe_to_repeat
         .with_priority(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/regions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"regions": [], "links": {"self": "x", "next": null, "previous": null}}),
-        ))
-        .mount(&server)
-        .await;
+    answers_no_regions(&server).await;
     Mock::given(method("POST"))
         .and(path("/v3/regions"))
         .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(5)))
@@ -425,13 +430,7 @@ async fn retry_after_is_honoured() {
         .with_priority(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/regions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"regions": [], "links": {"self": "x", "next": null, "previous": null}}),
-        ))
-        .mount(&server)
-        .await;
+    answers_no_regions(&server).await;
     // the backoff alone would wait a millisecond
     let s = session(&server)
         .status_retries(1)

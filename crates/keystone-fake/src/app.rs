@@ -186,13 +186,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for KsJson<T> {
             return Err(validation_error("application/json", "Content-Type header"));
         }
         let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
-        let value: serde_json::Value = serde_json::from_slice(bytes)
-            .ok()
-            .filter(serde_json::Value::is_object)
-            .ok_or_else(|| validation_error("valid JSON", "request body"))?;
+        // only an object: serde would also read a struct from an array
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(validation_error("valid JSON", "request body"));
+        }
+        // parsed once; a second time, as a plain value, only to word a rejection
         match axum::Json::<T>::from_bytes(bytes) {
             Ok(axum::Json(v)) => Ok(KsJson(v)),
-            Err(rejection) => Err(schema_error(&value, &rejection.body_text())),
+            Err(rejection) => match serde_json::from_slice::<serde_json::Value>(bytes) {
+                Ok(value) => Err(schema_error(&value, &rejection.body_text())),
+                Err(_) => Err(validation_error("valid JSON", "request body")),
+            },
         }
     }
 }

@@ -435,22 +435,7 @@ async fn role_assignments_with_names_and_effective() {
     let fake = FakeKeystone::start().await.unwrap();
     let admin = admin_token(&fake).await;
     let user_id = fake.admin().user_id.clone();
-    let get = |q: &'static str| {
-        let admin = admin.clone();
-        let url = format!("{}/role_assignments?user.id={user_id}{q}", fake.auth_url());
-        async move {
-            let v: Value = Client::new()
-                .get(url)
-                .header("x-auth-token", admin)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            v["role_assignments"].as_array().unwrap().clone()
-        }
-    };
+    let get = |q: &'static str| role_assignments(&fake, &admin, format!("user.id={user_id}{q}"));
     let plain = get("").await;
     assert_eq!(
         plain.len(),

@@ -215,9 +215,7 @@ async fn a_name_without_a_domain_is_a_400() {
     let no_project_domain =
         password_body("admin", "adminpw", json!({"project": {"name": "admin"}}));
     for (body, target) in [(no_user_domain, "user"), (no_project_domain, "project")] {
-        let request = Client::new()
-            .post(format!("{}/auth/tokens", fake.auth_url()))
-            .json(&body);
+        let request = issue_request(&fake, &body);
         let message = keystone_error(request, 400).await;
         assert!(
             message.starts_with(&format!("Expecting to find domain in {target}.")),
@@ -332,13 +330,7 @@ async fn an_application_credential_chooses_no_scope_and_an_unknown_name_is_a_401
     for scope in [json!({"project": {"id": project}}), json!("unscoped")] {
         let mut scoped = by_id.clone();
         scoped["auth"]["scope"] = scope;
-        let message = keystone_error(
-            Client::new()
-                .post(format!("{}/auth/tokens", fake.auth_url()))
-                .json(&scoped),
-            401,
-        )
-        .await;
+        let message = keystone_error(issue_request(&fake, &scoped), 401).await;
         assert_eq!(
             message,
             "Error authenticating with application credential: Application credentials \
@@ -348,13 +340,7 @@ async fn an_application_credential_chooses_no_scope_and_an_unknown_name_is_a_401
     // an unknown name is a 401 (an unknown id is a 404)
     let unknown_name = json!({"auth": {"identity": {"methods": ["application_credential"],
         "application_credential": {"name": "nope", "secret": "x", "user": {"id": user}}}}});
-    let message = keystone_error(
-        Client::new()
-            .post(format!("{}/auth/tokens", fake.auth_url()))
-            .json(&unknown_name),
-        401,
-    )
-    .await;
+    let message = keystone_error(issue_request(&fake, &unknown_name), 401).await;
     assert_eq!(
         message,
         "The request you have made requires authentication."
@@ -429,26 +415,9 @@ async fn subject_token_catalog_scope_and_query_flags_as_keystone_reads_them() {
         .unwrap();
     assert!(body["token"].get("catalog").is_none());
     // `include_names` and `effective` are false only as `0`
-    let assignments = |q: &'static str| {
-        let admin = admin.clone();
-        let url = format!(
-            "{}/role_assignments?user.id={}&{q}",
-            fake.auth_url(),
-            fake.admin().user_id
-        );
-        async move {
-            let v: Value = Client::new()
-                .get(url)
-                .header("x-auth-token", admin)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            v["role_assignments"].as_array().unwrap().clone()
-        }
-    };
+    let user = fake.admin().user_id.clone();
+    let assignments =
+        |q: &'static str| role_assignments(&fake, &admin, format!("user.id={user}&{q}"));
     let named = assignments("include_names=false").await;
     assert!(named.iter().all(|a| a["role"]["name"].is_string()));
     let unnamed = assignments("include_names=0").await;

@@ -137,9 +137,7 @@ async fn a_lifetime_past_the_end_of_time_is_a_500_not_a_panic() {
         .await
         .unwrap();
     let client = Client::new();
-    let request = client
-        .post(format!("{}/auth/tokens", fake.auth_url()))
-        .json(&password_body("admin", "adminpw", Value::Null));
+    let request = issue_request(&fake, &password_body("admin", "adminpw", Value::Null));
     let message = keystone_error(request, 500).await;
     assert_eq!(
         message,

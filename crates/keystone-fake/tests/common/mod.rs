@@ -19,12 +19,7 @@ pub(crate) fn password_body(user: &str, password: &str, scope: Value) -> Value {
 
 /// `POST /v3/auth/tokens` with `body`.
 pub(crate) async fn issue(fake: &FakeKeystone, body: &Value) -> Response {
-    Client::new()
-        .post(format!("{}/auth/tokens", fake.auth_url()))
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+    issue_request(fake, body).send().await.unwrap()
 }
 
 /// Issues a token and returns it with its body.
@@ -91,4 +86,29 @@ pub(crate) fn names(roles: &Value) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// `POST /v3/auth/tokens` with `body`, to be sent.
+pub(crate) fn issue_request(fake: &FakeKeystone, body: &Value) -> RequestBuilder {
+    Client::new()
+        .post(format!("{}/auth/tokens", fake.auth_url()))
+        .json(body)
+}
+
+/// `GET /v3/role_assignments?{query}` as `token`: the assignments.
+pub(crate) async fn role_assignments(
+    fake: &FakeKeystone,
+    token: &str,
+    query: String,
+) -> Vec<Value> {
+    let v: Value = Client::new()
+        .get(format!("{}/role_assignments?{query}", fake.auth_url()))
+        .header("x-auth-token", token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["role_assignments"].as_array().unwrap().clone()
 }
