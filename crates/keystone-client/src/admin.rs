@@ -1,7 +1,9 @@
 //! The admin calls services and their operators need: services, endpoints, users, projects,
-//! roles, domains, regions, role grants, role assignments and application credentials.
+//! roles, domains, regions (each created, read, listed, updated and deleted), role grants, role
+//! assignments and application credentials.
 //!
-//! Every call goes to the Identity v3 root found by discovery, with the session's token.
+//! Every call goes to the Identity v3 root found by discovery, with the session's token. Ids
+//! are percent-encoded into the path, so an id never reaches another resource or a query.
 //!
 //! # Example
 //!
@@ -23,7 +25,7 @@ use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::session::Session;
 
 /// The admin API over a session. Cheap to clone.
@@ -76,13 +78,47 @@ pub enum GrantTarget {
 }
 
 impl GrantTarget {
-    fn path(&self, user_id: &str, role_id: &str) -> String {
-        match self {
-            GrantTarget::Project(p) => format!("/projects/{p}/users/{user_id}/roles/{role_id}"),
-            GrantTarget::Domain(d) => format!("/domains/{d}/users/{user_id}/roles/{role_id}"),
-            GrantTarget::System => format!("/system/users/{user_id}/roles/{role_id}"),
-        }
+    fn path(&self, user_id: &str, role_id: &str) -> Result<String> {
+        let (user, role) = (segment(user_id)?, segment(role_id)?);
+        Ok(match self {
+            GrantTarget::Project(p) => {
+                format!("/projects/{}/users/{user}/roles/{role}", segment(p)?)
+            }
+            GrantTarget::Domain(d) => format!("/domains/{}/users/{user}/roles/{role}", segment(d)?),
+            GrantTarget::System => format!("/system/users/{user}/roles/{role}"),
+        })
     }
+}
+
+/// What is left as it is in a path segment: RFC 3986's unreserved characters.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// An id as one path segment, percent-encoded (`/` and `?` in a region's id stay in it). Empty,
+/// `.` and `..` are refused: URLs read them as this path or its parent even when encoded.
+fn segment(id: &str) -> Result<String> {
+    if matches!(id, "" | "." | "..") {
+        return Err(Error::InvalidId {
+            value: id.to_owned(),
+        });
+    }
+    Ok(percent_encoding::utf8_percent_encode(id, SEGMENT).to_string())
+}
+
+/// A user's application credentials.
+fn app_creds(user_id: &str) -> Result<String> {
+    Ok(format!(
+        "{}/application_credentials",
+        item("users", user_id)?
+    ))
+}
+
+/// `/{collection}/{id}`, the id encoded.
+fn item(collection: &str, id: &str) -> Result<String> {
+    Ok(format!("/{collection}/{}", segment(id)?))
 }
 
 fn query_string(pairs: &[(&str, Option<String>)]) -> String {
@@ -173,6 +209,24 @@ impl Admin {
         self.session.request(method, url).send_ok().await.map(drop)
     }
 
+    async fn get_item<T: DeserializeOwned>(&self, collection: &str, id: &str) -> Result<T> {
+        self.get(&item(collection, id)?).await
+    }
+
+    async fn patch_item<B: Serialize, T: DeserializeOwned>(
+        &self,
+        collection: &str,
+        id: &str,
+        body: &B,
+    ) -> Result<T> {
+        self.send(Method::PATCH, &item(collection, id)?, body).await
+    }
+
+    async fn delete_item(&self, collection: &str, id: &str) -> Result<()> {
+        self.no_content(Method::DELETE, &item(collection, id)?)
+            .await
+    }
+
     // ----- services --------------------------------------------------------------------------
 
     /// `POST /v3/services`
@@ -185,10 +239,15 @@ impl Admin {
 
     /// `GET /v3/services/{id}`
     pub async fn get_service(&self, id: &str) -> Result<Service> {
-        Ok(self
-            .get::<ServiceResponse>(&format!("/services/{id}"))
-            .await?
-            .service)
+        let r: ServiceResponse = self.get_item("services", id).await?;
+        Ok(r.service)
+    }
+
+    /// `PATCH /v3/services/{id}`: the fields set in `update` change, the others stay.
+    pub async fn update_service(&self, id: &str, update: ServiceUpdate) -> Result<Service> {
+        let body = ServiceUpdateRequest { service: update };
+        let r: ServiceResponse = self.patch_item("services", id, &body).await?;
+        Ok(r.service)
     }
 
     /// `GET /v3/services?type=&name=`
@@ -204,10 +263,9 @@ impl Admin {
         self.list::<ServiceList>(&format!("/services{q}")).await
     }
 
-    /// `DELETE /v3/services/{id}`
+    /// `DELETE /v3/services/{id}` (its endpoints go with it)
     pub async fn delete_service(&self, id: &str) -> Result<()> {
-        self.no_content(Method::DELETE, &format!("/services/{id}"))
-            .await
+        self.delete_item("services", id).await
     }
 
     // ----- endpoints -------------------------------------------------------------------------
@@ -235,10 +293,22 @@ impl Admin {
         self.list::<EndpointList>(&format!("/endpoints{q}")).await
     }
 
+    /// `GET /v3/endpoints/{id}`
+    pub async fn get_endpoint(&self, id: &str) -> Result<Endpoint> {
+        let r: EndpointResponse = self.get_item("endpoints", id).await?;
+        Ok(r.endpoint)
+    }
+
+    /// `PATCH /v3/endpoints/{id}`: moving a service to a new URL, disabling an endpoint.
+    pub async fn update_endpoint(&self, id: &str, update: EndpointUpdate) -> Result<Endpoint> {
+        let body = EndpointUpdateRequest { endpoint: update };
+        let r: EndpointResponse = self.patch_item("endpoints", id, &body).await?;
+        Ok(r.endpoint)
+    }
+
     /// `DELETE /v3/endpoints/{id}`
     pub async fn delete_endpoint(&self, id: &str) -> Result<()> {
-        self.no_content(Method::DELETE, &format!("/endpoints/{id}"))
-            .await
+        self.delete_item("endpoints", id).await
     }
 
     // ----- users -----------------------------------------------------------------------------
@@ -253,10 +323,16 @@ impl Admin {
 
     /// `GET /v3/users/{id}`
     pub async fn get_user(&self, id: &str) -> Result<User> {
-        Ok(self
-            .get::<UserResponse>(&format!("/users/{id}"))
-            .await?
-            .user)
+        let r: UserResponse = self.get_item("users", id).await?;
+        Ok(r.user)
+    }
+
+    /// `PATCH /v3/users/{id}`: disabling a user or setting a new password (either revokes the
+    /// user's tokens).
+    pub async fn update_user(&self, id: &str, update: UserUpdate) -> Result<User> {
+        let body = UserUpdateRequest { user: update };
+        let r: UserResponse = self.patch_item("users", id, &body).await?;
+        Ok(r.user)
     }
 
     /// `GET /v3/users?name=&domain_id=`
@@ -274,8 +350,7 @@ impl Admin {
 
     /// `DELETE /v3/users/{id}`
     pub async fn delete_user(&self, id: &str) -> Result<()> {
-        self.no_content(Method::DELETE, &format!("/users/{id}"))
-            .await
+        self.delete_item("users", id).await
     }
 
     // ----- projects --------------------------------------------------------------------------
@@ -290,10 +365,15 @@ impl Admin {
 
     /// `GET /v3/projects/{id}`
     pub async fn get_project(&self, id: &str) -> Result<Project> {
-        Ok(self
-            .get::<ProjectResponse>(&format!("/projects/{id}"))
-            .await?
-            .project)
+        let r: ProjectResponse = self.get_item("projects", id).await?;
+        Ok(r.project)
+    }
+
+    /// `PATCH /v3/projects/{id}`
+    pub async fn update_project(&self, id: &str, update: ProjectUpdate) -> Result<Project> {
+        let body = ProjectUpdateRequest { project: update };
+        let r: ProjectResponse = self.patch_item("projects", id, &body).await?;
+        Ok(r.project)
     }
 
     /// `GET /v3/projects?name=&domain_id=`
@@ -311,8 +391,7 @@ impl Admin {
 
     /// `DELETE /v3/projects/{id}`
     pub async fn delete_project(&self, id: &str) -> Result<()> {
-        self.no_content(Method::DELETE, &format!("/projects/{id}"))
-            .await
+        self.delete_item("projects", id).await
     }
 
     // ----- roles, domains, regions -----------------------------------------------------------
@@ -340,6 +419,24 @@ impl Admin {
         Ok(r.role)
     }
 
+    /// `GET /v3/roles/{id}`
+    pub async fn get_role(&self, id: &str) -> Result<Role> {
+        let r: RoleResponse = self.get_item("roles", id).await?;
+        Ok(r.role)
+    }
+
+    /// `PATCH /v3/roles/{id}`
+    pub async fn update_role(&self, id: &str, update: RoleUpdate) -> Result<Role> {
+        let body = RoleUpdateRequest { role: update };
+        let r: RoleResponse = self.patch_item("roles", id, &body).await?;
+        Ok(r.role)
+    }
+
+    /// `DELETE /v3/roles/{id}` (its grants go with it)
+    pub async fn delete_role(&self, id: &str) -> Result<()> {
+        self.delete_item("roles", id).await
+    }
+
     /// `GET /v3/domains?name=`
     pub async fn list_domains(&self, name: Option<&str>) -> Result<Vec<Domain>> {
         let q = query_string(&[("name", name.map(Into::into))]);
@@ -352,6 +449,25 @@ impl Admin {
             .send(Method::POST, "/domains", &DomainCreateRequest { domain })
             .await?;
         Ok(r.domain)
+    }
+
+    /// `GET /v3/domains/{id}`
+    pub async fn get_domain(&self, id: &str) -> Result<Domain> {
+        let r: DomainResponse = self.get_item("domains", id).await?;
+        Ok(r.domain)
+    }
+
+    /// `PATCH /v3/domains/{id}`
+    pub async fn update_domain(&self, id: &str, update: DomainUpdate) -> Result<Domain> {
+        let body = DomainUpdateRequest { domain: update };
+        let r: DomainResponse = self.patch_item("domains", id, &body).await?;
+        Ok(r.domain)
+    }
+
+    /// `DELETE /v3/domains/{id}`: Keystone refuses (403) while the domain is enabled; disable
+    /// it first with [`Admin::update_domain`].
+    pub async fn delete_domain(&self, id: &str) -> Result<()> {
+        self.delete_item("domains", id).await
     }
 
     /// `GET /v3/regions`
@@ -367,6 +483,24 @@ impl Admin {
         Ok(r.region)
     }
 
+    /// `GET /v3/regions/{id}`
+    pub async fn get_region(&self, id: &str) -> Result<Region> {
+        let r: RegionResponse = self.get_item("regions", id).await?;
+        Ok(r.region)
+    }
+
+    /// `PATCH /v3/regions/{id}`
+    pub async fn update_region(&self, id: &str, update: RegionUpdate) -> Result<Region> {
+        let body = RegionUpdateRequest { region: update };
+        let r: RegionResponse = self.patch_item("regions", id, &body).await?;
+        Ok(r.region)
+    }
+
+    /// `DELETE /v3/regions/{id}`
+    pub async fn delete_region(&self, id: &str) -> Result<()> {
+        self.delete_item("regions", id).await
+    }
+
     // ----- grants and assignments ------------------------------------------------------------
 
     /// Grants a role (`PUT`, 204).
@@ -376,7 +510,7 @@ impl Admin {
         user_id: &str,
         role_id: &str,
     ) -> Result<()> {
-        self.no_content(Method::PUT, &target.path(user_id, role_id))
+        self.no_content(Method::PUT, &target.path(user_id, role_id)?)
             .await
     }
 
@@ -388,7 +522,7 @@ impl Admin {
         role_id: &str,
     ) -> Result<bool> {
         match self
-            .no_content(Method::HEAD, &target.path(user_id, role_id))
+            .no_content(Method::HEAD, &target.path(user_id, role_id)?)
             .await
         {
             Ok(()) => Ok(true),
@@ -404,7 +538,7 @@ impl Admin {
         user_id: &str,
         role_id: &str,
     ) -> Result<()> {
-        self.no_content(Method::DELETE, &target.path(user_id, role_id))
+        self.no_content(Method::DELETE, &target.path(user_id, role_id)?)
             .await
     }
 
@@ -439,7 +573,7 @@ impl Admin {
         let r: ApplicationCredentialResponse = self
             .send(
                 Method::POST,
-                &format!("/users/{user_id}/application_credentials"),
+                &app_creds(user_id)?,
                 &ApplicationCredentialCreateRequest {
                     application_credential: credential,
                 },
@@ -453,16 +587,13 @@ impl Admin {
         &self,
         user_id: &str,
     ) -> Result<Vec<ApplicationCredential>> {
-        self.list::<ApplicationCredentialList>(&format!("/users/{user_id}/application_credentials"))
+        self.list::<ApplicationCredentialList>(&app_creds(user_id)?)
             .await
     }
 
     /// `DELETE /v3/users/{user}/application_credentials/{id}`
     pub async fn delete_application_credential(&self, user_id: &str, id: &str) -> Result<()> {
-        self.no_content(
-            Method::DELETE,
-            &format!("/users/{user_id}/application_credentials/{id}"),
-        )
-        .await
+        let path = format!("{}/{}", app_creds(user_id)?, segment(id)?);
+        self.no_content(Method::DELETE, &path).await
     }
 }

@@ -57,6 +57,13 @@ pub enum Error {
     /// A request body could not be encoded as JSON.
     #[error("cannot encode the request body: {0}")]
     Encode(#[source] serde_json::Error),
+    /// An id that cannot name a resource in a URL path: empty, `.` or `..` (which URLs read as
+    /// "this" and "the parent" path, whatever their encoding).
+    #[error("{value:?} cannot be used as an id in a URL path")]
+    InvalidId {
+        /// The id.
+        value: String,
+    },
     /// A successful token answer without the `X-Subject-Token` header.
     #[error("{url} issued a token without an X-Subject-Token header")]
     MissingSubjectToken {

@@ -541,3 +541,198 @@ async fn tokens_limited_by_access_rules_validate_only_for_enforcers() {
             .is_some_and(|a| a.access_rules.is_none())
     );
 }
+
+/// What an operator's setup script does after creating things: update, read back, delete, with
+/// ids that need encoding in a path.
+#[tokio::test]
+async fn admin_updates_and_deletes() {
+    use keystone_types::resources::{
+        DomainCreate, DomainUpdate, EndpointUpdate, ProjectUpdate, RegionCreate, RegionUpdate,
+        RoleCreate, RoleUpdate, ServiceUpdate, UserUpdate,
+    };
+    let cloud = Cloud::start().await;
+    let admin = cloud.admin().admin();
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..12];
+
+    // a service moved to a new URL, renamed and disabled
+    let kind = format!("upd-{suffix}");
+    let service = admin
+        .create_service(ServiceCreate {
+            kind: kind.clone(),
+            name: Some(kind.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let updated = admin
+        .update_service(
+            &service.id,
+            ServiceUpdate {
+                name: Some(format!("{kind}-renamed")),
+                description: Some("moved".into()),
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        updated.name.as_deref(),
+        Some(format!("{kind}-renamed").as_str())
+    );
+    assert!(!updated.enabled);
+    let read = admin.get_service(&service.id).await.unwrap();
+    assert_eq!(read.description.as_deref(), Some("moved"));
+    assert_eq!(read.kind, kind, "fields not in the update stay");
+    let endpoint = admin
+        .create_endpoint(EndpointCreate {
+            interface: "public".into(),
+            service_id: service.id.clone(),
+            url: "http://127.0.0.1:1/old".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    admin
+        .update_endpoint(
+            &endpoint.id,
+            EndpointUpdate {
+                url: Some("http://127.0.0.1:1/new".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let read = admin.get_endpoint(&endpoint.id).await.unwrap();
+    assert_eq!(read.url, "http://127.0.0.1:1/new");
+    assert_eq!(read.interface, "public");
+
+    // a region whose id has a space, percent-encoded in every path
+    let region_id = format!("Region {suffix}");
+    let region = admin
+        .create_region(RegionCreate {
+            id: Some(region_id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(region.id, region_id);
+    let region = admin
+        .update_region(
+            &region_id,
+            RegionUpdate {
+                description: Some("east".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(region.description, "east");
+    assert_eq!(
+        admin.get_region(&region_id).await.unwrap().description,
+        "east"
+    );
+    admin.delete_region(&region_id).await.unwrap();
+    assert_eq!(
+        admin.get_region(&region_id).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+
+    // a disabled user can no longer authenticate
+    let (project, user_id, name) = cloud.user_with_role("upd", "member", "pw6").await;
+    let user_auth = || {
+        Auth::password(UserIdentity::by_name(&name, "Default"), "pw6")
+            .scoped(Scope::project_by_id(&project))
+    };
+    cloud.session(user_auth()).access().await.unwrap();
+    let user = admin
+        .update_user(
+            &user_id,
+            UserUpdate {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!user.enabled);
+    let refused = cloud.session(user_auth()).access().await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Unauthorized);
+    let project = admin
+        .update_project(
+            &project,
+            ProjectUpdate {
+                description: Some("closed".into()),
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(project.description, "closed");
+    assert!(!project.enabled);
+
+    // a role renamed, then deleted
+    let role = admin
+        .create_role(RoleCreate {
+            name: format!("upd-role-{suffix}"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let renamed = admin
+        .update_role(
+            &role.id,
+            RoleUpdate {
+                name: Some(format!("upd-role2-{suffix}")),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(admin.get_role(&role.id).await.unwrap().name, renamed.name);
+    admin.delete_role(&role.id).await.unwrap();
+    assert_eq!(
+        admin.get_role(&role.id).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+
+    // a domain is deleted only once disabled
+    let domain = admin
+        .create_domain(DomainCreate {
+            name: format!("upd-domain-{suffix}"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let enabled = admin.delete_domain(&domain.id).await.unwrap_err();
+    assert_eq!(enabled.kind(), ErrorKind::Forbidden, "{enabled}");
+    let disabled = admin
+        .update_domain(
+            &domain.id,
+            DomainUpdate {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!disabled.enabled);
+    admin.delete_domain(&domain.id).await.unwrap();
+    assert_eq!(
+        admin.get_domain(&domain.id).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+
+    // ids that would name another path are refused before any request
+    for id in ["", ".", ".."] {
+        let e = admin.get_user(id).await.unwrap_err();
+        assert!(matches!(e, keystone_client::Error::InvalidId { .. }), "{e}");
+    }
+    admin.delete_service(&service.id).await.unwrap();
+    assert_eq!(
+        admin.get_endpoint(&endpoint.id).await.unwrap_err().kind(),
+        ErrorKind::NotFound,
+        "a service's endpoints go with it"
+    );
+}
