@@ -126,9 +126,57 @@ impl EndpointFilter {
     }
 }
 
-/// Picks the URL matching `filter`: the first interface in the preference list that has a
-/// matching endpoint wins. `EmptyCatalog` when there is no catalog, `EndpointNotFound` when
-/// nothing matches.
+/// The service types that have aliases, official type first, from os-service-types'
+/// `service-types.json` (2024-05-08), the data keystoneauth1 matches catalog entries with.
+const SERVICE_TYPE_FAMILIES: &[&[&str]] = &[
+    &[
+        "block-storage",
+        "volumev3",
+        "volumev2",
+        "volume",
+        "block-store",
+    ],
+    &["shared-file-system", "sharev2", "share"],
+    &["clustering", "resource-cluster", "cluster"],
+    &["baremetal", "bare-metal"],
+    &["resource-optimization", "infra-optim"],
+    &["message", "messaging"],
+    &[
+        "container-infrastructure-management",
+        "container-infrastructure",
+        "container-infra",
+    ],
+    &["workflow", "workflowv2"],
+    &["operator-policy", "policy"],
+    &["alarm", "alarming"],
+    &["meter", "metering", "telemetry"],
+    &["event", "events"],
+    &["application-deployment", "application_deployment"],
+    &["multi-region-network-automation", "tricircle"],
+    &["application-container", "container"],
+    &["root-cause-analysis", "rca"],
+    &["monitoring-logging", "monitoring-log-api"],
+    &["instance-ha", "ha"],
+    &["admin-logic", "registration"],
+];
+
+/// The catalog types that serve a request for `requested`, best first, as keystoneauth1 ranks
+/// them: the type asked for, then its family's official type and aliases in their order
+/// (`block-storage` finds a cloud's `volumev3` entry, and `volumev3` a `block-storage` one).
+pub fn service_types_for(requested: &str) -> Vec<&str> {
+    let family = SERVICE_TYPE_FAMILIES
+        .iter()
+        .find(|f| f.contains(&requested))
+        .map_or(&[][..], |f| &f[..]);
+    std::iter::once(requested)
+        .chain(family.iter().copied().filter(|t| *t != requested))
+        .collect()
+}
+
+/// Picks the URL matching `filter`. The catalog types are tried in [`service_types_for`]'s
+/// order; for the first that has a matching endpoint, the first interface in the preference
+/// list with one wins. `EmptyCatalog` when there is no catalog, `EndpointNotFound` when nothing
+/// matches.
 pub fn select_endpoint(
     catalog: Option<&[CatalogService]>,
     filter: &EndpointFilter,
@@ -145,9 +193,29 @@ pub fn select_endpoint(
     } else {
         &filter.interfaces
     };
+    for kind in service_types_for(&filter.service_type) {
+        if let Some(url) = select_of_type(catalog, filter, kind, interfaces) {
+            return Ok(url);
+        }
+    }
+    Err(Error::EndpointNotFound {
+        service_type: filter.service_type.clone(),
+        service_name: filter.service_name.clone(),
+        interfaces: interfaces.iter().map(|i| i.as_str().to_owned()).collect(),
+        region: filter.region.clone(),
+    })
+}
+
+/// The URL of the best interface among the entries of one service type.
+fn select_of_type(
+    catalog: &[CatalogService],
+    filter: &EndpointFilter,
+    kind: &str,
+    interfaces: &[Interface],
+) -> Option<String> {
     let services: Vec<&CatalogService> = catalog
         .iter()
-        .filter(|s| s.kind == filter.service_type)
+        .filter(|s| s.kind == kind)
         // as keystoneauth1: an entry without a name is not ruled out by the name asked for
         .filter(|s| {
             filter
@@ -167,16 +235,11 @@ pub fn select_endpoint(
                     })
             });
             if let Some(e) = found {
-                return Ok(e.url.clone());
+                return Some(e.url.clone());
             }
         }
     }
-    Err(Error::EndpointNotFound {
-        service_type: filter.service_type.clone(),
-        service_name: filter.service_name.clone(),
-        interfaces: interfaces.iter().map(|i| i.as_str().to_owned()).collect(),
-        region: filter.region.clone(),
-    })
+    None
 }
 
 #[cfg(test)]
@@ -186,21 +249,97 @@ mod tests {
     use super::*;
 
     fn service(name: &str, urls: &[&str]) -> CatalogService {
+        typed("compute", name, "public", urls)
+    }
+
+    fn typed(kind: &str, name: &str, interface: &str, urls: &[&str]) -> CatalogService {
         CatalogService {
             id: format!("id-{name}"),
             name: name.into(),
-            kind: "compute".into(),
+            kind: kind.into(),
             endpoints: urls
                 .iter()
                 .map(|u| CatalogEndpoint {
                     id: format!("e-{u}"),
-                    interface: "public".into(),
+                    interface: interface.into(),
                     region: Some("R".into()),
                     region_id: Some("R".into()),
                     url: (*u).into(),
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn service_type_aliases_match_as_keystoneauth() {
+        let find = |catalog: &[CatalogService], filter: &EndpointFilter| {
+            select_endpoint(Some(catalog), filter).map_err(|e| e.to_string())
+        };
+        // the official type finds a cloud's older alias
+        let cloud = [typed("volumev3", "cinderv3", "public", &["http://v3"])];
+        assert_eq!(
+            find(&cloud, &EndpointFilter::new("block-storage")).unwrap(),
+            "http://v3"
+        );
+        // and an alias finds the official type, or a sibling alias
+        let cloud = [typed("block-storage", "cinder", "public", &["http://bs"])];
+        assert_eq!(
+            find(&cloud, &EndpointFilter::new("volumev3")).unwrap(),
+            "http://bs"
+        );
+        let cloud = [typed("volumev2", "cinderv2", "public", &["http://v2"])];
+        assert_eq!(
+            find(&cloud, &EndpointFilter::new("volumev3")).unwrap(),
+            "http://v2"
+        );
+        // the exact type wins over aliases listed before it; then the family's order
+        let cloud = [
+            typed("volumev2", "cinderv2", "public", &["http://v2"]),
+            typed("volumev3", "cinderv3", "public", &["http://v3"]),
+            typed("block-storage", "cinder", "public", &["http://bs"]),
+        ];
+        assert_eq!(
+            find(&cloud, &EndpointFilter::new("volumev2")).unwrap(),
+            "http://v2"
+        );
+        assert_eq!(
+            find(&cloud, &EndpointFilter::new("volume")).unwrap(),
+            "http://bs"
+        );
+        let cloud = [
+            typed("volumev2", "cinderv2", "public", &["http://v2"]),
+            typed("volumev3", "cinderv3", "public", &["http://v3"]),
+        ];
+        assert_eq!(
+            find(&cloud, &EndpointFilter::new("block-storage")).unwrap(),
+            "http://v3"
+        );
+        // a type with a matching interface beats a better-ranked type without one
+        let cloud = [
+            typed("block-storage", "cinder", "admin", &["http://bs-admin"]),
+            typed("volumev3", "cinderv3", "public", &["http://v3"]),
+        ];
+        assert_eq!(
+            find(&cloud, &EndpointFilter::new("block-storage")).unwrap(),
+            "http://v3"
+        );
+        // the type's best interface, even when an alias has a preferred one
+        let cloud = [
+            typed("block-storage", "cinder", "public", &["http://bs-public"]),
+            typed("volumev3", "cinderv3", "internal", &["http://v3-internal"]),
+        ];
+        let both = EndpointFilter::new("block-storage")
+            .interfaces([Interface::Internal, Interface::Public]);
+        assert_eq!(find(&cloud, &both).unwrap(), "http://bs-public");
+        // types outside a family match only themselves
+        let cloud = [typed("compute", "nova", "public", &["http://nova"])];
+        let err = find(&cloud, &EndpointFilter::new("volume")).unwrap_err();
+        assert!(err.contains("\"volume\""), "{err}");
+        assert_eq!(service_types_for("myservice"), ["myservice"]);
+        assert_eq!(
+            service_types_for("share"),
+            ["share", "shared-file-system", "sharev2"]
+        );
     }
 
     #[test]
