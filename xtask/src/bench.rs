@@ -1,4 +1,5 @@
-//! `cargo xtask bench`: the criterion benchmarks, then the same policy decisions timed with
+//! `cargo xtask bench`: the criterion benchmarks, the middleware's throughput with
+//! keystonemiddleware 13.0.1 measured beside it, then the same policy decisions timed with
 //! oslo.policy 6.0.1 in the same run, and the ratios.
 
 use std::path::Path;
@@ -45,15 +46,16 @@ fn criterion_mean_ns(group: &str, name: &str) -> anyhow::Result<f64> {
 
 /// Runs everything and prints the ratios.
 pub(crate) fn run() -> anyhow::Result<()> {
+    let venv = Venv::ensure(crate::conformance::PACKAGES)?;
     crate::util::cargo(&["bench", "-p", "keystone-policy", "--bench", "enforce"])?;
     crate::util::cargo(&["bench", "-p", "keystone-fake", "--bench", "validate"])?;
-    crate::util::cargo(&[
-        "bench",
-        "-p",
-        "keystone-middleware",
-        "--bench",
-        "throughput",
-    ])?;
+    // keystonemiddleware served beside ours, from the venv (the benchmark runs in its crate)
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    crate::util::run(
+        Command::new(cargo)
+            .args(["bench", "-p", "keystone-middleware", "--bench", "throughput"])
+            .env("KSM_BENCH_VENV", venv.dir().canonicalize()?),
+    )?;
     crate::util::cargo(&[
         "bench",
         "-p",
@@ -61,7 +63,6 @@ pub(crate) fn run() -> anyhow::Result<()> {
         "--bench",
         "cache_memory",
     ])?;
-    let venv = Venv::ensure(crate::conformance::PACKAGES)?;
     let policy = Path::new("fixtures/keystone-policy-effective.yaml").canonicalize()?;
     let out = Command::new(venv.bin("python"))
         .arg("-c")

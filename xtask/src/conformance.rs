@@ -119,6 +119,11 @@ impl Venv {
     }
 
     /// A program installed in the venv.
+    /// The venv's directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub(crate) fn bin(&self, name: &str) -> PathBuf {
         self.dir.join("bin").join(name)
     }

@@ -6,11 +6,18 @@
 //!   The server and the load generator share one runtime's threads, so every cycle either
 //!   spends counts: with threads of their own the server would idle while the (heavier) load
 //!   generator works, and its costs would hide in that slack;
-//! - Keystone validations caused by 200 concurrent requests carrying one new token (target: 1).
+//! - Keystone validations caused by 200 concurrent requests carrying one new token (target: 1);
+//! - the same two routes served by keystonemiddleware 13.0.1's `auth_token` in front of the
+//!   same trivial app (gunicorn, 2 worker processes), driven by the same load generator in the
+//!   same run, when `KSM_BENCH_VENV` names a Python venv that has keystonemiddleware and
+//!   gunicorn (`cargo xtask bench` sets it to the conformance venv): its ratio, and our cached
+//!   token route's throughput over its.
 //!
 //! Run with `cargo xtask bench` (or `cargo bench -p keystone-middleware --bench throughput`).
 //! The figures are also written to `target/bench-results/middleware.json`.
 
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -150,6 +157,98 @@ async fn measure(client: &reqwest::Client, base: &str, token: &str) -> Figures {
     }
 }
 
+/// The WSGI app keystonemiddleware serves.
+const KSM_APP: &str = include_str!("ksm_app.py");
+
+/// gunicorn serving keystonemiddleware; stopped when dropped.
+struct Gunicorn(Child);
+
+impl Drop for Gunicorn {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts keystonemiddleware's app with `venv`'s gunicorn, validating with the setup's service
+/// user against its fake; returns the server and its base URL once `/open` answers.
+async fn start_keystonemiddleware(venv: &Path, setup: &common::Setup) -> (Gunicorn, String) {
+    let dir = std::env::temp_dir().join(format!("ksm-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("app directory");
+    std::fs::write(dir.join("ksm_app.py"), KSM_APP).expect("app");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = Command::new(venv.join("bin/gunicorn"))
+        .args([
+            "--workers",
+            "2",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "8",
+        ])
+        .args([
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--log-level",
+            "error",
+        ])
+        .arg("--chdir")
+        .arg(&dir)
+        .arg("ksm_app:application")
+        .env("KSM_BENCH_AUTH_URL", setup.fake.auth_url())
+        .env("KSM_BENCH_USERNAME", "svc")
+        .env("KSM_BENCH_PASSWORD", "pw")
+        .env("KSM_BENCH_PROJECT_ID", &setup.project)
+        .env("PYTHONWARNINGS", "ignore")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("gunicorn starts (is keystonemiddleware in KSM_BENCH_VENV?)");
+    let server = Gunicorn(child);
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    while !client
+        .get(format!("{base}/open"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "keystonemiddleware did not answer on {base} within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    (server, base)
+}
+
+/// keystonemiddleware's open and cached-token rates, alternating rounds as [`measure`] does.
+struct Theirs {
+    open: f64,
+    cached: f64,
+    ratio: f64,
+}
+
+async fn measure_keystonemiddleware(client: &reqwest::Client, base: &str, token: &str) -> Theirs {
+    const KSM_ROUNDS: usize = 3;
+    let (open_url, cached_url) = (format!("{base}/open"), format!("{base}/v1/thing"));
+    // both worker processes validate once and cache
+    rate(client, &cached_url, Some(token)).await;
+    let (mut open, mut cached) = (vec![], vec![]);
+    for _ in 0..KSM_ROUNDS {
+        open.push(rate(client, &open_url, None).await);
+        cached.push(rate(client, &cached_url, Some(token)).await);
+    }
+    Theirs {
+        ratio: median_ratio(&cached, &open),
+        open: median(open),
+        cached: median(cached),
+    }
+}
+
 fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
@@ -181,6 +280,14 @@ fn main() {
         }
         let validations = fake.requests("GET /v3/auth/tokens") - before;
 
+        let theirs = match std::env::var_os("KSM_BENCH_VENV") {
+            Some(venv) => {
+                let (_server, ksm) = start_keystonemiddleware(Path::new(&venv), &setup).await;
+                Some(measure_keystonemiddleware(&client, &ksm, &alice).await)
+            }
+            None => None,
+        };
+
         println!("unauthenticated route:  {:>8.0} req/s", f.open);
         println!("cached token:           {:>8.0} req/s", f.cached);
         println!(
@@ -203,12 +310,40 @@ fn main() {
         println!(
             "validations for 200 concurrent requests with one new token (target 1): {validations}"
         );
+        match &theirs {
+            Some(t) => {
+                println!(
+                    "keystonemiddleware 13.0.1 (gunicorn, 2 workers), same load generator, same run:"
+                );
+                println!("  unauthenticated route:  {:>8.0} req/s", t.open);
+                println!("  cached token:           {:>8.0} req/s", t.cached);
+                println!(
+                    "  ratio:                  {:>8.2}   (ours {:.2})",
+                    t.ratio, f.ratio
+                );
+                println!(
+                    "cached token, ours over keystonemiddleware: {:.0}x",
+                    f.cached / t.cached
+                );
+            }
+            None => println!(
+                "keystonemiddleware side by side: skipped (KSM_BENCH_VENV unset; \
+                 `cargo xtask bench` sets it)"
+            ),
+        }
         let _ = std::fs::create_dir_all("target/bench-results");
+        let ksm = theirs.as_ref().map(|t| {
+            serde_json::json!({
+                "open_rps": t.open, "cached_rps": t.cached, "ratio": t.ratio,
+                "ours_over_theirs_cached": f.cached / t.cached,
+            })
+        });
         let json = serde_json::json!({
             "open_rps": f.open, "cached_rps": f.cached, "ratio": f.ratio,
             "ratio_range": [f.range.0, f.range.1], "open_token_ratio": f.open_token_ratio,
             "noop_layer_ratio": f.noop_ratio,
             "burst_validations": validations,
+            "keystonemiddleware": ksm,
         });
         let _ = std::fs::write("target/bench-results/middleware.json", json.to_string());
     });
