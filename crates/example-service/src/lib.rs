@@ -201,23 +201,26 @@ fn request_span(req: &axum::extract::Request) -> tracing::Span {
     span
 }
 
-/// The router: `GET /` without authentication, `/v1/...` behind `auth`; around all of it an
-/// access log line per response (status, latency, in the request's span) and request ids.
+/// The router: `GET /` without authentication, everything under `/v1` behind `auth` (its
+/// unknown paths too, so that without a token they answer 401 as keystonemiddleware's whole-app
+/// filter does, not 404); around all of it an access log line per response (status, latency,
+/// in the request's span) and request ids.
 pub fn app(state: Arc<AppState>, auth: AuthTokenLayer) -> Router {
     let v1 = Router::new()
-        .route("/v1/thing/list", get(thing_list))
-        .route("/v1/proxy", get(proxy_index).post(proxy_create))
+        .route("/thing/list", get(thing_list))
+        .route("/proxy", get(proxy_index).post(proxy_create))
         .route(
-            "/v1/proxy/{id}",
+            "/proxy/{id}",
             get(proxy_view).put(proxy_update).delete(proxy_delete),
         )
+        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(auth)
         .with_state(state);
     Router::new()
         .route("/", get(liveness))
         .method_not_allowed_fallback(method_not_allowed)
-        .merge(v1)
+        .nest("/v1", v1)
         .fallback(not_found)
         .layer(
             TraceLayer::new_for_http()

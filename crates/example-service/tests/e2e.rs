@@ -400,6 +400,20 @@ async fn every_error_is_openstacks_json() {
     for (path, method, headers, want) in [
         ("/nowhere", Method::GET, &[][..], StatusCode::NOT_FOUND),
         ("/v1/nowhere", Method::GET, &auth[..], StatusCode::NOT_FOUND),
+        // under /v1 the token comes first, as keystonemiddleware wraps the whole app
+        (
+            "/v1/nowhere",
+            Method::GET,
+            &[][..],
+            StatusCode::UNAUTHORIZED,
+        ),
+        ("/v1", Method::GET, &[][..], StatusCode::UNAUTHORIZED),
+        (
+            "/v1/proxy",
+            Method::PATCH,
+            &[][..],
+            StatusCode::UNAUTHORIZED,
+        ),
         ("/", Method::DELETE, &[][..], StatusCode::METHOD_NOT_ALLOWED),
         (
             "/v1/proxy",

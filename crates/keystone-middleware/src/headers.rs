@@ -89,7 +89,9 @@ pub(crate) struct Tokens {
 }
 
 /// In one pass over the request's headers (usually a few): marks the token headers sensitive,
-/// takes the tokens, and removes every identity header the caller sent.
+/// takes the tokens, and removes every identity header the caller sent. An empty token header
+/// counts as absent, as keystonemiddleware reads it (an empty `X-Service-Token` beside a valid
+/// user token is no reason to refuse the request, nor to ask Keystone).
 pub(crate) fn prepare(headers: &mut HeaderMap) -> Tokens {
     let (mut auth, mut storage, mut service) = (None, None, None);
     let mut spoofed = false;
@@ -98,13 +100,18 @@ pub(crate) fn prepare(headers: &mut HeaderMap) -> Tokens {
             "x-auth-token" => &mut auth,
             "x-storage-token" => &mut storage,
             "x-service-token" => &mut service,
+            // not read here, but a token all the same: kept out of debug output
+            "x-subject-token" => {
+                value.set_sensitive(true);
+                continue;
+            }
             other => {
                 spoofed |= is_identity(other);
                 continue;
             }
         };
         value.set_sensitive(true);
-        if slot.is_none() {
+        if slot.is_none() && !value.is_empty() {
             *slot = Some(value.clone());
         }
     }

@@ -114,7 +114,11 @@ impl Shared {
             );
             return false;
         };
-        let path = req.uri().path();
+        // the whole path, also under `Router::nest` (which strips its prefix from the URI)
+        let path = req
+            .extensions()
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| req.uri().path(), |o| o.0.path());
         // a token can always be validated, whatever its rules
         if my_type == "identity" && req.method() == Method::GET && path.ends_with("/v3/auth/tokens")
         {

@@ -189,6 +189,44 @@ async fn missing_and_invalid_tokens_are_401() {
     assert_eq!(layer.counters().hits, 1);
 }
 
+/// As keystonemiddleware reads them: an empty token header is no token, and costs no call to
+/// Keystone.
+#[tokio::test]
+async fn empty_token_headers_count_as_absent() {
+    let w = world().await;
+    let layer = w.layer(|_| {});
+    let app = app(layer.clone());
+    let before = w.fake.requests(VALIDATE);
+    let (s, h, b) = call(&app, "/echo", &[("x-auth-token", "")]).await;
+    assert_keystone_401(s, &h, &b, &w);
+    assert_eq!(
+        w.fake.requests(VALIDATE),
+        before,
+        "no validation of nothing"
+    );
+    let token = w.token("alice").await;
+    // an empty service token beside a valid user token: the request goes on as the user's
+    let (s, _, b) = call(
+        &app,
+        "/echo",
+        &[("x-auth-token", &token), ("x-service-token", "")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["user"], "alice");
+    assert_eq!(b["service_status"], Value::Null);
+    assert_eq!(w.fake.requests(VALIDATE), before + 1, "the user token only");
+    // an empty X-Auth-Token leaves X-Storage-Token to stand for the user
+    let (s, _, b) = call(
+        &app,
+        "/echo",
+        &[("x-auth-token", ""), ("x-storage-token", &token)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(layer.counters().keystone_errors, 0);
+}
+
 #[tokio::test]
 async fn valid_tokens_set_identity_headers_and_spoofed_ones_are_stripped() {
     let w = world().await;
@@ -451,7 +489,7 @@ async fn restricted_token(w: &World, rules: &[(&str, &str, &str)]) -> String {
         .create_application_credential(
             &user_id,
             ApplicationCredentialCreate {
-                name: format!("limited-{}", rules.len()),
+                name: format!("limited-{rules:?}"),
                 access_rules: Some(
                     rules
                         .iter()
@@ -502,6 +540,22 @@ async fn application_credential_access_rules_limit_a_token_to_their_requests() {
         assert_eq!(s, StatusCode::UNAUTHORIZED, "a path outside the rules");
         assert!(h.contains_key("www-authenticate"));
     }
+    // under Router::nest the rules see the request's whole path, as keystonemiddleware sees
+    // SCRIPT_NAME and PATH_INFO together
+    let nested_token = restricted_token(&w, &[("myservice", "GET", "/v1/echo")]).await;
+    let nested = Router::new().nest(
+        "/v1",
+        app(w.layer(|c| c.service_type = Some("myservice".into()))),
+    );
+    let (s, _, b) = call(&nested, "/v1/echo", &[("x-auth-token", &nested_token)]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        call(&nested, "/v1/echo", &[("x-auth-token", &token)])
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED,
+        "a rule for /echo does not allow /v1/echo"
+    );
     // a chain of services: a valid service token lets the request through
     let service = w.token("myservice").await;
     let (s, _, _) = call(
