@@ -107,10 +107,11 @@ pub struct AuthTokenConfig {
     /// Pass unauthenticated requests on, marked `X-Identity-Status: Invalid`.
     #[serde(default, deserialize_with = "oslo_bool")]
     pub delay_auth_decision: bool,
-    /// Seconds to wait for a connection to Keystone.
+    /// Seconds each attempt at Keystone may take, connecting and answering.
     #[serde(default, deserialize_with = "oslo_opt_u64")]
     pub http_connect_timeout: Option<u64>,
-    /// Retries after a failed connection to Keystone (3 by default).
+    /// Retries after a failed connection to Keystone or an attempt that timed out (3 by
+    /// default).
     #[serde(default = "three", deserialize_with = "oslo_u32")]
     pub http_request_max_retries: u32,
     /// Seconds a validated token is cached (300 by default; -1 disables the cache).
@@ -135,11 +136,13 @@ pub struct AuthTokenConfig {
     /// Do not verify Keystone's certificate.
     #[serde(default, deserialize_with = "oslo_bool")]
     pub insecure: bool,
-    /// The service type, used in logs.
+    /// This service's type, against which application credentials' access rules are checked
+    /// (a token limited by access rules is refused when it is unset).
     pub service_type: Option<String>,
     /// Accepted and unused: the cache is in-process (`memcache_servers`, the old spelling, too).
-    #[serde(alias = "memcache_servers")]
-    pub memcached_servers: Option<String>,
+    /// A comma-separated list, or an array in TOML.
+    #[serde(default, alias = "memcache_servers", deserialize_with = "oslo_list")]
+    pub memcached_servers: Vec<String>,
     /// Seconds a token Keystone called invalid is remembered (0, the default, disables it).
     #[serde(default, deserialize_with = "oslo_i64")]
     pub negative_cache_time: i64,
@@ -257,13 +260,40 @@ impl Config {
 
     fn with_env(figment: Figment) -> Figment {
         figment
-            .merge(Compatible(
-                Env::prefixed("KEYSTONE_AUTHTOKEN_")
-                    .map(|k| format!("keystone_authtoken.{k}").into()),
-            ))
-            .merge(Compatible(
-                Env::prefixed("OSLO_POLICY_").map(|k| format!("oslo_policy.{k}").into()),
-            ))
+            .merge(Compatible(EnvText {
+                prefix: "KEYSTONE_AUTHTOKEN_",
+                section: "keystone_authtoken",
+            }))
+            .merge(Compatible(EnvText {
+                prefix: "OSLO_POLICY_",
+                section: "oslo_policy",
+            }))
+    }
+}
+
+/// Environment overrides of one section (`<PREFIX><OPTION>`), every value plain text as
+/// oslo.config reads values: figment's own `Env` parses them, so that a password `007` would
+/// become the number 7 and `'a'` lose its quotes.
+struct EnvText {
+    prefix: &'static str,
+    section: &'static str,
+}
+
+impl Provider for EnvText {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(format!("environment variables {}*", self.prefix))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let table: Dict = Env::prefixed(self.prefix)
+            .iter()
+            .map(|(k, v)| (k.as_str().to_lowercase(), Value::from(v)))
+            .collect();
+        let mut dict = Dict::new();
+        if !table.is_empty() {
+            dict.insert(self.section.to_owned(), Value::from(table));
+        }
+        Ok(Profile::Default.collect(dict))
     }
 }
 
@@ -448,10 +478,10 @@ impl AuthTokenConfig {
             .connect_retries(self.http_request_max_retries)
             .insecure(self.insecure)
             .user_agent(concat!("keystone-middleware/", env!("CARGO_PKG_VERSION")));
+        // as keystoneauth's `timeout`: the most each attempt may take, connecting and answering
         if let Some(t) = self.http_connect_timeout {
-            b = b
-                .connect_timeout(Duration::from_secs(t))
-                .timeout(Duration::from_secs(t.max(1).saturating_mul(6)));
+            let t = Duration::from_secs(t.max(1));
+            b = b.connect_timeout(t).timeout(t);
         }
         if let Some(r) = &self.region_name {
             b = b.region(r.clone());
@@ -478,10 +508,25 @@ impl AuthTokenConfig {
 /// A keystonemiddleware-style INI file as a figment provider: `[keystone_authtoken]` and
 /// `[oslo_policy]` become the same-named tables, values stay strings (the option types convert
 /// them as oslo.config does), other sections are ignored.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct IniFile {
     path: Option<PathBuf>,
     text: Option<String>,
+}
+
+/// The path only: the text holds passwords.
+impl std::fmt::Debug for IniFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("IniFile");
+        match &self.path {
+            Some(p) => d.field("path", p),
+            None => d.field(
+                "text",
+                &format_args!("[{} bytes]", self.text.as_ref().map_or(0, String::len)),
+            ),
+        };
+        d.finish()
+    }
 }
 
 impl IniFile {
@@ -504,6 +549,35 @@ impl IniFile {
 }
 
 const SECTIONS: [&str; 2] = ["keystone_authtoken", "oslo_policy"];
+
+/// The options of keystoneauth's authentication plugins (`password`, `v3password`,
+/// `v3applicationcredential`), old spellings included: what `auth_section` provides.
+const PLUGIN_OPTIONS: &[&str] = &[
+    "auth_type",
+    "auth_plugin",
+    "auth_url",
+    "username",
+    "user_name",
+    "user_id",
+    "password",
+    "user_domain_id",
+    "user_domain_name",
+    "project_id",
+    "tenant_id",
+    "project_name",
+    "tenant_name",
+    "project_domain_id",
+    "project_domain_name",
+    "default_domain_id",
+    "default_domain_name",
+    "domain_id",
+    "domain_name",
+    "system_scope",
+    "trust_id",
+    "application_credential_id",
+    "application_credential_name",
+    "application_credential_secret",
+];
 
 /// Options keystonemiddleware 13, keystoneauth or oslo.policy 6 define that have no meaning
 /// here (the cache is in-process, `http:` checks are not made): accepted, with a warning, so
@@ -532,6 +606,20 @@ const IGNORED: &[(&str, &[&str])] = &[
             "enforce_token_bind",
             // followed in INI files (`IniFile`); elsewhere it has no meaning
             "auth_section",
+            // keystonemiddleware's options of the v2 and PKI eras, which it no longer defines
+            // and oslo.config skips: older files still carry them
+            "auth_host",
+            "auth_port",
+            "auth_protocol",
+            "auth_admin_prefix",
+            "admin_user",
+            "admin_password",
+            "admin_tenant_name",
+            "admin_token",
+            "signing_dir",
+            "hash_algorithms",
+            "check_revocations_for_cached",
+            "revocation_cache_time",
         ],
     ),
     (
@@ -715,20 +803,38 @@ impl Provider for IniFile {
         };
         let mut dict = Dict::new();
         for section in SECTIONS {
-            let mut options = values(section);
-            // keystoneauth reads the service's credentials from `auth_section` when it is set
-            if section == "keystone_authtoken"
-                && let Some(other) = lookup(section, "auth_section")
-            {
-                options.extend(values(&other));
-            }
             if ini.section(Some(section)).is_none() {
                 continue;
             }
+            // each option with the section its `$` references are read in
+            let mut options: Vec<(String, String, String)> = values(section)
+                .into_iter()
+                .map(|(k, v)| (k, v, section.to_owned()))
+                .collect();
+            // as keystoneauth: with `auth_section`, the plugin and its options come from that
+            // section alone; its other options (a shared section's `timeout`, `insecure`, ...)
+            // are not the middleware's
+            if section == "keystone_authtoken"
+                && let Some(other) = lookup(section, "auth_section")
+            {
+                if ini.section(Some(other.as_str())).is_none() {
+                    return Err(figment::Error::from(format!(
+                        "{at}: [{section}] auth_section = {other}: there is no [{other}] section"
+                    ))
+                    .with_path("auth_section"));
+                }
+                options.retain(|(k, _, _)| !PLUGIN_OPTIONS.contains(&k.as_str()));
+                options.extend(
+                    values(&other)
+                        .into_iter()
+                        .filter(|(k, _)| PLUGIN_OPTIONS.contains(&k.as_str()))
+                        .map(|(k, v)| (k, v, other.clone())),
+                );
+            }
             let mut table = Dict::new();
             // `auth_section` has been followed: not an option to pass on (or warn about)
-            for (k, v) in options.into_iter().filter(|(k, _)| k != "auth_section") {
-                let v = substitute(&v, section, &lookup, 0).map_err(|e| {
+            for (k, v, group) in options.into_iter().filter(|(k, _, _)| k != "auth_section") {
+                let v = substitute(&v, &group, &lookup, 0).map_err(|e| {
                     let e = if is_secret(&k) {
                         "its value names an option that is not set, or grows too long, through \
                          `$` (write `$$` for a `$` in a password)"

@@ -274,7 +274,7 @@ fn options_from_keystonemiddleware_and_keystoneauth_that_do_nothing_here_load() 
     .unwrap();
     let a = &c.keystone_authtoken;
     assert_eq!(a.auth_type.as_deref(), Some("password"));
-    assert_eq!(a.memcached_servers.as_deref(), Some("127.0.0.1:11211"));
+    assert_eq!(a.memcached_servers, ["127.0.0.1:11211"]);
     // default_domain_name stands for the user's and the project's domains
     let (user, _, scope) = password_and_scope_or(&c);
     assert!(user.contains("svc") && user.contains("Default"), "{user}");
@@ -301,6 +301,37 @@ fn options_from_keystonemiddleware_and_keystoneauth_that_do_nothing_here_load() 
         let r = Config::from_ini_str(&format!("[keystone_authtoken]\ninsecure = {text}\n"));
         assert_eq!(r.is_ok(), ok, "{text:?}");
     }
+    // a file of the v2 and PKI eras: options keystonemiddleware 13 no longer defines
+    let old = Config::from_ini_str(concat!(
+        "[keystone_authtoken]\n",
+        "auth_host = 127.0.0.1\n",
+        "auth_port = 35357\n",
+        "auth_protocol = http\n",
+        "auth_admin_prefix = /identity\n",
+        "admin_user = svc\n",
+        "admin_password = old-secret\n",
+        "admin_tenant_name = services\n",
+        "admin_token = ADMIN\n",
+        "signing_dir = /var/cache/svc\n",
+        "hash_algorithms = md5\n",
+        "check_revocations_for_cached = false\n",
+        "revocation_cache_time = 10\n",
+        "auth_url = http://k:5000\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        old.keystone_authtoken.auth_url.as_deref(),
+        Some("http://k:5000")
+    );
+    // memcached servers, a list in TOML too
+    let toml = Config::from_toml_str(
+        "[keystone_authtoken]\nmemcached_servers = [\"a:11211\", \"b:11211\"]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        toml.keystone_authtoken.memcached_servers,
+        ["a:11211", "b:11211"]
+    );
     // a misspelt option is still an error
     let err = Config::from_ini_str("[keystone_authtoken]\nmemcache_servrs = x\n")
         .unwrap_err()
@@ -337,6 +368,42 @@ fn auth_section_and_other_scopes_for_the_service_user() {
     let (_, password, scope) = password_and_scope(&c);
     assert_eq!(password, "pw");
     assert_eq!(scope, Some(Scope::domain_by_name("Default")));
+
+    // as keystoneauth: the plugin's options come from that section alone; a shared section's
+    // other options are not the middleware's, and `$` references resolve in that section
+    let c = Config::from_ini_str(concat!(
+        "[keystone_authtoken]\n",
+        "auth_section = service_user\n",
+        "username = ignored\n",
+        "insecure = false\n",
+        "[service_user]\n",
+        "auth_type = password\n",
+        "auth_url = http://k:5000\n",
+        "username = svc\n",
+        "password = $secret\n",
+        "secret = from-service-user\n",
+        "user_domain_id = default\n",
+        "project_name = services\n",
+        "project_domain_id = default\n",
+        "timeout = 30\n",
+        "insecure = true\n",
+        "send_service_user_token = true\n",
+    ))
+    .unwrap();
+    let (user, password, _) = password_and_scope(&c);
+    assert!(user.contains("svc") && !user.contains("ignored"), "{user}");
+    assert_eq!(password, "from-service-user");
+    assert!(
+        !c.keystone_authtoken.insecure,
+        "the middleware's own option stays"
+    );
+    let err = Config::from_ini_str("[keystone_authtoken]\nauth_section = nowhere\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("auth_section") && err.contains("[nowhere]"),
+        "{err}"
+    );
 
     let system = "[keystone_authtoken]\nusername = svc\npassword = pw\nuser_domain_id = default\nsystem_scope = all\n";
     let (_, _, scope) = password_and_scope(&Config::from_ini_str(system).unwrap());

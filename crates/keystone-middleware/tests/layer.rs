@@ -329,6 +329,37 @@ async fn keystone_down_is_503_unless_cached() {
     );
 }
 
+/// A Keystone that accepts connections and never answers: each attempt ends after
+/// `http_connect_timeout`, connecting and answering together, as keystoneauth's `timeout`; the
+/// request gets its 503 after the configured attempts, not minutes later. (The clock is tokio's
+/// paused one: it moves to the next timer whenever everything waits.)
+#[tokio::test(start_paused = true)]
+async fn a_keystone_that_never_answers_is_503_after_the_configured_attempts() {
+    // the kernel completes connections to a listener that never accepts nor answers
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v3", silent.local_addr().unwrap());
+    let config = AuthTokenConfig {
+        auth_url: Some(url.clone()),
+        www_authenticate_uri: Some(url),
+        username: Some("myservice".into()),
+        password: Some("svcpw".into()),
+        user_domain_id: Some("default".into()),
+        project_name: Some("services".into()),
+        project_domain_id: Some("default".into()),
+        http_connect_timeout: Some(2),
+        http_request_max_retries: 1,
+        ..Default::default()
+    };
+    let app = app(AuthTokenLayer::from_config(&config).unwrap());
+    let started = tokio::time::Instant::now();
+    let (s, _, b) = call(&app, "/echo", &[("x-auth-token", "gAAAAABsomething")]).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{b}");
+    // version discovery, then two attempts at authenticating, each cut at 2 s, and a backoff
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    drop(silent);
+}
+
 #[tokio::test]
 async fn delay_auth_decision_passes_requests_on_marked_invalid() {
     let w = world().await;
