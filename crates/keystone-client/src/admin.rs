@@ -1,6 +1,7 @@
 //! The admin calls services and their operators need: services, endpoints, users, projects,
 //! roles, domains, regions (each created, read, listed, updated and deleted), role grants, role
-//! assignments and application credentials.
+//! assignments, implied roles, application credentials and their access rules, and a user's
+//! own password change.
 //!
 //! Every call goes to the Identity v3 root found by discovery, with the session's token. Ids
 //! are percent-encoded into the path, so an id never reaches another resource or a query.
@@ -20,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+use keystone_types::Secret;
 use keystone_types::resources::*;
 use reqwest::Method;
 use serde::Serialize;
@@ -501,6 +503,61 @@ impl Admin {
         self.delete_item("regions", id).await
     }
 
+    // ----- implied roles ---------------------------------------------------------------------
+
+    fn implies(prior_id: &str, implied_id: &str) -> Result<String> {
+        Ok(format!(
+            "{}/implies/{}",
+            item("roles", prior_id)?,
+            segment(implied_id)?
+        ))
+    }
+
+    /// `PUT /v3/roles/{prior}/implies/{implied}`: whoever holds `prior` holds `implied` too
+    /// (in tokens, and in effective role assignments).
+    pub async fn create_implied_role(
+        &self,
+        prior_id: &str,
+        implied_id: &str,
+    ) -> Result<RoleInference<InferenceRole>> {
+        let url = self.url(&Self::implies(prior_id, implied_id)?).await?;
+        let r: RoleInferenceResponse<InferenceRole> =
+            self.session.request(Method::PUT, url).send_json().await?;
+        Ok(r.role_inference)
+    }
+
+    /// Whether `prior` implies `implied` (`HEAD`: 204 yes, 404 no).
+    pub async fn check_implied_role(&self, prior_id: &str, implied_id: &str) -> Result<bool> {
+        let path = Self::implies(prior_id, implied_id)?;
+        match self.no_content(Method::HEAD, &path).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `DELETE /v3/roles/{prior}/implies/{implied}`
+    pub async fn delete_implied_role(&self, prior_id: &str, implied_id: &str) -> Result<()> {
+        self.no_content(Method::DELETE, &Self::implies(prior_id, implied_id)?)
+            .await
+    }
+
+    /// `GET /v3/roles/{prior}/implies`: the roles `prior` implies directly.
+    pub async fn list_implied_roles(
+        &self,
+        prior_id: &str,
+    ) -> Result<RoleInference<Vec<InferenceRole>>> {
+        let path = format!("{}/implies", item("roles", prior_id)?);
+        let r: RoleInferenceResponse<Vec<InferenceRole>> = self.get(&path).await?;
+        Ok(r.role_inference)
+    }
+
+    /// `GET /v3/role_inferences`: every implication rule, by prior role.
+    pub async fn list_role_inferences(&self) -> Result<Vec<RoleInference<Vec<InferenceRole>>>> {
+        let r: RoleInferenceList = self.get("/role_inferences").await?;
+        Ok(r.role_inferences)
+    }
+
     // ----- grants and assignments ------------------------------------------------------------
 
     /// Grants a role (`PUT`, 204).
@@ -589,6 +646,55 @@ impl Admin {
     ) -> Result<Vec<ApplicationCredential>> {
         self.list::<ApplicationCredentialList>(&app_creds(user_id)?)
             .await
+    }
+
+    /// `GET /v3/users/{user}/access_rules`: the access rules of the user's application
+    /// credentials, each once.
+    pub async fn list_access_rules(&self, user_id: &str) -> Result<Vec<UserAccessRule>> {
+        let path = format!("{}/access_rules", item("users", user_id)?);
+        self.list::<AccessRuleList>(&path).await
+    }
+
+    /// `GET /v3/users/{user}/access_rules/{id}`
+    pub async fn get_access_rule(&self, user_id: &str, id: &str) -> Result<UserAccessRule> {
+        let path = format!("{}/access_rules/{}", item("users", user_id)?, segment(id)?);
+        let r: AccessRuleResponse = self.get(&path).await?;
+        Ok(r.access_rule)
+    }
+
+    /// `DELETE /v3/users/{user}/access_rules/{id}`: Keystone refuses (403) while an application
+    /// credential still uses the rule.
+    pub async fn delete_access_rule(&self, user_id: &str, id: &str) -> Result<()> {
+        let path = format!("{}/access_rules/{}", item("users", user_id)?, segment(id)?);
+        self.no_content(Method::DELETE, &path).await
+    }
+
+    /// `POST /v3/users/{user}/password`: a user changes their own password. The original
+    /// password authenticates the change, so the request carries no token (this session's
+    /// credentials are not used); Keystone answers 401 when it is wrong, and revokes the
+    /// user's tokens when it is right.
+    pub async fn change_password(
+        &self,
+        user_id: &str,
+        original_password: impl Into<Secret>,
+        password: impl Into<Secret>,
+    ) -> Result<()> {
+        let url = self
+            .url(&format!("{}/password", item("users", user_id)?))
+            .await?;
+        let body = PasswordChangeRequest {
+            user: PasswordChange {
+                original_password: original_password.into(),
+                password: password.into(),
+            },
+        };
+        self.session
+            .request(Method::POST, url)
+            .unauthenticated()
+            .json(&body)
+            .send_ok()
+            .await
+            .map(drop)
     }
 
     /// `DELETE /v3/users/{user}/application_credentials/{id}`

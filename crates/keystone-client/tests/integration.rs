@@ -736,3 +736,153 @@ async fn admin_updates_and_deletes() {
         "a service's endpoints go with it"
     );
 }
+
+/// Implication rules between roles, the access rules of a user's application credentials, and
+/// a user changing their own password.
+#[tokio::test]
+async fn implied_roles_access_rules_and_password_changes() {
+    use keystone_types::resources::RoleCreate;
+    use keystone_types::token::AccessRule;
+    let cloud = Cloud::start().await;
+    let admin = cloud.admin().admin();
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..12];
+
+    // a prior role implying another: holders of the first get both in their tokens
+    let role = |name: String| {
+        let admin = admin.clone();
+        async move {
+            admin
+                .create_role(RoleCreate {
+                    name,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let prior = role(format!("prior-{suffix}")).await;
+    let implied = role(format!("implied-{suffix}")).await;
+    let rule = admin
+        .create_implied_role(&prior.id, &implied.id)
+        .await
+        .unwrap();
+    assert_eq!(rule.prior_role.id, prior.id);
+    assert_eq!(rule.implies.name, implied.name);
+    assert!(
+        admin
+            .check_implied_role(&prior.id, &implied.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !admin
+            .check_implied_role(&implied.id, &prior.id)
+            .await
+            .unwrap()
+    );
+    let listed = admin.list_implied_roles(&prior.id).await.unwrap();
+    assert_eq!(listed.implies.len(), 1);
+    assert_eq!(listed.implies[0].id, implied.id);
+    assert!(
+        admin
+            .list_role_inferences()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.prior_role.id == prior.id && r.implies.iter().any(|i| i.id == implied.id))
+    );
+    let (project, user_id, name) = cloud.user_with_role("implied", "member", "pw7").await;
+    admin
+        .grant_role(&GrantTarget::Project(project.clone()), &user_id, &prior.id)
+        .await
+        .unwrap();
+    let mine = cloud.session(
+        Auth::password(UserIdentity::by_name(&name, "Default"), "pw7")
+            .scoped(Scope::project_by_id(&project)),
+    );
+    let access = mine.access().await.unwrap();
+    let roles = access.role_names();
+    assert!(roles.contains(&prior.name.as_str()), "{roles:?}");
+    assert!(roles.contains(&implied.name.as_str()), "{roles:?}");
+    admin
+        .delete_implied_role(&prior.id, &implied.id)
+        .await
+        .unwrap();
+    assert!(
+        !admin
+            .check_implied_role(&prior.id, &implied.id)
+            .await
+            .unwrap()
+    );
+
+    // access rules: the user's own, kept while a credential uses them
+    let cred = mine
+        .admin()
+        .create_application_credential(
+            &user_id,
+            ApplicationCredentialCreate {
+                name: format!("rules-{suffix}"),
+                access_rules: Some(vec![AccessRule {
+                    id: None,
+                    service: "compute".into(),
+                    method: "GET".into(),
+                    path: "/v2.1/servers".into(),
+                }]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let rules = mine.admin().list_access_rules(&user_id).await.unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].path, "/v2.1/servers");
+    let rule = mine
+        .admin()
+        .get_access_rule(&user_id, &rules[0].id)
+        .await
+        .unwrap();
+    assert_eq!(rule.service, "compute");
+    let in_use = mine
+        .admin()
+        .delete_access_rule(&user_id, &rule.id)
+        .await
+        .unwrap_err();
+    assert_eq!(in_use.kind(), ErrorKind::Forbidden, "{in_use}");
+    mine.admin()
+        .delete_application_credential(&user_id, &cred.id)
+        .await
+        .unwrap();
+    mine.admin()
+        .delete_access_rule(&user_id, &rule.id)
+        .await
+        .unwrap();
+    assert!(
+        mine.admin()
+            .list_access_rules(&user_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // a password change: the original authenticates it, no token needed
+    let wrong = admin
+        .change_password(&user_id, "not-the-password", "pw8")
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.kind(), ErrorKind::Unauthorized, "{wrong}");
+    admin.change_password(&user_id, "pw7", "pw8").await.unwrap();
+    let with = |password: &str| {
+        cloud.session(
+            Auth::password(UserIdentity::by_name(&name, "Default"), password)
+                .scoped(Scope::project_by_id(&project)),
+        )
+    };
+    assert_eq!(
+        with("pw7").access().await.unwrap_err().kind(),
+        ErrorKind::Unauthorized
+    );
+    with("pw8").access().await.unwrap();
+    for r in [&prior, &implied] {
+        admin.delete_role(&r.id).await.unwrap();
+    }
+}

@@ -1,16 +1,19 @@
-//! The admin API: services, endpoints, regions, domains, projects, users, roles, grants, role
-//! assignments and application credentials.
+//! The admin API: services, endpoints, regions, domains, projects, users (and their own
+//! password changes), roles and the rules of which implies which, grants, role assignments,
+//! application credentials and their access rules.
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
+use keystone_types::Secret;
 use keystone_types::resources::*;
 use keystone_types::token::NamedRef;
+use serde_json::Value;
 
 use crate::app::{AppState, KsJson, KsPath, KsQuery, QueryMap, query_filter_is_true, query_flag};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Caller, PolicyTarget, enforce};
-use crate::store::{Grant, Store, Target};
+use crate::store::{Grant, RoleRec, Store, Target};
 use crate::views::Views;
 
 /// Authenticates the caller and checks `rule` against a target.
@@ -221,6 +224,30 @@ pub(crate) async fn list_regions(
     Ok(Json(RegionList {
         regions,
         links: v.list_links(&path_and_query(&uri)),
+    }))
+}
+
+/// `PUT /v3/regions/{id}`: 201, a region with the id of the path. An id in the body must be
+/// the same one (400); an id in use is a 409.
+pub(crate) async fn put_region(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KsPath(id): KsPath<String>,
+    KsJson(body): KsJson<RegionCreateRequest>,
+) -> ApiResult<Created<RegionResponse>> {
+    allow(&state, &headers, "identity:create_region")?;
+    let mut create = body.region;
+    match &create.id {
+        Some(given) if given != &id => {
+            return Err(ApiError::bad_request(format!(
+                "Conflicting region IDs specified: \"{id}\" != \"{given}\""
+            )));
+        }
+        _ => create.id = Some(id),
+    }
+    let rec = state.store().create_region(create)?;
+    Ok(created(RegionResponse {
+        region: views(&state).region(&rec),
     }))
 }
 
@@ -515,6 +542,65 @@ pub(crate) async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The two passwords of `{"user": {"password": NEW, "original_password": OLD}}`, checked as
+/// Keystone's `password_change` schema checks them (strings, both required, nothing else; a
+/// missing `user` is an empty one), in its order. The messages are jsonschema's first lines,
+/// which never hold a submitted value.
+fn password_change_body(body: &Value) -> ApiResult<(Secret, Secret)> {
+    const FIELDS: [&str; 2] = ["original_password", "password"];
+    let empty = serde_json::Map::new();
+    let user = match body.get("user") {
+        None => &empty,
+        Some(Value::Object(user)) => user,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "Invalid input for field 'user': the value is not valid: expected an object",
+            ));
+        }
+    };
+    for field in FIELDS {
+        if user.get(field).is_some_and(|v| !v.is_string()) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid input for field '{field}': the value is not valid: expected a string"
+            )));
+        }
+    }
+    let text = |field: &str| user.get(field).and_then(Value::as_str).map(Secret::new);
+    let (Some(original), Some(new)) = (text(FIELDS[0]), text(FIELDS[1])) else {
+        let missing = FIELDS.iter().find(|f| !user.contains_key(**f));
+        return Err(ApiError::bad_request(format!(
+            "'{}' is a required property",
+            missing.unwrap_or(&FIELDS[0])
+        )));
+    };
+    let extra: Vec<String> = user
+        .keys()
+        .filter(|k| !FIELDS.contains(&k.as_str()))
+        .map(|k| format!("'{k}'"))
+        .collect();
+    if !extra.is_empty() {
+        let verb = if extra.len() == 1 { "was" } else { "were" };
+        return Err(ApiError::bad_request(format!(
+            "Additional properties are not allowed ({} {verb} unexpected)",
+            extra.join(", ")
+        )));
+    }
+    Ok((original, new))
+}
+
+/// `POST /v3/users/{id}/password`: 204, a user changing their own password. As in Keystone
+/// the route takes no token: the original password authenticates it (401 when it is wrong,
+/// the user unknown or disabled), and the user's tokens are revoked.
+pub(crate) async fn change_password(
+    State(state): State<AppState>,
+    KsPath(id): KsPath<String>,
+    KsJson(body): KsJson<Value>,
+) -> ApiResult<StatusCode> {
+    let (original, new) = password_change_body(&body)?;
+    state.store().change_password(&id, &original, new)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `GET /v3/users/{id}/projects`
 pub(crate) async fn list_user_projects(
     State(state): State<AppState>,
@@ -576,6 +662,195 @@ pub(crate) async fn list_roles(
         roles,
         links: v.list_links(&path_and_query(&uri)),
     }))
+}
+
+// ----- implied roles -------------------------------------------------------------------------
+
+/// A role of an implication rule, or Keystone's 404 for it.
+fn role_of<'s>(store: &'s Store, id: &str) -> ApiResult<&'s RoleRec> {
+    store
+        .roles
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("role", id))
+}
+
+/// Authenticates the caller, then checks `rules` against the target Keystone builds for an
+/// implication rule: the prior role and the implied one, which must exist (404, before the
+/// policy is checked, as Keystone looks them up to build the target).
+fn implied_role_guard(
+    state: &AppState,
+    headers: &HeaderMap,
+    rules: &[&str],
+    prior: &str,
+    implied: Option<&str>,
+) -> ApiResult<Caller> {
+    let caller = state.caller(headers)?;
+    let mut target = PolicyTarget::new();
+    {
+        let store = state.store();
+        let roles = [("prior_role", Some(prior)), ("implied_role", implied)];
+        for (key, id) in roles {
+            let Some(id) = id else { continue };
+            let role = role_of(&store, id)?;
+            target = target
+                .with(&format!("target.{key}.id"), role.id.as_str())
+                .with(&format!("target.{key}.name"), role.name.as_str())
+                .with(
+                    &format!("target.{key}.domain_id"),
+                    role.domain_id
+                        .clone()
+                        .map(Value::String)
+                        .unwrap_or(Value::Null),
+                );
+        }
+    }
+    for rule in rules {
+        enforce(rule, &caller, &target)?;
+    }
+    Ok(caller)
+}
+
+/// The answer naming one rule: the prior role, the role it implies, and the rule's link.
+fn implied_role_answer(
+    state: &AppState,
+    prior: &str,
+    implied: &str,
+) -> ApiResult<RoleInferenceResponse<InferenceRole>> {
+    let store = state.store();
+    store.check_implied_role(prior, implied)?;
+    let v = views(state);
+    Ok(RoleInferenceResponse {
+        role_inference: RoleInference {
+            prior_role: v.inference_role(role_of(&store, prior)?),
+            implies: v.inference_role(role_of(&store, implied)?),
+        },
+        links: v.self_link(&format!("roles/{prior}/implies/{implied}")),
+    })
+}
+
+/// `PUT /v3/roles/{prior}/implies/{implied}`: 201 with the rule.
+pub(crate) async fn put_implied_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KsPath((prior, implied)): KsPath<(String, String)>,
+) -> ApiResult<Created<RoleInferenceResponse<InferenceRole>>> {
+    implied_role_guard(
+        &state,
+        &headers,
+        &["identity:create_implied_role"],
+        &prior,
+        Some(&implied),
+    )?;
+    state.store().create_implied_role(&prior, &implied)?;
+    Ok(created(implied_role_answer(&state, &prior, &implied)?))
+}
+
+/// `GET /v3/roles/{prior}/implies/{implied}`: the rule, or 404.
+pub(crate) async fn get_implied_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KsPath((prior, implied)): KsPath<(String, String)>,
+) -> ApiResult<Json<RoleInferenceResponse<InferenceRole>>> {
+    implied_role_guard(
+        &state,
+        &headers,
+        &["identity:get_implied_role"],
+        &prior,
+        Some(&implied),
+    )?;
+    Ok(Json(implied_role_answer(&state, &prior, &implied)?))
+}
+
+/// `HEAD /v3/roles/{prior}/implies/{implied}`: 204 (Keystone's, where HTTP would have a 200),
+/// or 404. As in Keystone, it takes both `check_implied_role` and `get_implied_role`.
+pub(crate) async fn check_implied_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KsPath((prior, implied)): KsPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    implied_role_guard(
+        &state,
+        &headers,
+        &["identity:check_implied_role", "identity:get_implied_role"],
+        &prior,
+        Some(&implied),
+    )?;
+    state.store().check_implied_role(&prior, &implied)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /v3/roles/{prior}/implies/{implied}`: 204, or 404 when there is no such rule.
+pub(crate) async fn delete_implied_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KsPath((prior, implied)): KsPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    implied_role_guard(
+        &state,
+        &headers,
+        &["identity:delete_implied_role"],
+        &prior,
+        Some(&implied),
+    )?;
+    state.store().delete_implied_role(&prior, &implied)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The roles `prior` implies directly, as the role inference routes list them.
+fn implied_by(store: &Store, v: &Views, prior: &str) -> Vec<InferenceRole> {
+    store
+        .implied
+        .iter()
+        .filter(|(p, _)| p == prior)
+        .filter_map(|(_, implied)| store.roles.get(implied))
+        .map(|r| v.inference_role(r))
+        .collect()
+}
+
+/// `GET /v3/roles/{prior}/implies`: the prior role and the roles it implies directly.
+pub(crate) async fn list_implied_roles(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KsPath(prior): KsPath<String>,
+) -> ApiResult<Json<RoleInferenceResponse<Vec<InferenceRole>>>> {
+    implied_role_guard(
+        &state,
+        &headers,
+        &["identity:list_implied_roles"],
+        &prior,
+        None,
+    )?;
+    let store = state.store();
+    let v = views(&state);
+    Ok(Json(RoleInferenceResponse {
+        role_inference: RoleInference {
+            prior_role: v.inference_role(role_of(&store, &prior)?),
+            implies: implied_by(&store, &v, &prior),
+        },
+        links: v.self_link(&format!("roles/{prior}/implies")),
+    }))
+}
+
+/// `GET /v3/role_inferences`: every rule, grouped by prior role.
+pub(crate) async fn list_role_inferences(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<RoleInferenceList>> {
+    allow(&state, &headers, "identity:list_role_inference_rules")?;
+    let store = state.store();
+    let v = views(&state);
+    let mut priors: Vec<&str> = store.implied.iter().map(|(p, _)| p.as_str()).collect();
+    priors.dedup();
+    let role_inferences = priors
+        .into_iter()
+        .filter_map(|prior| {
+            Some(RoleInference {
+                prior_role: v.inference_role(store.roles.get(prior)?),
+                implies: implied_by(&store, &v, prior),
+            })
+        })
+        .collect();
+    Ok(Json(RoleInferenceList { role_inferences }))
 }
 
 // ----- grants --------------------------------------------------------------------------------
@@ -1054,4 +1329,93 @@ pub(crate) async fn delete_app_cred(
         }
         _ => Err(ApiError::not_found("application credential", &id)),
     }
+}
+
+// ----- access rules --------------------------------------------------------------------------
+
+/// The target Keystone builds for the access rule routes: the path's parameters, and the user
+/// when they exist (`target.user.*`, which the default rules compare with the caller).
+fn access_rule_target(state: &AppState, user_id: &str, rule_id: Option<&str>) -> PolicyTarget {
+    let store = state.store();
+    let mut target = PolicyTarget::new()
+        .with("user_id", user_id)
+        .with_opt("access_rule_id", rule_id);
+    if let Some(user) = store.users.get(user_id) {
+        target = target
+            .with("target.user.id", user.id.as_str())
+            .with("target.user.domain_id", user.domain_id.as_str());
+    }
+    target
+}
+
+/// `GET /v3/users/{user}/access_rules?service=&path=&method=`
+pub(crate) async fn list_access_rules(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: OriginalUri,
+    KsPath(user_id): KsPath<String>,
+    KsQuery(q): KsQuery<QueryMap>,
+) -> ApiResult<Json<AccessRuleList>> {
+    guard(
+        &state,
+        &headers,
+        "identity:list_access_rules",
+        access_rule_target(&state, &user_id, None),
+    )?;
+    let store = state.store();
+    let v = views(&state);
+    let access_rules = store
+        .access_rules
+        .values()
+        .filter(|r| {
+            r.user_id == user_id
+                && matches(&q, "service", Some(&r.service))
+                && matches(&q, "path", Some(&r.path))
+                && matches(&q, "method", Some(&r.method))
+        })
+        .map(|r| v.access_rule(r))
+        .collect();
+    Ok(Json(AccessRuleList {
+        access_rules,
+        links: v.list_links(&path_and_query(&uri)),
+    }))
+}
+
+/// `GET /v3/users/{user}/access_rules/{id}`: one of the user's rules, or 404.
+pub(crate) async fn get_access_rule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KsPath((user_id, id)): KsPath<(String, String)>,
+) -> ApiResult<Json<AccessRuleResponse>> {
+    guard(
+        &state,
+        &headers,
+        "identity:get_access_rule",
+        access_rule_target(&state, &user_id, Some(&id)),
+    )?;
+    let store = state.store();
+    let rule = store
+        .access_rules
+        .get(&id)
+        .filter(|r| r.user_id == user_id)
+        .ok_or_else(|| ApiError::not_found("Access Rule", &id))?;
+    Ok(Json(AccessRuleResponse {
+        access_rule: views(&state).access_rule(rule),
+    }))
+}
+
+/// `DELETE /v3/users/{user}/access_rules/{id}`: 204; 403 while a credential uses the rule.
+pub(crate) async fn delete_access_rule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KsPath((user_id, id)): KsPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    guard(
+        &state,
+        &headers,
+        "identity:delete_access_rule",
+        access_rule_target(&state, &user_id, Some(&id)),
+    )?;
+    state.store().delete_access_rule(&user_id, &id)?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
 use crate::controls::{Clock, Controls};
@@ -390,6 +390,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             "/v3/regions/{id}",
             get(admin_api::get_region)
+                .put(admin_api::put_region)
                 .patch(admin_api::update_region)
                 .delete(admin_api::delete_region),
         )
@@ -427,6 +428,7 @@ pub(crate) fn router(state: AppState) -> Router {
             "/v3/users/{id}/projects",
             get(admin_api::list_user_projects),
         )
+        .route("/v3/users/{id}/password", post(admin_api::change_password))
         .route(
             "/v3/roles",
             get(admin_api::list_roles).post(admin_api::create_role),
@@ -437,6 +439,18 @@ pub(crate) fn router(state: AppState) -> Router {
                 .patch(admin_api::update_role)
                 .delete(admin_api::delete_role),
         )
+        .route(
+            "/v3/roles/{prior_role_id}/implies",
+            get(admin_api::list_implied_roles),
+        )
+        .route(
+            "/v3/roles/{prior_role_id}/implies/{implied_role_id}",
+            put(admin_api::put_implied_role)
+                .get(admin_api::get_implied_role)
+                .head(admin_api::check_implied_role)
+                .delete(admin_api::delete_implied_role),
+        )
+        .route("/v3/role_inferences", get(admin_api::list_role_inferences))
         .route(&p_grant, p_grant_routes)
         .route(&d_grant, d_grant_routes)
         .route(
@@ -468,6 +482,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             "/v3/users/{user_id}/application_credentials/{id}",
             get(admin_api::get_app_cred).delete(admin_api::delete_app_cred),
+        )
+        .route(
+            "/v3/users/{user_id}/access_rules",
+            get(admin_api::list_access_rules),
+        )
+        .route(
+            "/v3/users/{user_id}/access_rules/{id}",
+            get(admin_api::get_access_rule).delete(admin_api::delete_access_rule),
         )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -12,11 +12,15 @@ use rand::RngCore;
 
 use crate::error::ApiError;
 use crate::store::{
-    AppCredRec, DomainRec, EndpointRec, Grant, ProjectRec, RegionRec, RoleRec, ServiceRec, Store,
-    Target, UserRec, new_id,
+    AccessRuleRec, AppCredRec, DomainRec, EndpointRec, Grant, ProjectRec, RegionRec, RoleRec,
+    ServiceRec, Store, Target, UserRec, new_id,
 };
 
 const INTERFACES: [&str; 3] = ["public", "internal", "admin"];
+
+/// The names of roles no rule may imply: Keystone's `[assignment] prohibited_implied_role`
+/// default.
+const PROHIBITED_IMPLIED_ROLES: [&str; 1] = ["admin"];
 
 /// Keystone's `ResourceUpdateForbidden` / `ResourceDeleteForbidden` for an immutable role
 /// (the stray backquote is Keystone's).
@@ -327,13 +331,38 @@ impl Store {
         Ok(rec.clone())
     }
 
-    /// Deletes a user with their grants and application credentials.
+    /// Changes a user's password on their own behalf, as Keystone's `change_password`: the
+    /// original password authenticates the change, and every way that fails (no such user, a
+    /// wrong password, a disabled user) is the same 401. As any new password does, it revokes
+    /// the user's tokens.
+    pub(crate) fn change_password(
+        &mut self,
+        user_id: &str,
+        original: &Secret,
+        new: Secret,
+    ) -> Result<(), ApiError> {
+        let user = self.users.get(user_id).ok_or_else(ApiError::unauthorized)?;
+        if user.password.as_ref() != Some(original) || !user.enabled {
+            return Err(ApiError::unauthorized());
+        }
+        self.update_user(
+            user_id,
+            UserUpdate {
+                password: Some(new),
+                ..Default::default()
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Deletes a user with their grants, application credentials and access rules.
     pub(crate) fn delete_user(&mut self, id: &str) -> Result<(), ApiError> {
         self.users
             .remove(id)
             .ok_or_else(|| ApiError::not_found("user", id))?;
         self.grants.retain(|g| g.user_id != id);
         self.app_creds.retain(|_, c| c.user_id != id);
+        self.access_rules.retain(|_, r| r.user_id != id);
         Ok(())
     }
 
@@ -393,7 +422,7 @@ impl Store {
         Ok(())
     }
 
-    /// Makes `prior` imply `implied`.
+    /// Makes `prior` imply `implied`, as bootstrapping does: without the checks of the API.
     pub(crate) fn imply_role(&mut self, prior: &str, implied: &str) -> Result<(), ApiError> {
         for id in [prior, implied] {
             if !self.roles.contains_key(id) {
@@ -401,6 +430,63 @@ impl Store {
             }
         }
         self.implied.insert((prior.to_owned(), implied.to_owned()));
+        Ok(())
+    }
+
+    /// Creates the rule that `prior` implies `implied`, as Keystone's `create_implied_role`:
+    /// both roles must exist (404), the implied role may not be a prohibited one (`admin`) nor
+    /// a domain-specific role implied by a global one (403, in words that do not say which),
+    /// and the rule may not exist yet (409).
+    pub(crate) fn create_implied_role(
+        &mut self,
+        prior: &str,
+        implied: &str,
+    ) -> Result<(), ApiError> {
+        let implied_role = self
+            .roles
+            .get(implied)
+            .ok_or_else(|| ApiError::not_found("role", implied))?;
+        let prior_role = self
+            .roles
+            .get(prior)
+            .ok_or_else(|| ApiError::not_found("role", prior))?;
+        if PROHIBITED_IMPLIED_ROLES.contains(&implied_role.name.as_str())
+            || (prior_role.domain_id.is_none() && implied_role.domain_id.is_some())
+        {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                format!("{implied} cannot be an implied roles."),
+            ));
+        }
+        if !self.implied.insert((prior.to_owned(), implied.to_owned())) {
+            return Err(ApiError::conflict("implied_role", "Duplicate entry"));
+        }
+        Ok(())
+    }
+
+    /// Keystone's `ImpliedRoleNotFound` unless `prior` implies `implied`.
+    pub(crate) fn check_implied_role(&self, prior: &str, implied: &str) -> Result<(), ApiError> {
+        if self
+            .implied
+            .contains(&(prior.to_owned(), implied.to_owned()))
+        {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                format!("{prior} does not imply {implied}."),
+            ))
+        }
+    }
+
+    /// Deletes the rule that `prior` implies `implied` (404 when there is none).
+    pub(crate) fn delete_implied_role(
+        &mut self,
+        prior: &str,
+        implied: &str,
+    ) -> Result<(), ApiError> {
+        self.check_implied_role(prior, implied)?;
+        self.implied.remove(&(prior.to_owned(), implied.to_owned()));
         Ok(())
     }
 
@@ -571,18 +657,18 @@ impl Store {
             .ok_or_else(|| ApiError::not_found("endpoint", id))
     }
 
-    /// Creates a region.
+    /// Creates a region, with a fresh id when none (or an empty one) is given. As Keystone's
+    /// `create_region`, an id in use is a 409 (the doubled period is Keystone's) and a parent
+    /// that does not exist a 404.
     pub(crate) fn create_region(&mut self, c: RegionCreate) -> Result<RegionRec, ApiError> {
-        let id = c.id.unwrap_or_else(new_id);
+        let id = c.id.filter(|id| !id.is_empty()).unwrap_or_else(new_id);
         if self.regions.contains_key(&id) {
-            return Err(ApiError::conflict("region", format!("Duplicate ID, {id}")));
+            return Err(ApiError::conflict("region", format!("Duplicate ID, {id}.")));
         }
         if let Some(p) = &c.parent_region_id
             && !self.regions.contains_key(p)
         {
-            return Err(ApiError::bad_request(format!(
-                "Could not find region: {p}."
-            )));
+            return Err(ApiError::not_found("region", p));
         }
         let rec = RegionRec {
             id,
@@ -683,6 +769,8 @@ impl Store {
                 format!("Duplicate entry found with name {}", c.name),
             ));
         }
+        let (access_rules, new_rules) =
+            self.resolve_access_rules(user_id, c.access_rules.unwrap_or_default())?;
         let secret = c.secret.unwrap_or_else(|| {
             let mut bytes = [0u8; 64];
             rand::rng().fill_bytes(&mut bytes);
@@ -701,18 +789,89 @@ impl Store {
             description: c.description,
             expires_at,
             unrestricted: c.unrestricted,
-            // each rule gets an id, as Keystone gives one
-            access_rules: c
-                .access_rules
-                .unwrap_or_default()
-                .into_iter()
-                .map(|r| keystone_types::token::AccessRule {
-                    id: Some(r.id.unwrap_or_else(new_id)),
-                    ..r
-                })
-                .collect(),
+            access_rules,
         };
+        for rule in new_rules {
+            self.access_rules.insert(rule.id.clone(), rule);
+        }
         self.app_creds.insert(rec.id.clone(), rec.clone());
         Ok(rec)
+    }
+
+    /// The access rules a new application credential of `user_id` is limited to, found as
+    /// Keystone's driver finds them: a rule named by the id of one of the user's rules is that
+    /// rule (another user's is a 404), a rule for the same service, path and method as one of
+    /// the user's is that one, and any other is a new rule of the user, with the id given or a
+    /// fresh one. Returns the credential's rules and the new ones; nothing is stored yet.
+    fn resolve_access_rules(
+        &self,
+        user_id: &str,
+        wanted: Vec<keystone_types::token::AccessRule>,
+    ) -> Result<(Vec<keystone_types::token::AccessRule>, Vec<AccessRuleRec>), ApiError> {
+        let mut used: Vec<keystone_types::token::AccessRule> = Vec::new();
+        let mut created: Vec<AccessRuleRec> = Vec::new();
+        for w in wanted {
+            let known = |r: &&AccessRuleRec| {
+                w.id.as_ref().is_some_and(|id| &r.id == id)
+                    || (r.user_id == user_id
+                        && r.service == w.service
+                        && r.path == w.path
+                        && r.method == w.method)
+            };
+            // a rule named by id is found before one alike
+            let found = self
+                .access_rules
+                .values()
+                .chain(created.iter())
+                .filter(known)
+                .min_by_key(|r| w.id.as_ref() != Some(&r.id))
+                .cloned();
+            let rule = match found {
+                Some(r) if r.user_id != user_id => {
+                    return Err(ApiError::not_found("Access Rule", &r.id));
+                }
+                Some(r) => r,
+                None => {
+                    let r = AccessRuleRec {
+                        id: w.id.clone().unwrap_or_else(new_id),
+                        user_id: user_id.to_owned(),
+                        service: w.service,
+                        method: w.method,
+                        path: w.path,
+                    };
+                    created.push(r.clone());
+                    r
+                }
+            };
+            let rule = rule.rule();
+            if !used.contains(&rule) {
+                used.push(rule);
+            }
+        }
+        Ok((used, created))
+    }
+
+    /// Deletes one of `user_id`'s access rules: 404 when the user has no such rule, and, as
+    /// Keystone answers, 403 while an application credential uses it.
+    pub(crate) fn delete_access_rule(&mut self, user_id: &str, id: &str) -> Result<(), ApiError> {
+        if self
+            .access_rules
+            .get(id)
+            .is_none_or(|r| r.user_id != user_id)
+        {
+            return Err(ApiError::not_found("Access Rule", id));
+        }
+        let in_use = self
+            .app_creds
+            .values()
+            .any(|c| c.access_rules.iter().any(|r| r.id.as_deref() == Some(id)));
+        if in_use {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "May not delete access rule in use",
+            ));
+        }
+        self.access_rules.remove(id);
+        Ok(())
     }
 }

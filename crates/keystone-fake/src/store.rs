@@ -247,8 +247,39 @@ pub struct AppCredRec {
     /// Whether it may create further credentials, as given at creation (Keystone answers
     /// `null` when it was not given).
     pub unrestricted: Option<bool>,
-    /// The requests it is limited to (none: not limited).
+    /// The requests it is limited to (none: not limited): copies of its owner's rules in
+    /// [`Store::access_rules`], ids included. They cannot drift apart: a rule never changes,
+    /// and one a credential uses cannot be deleted.
     pub access_rules: Vec<keystone_types::token::AccessRule>,
+}
+
+/// An access rule: one request a user's application credentials may be limited to. As in
+/// Keystone, rules belong to the user, are shared by the user's credentials that name the same
+/// request, and outlive the credentials that used them until deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRuleRec {
+    /// Id.
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// The service type, such as `compute`.
+    pub service: String,
+    /// The HTTP method, such as `GET`.
+    pub method: String,
+    /// The path pattern.
+    pub path: String,
+}
+
+impl AccessRuleRec {
+    /// The rule as an application credential and its tokens carry it.
+    pub fn rule(&self) -> keystone_types::token::AccessRule {
+        keystone_types::token::AccessRule {
+            id: Some(self.id.clone()),
+            service: self.service.clone(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+        }
+    }
 }
 
 /// What a token is scoped to.
@@ -317,6 +348,8 @@ pub struct Store {
     pub(crate) endpoints: BTreeMap<String, EndpointRec>,
     pub(crate) regions: BTreeMap<String, RegionRec>,
     pub(crate) app_creds: BTreeMap<String, AppCredRec>,
+    /// Users' access rules, by id.
+    pub(crate) access_rules: BTreeMap<String, AccessRuleRec>,
     /// Live tokens, by token string (a secret: never printed).
     pub(crate) tokens: HashMap<String, TokenRec>,
     pub(crate) revoked_audit_ids: HashSet<String>,
@@ -343,6 +376,7 @@ impl std::fmt::Debug for Store {
             .field("endpoints", &self.endpoints)
             .field("regions", &self.regions)
             .field("app_creds", &self.app_creds)
+            .field("access_rules", &self.access_rules)
             .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
             .field("revoked_audit_ids", &self.revoked_audit_ids)
             .finish_non_exhaustive()

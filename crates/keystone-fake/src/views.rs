@@ -1,12 +1,14 @@
 //! Records rendered as Keystone's JSON resources, with links under the fake's own URL.
 
 use keystone_types::resources::{
-    ApplicationCredential, Domain, Endpoint, Links, Project, Region, Role, SelfLink, Service, User,
+    ApplicationCredential, Domain, Endpoint, InferenceRole, Links, Project, Region, Role, SelfLink,
+    Service, User, UserAccessRule,
 };
 use serde_json::{Map, Value};
 
 use crate::store::{
-    AppCredRec, DomainRec, EndpointRec, ProjectRec, RegionRec, RoleRec, ServiceRec, Store, UserRec,
+    AccessRuleRec, AppCredRec, DomainRec, EndpointRec, ProjectRec, RegionRec, RoleRec, ServiceRec,
+    Store, UserRec,
 };
 
 /// Renders records; `base` is the fake's root URL without a trailing slash.
@@ -127,6 +129,34 @@ impl Views {
             links: with_links.then(|| self.link("roles", &r.id)),
             name: r.name.clone(),
             options,
+        }
+    }
+
+    /// A role in a role inference.
+    pub(crate) fn inference_role(&self, r: &RoleRec) -> InferenceRole {
+        InferenceRole {
+            id: r.id.clone(),
+            links: self.link("roles", &r.id),
+            name: r.name.clone(),
+        }
+    }
+
+    /// The `self` link of a path under `/v3`, such as `roles/{id}/implies`.
+    pub(crate) fn self_link(&self, path: &str) -> SelfLink {
+        SelfLink {
+            self_link: format!("{}/v3/{path}", self.base),
+        }
+    }
+
+    /// An access rule; its link is Keystone's, under `/v3/access_rules` (a path that Keystone
+    /// itself does not serve).
+    pub(crate) fn access_rule(&self, r: &AccessRuleRec) -> UserAccessRule {
+        UserAccessRule {
+            id: r.id.clone(),
+            links: self.link("access_rules", &r.id),
+            method: r.method.clone(),
+            path: r.path.clone(),
+            service: r.service.clone(),
         }
     }
 

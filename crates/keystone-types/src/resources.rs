@@ -141,6 +141,24 @@ list_envelope! {
     RoleAssignmentList { role_assignments: RoleAssignment }
     /// `GET /v3/users/{id}/application_credentials`
     ApplicationCredentialList { application_credentials: ApplicationCredential }
+    /// `GET /v3/users/{id}/access_rules`
+    AccessRuleList { access_rules: UserAccessRule }
+}
+
+envelope! {
+    /// `{"access_rule": ...}`: `GET /v3/users/{id}/access_rules/{rule_id}`
+    AccessRuleResponse { access_rule: UserAccessRule }
+    /// `{"user": ...}` in `POST /v3/users/{id}/password`.
+    PasswordChangeRequest { user: PasswordChange }
+}
+
+/// A user changing their own password: the body of `POST /v3/users/{id}/password`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasswordChange {
+    /// The password in use, which authenticates the change.
+    pub original_password: Secret,
+    /// The new password.
+    pub password: Secret,
 }
 
 /// A service in the catalog.
@@ -656,4 +674,57 @@ pub struct RoleIdentifier {
     /// The role's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+/// A role as a role inference names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InferenceRole {
+    /// The role's id.
+    pub id: String,
+    /// The role's `self` link.
+    pub links: SelfLink,
+    /// The role's name.
+    pub name: String,
+}
+
+/// A prior role and what it implies: one role (`/v3/roles/{prior}/implies/{implied}`) or a
+/// list (`/v3/roles/{prior}/implies`, `/v3/role_inferences`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleInference<T> {
+    /// The role that implies.
+    pub prior_role: InferenceRole,
+    /// What it implies.
+    pub implies: T,
+}
+
+/// `{"role_inference": ..., "links": {"self": ...}}`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleInferenceResponse<T> {
+    /// The inference.
+    pub role_inference: RoleInference<T>,
+    /// The `self` link.
+    pub links: SelfLink,
+}
+
+/// `{"role_inferences": [...]}`: `GET /v3/role_inferences` (which has no links).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleInferenceList {
+    /// Every prior role with the roles it implies.
+    pub role_inferences: Vec<RoleInference<Vec<InferenceRole>>>,
+}
+
+/// An access rule as a user's access rule routes show it: the rules of the user's application
+/// credentials, each once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserAccessRule {
+    /// The rule's id.
+    pub id: String,
+    /// The `self` link.
+    pub links: SelfLink,
+    /// The HTTP method, such as `GET`.
+    pub method: String,
+    /// The path pattern.
+    pub path: String,
+    /// The service type, such as `compute`.
+    pub service: String,
 }
