@@ -53,7 +53,13 @@ pub(crate) fn run() -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     crate::util::run(
         Command::new(cargo)
-            .args(["bench", "-p", "keystone-middleware", "--bench", "throughput"])
+            .args([
+                "bench",
+                "-p",
+                "keystone-middleware",
+                "--bench",
+                "throughput",
+            ])
             .env("KSM_BENCH_VENV", venv.dir().canonicalize()?),
     )?;
     crate::util::cargo(&[
