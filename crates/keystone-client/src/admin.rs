@@ -164,7 +164,7 @@ impl Session {
 
 impl Admin {
     async fn url(&self, path: &str) -> Result<String> {
-        Ok(format!("{}{path}", self.session.identity_url().await?))
+        Ok(format!("{}{path}", self.session.api_identity_url().await?))
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {

@@ -63,9 +63,20 @@ pub struct SessionBuilder {
     insecure: bool,
     interfaces: Vec<Interface>,
     region: Option<String>,
+    identity_from_catalog: bool,
 }
 
 impl SessionBuilder {
+    /// Send the calls made with the session's token (token validation, the admin API) to the
+    /// identity endpoint of the token's catalog, chosen with the session's interfaces and
+    /// region, as keystoneauth1's adapters (and so keystonemiddleware) do; to the auth URL's
+    /// when the catalog has none. Off by default: everything goes to the auth URL's Identity
+    /// v3 root. Authentication itself always goes to the auth URL.
+    pub fn identity_from_catalog(mut self, yes: bool) -> Self {
+        self.identity_from_catalog = yes;
+        self
+    }
+
     /// Re-authenticate when less than `margin` is left (default 120 s).
     pub fn reauth_margin(mut self, margin: Duration) -> Self {
         self.reauth_margin = margin;
@@ -193,6 +204,7 @@ impl SessionBuilder {
                 http,
                 auth_url: self.auth_url.trim_end_matches('/').to_owned(),
                 v3_url: OnceCell::new(),
+                catalog_v3: std::sync::Mutex::new(None),
                 token: Mutex::new(None),
                 config: self,
             }),
@@ -214,6 +226,9 @@ struct Inner {
     http: reqwest::Client,
     auth_url: String,
     v3_url: OnceCell<String>,
+    /// The catalog's identity endpoint and its discovered v3 root, when
+    /// `identity_from_catalog` is on (found again when the catalog names another endpoint).
+    catalog_v3: std::sync::Mutex<Option<(String, String)>>,
     token: Mutex<Option<AccessInfo>>,
     config: SessionBuilder,
 }
@@ -252,7 +267,13 @@ impl Session {
             insecure: false,
             interfaces: vec![Interface::Public],
             region: None,
+            identity_from_catalog: false,
         }
+    }
+
+    /// The auth URL, as configured (without a trailing `/`).
+    pub fn auth_url(&self) -> &str {
+        &self.inner.auth_url
     }
 
     /// The underlying HTTP client (no redirects followed).
@@ -282,6 +303,36 @@ impl Session {
             .await
         {
             Ok(url) => Ok(url.clone()),
+            Err(Unreached(fallback)) => Ok(fallback),
+        }
+    }
+
+    /// The Identity v3 root for calls made with the session's token: [`Session::identity_url`],
+    /// or, with [`SessionBuilder::identity_from_catalog`], the catalog's identity endpoint for
+    /// the session's interfaces and region (discovered once per endpoint), falling back to
+    /// [`Session::identity_url`] when the catalog has none.
+    pub async fn api_identity_url(&self) -> Result<String> {
+        if !self.inner.config.identity_from_catalog {
+            return self.identity_url().await;
+        }
+        let endpoint = match self.endpoint(&EndpointFilter::new("identity")).await {
+            Ok(url) => url.trim_end_matches('/').to_owned(),
+            Err(Error::EmptyCatalog | Error::EndpointNotFound { .. }) => {
+                return self.identity_url().await;
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some((known, v3)) = &*lock(&self.inner.catalog_v3)
+            && *known == endpoint
+        {
+            return Ok(v3.clone());
+        }
+        match discover(&self.inner.http, &endpoint).await {
+            Ok(v3) => {
+                *lock(&self.inner.catalog_v3) = Some((endpoint, v3.clone()));
+                Ok(v3)
+            }
+            // not kept: the next call asks again
             Err(Unreached(fallback)) => Ok(fallback),
         }
     }
@@ -684,6 +735,11 @@ async fn read_limited(mut response: Response, limit: usize) -> Result<Vec<u8>, R
 struct Unreached(String);
 
 /// Finds the v3 root from the version documents, falling back to the URL's path.
+/// A lock that a panic elsewhere does not poison for good (what it guards is a cache).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 async fn discover(http: &reqwest::Client, auth_url: &str) -> Result<String, Unreached> {
     let fallback = if auth_url.ends_with("/v3") {
         auth_url.to_owned()

@@ -48,7 +48,7 @@ impl Session {
         query: &str,
         access_rules: bool,
     ) -> Result<(String, reqwest::Response)> {
-        let url = format!("{}/auth/tokens{query}", self.identity_url().await?);
+        let url = format!("{}/auth/tokens{query}", self.api_identity_url().await?);
         let mut request = self
             .request(method, url.clone())
             .header("x-subject-token", subject)?;

@@ -98,11 +98,11 @@ pub struct AuthTokenConfig {
     pub application_credential_name: Option<String>,
     /// An application credential's secret.
     pub application_credential_secret: Option<Secret>,
-    /// The interface used for the identity endpoint (`internal` by default, as
-    /// keystonemiddleware).
+    /// The interface of the identity endpoint, in the service token's catalog, that tokens
+    /// are validated at (`internal` by default, as keystonemiddleware).
     #[serde(default = "internal")]
     pub interface: String,
-    /// The region of the identity endpoint.
+    /// The region of that identity endpoint.
     pub region_name: Option<String>,
     /// Pass unauthenticated requests on, marked `X-Identity-Status: Invalid`.
     #[serde(default, deserialize_with = "oslo_bool")]
@@ -473,7 +473,10 @@ impl AuthTokenConfig {
                 "expected public, internal or admin",
             )
         })?;
+        // validations go to the identity endpoint of the service token's catalog, with this
+        // interface and region, as keystonemiddleware's adapter sends them
         let mut b = Session::builder(auth_url, self.auth()?)
+            .identity_from_catalog(true)
             .interfaces([interface])
             .connect_retries(self.http_request_max_retries)
             .insecure(self.insecure)

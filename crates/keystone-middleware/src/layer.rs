@@ -60,9 +60,9 @@ impl AuthTokenLayer {
         };
         let negative = (config.negative_cache_time > 0)
             .then(|| Duration::from_secs(config.negative_cache_time as u64));
-        let www_authenticate = config
-            .www_authenticate_uri()
-            .and_then(|uri| HeaderValue::from_str(&format!("Keystone uri=\"{uri}\"")).ok());
+        // as keystonemiddleware, the session's auth URL when the configuration names none
+        let uri = config.www_authenticate_uri().unwrap_or(session.auth_url());
+        let www_authenticate = HeaderValue::from_str(&format!("Keystone uri=\"{uri}\"")).ok();
         AuthTokenLayer {
             shared: Arc::new(Shared {
                 session,

@@ -177,6 +177,13 @@ async fn missing_and_invalid_tokens_are_401() {
     assert_keystone_401(s, &h, &b, &w);
     let (s, h, b) = call(&app, "/echo", &[("x-auth-token", "gAAAAABbogus")]).await;
     assert_keystone_401(s, &h, &b, &w);
+    // a layer made from a session, its configuration naming no URI: the session's auth URL
+    let bare = self::app(AuthTokenLayer::new(
+        w.user_session("myservice"),
+        &AuthTokenConfig::default(),
+    ));
+    let (s, h, b) = call(&bare, "/echo", &[]).await;
+    assert_keystone_401(s, &h, &b, &w);
     // an inner 401 gets the header too: after a validation, and when the token is cached
     let layer = w.layer(|_| {});
     let app = self::app(layer.clone());
@@ -358,6 +365,90 @@ async fn a_keystone_that_never_answers_is_503_after_the_configured_attempts() {
     let took = started.elapsed();
     assert!(took < Duration::from_secs(10), "{took:?}");
     drop(silent);
+}
+
+/// As keystonemiddleware: tokens are validated at the identity endpoint of the service
+/// token's catalog with the configured interface (`internal` by default), not at `auth_url`.
+#[tokio::test]
+async fn tokens_are_validated_at_the_catalogs_identity_endpoint_for_the_interface() {
+    use keystone_client::EndpointQuery;
+    use keystone_types::resources::EndpointUpdate;
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let w = world().await;
+    let token = w.token("alice").await;
+    // what Keystone answers for alice's token, served by the internal endpoint's stand-in
+    let admin_session = w.session(
+        Auth::password(
+            UserIdentity::by_name("admin", "Default"),
+            w.fake.admin().password.expose(),
+        )
+        .scoped(Scope::project_by_name("admin", "Default")),
+    );
+    let admin_token = admin_session
+        .access()
+        .await
+        .unwrap()
+        .token()
+        .expose()
+        .to_owned();
+    let body: Value = reqwest::Client::new()
+        .get(format!("{}/v3/auth/tokens?nocatalog", w.fake.url()))
+        .header("x-auth-token", &admin_token)
+        .header("x-subject-token", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let internal = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/auth/tokens"))
+        .and(header("x-subject-token", token.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&body))
+        .mount(&internal)
+        .await;
+    let admin = admin_session.admin();
+    let identity = admin.list_services(Some("identity"), None).await.unwrap();
+    let endpoints = admin
+        .list_endpoints(&EndpointQuery {
+            service_id: Some(identity[0].id.clone()),
+            interface: Some("internal".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for e in &endpoints {
+        admin
+            .update_endpoint(
+                &e.id,
+                EndpointUpdate {
+                    url: Some(format!("{}/v3", internal.uri())),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    let before = w.fake.requests(VALIDATE);
+    let internal_app = app(w.layer(|_| {}));
+    let (s, _, b) = call(&internal_app, "/echo", &[("x-auth-token", &token)]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["user"], "alice");
+    assert_eq!(w.fake.requests(VALIDATE), before, "not at auth_url");
+    let received = internal.received_requests().await.unwrap();
+    assert!(
+        received.iter().any(|r| r.url.path() == "/v3/auth/tokens"),
+        "validated at the internal endpoint"
+    );
+    // the public interface: the catalog's public endpoint, the fake itself
+    let public = app(w.layer(|c| c.interface = "public".into()));
+    let (s, _, _) = call(&public, "/echo", &[("x-auth-token", &token)]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(w.fake.requests(VALIDATE), before + 1);
 }
 
 #[tokio::test]
