@@ -60,6 +60,10 @@ fn secret(token: &HeaderValue) -> Secret {
 pub struct Context {
     /// Whether the user token was valid.
     pub identity_status: IdentityStatus,
+    /// Whether the service token was valid; `None` when the request carried none. With
+    /// `delay_auth_decision` a request may come through with a valid user token and an invalid
+    /// service token (`X-Service-Identity-Status: Invalid`): this is how a handler tells.
+    pub service_identity_status: Option<IdentityStatus>,
     /// This request's id (`req-<uuid>`), also in `X-Openstack-Request-Id`.
     pub request_id: RequestId,
     /// The caller's request id, when it sent a valid one.
@@ -73,6 +77,7 @@ impl Context {
     pub fn anonymous(request_id: RequestId, global_request_id: Option<String>) -> Self {
         Context {
             identity_status: IdentityStatus::Invalid,
+            service_identity_status: None,
             request_id,
             global_request_id,
             user: None,
@@ -103,6 +108,7 @@ impl Context {
         token: HeaderValue,
         body: Arc<CompactToken>,
     ) -> Self {
+        self.service_identity_status = Some(IdentityStatus::Confirmed);
         self.service = Some(Validated { token, body });
         self
     }

@@ -10,7 +10,7 @@ use tower::Service;
 use crate::access::path_matches;
 use crate::cache::Rejection;
 use crate::compact::CompactToken;
-use crate::context::Context;
+use crate::context::{Context, IdentityStatus};
 use crate::future::ResponseFuture;
 use crate::layer::Shared;
 use crate::request_id::RequestIds;
@@ -190,6 +190,7 @@ async fn authenticate<ReqB, ResB: From<String>>(
                         ));
                     }
                     headers::set_service_invalid(req.headers_mut());
+                    ctx.service_identity_status = Some(IdentityStatus::Invalid);
                 } else {
                     allow_expired = roles_ok;
                     headers::set_service(req.headers_mut(), &a);
@@ -201,6 +202,7 @@ async fn authenticate<ReqB, ResB: From<String>>(
                     return Outcome::Respond(error::unauthorized(shared.www_authenticate.as_ref()));
                 }
                 headers::set_service_invalid(req.headers_mut());
+                ctx.service_identity_status = Some(IdentityStatus::Invalid);
             }
             Err(Rejection::Unavailable(_)) => return Outcome::Respond(error::unavailable()),
         }

@@ -108,6 +108,7 @@ fn app(layer: AuthTokenLayer) -> Router {
             "service_domain_name": h("x-service-domain-name"),
             "service_project_id": h("x-service-project-id"),
             "ctx_user": ctx.as_ref().and_then(|c| c.user_name().map(str::to_owned)),
+            "ctx_service_status": ctx.as_ref().map(|c| format!("{:?}", c.service_identity_status)),
             "ctx_global": ctx.as_ref().and_then(|c| c.global_request_id.clone()),
             "ctx_request": ctx.as_ref().map(|c| c.request_id.to_string()),
             "ctx_service_project": ctx.as_ref().and_then(|c| c.service_project_name().map(str::to_owned)),
@@ -469,6 +470,26 @@ async fn delay_auth_decision_passes_requests_on_marked_invalid() {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b["status"], "Invalid", "a spoofed status is replaced");
+    // a valid user with an invalid service token comes through; the handler can tell
+    let alice = w.token("alice").await;
+    let service = w.token("myservice").await;
+    for (service_token, header, ctx) in [
+        (Some("bogus"), Value::from("Invalid"), "Some(Invalid)"),
+        (
+            Some(service.as_str()),
+            Value::from("Confirmed"),
+            "Some(Confirmed)",
+        ),
+        (None, Value::Null, "None"),
+    ] {
+        let mut headers = vec![("x-auth-token", alice.as_str())];
+        headers.extend(service_token.map(|t| ("x-service-token", t)));
+        let (s, _, b) = call(&app, "/echo", &headers).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(b["status"], "Confirmed");
+        assert_eq!(b["service_status"], header, "{service_token:?}");
+        assert_eq!(b["ctx_service_status"], ctx, "{service_token:?}");
+    }
     let (s, h, _) = call(&app, "/needs-context", &[]).await;
     assert_eq!(
         s,
