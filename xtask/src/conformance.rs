@@ -281,6 +281,195 @@ impl Cli<'_> {
     }
 }
 
+/// What operators do after the first setup: regions, endpoint and project changes, implied
+/// roles, access rules of application credentials, a user's own password change.
+fn operator_commands(cli: &mut Cli, as_myservice: &[(&str, String)]) {
+    let none: &[(&str, String)] = &[];
+    // keystoneclient creates a region with a given id with PUT /v3/regions/{id}
+    let region = cli.json(
+        &["region", "create", "RegionTwo", "--description", "east"],
+        none,
+    );
+    cli.expect("region create", &region, "region", "RegionTwo");
+    cli.expect("region create", &region, "description", "east");
+    cli.ok(
+        &["region", "set", "RegionTwo", "--description", "west"],
+        none,
+    );
+    let region = cli.json(&["region", "show", "RegionTwo"], none);
+    cli.expect("region set", &region, "description", "west");
+    cli.fails(&["region", "create", "RegionTwo"], none);
+
+    if let Some(id) = cli
+        .ok(
+            &[
+                "endpoint",
+                "list",
+                "--service",
+                "myservice",
+                "--interface",
+                "internal",
+                "-f",
+                "value",
+                "-c",
+                "ID",
+            ],
+            none,
+        )
+        .map(|o| o.trim().to_owned())
+    {
+        cli.ok(
+            &["endpoint", "set", "--url", "http://127.0.0.1:1338", &id],
+            none,
+        );
+        let e = cli.json(&["endpoint", "show", &id], none);
+        cli.expect("endpoint set --url", &e, "url", "http://127.0.0.1:1338");
+    }
+    cli.ok(
+        &[
+            "project",
+            "set",
+            "--description",
+            "for services",
+            "services",
+        ],
+        none,
+    );
+    let p = cli.json(&["project", "show", "services"], none);
+    cli.expect("project set", &p, "description", "for services");
+
+    // implied roles
+    let mut role_id = |name: &str| {
+        cli.json(&["role", "create", name], none)
+            .and_then(|r| field_of(&r, "id"))
+            .unwrap_or_default()
+    };
+    let (prior, implied) = (role_id("ci-prior"), role_id("ci-implied"));
+    // openstackclient shows the two roles' ids
+    let rule = cli.json(
+        &[
+            "implied",
+            "role",
+            "create",
+            "ci-prior",
+            "--implied-role",
+            "ci-implied",
+        ],
+        none,
+    );
+    cli.expect("implied role create", &rule, "prior_role", &prior);
+    cli.expect("implied role create", &rule, "implies", &implied);
+    if let Some(rows) = cli.json(&["implied", "role", "list"], none) {
+        let pair = |r: &Value| {
+            (
+                field_of(r, "Prior Role Name"),
+                field_of(r, "Implied Role Name"),
+            )
+        };
+        let pairs: Vec<_> = rows.as_array().into_iter().flatten().map(pair).collect();
+        cli.check(
+            "implied role list",
+            pairs.contains(&(Some("ci-prior".into()), Some("ci-implied".into()))),
+            &rows,
+        );
+    }
+    cli.fails(
+        &[
+            "implied",
+            "role",
+            "create",
+            "ci-prior",
+            "--implied-role",
+            "admin",
+        ],
+        none,
+    );
+    cli.ok(
+        &[
+            "implied",
+            "role",
+            "delete",
+            "ci-prior",
+            "--implied-role",
+            "ci-implied",
+        ],
+        none,
+    );
+
+    // access rules of an application credential, kept while the credential uses them
+    let rules = r#"[{"service": "compute", "method": "GET", "path": "/v2.1/servers"}]"#;
+    cli.json(
+        &[
+            "application",
+            "credential",
+            "create",
+            "limited",
+            "--access-rules",
+            rules,
+        ],
+        as_myservice,
+    );
+    let listed = cli.json(&["access", "rule", "list"], as_myservice);
+    let rule_id = listed
+        .as_ref()
+        .and_then(Value::as_array)
+        .and_then(|rows| rows.first())
+        .and_then(|row| field_of(row, "ID"))
+        .unwrap_or_default();
+    cli.check(
+        "access rule list shows the credential's rule",
+        listed.as_ref().and_then(Value::as_array).map(Vec::len) == Some(1),
+        &listed,
+    );
+    let rule = cli.json(&["access", "rule", "show", &rule_id], as_myservice);
+    cli.expect("access rule show", &rule, "path", "/v2.1/servers");
+    cli.fails(&["access", "rule", "delete", &rule_id], as_myservice);
+    cli.ok(
+        &["application", "credential", "delete", "limited"],
+        as_myservice,
+    );
+    cli.ok(&["access", "rule", "delete", &rule_id], as_myservice);
+
+    // a user changes their own password; the old one stops working
+    cli.json(
+        &["user", "create", "--password", "old-password", "rotator"],
+        none,
+    );
+    cli.ok(
+        &[
+            "role",
+            "add",
+            "--project",
+            "services",
+            "--user",
+            "rotator",
+            "member",
+        ],
+        none,
+    );
+    let as_rotator = |password: &str| {
+        [
+            ("OS_USERNAME", "rotator".to_owned()),
+            ("OS_PASSWORD", password.to_owned()),
+            ("OS_PROJECT_NAME", "services".to_owned()),
+        ]
+    };
+    cli.ok(
+        &[
+            "user",
+            "password",
+            "set",
+            "--original-password",
+            "old-password",
+            "--password",
+            "new-password",
+        ],
+        &as_rotator("old-password"),
+    );
+    cli.fails(&["token", "issue"], &as_rotator("old-password"));
+    cli.ok(&["token", "issue"], &as_rotator("new-password"));
+}
+
 /// A field of a CLI JSON object, whatever its case (`id` or `ID`), as text.
 fn field_of(v: &Value, field: &str) -> Option<String> {
     let obj = v.as_object()?;
@@ -533,6 +722,8 @@ fn openstack_cli(venv: &Venv) -> anyhow::Result<StepReport> {
         cli.ok(&["token", "revoke", &t], none);
         cli.fails(&["token", "revoke", &t], none);
     }
+
+    operator_commands(&mut cli, &as_myservice);
 
     Ok(StepReport {
         step: "openstack-cli",
