@@ -1,7 +1,8 @@
 //! `example-service`: the seeds' "myservice".
 //!
 //! Run with: `cargo run -p example-service -- serve --config myservice.conf --listen 127.0.0.1:1337`
-//! (`--config` takes TOML, or a keystonemiddleware-style INI file), or
+//! (`--config` takes TOML, or a keystonemiddleware-style INI file; `--log-format json` for
+//! one JSON object per log line), or
 //! `cargo run -p example-service -- sample-policy` for the documented policy defaults.
 
 use std::net::SocketAddr;
@@ -22,8 +23,18 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(version, about = "The seed documents' custom OpenStack API")]
 struct Cli {
+    /// Log lines as text (colored on a terminal) or as one JSON object per line (for
+    /// journald, Loki, Elasticsearch). The level comes from `RUST_LOG` (`info` by default).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,12 +74,18 @@ async fn shutdown() {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt().with_env_filter(
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+    );
+    match cli.log_format {
+        // colors only for a person at a terminal, not in a file or a journal
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init(),
+        LogFormat::Json => logs.json().with_current_span(true).init(),
+    }
+    match cli.command {
         Command::SamplePolicy => {
             print!("{}", keystone_policy::sample::sample(&policy_defaults()));
             Ok(())
