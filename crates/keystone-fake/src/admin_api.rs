@@ -421,9 +421,11 @@ pub(crate) async fn update_project(
 ) -> ApiResult<Json<ProjectResponse>> {
     allow(&state, &headers, "identity:update_project")?;
     let rec = state.store().update_project(&id, body.project)?;
-    Ok(Json(ProjectResponse {
-        project: views(&state).project(&rec),
-    }))
+    // Keystone answers an update with the extra attributes spelled out too (the fake keeps
+    // none)
+    let mut project = views(&state).project(&rec);
+    project.extra = Some(serde_json::Map::new());
+    Ok(Json(ProjectResponse { project }))
 }
 
 /// `DELETE /v3/projects/{id}`
@@ -839,8 +841,13 @@ pub(crate) async fn list_role_inferences(
     allow(&state, &headers, "identity:list_role_inference_rules")?;
     let store = state.store();
     let v = views(&state);
-    let mut priors: Vec<&str> = store.implied.iter().map(|(p, _)| p.as_str()).collect();
-    priors.dedup();
+    // grouped by prior role, in the order of each one's first rule, as Keystone groups them
+    let mut priors: Vec<&str> = Vec::new();
+    for (prior, _) in &store.implied {
+        if !priors.contains(&prior.as_str()) {
+            priors.push(prior);
+        }
+    }
     let role_inferences = priors
         .into_iter()
         .filter_map(|prior| {
@@ -1110,35 +1117,28 @@ pub(crate) async fn list_role_assignments(
         if !target_ok || !matches(&q, "user.id", Some(&g.user_id)) || q.contains_key("group.id") {
             continue;
         }
-        let grant_link = match &g.target {
-            Target::Project(p) => format!(
-                "{base}/v3/projects/{p}/users/{}/roles/{}",
-                g.user_id, g.role_id
-            ),
-            Target::Domain(d) => format!(
-                "{base}/v3/domains/{d}/users/{}/roles/{}",
-                g.user_id, g.role_id
-            ),
-            Target::System => format!("{base}/v3/system/users/{}/roles/{}", g.user_id, g.role_id),
+        let grants = match &g.target {
+            Target::Project(p) => format!("{base}/v3/projects/{p}/users/{}/roles", g.user_id),
+            Target::Domain(d) => format!("{base}/v3/domains/{d}/users/{}/roles", g.user_id),
+            Target::System => format!("{base}/v3/system/users/{}/roles", g.user_id),
         };
-        let roles = if effective {
-            store.expand_implied([g.role_id.clone()])
-        } else {
-            vec![g.role_id.clone()]
-        };
-        for role_id in roles {
+        // the granted role, then (effective) each role it implies with the role implying it
+        // directly; as Keystone does, an implied role's `assignment` link names that role
+        // (`.../roles/{prior}`, not always a grant) and its `prior_role` link is
+        // `/prior_role/{implied}/implies/{prior}`, the names swapped
+        let mut roles = vec![(g.role_id.clone(), None)];
+        if effective {
+            let implied = store.implied_with_priors(&g.role_id);
+            roles.extend(implied.into_iter().map(|(role, prior)| (role, Some(prior))));
+        }
+        for (role_id, prior) in roles {
             if !matches(&q, "role.id", Some(&role_id)) {
                 continue;
             }
-            let prior = (role_id != g.role_id).then(|| format!("{base}/v3/roles/{}", g.role_id));
-            rows.push(assignment(
-                &store,
-                names,
-                g,
-                &role_id,
-                grant_link.clone(),
-                prior,
-            ));
+            let link = format!("{grants}/{}", prior.as_deref().unwrap_or(&role_id));
+            let prior_link =
+                prior.map(|prior| format!("{base}/v3/prior_role/{role_id}/implies/{prior}"));
+            rows.push(assignment(&store, names, g, &role_id, link, prior_link));
         }
     }
     Ok(Json(RoleAssignmentList {

@@ -554,8 +554,9 @@ fn bootstrap(
         }
         role_ids.push(role.id);
     }
-    // admin implies manager implies member implies reader
-    for pair in role_ids[..4].windows(2) {
+    // admin implies manager implies member implies reader; made as Keystone's bootstrap makes
+    // them, from the last
+    for pair in role_ids[..4].windows(2).rev() {
         store.imply_role(&pair[0], &pair[1])?;
     }
     let project = store.create_project(ProjectCreate {

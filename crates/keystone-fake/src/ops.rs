@@ -429,7 +429,10 @@ impl Store {
                 return Err(ApiError::not_found("role", id));
             }
         }
-        self.implied.insert((prior.to_owned(), implied.to_owned()));
+        let rule = (prior.to_owned(), implied.to_owned());
+        if !self.implied.contains(&rule) {
+            self.implied.push(rule);
+        }
         Ok(())
     }
 
@@ -458,9 +461,11 @@ impl Store {
                 format!("{implied} cannot be an implied roles."),
             ));
         }
-        if !self.implied.insert((prior.to_owned(), implied.to_owned())) {
+        let rule = (prior.to_owned(), implied.to_owned());
+        if self.implied.contains(&rule) {
             return Err(ApiError::conflict("implied_role", "Duplicate entry"));
         }
+        self.implied.push(rule);
         Ok(())
     }
 
@@ -486,7 +491,7 @@ impl Store {
         implied: &str,
     ) -> Result<(), ApiError> {
         self.check_implied_role(prior, implied)?;
-        self.implied.remove(&(prior.to_owned(), implied.to_owned()));
+        self.implied.retain(|(a, b)| a != prior || b != implied);
         Ok(())
     }
 

@@ -341,8 +341,9 @@ pub struct Store {
     pub(crate) projects: BTreeMap<String, ProjectRec>,
     pub(crate) users: BTreeMap<String, UserRec>,
     pub(crate) roles: BTreeMap<String, RoleRec>,
-    /// (prior role id, implied role id)
-    pub(crate) implied: BTreeSet<(String, String)>,
+    /// (prior role id, implied role id), each once, in the order they were made: Keystone's SQL
+    /// backend lists them so (bootstrap's first, `member` implying `reader`).
+    pub(crate) implied: Vec<(String, String)>,
     pub(crate) grants: BTreeSet<Grant>,
     pub(crate) services: BTreeMap<String, ServiceRec>,
     pub(crate) endpoints: BTreeMap<String, EndpointRec>,
@@ -452,6 +453,23 @@ impl Store {
             out.push(id);
         }
         out
+    }
+
+    /// The roles `role_id` implies, transitively, each once, with the role that implies it
+    /// directly, in the order Keystone's `add_implied_roles` finds them (the rules of a role in
+    /// their order, then those of the last role found first).
+    pub fn implied_with_priors(&self, role_id: &str) -> Vec<(String, String)> {
+        let mut found: Vec<(String, String)> = Vec::new();
+        let mut todo = vec![role_id.to_owned()];
+        while let Some(prior) = todo.pop() {
+            for (p, implied) in &self.implied {
+                if p == &prior && implied != role_id && !found.iter().any(|(r, _)| r == implied) {
+                    found.push((implied.clone(), prior.clone()));
+                    todo.push(implied.clone());
+                }
+            }
+        }
+        found
     }
 
     /// The roles granted directly to `user_id` on `target`.

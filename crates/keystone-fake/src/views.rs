@@ -96,6 +96,7 @@ impl Views {
             options: Map::new(),
             parent_id: p.parent_id.clone(),
             tags: p.tags.clone(),
+            extra: None,
         }
     }
 

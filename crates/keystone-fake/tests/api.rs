@@ -457,6 +457,67 @@ async fn role_assignments_with_names_and_effective() {
     );
     let on_project = get(&*format!("&scope.project.id={}", fake.admin().project_id).leak()).await;
     assert_eq!(on_project.len(), 1);
+
+    // an implied role's links name the role implying it directly, as Keystone's do
+    let project = &fake.admin().project_id;
+    let rows = role_assignments(
+        &fake,
+        &admin,
+        format!("user.id={user_id}&scope.project.id={project}&effective"),
+    )
+    .await;
+    let id = |name: &str| fake.with_store(|s| s.role_by_name(name).map(|r| r.id.clone()).unwrap());
+    let (admin_role, manager, member, reader) =
+        (id("admin"), id("manager"), id("member"), id("reader"));
+    let base = fake.auth_url();
+    let grants = format!("{base}/projects/{project}/users/{user_id}/roles");
+    let implied = |role: &str, prior: &str| {
+        json!({
+            "assignment": format!("{grants}/{prior}"),
+            "prior_role": format!("{base}/prior_role/{role}/implies/{prior}"),
+        })
+    };
+    let links: Vec<&Value> = rows.iter().map(|a| &a["links"]).collect();
+    assert_eq!(
+        links,
+        [
+            &json!({"assignment": format!("{grants}/{admin_role}")}),
+            &implied(&manager, &admin_role),
+            &implied(&member, &manager),
+            &implied(&reader, &member),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_project_update_answers_with_its_extra_attributes() {
+    let fake = FakeKeystone::start().await.unwrap();
+    let admin = admin_token(&fake).await;
+    let project = fake.create_project("p").unwrap();
+    let url = format!("{}/projects/{project}", fake.auth_url());
+    let updated: Value = Client::new()
+        .patch(&url)
+        .header("x-auth-token", &admin)
+        .json(&json!({"project": {"description": "d"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(updated["project"]["description"], "d");
+    assert_eq!(updated["project"]["extra"], json!({}), "{updated}");
+    // only the answer to an update spells them out
+    let shown: Value = Client::new()
+        .get(&url)
+        .header("x-auth-token", &admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(shown["project"].get("extra").is_none(), "{shown}");
 }
 
 #[tokio::test]

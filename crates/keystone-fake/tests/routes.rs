@@ -343,6 +343,12 @@ async fn implication_rules_are_created_read_listed_and_deleted() {
     .await;
     let inferences = all["role_inferences"].as_array().unwrap();
     assert_eq!(inferences.len(), 4, "{all}");
+    // in the order the rules were made, bootstrap's first, as Keystone's SQL backend lists them
+    let priors: Vec<&str> = inferences
+        .iter()
+        .map(|i| i["prior_role"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(priors, ["member", "manager", "admin", "prior"]);
     let implies_of = |name: &str| {
         let entry = inferences
             .iter()

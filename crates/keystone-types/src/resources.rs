@@ -389,6 +389,9 @@ pub struct Project {
     pub parent_id: Option<String>,
     /// Tags.
     pub tags: Vec<String>,
+    /// The extra attributes, as Keystone shows them in the answer to an update only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<Map<String, Value>>,
 }
 
 /// The body of `POST /v3/projects`.
