@@ -114,6 +114,12 @@ impl AccessInfo {
         }
     }
 
+    /// The trust the token is scoped to (its project is [`AccessInfo::scope`]'s), with the
+    /// trustor and the trustee.
+    pub fn trust(&self) -> Option<&keystone_types::token::TokenTrust> {
+        self.body.trust.as_ref()
+    }
+
     /// The scoped project's id.
     pub fn project_id(&self) -> Option<&str> {
         self.body.project.as_ref().map(|p| p.id.as_str())

@@ -1,7 +1,7 @@
 //! The admin calls services and their operators need: services, endpoints, users, projects,
 //! roles, domains, regions (each created, read, listed, updated and deleted), role grants, role
-//! assignments, implied roles, application credentials and their access rules, and a user's
-//! own password change.
+//! assignments, implied roles, trusts, application credentials and their access rules, and a
+//! user's own password change.
 //!
 //! Every call goes to the Identity v3 root found by discovery, with the session's token. Ids
 //! are percent-encoded into the path, so an id never reaches another resource or a query.
@@ -556,6 +556,47 @@ impl Admin {
     pub async fn list_role_inferences(&self) -> Result<Vec<RoleInference<Vec<InferenceRole>>>> {
         let r: RoleInferenceList = self.get("/role_inferences").await?;
         Ok(r.role_inferences)
+    }
+
+    // ----- trusts ----------------------------------------------------------------------------
+
+    /// `POST /v3/OS-TRUST/trusts`: the session's user (the trustor) delegates roles on a
+    /// project to another user (the trustee), who then authenticates with
+    /// `Scope::trust(id)`.
+    pub async fn create_trust(&self, trust: TrustCreate) -> Result<Trust> {
+        let r: TrustResponse = self
+            .send(
+                Method::POST,
+                "/OS-TRUST/trusts",
+                &TrustCreateRequest { trust },
+            )
+            .await?;
+        Ok(r.trust)
+    }
+
+    /// `GET /v3/OS-TRUST/trusts/{id}` (the trustor's, the trustee's or an admin's)
+    pub async fn get_trust(&self, id: &str) -> Result<Trust> {
+        let r: TrustResponse = self.get_item("OS-TRUST/trusts", id).await?;
+        Ok(r.trust)
+    }
+
+    /// `GET /v3/OS-TRUST/trusts?trustor_user_id=&trustee_user_id=`
+    pub async fn list_trusts(
+        &self,
+        trustor_user_id: Option<&str>,
+        trustee_user_id: Option<&str>,
+    ) -> Result<Vec<Trust>> {
+        let q = query_string(&[
+            ("trustor_user_id", trustor_user_id.map(Into::into)),
+            ("trustee_user_id", trustee_user_id.map(Into::into)),
+        ]);
+        self.list::<TrustList>(&format!("/OS-TRUST/trusts{q}"))
+            .await
+    }
+
+    /// `DELETE /v3/OS-TRUST/trusts/{id}`: the tokens issued through it stop working.
+    pub async fn delete_trust(&self, id: &str) -> Result<()> {
+        self.delete_item("OS-TRUST/trusts", id).await
     }
 
     // ----- grants and assignments ------------------------------------------------------------

@@ -201,6 +201,7 @@ const AUTH_KEYS: &[&str] = &[
     "domain_name",
     "domain_id",
     "system_scope",
+    "trust_id",
     "token",
     "application_credential_id",
     "application_credential_name",
@@ -292,18 +293,21 @@ fn build(
         get("system_scope").is_some(),
         get("project_id").is_some() || get("project_name").is_some(),
         get("domain_id").is_some() || get("domain_name").is_some(),
+        get("trust_id").is_some(),
     ];
     if kinds.iter().filter(|k| **k).count() > 1 {
         return Err(ConfigError::invalid(
             name("system_scope"),
             "",
             format!(
-                "give one scope only: the system ({}), a project ({} / {}) or a domain ({} / {})",
+                "give one scope only: the system ({}), a project ({} / {}), a domain ({} / {}) \
+                 or a trust ({})",
                 name("system_scope"),
                 name("project_id"),
                 name("project_name"),
                 name("domain_id"),
                 name("domain_name"),
+                name("trust_id"),
             ),
         ));
     }
@@ -449,6 +453,9 @@ fn scope(
             s,
             "the only system scope is \"all\"",
         ));
+    }
+    if let Some(id) = get("trust_id") {
+        return Ok(Some(Scope::trust(id)));
     }
     if let Some(id) = get("project_id") {
         return Ok(Some(Scope::project_by_id(id)));

@@ -268,6 +268,28 @@ fn the_domain_shorthand_and_one_scope_only() {
     ])
     .unwrap_err();
     assert!(err.contains("one scope only"), "{err}");
+    // a trust is a scope of its own (OS_TRUST_ID), and not one to add to a project
+    let c = from(&[
+        URL,
+        ("OS_USERNAME", "trustee"),
+        ("OS_USER_DOMAIN_NAME", "Default"),
+        ("OS_PASSWORD", "p"),
+        ("OS_TRUST_ID", "t1"),
+    ])
+    .unwrap();
+    assert_eq!(c.auth.scope, Some(Scope::trust("t1")));
+    let err = from(&[
+        URL,
+        ("OS_USER_ID", "uid"),
+        ("OS_PASSWORD", "p"),
+        ("OS_PROJECT_ID", "pid"),
+        ("OS_TRUST_ID", "t1"),
+    ])
+    .unwrap_err();
+    assert!(
+        err.contains("one scope only") && err.contains("OS_TRUST_ID"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -886,3 +886,114 @@ async fn implied_roles_access_rules_and_password_changes() {
         admin.delete_role(&r.id).await.unwrap();
     }
 }
+
+/// A trustor delegates a role on a project to a trustee, who authenticates with the trust;
+/// with impersonation the trustee's tokens show the trustor; a trust's uses run out; deleting
+/// the trust ends its tokens.
+#[tokio::test]
+async fn trusts_delegate_roles_to_another_user() {
+    use keystone_types::resources::{RoleIdentifier, TrustCreate, UserCreate};
+    let cloud = Cloud::start().await;
+    let admin = cloud.admin().admin();
+    let (project, trustor_id, trustor_name) =
+        cloud.user_with_role("trustor", "member", "pw9").await;
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..12];
+    let trustee_name = format!("trustee-{suffix}");
+    let trustee = admin
+        .create_user(UserCreate {
+            name: trustee_name.clone(),
+            domain_id: Some("default".into()),
+            password: Some("pw10".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let trustor = cloud.session(
+        Auth::password(UserIdentity::by_name(&trustor_name, "Default"), "pw9")
+            .scoped(Scope::project_by_id(&project)),
+    );
+    let delegate = |impersonation: bool, remaining_uses: Option<u64>| TrustCreate {
+        trustor_user_id: trustor_id.clone(),
+        trustee_user_id: trustee.id.clone(),
+        project_id: Some(project.clone()),
+        impersonation,
+        roles: vec![RoleIdentifier {
+            name: Some("member".into()),
+            id: None,
+        }],
+        remaining_uses,
+        ..Default::default()
+    };
+    let trust = trustor
+        .admin()
+        .create_trust(delegate(false, None))
+        .await
+        .unwrap();
+    assert_eq!(trust.project_id.as_deref(), Some(project.as_str()));
+    assert_eq!(trust.trustee_user_id, trustee.id);
+    assert!(trust.roles.iter().flatten().any(|r| r.name == "member"));
+    let with_trust = |id: &str| {
+        cloud.session(
+            Auth::password(UserIdentity::by_name(&trustee_name, "Default"), "pw10")
+                .scoped(Scope::trust(id)),
+        )
+    };
+
+    let access = with_trust(&trust.id).access().await.unwrap();
+    assert!(
+        matches!(access.scope(), TokenScope::Project { ref id, .. } if *id == project),
+        "{:?}",
+        access.scope()
+    );
+    assert_eq!(access.user_id(), trustee.id);
+    let t = access.trust().expect("the token names its trust");
+    assert_eq!(t.id, trust.id);
+    assert_eq!(t.trustor_user.id, trustor_id);
+    assert_eq!(t.trustee_user.id, trustee.id);
+    assert!(!t.impersonation);
+    assert!(
+        access.role_names().contains(&"member"),
+        "{:?}",
+        access.role_names()
+    );
+    // a service validating the token sees the trust too
+    let token = access.token().expose().to_owned();
+    let seen = cloud
+        .admin()
+        .validate_token(&token, ValidateOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(seen.trust().map(|t| t.id.as_str()), Some(trust.id.as_str()));
+
+    assert_eq!(
+        trustor.admin().get_trust(&trust.id).await.unwrap().id,
+        trust.id
+    );
+    let listed = trustor
+        .admin()
+        .list_trusts(Some(&trustor_id), None)
+        .await
+        .unwrap();
+    assert!(listed.iter().any(|t| t.id == trust.id));
+
+    // impersonation: the trustee's token shows the trustor; one use only
+    let once = trustor
+        .admin()
+        .create_trust(delegate(true, Some(1)))
+        .await
+        .unwrap();
+    let access = with_trust(&once.id).access().await.unwrap();
+    assert_eq!(access.user_id(), trustor_id);
+    assert!(access.trust().is_some_and(|t| t.impersonation));
+    assert!(with_trust(&once.id).access().await.is_err(), "used up");
+
+    // deleting the trust ends its tokens
+    trustor.admin().delete_trust(&trust.id).await.unwrap();
+    let gone = cloud
+        .admin()
+        .validate_token(&token, ValidateOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(gone.kind(), ErrorKind::NotFound, "{gone}");
+    assert!(with_trust(&trust.id).access().await.is_err());
+}

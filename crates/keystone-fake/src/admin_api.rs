@@ -36,7 +36,7 @@ fn views(state: &AppState) -> Views {
     Views { base: state.base() }
 }
 
-fn path_and_query(uri: &OriginalUri) -> String {
+pub(crate) fn path_and_query(uri: &OriginalUri) -> String {
     uri.0
         .path_and_query()
         .map(|p| p.as_str().to_owned())

@@ -18,7 +18,7 @@ use crate::controls::{Clock, Controls};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Caller;
 use crate::store::{Store, TokenProblem, TokenScope};
-use crate::{admin_api, auth_api};
+use crate::{admin_api, auth_api, trust_api};
 
 tokio::task_local! {
     /// The root URL of the request being answered.
@@ -92,44 +92,61 @@ impl Shared {
         *self.token_ttl.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Who the `X-Auth-Token` of a request belongs to; 401 when it is missing or not valid.
+    /// Who the `X-Auth-Token` of a request belongs to; 401 when it is missing or not valid,
+    /// except that, as in Keystone, a token whose trust is gone is a 404 and one whose trust
+    /// is refused a 403. The caller's user is the token's user as its body shows it (the
+    /// trustor, for a token of a trust that impersonates), as Keystone's request context has
+    /// it.
     pub(crate) fn caller(&self, headers: &HeaderMap) -> ApiResult<Caller> {
         let token = headers
             .get("x-auth-token")
             .and_then(|v| v.to_str().ok())
             .ok_or_else(ApiError::unauthorized)?;
         let store = self.store();
-        let rec = store
-            .check_token(token, self.clock.now(), false)
-            .map_err(|_| ApiError::unauthorized())?;
+        let rec =
+            store
+                .check_token(token, self.clock.now(), false)
+                .map_err(|problem| match problem {
+                    TokenProblem::TrustNotFound | TokenProblem::TrustForbidden => {
+                        token_error(&store, token, problem)
+                    }
+                    _ => ApiError::unauthorized(),
+                })?;
         let body = store
             .token_body(rec, false)
             .map_err(|_| ApiError::unauthorized())?;
-        let user = store
-            .users
-            .get(&rec.user_id)
-            .ok_or_else(ApiError::unauthorized)?;
         Ok(Caller {
-            user_id: rec.user_id.clone(),
-            user_domain_id: user.domain_id.clone(),
+            user_id: body.user.id.clone(),
+            user_domain_id: body.user.domain.id.clone(),
             scope: rec.scope.clone(),
             project_domain_id: body.project.as_ref().map(|p| p.domain.id.clone()),
             roles: body.role_names().map(str::to_owned).collect(),
             role_ids: body.roles.iter().flatten().map(|r| r.id.clone()).collect(),
+            methods: rec.methods.clone(),
+            trust_id: rec.trust_id.clone(),
             token: serde_json::to_value(&body).unwrap_or_default(),
         })
     }
+}
 
-    /// The message Keystone gives for a token that does not validate.
-    pub(crate) fn token_problem(problem: TokenProblem) -> ApiError {
-        match problem {
-            TokenProblem::Unknown => {
-                ApiError::new(StatusCode::NOT_FOUND, "Could not recognize Fernet token")
-            }
-            TokenProblem::Invalid | TokenProblem::Expired => {
-                ApiError::new(StatusCode::NOT_FOUND, "Failed to validate token")
-            }
+/// The answer Keystone gives for `token` when it does not validate because of `problem`.
+pub(crate) fn token_error(store: &Store, token: &str, problem: TokenProblem) -> ApiError {
+    match problem {
+        TokenProblem::Unknown => {
+            ApiError::new(StatusCode::NOT_FOUND, "Could not recognize Fernet token")
         }
+        TokenProblem::Invalid | TokenProblem::Expired => {
+            ApiError::new(StatusCode::NOT_FOUND, "Failed to validate token")
+        }
+        TokenProblem::TrustNotFound => {
+            let trust = store
+                .tokens
+                .get(token)
+                .and_then(|rec| rec.trust_id.as_deref())
+                .unwrap_or_default();
+            ApiError::not_found("trust", trust)
+        }
+        TokenProblem::TrustForbidden => ApiError::forbidden_undisclosed(),
     }
 }
 
@@ -199,6 +216,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for KsJson<T> {
             },
         }
     }
+}
+
+/// Reads a request body already taken as JSON (`KsJson<Value>`, for a handler that also needs
+/// what the typed body leaves out) as `T`, rejected as [`KsJson`] rejects a body.
+pub(crate) fn json_from_value<T: DeserializeOwned>(value: &serde_json::Value) -> ApiResult<T> {
+    let bytes = serde_json::to_vec(value).map_err(|_| ApiError::internal())?;
+    axum::Json::<T>::from_bytes(&bytes)
+        .map(|axum::Json(v)| v)
+        .map_err(|rejection| schema_error(value, &rejection.body_text()))
 }
 
 /// The 400 for a body of the wrong shape, from axum's description of the failure (a path
@@ -490,6 +516,22 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             "/v3/users/{user_id}/access_rules/{id}",
             get(admin_api::get_access_rule).delete(admin_api::delete_access_rule),
+        )
+        .route(
+            "/v3/OS-TRUST/trusts",
+            get(trust_api::list_trusts).post(trust_api::create_trust),
+        )
+        .route(
+            "/v3/OS-TRUST/trusts/{trust_id}",
+            get(trust_api::get_trust).delete(trust_api::delete_trust),
+        )
+        .route(
+            "/v3/OS-TRUST/trusts/{trust_id}/roles",
+            get(trust_api::list_trust_roles),
+        )
+        .route(
+            "/v3/OS-TRUST/trusts/{trust_id}/roles/{role_id}",
+            get(trust_api::get_trust_role),
         )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

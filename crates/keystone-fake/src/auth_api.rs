@@ -7,15 +7,19 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keystone_types::auth::AuthRequest;
 use keystone_types::resources::{DomainList, ProjectList, SelfLink};
-use keystone_types::token::{CatalogResponse, TokenResponse};
+use keystone_types::token::CatalogResponse;
 use keystone_types::version::{Version, VersionList, VersionResponse, VersionsResponse};
 use serde_json::json;
 
-use crate::app::{AppState, KsJson, KsQuery, QueryMap, query_bool_from_string};
+use crate::app::{AppState, KsJson, KsQuery, QueryMap, query_bool_from_string, token_error};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{PolicyTarget, enforce};
 use crate::store::Target;
 use crate::views::Views;
+
+fn views(state: &AppState) -> Views {
+    Views { base: state.base() }
+}
 
 fn v3_version(state: &AppState) -> Version {
     Version::identity_v3(format!("{}/v3/", state.base()))
@@ -53,12 +57,15 @@ pub(crate) async fn issue_token(
     KsJson(request): KsJson<AuthRequest>,
 ) -> ApiResult<Response> {
     let mut store = state.store();
-    let (token, rec) = store.authenticate(&request, state.clock.now(), state.ttl())?;
-    let body = store
-        .token_body(&rec, !q.contains_key("nocatalog"))
-        .map_err(|_| ApiError::unauthorized())?;
+    let (token, rec, body) = store.issue(
+        &request,
+        state.clock.now(),
+        state.ttl(),
+        !q.contains_key("nocatalog"),
+    )?;
+    let body = views(&state).token(&store, &rec, body);
     drop(store);
-    let mut response = (StatusCode::CREATED, Json(TokenResponse { token: body })).into_response();
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
     response
         .headers_mut()
         .insert("x-subject-token", subject_header(&token)?);
@@ -89,7 +96,7 @@ pub(crate) async fn validate_token(
     // against the subject token's owner.
     let rec = store
         .check_token(subject, state.clock.now(), allow_expired)
-        .map_err(crate::app::Shared::token_problem)?;
+        .map_err(|problem| token_error(&store, subject, problem))?;
     let understands_rules = headers
         .get("openstack-identity-access-rules")
         .and_then(|v| v.to_str().ok())
@@ -100,7 +107,9 @@ pub(crate) async fn validate_token(
             "a token of an application credential with access rules, validated by a \
              middleware that does not enforce them"
         );
-        return Err(crate::app::Shared::token_problem(
+        return Err(token_error(
+            &store,
+            subject,
             crate::store::TokenProblem::Invalid,
         ));
     }
@@ -116,9 +125,10 @@ pub(crate) async fn validate_token(
     )?;
     let body = store
         .token_body(rec, !q.contains_key("nocatalog"))
-        .map_err(crate::app::Shared::token_problem)?;
+        .map_err(|problem| token_error(&store, subject, problem))?;
+    let body = views(&state).token(&store, rec, body);
     drop(store);
-    let mut response = Json(TokenResponse { token: body }).into_response();
+    let mut response = Json(body).into_response();
     response
         .headers_mut()
         .insert("x-subject-token", subject_header(subject)?);
@@ -135,7 +145,7 @@ pub(crate) async fn revoke_token(
     let mut store = state.store();
     let owner = store
         .check_token(subject, state.clock.now(), false)
-        .map_err(crate::app::Shared::token_problem)?
+        .map_err(|problem| token_error(&store, subject, problem))?
         .user_id
         .clone();
     enforce(

@@ -47,11 +47,21 @@ impl ApiError {
         )
     }
 
-    /// 403 naming the policy rule that denied.
+    /// 403 naming the policy rule that denied, or the action Keystone's `ForbiddenAction`
+    /// names (its message adds a period even to one that ends with one).
     pub fn forbidden(rule: &str) -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
             format!("You are not authorized to perform the requested action: {rule}."),
+        )
+    }
+
+    /// 403 without a detail: Keystone's `Forbidden` raised with a message it keeps to itself
+    /// (outside `insecure_debug` mode), such as "User is not a trustee.".
+    pub fn forbidden_undisclosed() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "You are not authorized to perform the requested action.",
         )
     }
 

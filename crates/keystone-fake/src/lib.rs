@@ -34,6 +34,7 @@ mod ops;
 pub mod policy;
 pub mod seed;
 pub mod store;
+mod trust_api;
 mod views;
 
 use std::net::SocketAddr;

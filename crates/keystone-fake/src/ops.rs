@@ -6,17 +6,34 @@ use keystone_types::Secret;
 use keystone_types::resources::{
     ApplicationCredentialCreate, DomainCreate, DomainUpdate, EndpointCreate, EndpointUpdate,
     ProjectCreate, ProjectUpdate, RegionCreate, RegionUpdate, RoleCreate, RoleUpdate,
-    ServiceCreate, ServiceUpdate, UserCreate, UserUpdate,
+    ServiceCreate, ServiceUpdate, TrustCreate, UserCreate, UserUpdate,
 };
 use rand::RngCore;
 
 use crate::error::ApiError;
 use crate::store::{
     AccessRuleRec, AppCredRec, DomainRec, EndpointRec, Grant, ProjectRec, RegionRec, RoleRec,
-    ServiceRec, Store, Target, UserRec, new_id,
+    ServiceRec, Store, Target, TrustRec, UserRec, new_id,
 };
 
 const INTERFACES: [&str; 3] = ["public", "internal", "admin"];
+
+/// How many times a trust may be redelegated at most: Keystone's `[trust]
+/// max_redelegation_count` default.
+const MAX_REDELEGATION_COUNT: u64 = 3;
+
+/// A trust to create: the request body as Keystone reads it.
+#[derive(Debug, Clone)]
+pub(crate) struct NewTrust {
+    /// The attributes with a type of their own.
+    pub(crate) create: TrustCreate,
+    /// Whether the trust may be redelegated (`allow_redelegation`; `null` is false).
+    pub(crate) allow_redelegation: bool,
+    /// How many times, when it may (`redelegation_count`; `null` is absent).
+    pub(crate) redelegation_count: Option<u64>,
+    /// The attributes Keystone does not know, which it stores and echoes.
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+}
 
 /// The names of roles no rule may imply: Keystone's `[assignment] prohibited_implied_role`
 /// default.
@@ -43,28 +60,28 @@ fn validation_detail(message: &str) -> ApiError {
     ))
 }
 
-/// An application credential's `expires_at` as Keystone's `parse_expiration_date` reads it:
-/// ISO 8601, UTC when it names no zone, not before `now`.
+/// The `expires_at` of an application credential or a trust as Keystone's
+/// `parse_expiration_date` reads it: a `Z` is added unless the text ends with one, then the
+/// text must be an ISO 8601 date and time (`T` or a space between them, seconds and a
+/// fraction optional; a date alone, or any other zone, followed by that `Z` does not parse);
+/// not before `now`.
 fn parse_expiration(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
-    let with_zone = if text.ends_with('Z') || text.ends_with('z') {
-        text.to_owned()
-    } else {
-        format!("{text}Z")
-    };
-    let parsed = DateTime::parse_from_rfc3339(&with_zone)
-        .map(|t| t.with_timezone(&Utc))
-        .or_else(|_| DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)))
-        .or_else(|_| {
-            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc())
-        })
-        .or_else(|_| {
-            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").map(|n| n.and_utc())
-        })
-        .or_else(|_| {
-            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
-        })
-        .map_err(|_| validation_detail("Timestamp not in expected format."))?;
+    const FORMATS: [&str; 4] = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y%m%dT%H%M%S%.f",
+        "%Y%m%dT%H%M",
+    ];
+    let bare = text
+        .strip_suffix('Z')
+        .unwrap_or(text)
+        .replacen(' ', "T", 1)
+        .replace(',', ".");
+    let parsed = FORMATS
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(&bare, f).ok())
+        .map(|n| n.and_utc())
+        .ok_or_else(|| validation_detail("Timestamp not in expected format."))?;
     if parsed < now {
         return Err(validation_detail(
             "The 'expires_at' must not be before now.",
@@ -234,7 +251,7 @@ impl Store {
         Ok(p.clone())
     }
 
-    /// Deletes a project with its grants and application credentials.
+    /// Deletes a project with its grants, application credentials and trusts.
     pub(crate) fn delete_project(&mut self, id: &str) -> Result<(), ApiError> {
         self.projects
             .remove(id)
@@ -242,6 +259,11 @@ impl Store {
         self.grants
             .retain(|g| g.target != Target::Project(id.to_owned()));
         self.app_creds.retain(|_, c| c.project_id != id);
+        for t in &mut self.trusts {
+            if t.project_id.as_deref() == Some(id) {
+                t.deleted = true;
+            }
+        }
         Ok(())
     }
 
@@ -355,7 +377,8 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a user with their grants, application credentials and access rules.
+    /// Deletes a user with their grants, application credentials, access rules and the trusts
+    /// they are the trustor or the trustee of.
     pub(crate) fn delete_user(&mut self, id: &str) -> Result<(), ApiError> {
         self.users
             .remove(id)
@@ -363,6 +386,11 @@ impl Store {
         self.grants.retain(|g| g.user_id != id);
         self.app_creds.retain(|_, c| c.user_id != id);
         self.access_rules.retain(|_, r| r.user_id != id);
+        for t in &mut self.trusts {
+            if t.trustor_user_id == id || t.trustee_user_id == id {
+                t.deleted = true;
+            }
+        }
         Ok(())
     }
 
@@ -854,6 +882,144 @@ impl Store {
             }
         }
         Ok((used, created))
+    }
+
+    /// Creates a trust from a request whose caller is its trustor (the policy checked that),
+    /// with Keystone's checks in Keystone's order: the trustee must exist (404); roles named
+    /// by name must exist (404, "Role X is not defined"), the project too (404), and the
+    /// trustor must hold every role on it, implied ones counting (404 for the role); then
+    /// the expiry (400), redelegation (`allow_redelegation`: a depth past 3 is a 403, with
+    /// `remaining_uses` a 400), and duplicates (409: a role named twice, or a trust like
+    /// another, deleted ones included, down to its expiry). `redelegating_from` is the trust
+    /// of a trust-scoped caller: Keystone refuses that when the trust may not be redelegated
+    /// (403), and the fake does not serve redelegation (501).
+    pub(crate) fn create_trust(
+        &mut self,
+        new: NewTrust,
+        redelegating_from: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<TrustRec, ApiError> {
+        let c = new.create;
+        if !self.users.contains_key(&c.trustee_user_id) {
+            return Err(ApiError::not_found("user", &c.trustee_user_id));
+        }
+        let mut role_ids = Vec::new();
+        for r in &c.roles {
+            let id = match (&r.id, &r.name) {
+                (Some(id), _) => id.clone(),
+                (None, Some(name)) => self
+                    .role_by_name(name)
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            axum::http::StatusCode::NOT_FOUND,
+                            format!("Role {name} is not defined"),
+                        )
+                    })?
+                    .id
+                    .clone(),
+                (None, None) => return Err(crate::app::validation_error("id or name", "role")),
+            };
+            role_ids.push(id);
+        }
+        let held = match c.project_id.as_deref().filter(|p| !p.is_empty()) {
+            Some(project) => {
+                if !self.projects.contains_key(project) {
+                    return Err(ApiError::not_found("project", project));
+                }
+                self.effective_roles(&c.trustor_user_id, &Target::Project(project.to_owned()))
+            }
+            None => Vec::new(),
+        };
+        if let Some(missing) = role_ids.iter().find(|r| !held.contains(r)) {
+            return Err(ApiError::not_found("role", missing));
+        }
+        let expires_at = c
+            .expires_at
+            .as_deref()
+            .map(|t| parse_expiration(t, now))
+            .transpose()?;
+        let parent = redelegating_from
+            .map(|id| {
+                self.live_trust(id, now)
+                    .map(|t| t.redelegation_count)
+                    .ok_or_else(|| ApiError::not_found("trust", id))
+            })
+            .transpose()?;
+        let redelegatable = new.allow_redelegation && new.redelegation_count != Some(0);
+        let redelegation_count = if redelegatable {
+            let count = new.redelegation_count.unwrap_or(MAX_REDELEGATION_COUNT);
+            if count > MAX_REDELEGATION_COUNT {
+                return Err(ApiError::forbidden_undisclosed());
+            }
+            if c.remaining_uses.is_some() {
+                return Err(ApiError::bad_request(
+                    "remaining_uses must not be set if redelegation is allowed",
+                ));
+            }
+            count
+        } else {
+            0
+        };
+        match parent {
+            None => {}
+            // Keystone's "Remaining redelegation depth of 0 out of allowed range"
+            Some(0) => return Err(ApiError::forbidden_undisclosed()),
+            Some(_) => {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::NOT_IMPLEMENTED,
+                    "Redelegating a trust is not supported by keystone-fake.",
+                ));
+            }
+        }
+        let id = new_id();
+        let duplicate_role = role_ids
+            .iter()
+            .enumerate()
+            .any(|(i, r)| role_ids[..i].contains(r));
+        // kept as given: an empty project id is no project for the roles, as in Keystone
+        let project_id = c.project_id;
+        let duplicate_trust = project_id.is_some()
+            && expires_at.is_some()
+            && self.trusts.iter().any(|t| {
+                t.trustor_user_id == c.trustor_user_id
+                    && t.trustee_user_id == c.trustee_user_id
+                    && t.project_id == project_id
+                    && t.impersonation == c.impersonation
+                    && t.expires_at == expires_at
+            });
+        if duplicate_role || duplicate_trust {
+            return Err(ApiError::conflict(
+                "trust",
+                format!("Duplicate entry found with ID {id}"),
+            ));
+        }
+        let rec = TrustRec {
+            id,
+            trustor_user_id: c.trustor_user_id,
+            trustee_user_id: c.trustee_user_id,
+            project_id,
+            impersonation: c.impersonation,
+            expires_at,
+            remaining_uses: c.remaining_uses,
+            role_ids,
+            redelegation_count,
+            extra: new.extra,
+            deleted: false,
+        };
+        self.trusts.push(rec.clone());
+        Ok(rec)
+    }
+
+    /// Deletes a trust that can still be used (404 otherwise, as Keystone finds it only
+    /// then); its tokens no longer validate.
+    pub(crate) fn delete_trust(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+        let trust = self
+            .trusts
+            .iter_mut()
+            .find(|t| t.id == id && t.is_live(now))
+            .ok_or_else(|| ApiError::not_found("trust", id))?;
+        trust.deleted = true;
+        Ok(())
     }
 
     /// Deletes one of `user_id`'s access rules: 404 when the user has no such rule, and, as

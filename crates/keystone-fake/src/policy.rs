@@ -41,6 +41,10 @@ pub struct Caller {
     pub roles: Vec<String>,
     /// The token's effective role ids.
     pub role_ids: Vec<String>,
+    /// The methods the token was obtained with.
+    pub methods: Vec<String>,
+    /// The trust the token is scoped to.
+    pub trust_id: Option<String>,
     /// The token body, as Keystone puts it in the credentials (`token.domain.id` rules).
     pub token: Value,
 }
@@ -60,6 +64,11 @@ impl Caller {
         self.project_domain_id
             .clone()
             .unwrap_or_else(|| self.user_domain_id.clone())
+    }
+
+    /// Whether the token comes from a delegated credential (see [`is_delegated`]).
+    pub fn is_delegated(&self) -> bool {
+        is_delegated(&self.methods)
     }
 
     /// The credentials Keystone hands to oslo.policy.
@@ -96,6 +105,17 @@ impl Caller {
         creds.insert("token".into(), self.token.clone());
         creds
     }
+}
+
+/// Whether a token obtained with `methods` comes from a delegated credential, as Keystone's
+/// `is_delegated_method` decides: a method that is not one of the primary ones (an
+/// application credential, say), or none at all. Keystone lets such tokens manage no trusts,
+/// nor be exchanged for other tokens.
+pub fn is_delegated(methods: &[String]) -> bool {
+    const PRIMARY: [&str; 9] = [
+        "external", "kerberos", "mapped", "openid", "password", "saml2", "token", "totp", "x509",
+    ];
+    methods.is_empty() || methods.iter().any(|m| !PRIMARY.contains(&m.as_str()))
 }
 
 /// A policy target: flattened keys such as `target.token.user_id`, as Keystone builds them.
@@ -144,6 +164,8 @@ mod tests {
             project_domain_id: Some("default".into()),
             roles: roles.iter().map(|r| r.to_string()).collect(),
             role_ids: Vec::new(),
+            methods: vec!["password".into()],
+            trust_id: None,
             token: Value::Null,
         }
     }

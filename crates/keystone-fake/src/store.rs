@@ -11,8 +11,8 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use keystone_types::Secret;
 use keystone_types::auth::{AuthRequest, DomainRef, Scope};
 use keystone_types::token::{
-    CatalogEndpoint, CatalogService, NamedRef, ProjectInfo, RoleRef, Token,
-    TokenApplicationCredential, TokenUser,
+    CatalogEndpoint, CatalogService, IdRef, NamedRef, ProjectInfo, RoleRef, Token,
+    TokenApplicationCredential, TokenTrust, TokenUser,
 };
 use keystone_types::{Timestamp, auth::SystemScope};
 use rand::RngCore;
@@ -282,6 +282,47 @@ impl AccessRuleRec {
     }
 }
 
+/// A trust: the trustor delegates roles on a project to the trustee, who may then get
+/// tokens scoped to the trust (`/v3/OS-TRUST/trusts`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrustRec {
+    /// Id.
+    pub id: String,
+    /// The user who delegates.
+    pub trustor_user_id: String,
+    /// The user the trust is for.
+    pub trustee_user_id: String,
+    /// The project the roles are delegated on; a trust may have none (and then no roles).
+    pub project_id: Option<String>,
+    /// Whether the trust's tokens show the trustor as their user.
+    pub impersonation: bool,
+    /// When the trust ends, to the microsecond as given.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// How many more tokens the trust may give; `None` for no limit.
+    pub remaining_uses: Option<u64>,
+    /// The delegated roles, as given (the roles they imply come with them in tokens).
+    pub role_ids: Vec<String>,
+    /// How many times the trust may be redelegated (0 unless created with
+    /// `allow_redelegation`).
+    pub redelegation_count: u64,
+    /// Attributes of the create request Keystone does not know, which it stores and echoes.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+    /// Deleted trusts are kept, as Keystone keeps them (soft-deleted), because they still
+    /// count for its duplicate check; nothing else sees them.
+    pub deleted: bool,
+}
+
+impl TrustRec {
+    /// Whether the trust can still be used at `now`, as Keystone's `get_trust` decides: not
+    /// deleted, not past its expiry, and with uses left. Keystone answers every other trust
+    /// with "Could not find trust" (a 404; a 401 when a token request names it).
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        !self.deleted
+            && self.expires_at.is_none_or(|end| now <= end)
+            && self.remaining_uses != Some(0)
+    }
+}
+
 /// What a token is scoped to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenScope {
@@ -314,6 +355,8 @@ pub struct TokenRec {
     pub app_cred_id: Option<String>,
     /// The order it was issued in: revoking a user's tokens revokes those issued before.
     pub serial: u64,
+    /// The trust it is scoped to; its scope is then the trust's project.
+    pub trust_id: Option<String>,
 }
 
 /// Why a token does not validate.
@@ -325,6 +368,12 @@ pub enum TokenProblem {
     Invalid,
     /// Past its expiry.
     Expired,
+    /// Scoped to a trust that was deleted, has expired or has no uses left: Keystone looks the
+    /// trust up before anything else and answers "Could not find trust" (404).
+    TrustNotFound,
+    /// Scoped to a trust whose trustor is disabled or no longer holds the delegated roles:
+    /// Keystone's `Forbidden` (403), when validating as when issuing.
+    TrustForbidden,
 }
 
 /// How long an expired token may still be validated with `allow_expired` (Keystone's default
@@ -351,6 +400,8 @@ pub struct Store {
     pub(crate) app_creds: BTreeMap<String, AppCredRec>,
     /// Users' access rules, by id.
     pub(crate) access_rules: BTreeMap<String, AccessRuleRec>,
+    /// Trusts, deleted ones included, in the order they were made (Keystone lists them so).
+    pub(crate) trusts: Vec<TrustRec>,
     /// Live tokens, by token string (a secret: never printed).
     pub(crate) tokens: HashMap<String, TokenRec>,
     pub(crate) revoked_audit_ids: HashSet<String>,
@@ -378,6 +429,7 @@ impl std::fmt::Debug for Store {
             .field("regions", &self.regions)
             .field("app_creds", &self.app_creds)
             .field("access_rules", &self.access_rules)
+            .field("trusts", &self.trusts)
             .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
             .field("revoked_audit_ids", &self.revoked_audit_ids)
             .finish_non_exhaustive()
@@ -472,6 +524,51 @@ impl Store {
         found
     }
 
+    /// A trust that was not deleted (it may have expired or have no uses left).
+    pub fn trust(&self, id: &str) -> Option<&TrustRec> {
+        self.trusts.iter().find(|t| t.id == id && !t.deleted)
+    }
+
+    /// A trust that can still be used at `now` (see [`TrustRec::is_live`]).
+    pub fn live_trust(&self, id: &str, now: DateTime<Utc>) -> Option<&TrustRec> {
+        self.trust(id).filter(|t| t.is_live(now))
+    }
+
+    /// The roles a token of `trust` carries, found as Keystone's token model finds them each
+    /// time it builds such a token: the delegated roles and the roles they imply, every one of
+    /// which the trustor must still hold on the project (`TrustForbidden` otherwise, as when
+    /// the trustor is disabled), less the domain-specific ones.
+    pub fn trust_token_roles(&self, trust: &TrustRec) -> Result<Vec<String>, TokenProblem> {
+        let trustor = self
+            .users
+            .get(&trust.trustor_user_id)
+            .ok_or(TokenProblem::TrustNotFound)?;
+        if !trustor.enabled {
+            return Err(TokenProblem::TrustForbidden);
+        }
+        if !self
+            .domains
+            .get(&trustor.domain_id)
+            .is_some_and(|d| d.enabled)
+        {
+            return Err(TokenProblem::Invalid);
+        }
+        let project = trust.project_id.as_ref().ok_or(TokenProblem::Invalid)?;
+        let held = self.effective_roles(&trustor.id, &Target::Project(project.clone()));
+        let delegated = self.expand_implied(trust.role_ids.iter().cloned());
+        if delegated.iter().any(|r| !held.contains(r)) {
+            return Err(TokenProblem::TrustForbidden);
+        }
+        Ok(delegated
+            .into_iter()
+            .filter(|r| {
+                self.roles
+                    .get(r)
+                    .is_some_and(|role| role.domain_id.is_none())
+            })
+            .collect())
+    }
+
     /// The roles granted directly to `user_id` on `target`.
     pub fn direct_roles(&self, user_id: &str, target: &Target) -> Vec<String> {
         self.grants
@@ -549,16 +646,39 @@ impl Store {
         Ok(self.find_user(u.id.as_deref(), u.name.as_deref(), u.domain.as_ref()))
     }
 
-    /// Authenticates a `POST /v3/auth/tokens` body. Every failure of the identity or the scope
-    /// is the same 401, as in Keystone, except an unknown application credential id (404); a
-    /// body that names no usable method, or a user or project by name without its domain, is a
-    /// 400.
+    /// Authenticates a `POST /v3/auth/tokens` body and issues the token. Every failure of the
+    /// identity or the scope is the same 401, as in Keystone, except an unknown application
+    /// credential id (404) and what [`Store::issue`] lists (trusts, and tokens that may not be
+    /// exchanged); a body that names no usable method, or a user or project by name without
+    /// its domain, is a 400.
     pub fn authenticate(
         &mut self,
         request: &AuthRequest,
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> Result<(String, TokenRec), ApiError> {
+        self.issue(request, now, ttl, false)
+            .map(|(token, rec, _)| (token, rec))
+    }
+
+    /// Authenticates a `POST /v3/auth/tokens` body and issues the token, with the body
+    /// answered for it (with the catalog when `with_catalog`). The body is made before the
+    /// token uses up a use of its trust: the token that takes a trust's last use is answered,
+    /// though, as in Keystone, it validates no more.
+    ///
+    /// A trust scope is refused as Keystone refuses it: an empty id is a 400; a trust that was
+    /// deleted, has expired or has no uses left, or whose project is unusable, a 401; a caller
+    /// who is not the trustee, a disabled trustor or one who no longer holds the delegated
+    /// roles, a 403; a trust without a project, a 404 (Keystone 30.0.0 looks up the project
+    /// `None`). Neither a trust-scoped token nor one of an application credential is exchanged
+    /// for another token with the token method (403).
+    pub fn issue(
+        &mut self,
+        request: &AuthRequest,
+        now: DateTime<Utc>,
+        ttl: Duration,
+        with_catalog: bool,
+    ) -> Result<(String, TokenRec, Token), ApiError> {
         let identity = &request.auth.identity;
         if identity.methods.is_empty() {
             return Err(ApiError::bad_request(
@@ -575,7 +695,7 @@ impl Store {
         })?;
         let mut user_id: Option<String> = None;
         let mut app_cred: Option<AppCredRec> = None;
-        let mut inherited_scope: Option<TokenScope> = None;
+        let mut trust: Option<TrustRec> = None;
 
         // Keystone's AuthInfo: application credentials choose no scope of their own
         if identity
@@ -618,8 +738,24 @@ impl Store {
                     })?;
                     let rec = self
                         .check_token(t.id.expose(), now, false)
-                        .map_err(|_| ApiError::unauthorized())?
+                        .map_err(|problem| match problem {
+                            TokenProblem::TrustForbidden => ApiError::forbidden_undisclosed(),
+                            // Keystone turns a trust it cannot find into a 401 here
+                            _ => ApiError::unauthorized(),
+                        })?
                         .clone();
+                    if rec.trust_id.is_some() {
+                        return Err(ApiError::forbidden(
+                            "Using trust-scoped token to create another token. Create a new \
+                             trust-scoped token instead",
+                        ));
+                    }
+                    // nor one of an application credential, whose scope it would escape
+                    if crate::policy::is_delegated(&rec.methods) {
+                        return Err(ApiError::forbidden(
+                            "Using a delegated token to create another token is not allowed.",
+                        ));
+                    }
                     for m in &rec.methods {
                         if !methods.contains(m) {
                             methods.push(m.clone());
@@ -628,10 +764,6 @@ impl Store {
                     methods.push("token".to_owned());
                     audit_ids.push(rec.audit_ids[0].clone());
                     expires_at = rec.expires_at;
-                    if let Some(id) = &rec.app_cred_id {
-                        app_cred = self.app_creds.get(id).cloned();
-                        inherited_scope = Some(rec.scope.clone());
-                    }
                     rec.user_id
                 }
                 "application_credential" => {
@@ -705,19 +837,15 @@ impl Store {
 
         let scope = match (&app_cred, &request.auth.scope) {
             (Some(cred), None) => TokenScope::Project(cred.project_id.clone()),
-            (Some(cred), Some(Scope::Project(p)))
-                if self
-                    .find_project(p.id.as_deref(), p.name.as_deref(), p.domain.as_ref())
-                    .is_some_and(|found| found.id == cred.project_id) =>
-            {
-                TokenScope::Project(cred.project_id.clone())
-            }
             (Some(_), Some(_)) => return Err(ApiError::unauthorized()),
-            (None, None) => match inherited_scope {
-                Some(s) => s,
-                None => self.default_scope(user),
-            },
+            (None, None) => self.default_scope(user),
             (None, Some(Scope::Unscoped)) => TokenScope::Unscoped,
+            (None, Some(Scope::Trust(t))) => {
+                let found = self.trust_for_scope(&t.id, &user_id, now)?;
+                let project = found.project_id.clone().unwrap_or_default();
+                trust = Some(found);
+                TokenScope::Project(project)
+            }
             (None, Some(Scope::System(SystemScope { all: true }))) => TokenScope::System,
             (None, Some(Scope::System(_))) => return Err(ApiError::unauthorized()),
             (None, Some(Scope::Project(p))) => TokenScope::Project(
@@ -740,6 +868,14 @@ impl Store {
         {
             expires_at = cred_expiry;
         }
+        // Nor does it outlive its trust, whose expiry is cut to the second (Keystone's token
+        // provider, LP#2156586).
+        if let Some(trust_expiry) = trust.as_ref().and_then(|t| t.expires_at) {
+            let trust_expiry = trust_expiry
+                .duration_trunc(Duration::seconds(1))
+                .unwrap_or(trust_expiry);
+            expires_at = expires_at.min(trust_expiry);
+        }
         let rec = TokenRec {
             user_id,
             scope,
@@ -749,17 +885,67 @@ impl Store {
             expires_at,
             app_cred_id: app_cred.map(|c| c.id),
             serial: self.next_serial,
+            trust_id: trust.map(|t| t.id),
         };
-        // A scope the user holds no role on is refused, like an unusable token.
-        self.token_body(&rec, false)
-            .map_err(|_| ApiError::unauthorized())?;
+        // A scope the user holds no role on is refused, like an unusable token; a trust whose
+        // trustor lost the roles is Keystone's `Forbidden`.
+        let body = self
+            .token_body(&rec, with_catalog)
+            .map_err(|problem| match problem {
+                TokenProblem::TrustForbidden => ApiError::forbidden_undisclosed(),
+                _ => ApiError::unauthorized(),
+            })?;
+        if let Some(id) = &rec.trust_id
+            && let Some(used) = self.trusts.iter_mut().find(|t| &t.id == id)
+            && let Some(uses) = used.remaining_uses.as_mut()
+        {
+            *uses = uses.saturating_sub(1);
+        }
         self.next_serial += 1;
         if self.tokens.len() >= self.purge_at {
             self.purge_tokens(now);
         }
         let token = self.token_key.new_token(rec.expires_at);
         self.tokens.insert(token.clone(), rec.clone());
-        Ok((token, rec))
+        Ok((token, rec, body))
+    }
+
+    /// The trust a token request of `user_id` scopes to, checked in Keystone's order (see
+    /// [`Store::issue`]); the delegated roles are checked as the token's body is made.
+    fn trust_for_scope(
+        &self,
+        id: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TrustRec, ApiError> {
+        if id.is_empty() {
+            return Err(validation_error("trust_id", "trust"));
+        }
+        // Keystone turns its `TrustNotFound` into a 401 for a token request
+        let trust = self
+            .live_trust(id, now)
+            .ok_or_else(ApiError::unauthorized)?;
+        if let Some(project) = &trust.project_id {
+            let usable = self.projects.get(project).is_some_and(|p| {
+                p.enabled && self.domains.get(&p.domain_id).is_some_and(|d| d.enabled)
+            });
+            if !usable {
+                return Err(ApiError::unauthorized());
+            }
+        }
+        // "User is not a trustee." and "Trustor is disabled.", which Keystone keeps to itself
+        if trust.trustee_user_id != user_id
+            || !self
+                .users
+                .get(&trust.trustor_user_id)
+                .is_some_and(|u| u.enabled)
+        {
+            return Err(ApiError::forbidden_undisclosed());
+        }
+        if trust.project_id.is_none() {
+            return Err(ApiError::not_found("project", "None"));
+        }
+        Ok(trust.clone())
     }
 
     /// The scope of a token request that names none: the user's default project when it
@@ -817,7 +1003,9 @@ impl Store {
         self.tokens.len()
     }
 
-    /// Looks a token up and checks that it is still good.
+    /// Looks a token up and checks that it is still good. A trust-scoped token's trust is
+    /// checked first, as Keystone checks it while rebuilding the token: a trust gone answers
+    /// for an expired or revoked token too.
     pub fn check_token(
         &self,
         token: &str,
@@ -832,22 +1020,31 @@ impl Store {
                 TokenProblem::Unknown
             });
         };
+        let mut users = vec![&rec.user_id];
+        if let Some(trust_id) = &rec.trust_id {
+            let trust = self
+                .live_trust(trust_id, now)
+                .ok_or(TokenProblem::TrustNotFound)?;
+            self.trust_token_roles(trust)?;
+            // revoking the trustor's tokens revokes those of their trusts
+            users.push(&trust.trustor_user_id);
+        }
         if rec
             .audit_ids
             .iter()
             .any(|a| self.revoked_audit_ids.contains(a))
-            || self
-                .user_tokens_valid_from
-                .get(&rec.user_id)
-                .is_some_and(|from| rec.serial < *from)
+            || users.iter().any(|u| {
+                self.user_tokens_valid_from
+                    .get(*u)
+                    .is_some_and(|from| rec.serial < *from)
+            })
         {
             return Err(TokenProblem::Invalid);
         }
         if now >= Self::usable_until(rec, allow_expired) {
             return Err(TokenProblem::Expired);
         }
-        self.token_body(rec, false)
-            .map_err(|_| TokenProblem::Invalid)?;
+        self.token_body(rec, false)?;
         Ok(rec)
     }
 
@@ -881,12 +1078,28 @@ impl Store {
     }
 
     /// The token body Keystone would answer for `rec`, computed from the current data: a
-    /// token whose user, project or roles went away no longer has a body.
+    /// token whose user, project, roles or trust went away no longer has a body.
+    ///
+    /// A trust-scoped token is rendered as Keystone's `render_token` renders it: the
+    /// `OS-TRUST:trust` section, the trust's project (without `is_domain`), the trust's roles
+    /// and those they imply, and as its user the trustee, or the trustor when the trust
+    /// impersonates; its catalog is the trustor's.
     pub fn token_body(&self, rec: &TokenRec, with_catalog: bool) -> Result<Token, TokenProblem> {
         let user = self.users.get(&rec.user_id).ok_or(TokenProblem::Invalid)?;
         if !user.enabled {
             return Err(TokenProblem::Invalid);
         }
+        let trust = match &rec.trust_id {
+            Some(id) => Some(self.trust(id).ok_or(TokenProblem::TrustNotFound)?),
+            None => None,
+        };
+        let shown = match trust {
+            Some(t) if t.impersonation => self
+                .users
+                .get(&t.trustor_user_id)
+                .ok_or(TokenProblem::TrustNotFound)?,
+            _ => user,
+        };
         let mut token = Token {
             audit_ids: rec.audit_ids.clone(),
             catalog: None,
@@ -900,12 +1113,22 @@ impl Store {
             system: None,
             roles: None,
             user: TokenUser {
-                domain: self.domain_ref(&user.domain_id),
-                id: user.id.clone(),
-                name: user.name.clone(),
+                domain: self.domain_ref(&shown.domain_id),
+                id: shown.id.clone(),
+                name: shown.name.clone(),
                 password_expires_at: None,
             },
             application_credential: None,
+            trust: trust.map(|t| TokenTrust {
+                id: t.id.clone(),
+                trustor_user: IdRef {
+                    id: t.trustor_user_id.clone(),
+                },
+                trustee_user: IdRef {
+                    id: t.trustee_user_id.clone(),
+                },
+                impersonation: t.impersonation,
+            }),
         };
         let target = match &rec.scope {
             TokenScope::Unscoped => return Ok(token),
@@ -914,7 +1137,8 @@ impl Store {
                 if !p.enabled {
                     return Err(TokenProblem::Invalid);
                 }
-                token.is_domain = Some(false);
+                // Keystone leaves `is_domain` out of a trust-scoped token
+                token.is_domain = trust.is_none().then_some(false);
                 token.project = Some(ProjectInfo {
                     domain: self.domain_ref(&p.domain_id),
                     id: p.id.clone(),
@@ -935,7 +1159,10 @@ impl Store {
                 Target::System
             }
         };
-        let mut role_ids = self.effective_roles(&rec.user_id, &target);
+        let mut role_ids = match trust {
+            Some(t) => self.trust_token_roles(t)?,
+            None => self.effective_roles(&rec.user_id, &target),
+        };
         if let Some(cred_id) = &rec.app_cred_id {
             let cred = self.app_creds.get(cred_id).ok_or(TokenProblem::Invalid)?;
             role_ids.retain(|r| cred.role_ids.contains(r));
@@ -965,7 +1192,9 @@ impl Store {
                 TokenScope::Project(p) => Some(p.as_str()),
                 _ => None,
             };
-            token.catalog = Some(self.catalog(&rec.user_id, project_id));
+            // Keystone fills the catalog's `$(user_id)s` in with a trust's trustor
+            let user_id = trust.map_or(&rec.user_id, |t| &t.trustor_user_id);
+            token.catalog = Some(self.catalog(user_id, project_id));
         }
         Ok(token)
     }

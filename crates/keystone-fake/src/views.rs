@@ -1,15 +1,22 @@
 //! Records rendered as Keystone's JSON resources, with links under the fake's own URL.
 
+use chrono::{DateTime, Utc};
 use keystone_types::resources::{
     ApplicationCredential, Domain, Endpoint, InferenceRole, Links, Project, Region, Role, SelfLink,
-    Service, User, UserAccessRule,
+    Service, Trust, User, UserAccessRule,
 };
+use keystone_types::token::{Token, TokenResponse};
 use serde_json::{Map, Value};
 
 use crate::store::{
     AccessRuleRec, AppCredRec, DomainRec, EndpointRec, ProjectRec, RegionRec, RoleRec, ServiceRec,
-    Store, UserRec,
+    Store, TokenRec, TrustRec, UserRec,
 };
+
+/// A time as Keystone's `isotime(subsecond=True)` writes it: to the second, with six zeros.
+fn isotime(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S.000000Z").to_string()
+}
 
 /// Renders records; `base` is the fake's root URL without a trailing slash.
 #[derive(Debug, Clone)]
@@ -191,4 +198,78 @@ impl Views {
             access_rules: (!c.access_rules.is_empty()).then(|| c.access_rules.clone()),
         }
     }
+
+    /// A token's answer, `{"token": ...}`. A trust-scoped token lists its roles as whole role
+    /// records without links (with `description`, `domain_id` and `options`), as Keystone's
+    /// token model finds them; `keystone_types::token::RoleRef` carries only a role's id, name
+    /// and domain, so those are written in here.
+    pub(crate) fn token(&self, store: &Store, rec: &TokenRec, token: Token) -> Value {
+        let trust_roles: Option<Vec<Role>> = rec.trust_id.is_some().then(|| {
+            token
+                .roles
+                .iter()
+                .flatten()
+                .filter_map(|r| store.roles.get(&r.id))
+                .map(|r| self.role(r, false))
+                .collect()
+        });
+        let mut answer = to_json(TokenResponse { token });
+        if let (Some(roles), Some(body)) = (trust_roles, answer.get_mut("token")) {
+            body["roles"] = to_json(roles);
+        }
+        answer
+    }
+
+    /// Keystone's link to a trust's roles: `/v3/{id}/roles`, without the `OS-TRUST/trusts`
+    /// the path it serves them at has.
+    pub(crate) fn trust_roles_links(&self, id: &str) -> Links {
+        Links {
+            next: None,
+            previous: None,
+            self_link: format!("{}/v3/{id}/roles", self.base),
+        }
+    }
+
+    /// A trust as Keystone answers it; `in_list` as its list does (without `roles` and
+    /// `roles_links`). The unknown attributes the trust was created with come last, as
+    /// Keystone echoes them.
+    pub(crate) fn trust(&self, store: &Store, t: &TrustRec, in_list: bool) -> Value {
+        to_json(Trust {
+            id: t.id.clone(),
+            trustor_user_id: t.trustor_user_id.clone(),
+            trustee_user_id: t.trustee_user_id.clone(),
+            project_id: t.project_id.clone(),
+            impersonation: t.impersonation,
+            expires_at: t.expires_at.map(isotime),
+            remaining_uses: t.remaining_uses,
+            roles: (!in_list).then(|| self.trust_roles(store, t)),
+            allow_redelegation: None,
+            redelegation_count: Some(t.redelegation_count),
+            redelegated_trust_id: None,
+            deleted_at: None,
+            links: self.link("OS-TRUST/trusts", &t.id),
+            roles_links: (!in_list).then(|| self.trust_roles_links(&t.id)),
+            // unknown attributes only (`trust_api` kept no known one)
+            extra: t.extra.clone(),
+        })
+    }
+
+    /// A trust's roles, with their links (a role deleted since is left out, as Keystone
+    /// leaves it).
+    pub(crate) fn trust_roles(&self, store: &Store, t: &TrustRec) -> Vec<Role> {
+        t.role_ids
+            .iter()
+            .filter_map(|id| store.roles.get(id))
+            .map(|r| self.role(r, true))
+            .collect()
+    }
+}
+
+/// A wire type as JSON. Ours always serialize (their maps have string keys); a failure would
+/// be a defect, answered as `null` rather than a panic.
+fn to_json(value: impl serde::Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a wire type did not serialize");
+        Value::Null
+    })
 }

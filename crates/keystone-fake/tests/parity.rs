@@ -9,7 +9,9 @@
 //! Keystone bootstrapped with the password `adminpw`), the same sequence plus the extra steps
 //! of `fixtures/parity-extra.json` (the routes the recording does not cover, successes and
 //! errors) is sent to the real Keystone and to a fresh fake, and their answers are compared
-//! step by step. Differences listed in `fixtures/parity-known-differences.yaml` are reported;
+//! step by step. An extra step may use an earlier step's answer: `{{step:/json/pointer}}` in
+//! its path, headers or body, or `{{step:x-subject-token}}` for the token it was answered
+//! with. Differences listed in `fixtures/parity-known-differences.yaml` are reported;
 //! any other difference fails.
 
 use std::collections::{BTreeSet, HashMap};
@@ -187,6 +189,8 @@ struct Answer {
     status: u16,
     headers: BTreeSet<String>,
     body: Value,
+    /// The `X-Subject-Token` it answered with, for later steps to use.
+    subject_token: Option<String>,
 }
 
 /// Headers whose presence matters (the rest, such as `date`, vary by server).
@@ -199,7 +203,8 @@ const SIGNIFICANT: &[&str] = &[
     "x-openstack-request-id",
 ];
 
-/// Replaces `{{step:/json/pointer}}` with a value from this Keystone's earlier answers.
+/// Replaces `{{step:/json/pointer}}` with a value from this Keystone's earlier answers, and
+/// `{{step:x-subject-token}}` with the token it answered a step with.
 fn resolve(text: &str, answers: &HashMap<String, Answer>) -> String {
     let mut out = text.to_owned();
     while let Some(start) = out.find("{{") {
@@ -210,8 +215,10 @@ fn resolve(text: &str, answers: &HashMap<String, Answer>) -> String {
         let (step, pointer) = inner.split_once(':').unwrap_or((inner, ""));
         let value = answers
             .get(step)
-            .and_then(|a| a.body.pointer(pointer))
-            .and_then(Value::as_str)
+            .and_then(|a| match pointer {
+                "x-subject-token" => a.subject_token.as_deref(),
+                _ => a.body.pointer(pointer).and_then(Value::as_str),
+            })
             .unwrap_or("unresolved")
             .to_owned();
         out.replace_range(start..start + end + 2, &value);
@@ -233,7 +240,10 @@ async fn replay(base: &str, steps: &[Step]) -> Vec<Answer> {
         let path = resolve(&names.apply(req["path"].as_str().unwrap()), &answers);
         let mut builder = client.request(method, format!("{base}{path}"));
         for (h, v) in req["headers"].as_object().unwrap() {
-            builder = builder.header(h.as_str(), names.apply(v.as_str().unwrap()));
+            builder = builder.header(
+                h.as_str(),
+                resolve(&names.apply(v.as_str().unwrap()), &answers),
+            );
         }
         builder = match &req["body"] {
             Value::Null => builder,
@@ -248,14 +258,16 @@ async fn replay(base: &str, steps: &[Step]) -> Vec<Answer> {
             .map(|k| k.as_str().to_owned())
             .filter(|k| SIGNIFICANT.contains(&k.as_str()))
             .collect();
+        let subject_token = response
+            .headers()
+            .get("x-subject-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         if let (Some(recorded), Some(actual)) = (
             step.recorded
                 .as_ref()
                 .and_then(|r| r["headers"]["x-subject-token"].as_str()),
-            response
-                .headers()
-                .get("x-subject-token")
-                .and_then(|v| v.to_str().ok()),
+            subject_token.as_deref(),
         ) {
             names.learn(recorded, actual);
         }
@@ -272,6 +284,7 @@ async fn replay(base: &str, steps: &[Step]) -> Vec<Answer> {
             status,
             headers,
             body,
+            subject_token,
         };
         answers.insert(step.name.clone(), answer.clone());
         out.push(answer);
@@ -309,6 +322,7 @@ fn recorded_answer(recorded: &Value) -> Answer {
             .cloned()
             .collect(),
         body: recorded["body"].clone(),
+        subject_token: None,
     }
 }
 

@@ -414,6 +414,8 @@ impl CompactToken {
             roles,
             user,
             application_credential,
+            // keystonemiddleware keeps no trust either: no header, no context field
+            trust: None,
         })
     }
 }

@@ -90,7 +90,8 @@ pub struct AuthTokenConfig {
     pub domain_name: Option<String>,
     /// `all`: a system scope for the service user (when no project or domain is given).
     pub system_scope: Option<String>,
-    /// A trust scope: not supported, an error when set.
+    /// A trust scope for the service user (the trust's project and roles), instead of a
+    /// project, domain or system scope.
     pub trust_id: Option<String>,
     /// An application credential's id (with `auth_type = v3applicationcredential`).
     pub application_credential_id: Option<String>,
@@ -420,14 +421,24 @@ impl AuthTokenConfig {
         }
     }
 
-    /// The service user's scope: a project, else a domain, else the system, else none.
+    /// The service user's scope: a trust, else a project, else a domain, else the system,
+    /// else none.
     fn scope(&self) -> Result<Option<Scope>, ConfigError> {
-        if self.trust_id.is_some() {
-            return Err(ConfigError::invalid(
-                "[keystone_authtoken] trust_id",
-                "(set)",
-                "trust-scoped service credentials are not supported",
-            ));
+        if let Some(trust) = &self.trust_id {
+            // as keystoneauth: a trust is the whole scope
+            let others = [
+                self.project_id.is_some() || self.project_name.is_some(),
+                self.domain_id.is_some() || self.domain_name.is_some(),
+                self.system_scope.is_some(),
+            ];
+            if others.into_iter().any(|o| o) {
+                return Err(ConfigError::invalid(
+                    "[keystone_authtoken] trust_id",
+                    trust,
+                    "a trust is a scope of its own: leave out the project, domain and system scope",
+                ));
+            }
+            return Ok(Some(Scope::trust(trust.clone())));
         }
         if let Some(id) = &self.project_id {
             return Ok(Some(Scope::project_by_id(id.clone())));

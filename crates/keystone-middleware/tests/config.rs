@@ -410,7 +410,10 @@ fn auth_section_and_other_scopes_for_the_service_user() {
     assert_eq!(scope, Some(Scope::system()));
 
     let trust = "[keystone_authtoken]\nusername = svc\npassword = pw\nuser_domain_id = default\ntrust_id = t\n";
-    let err = Config::from_ini_str(trust)
+    let (_, _, scope) = password_and_scope(&Config::from_ini_str(trust).unwrap());
+    assert_eq!(scope, Some(Scope::trust("t")));
+    // a trust is the whole scope, as keystoneauth has it
+    let err = Config::from_ini_str(&format!("{trust}project_name = services\n"))
         .unwrap()
         .keystone_authtoken
         .auth()

@@ -158,11 +158,25 @@ pub enum Scope {
     Domain(DomainRef),
     /// `{"system": {"all": true}}`
     System(SystemScope),
+    /// `{"OS-TRUST:trust": {"id": ...}}`: the trust's project and roles, for its trustee.
+    Trust(TrustRef),
     /// The string `"unscoped"`: no scope even if the user has a default project.
     Unscoped,
 }
 
+/// A trust, by id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustRef {
+    /// The trust's id.
+    pub id: String,
+}
+
 impl Scope {
+    /// A trust by id: a token for its trustee, on the trust's project with the trust's roles.
+    pub fn trust(id: impl Into<String>) -> Self {
+        Scope::Trust(TrustRef { id: id.into() })
+    }
+
     /// A project by id.
     pub fn project_by_id(id: impl Into<String>) -> Self {
         Scope::Project(ProjectScope {
@@ -209,6 +223,8 @@ enum ScopeObject {
     Project(ProjectScope),
     Domain(DomainRef),
     System(SystemScope),
+    #[serde(rename = "OS-TRUST:trust")]
+    Trust(TrustRef),
 }
 
 impl TryFrom<ScopeRepr> for Scope {
@@ -223,6 +239,7 @@ impl TryFrom<ScopeRepr> for Scope {
             ScopeRepr::Object(ScopeObject::Project(p)) => Ok(Scope::Project(p)),
             ScopeRepr::Object(ScopeObject::Domain(d)) => Ok(Scope::Domain(d)),
             ScopeRepr::Object(ScopeObject::System(s)) => Ok(Scope::System(s)),
+            ScopeRepr::Object(ScopeObject::Trust(t)) => Ok(Scope::Trust(t)),
         }
     }
 }
@@ -233,6 +250,7 @@ impl From<Scope> for ScopeRepr {
             Scope::Project(p) => ScopeRepr::Object(ScopeObject::Project(p)),
             Scope::Domain(d) => ScopeRepr::Object(ScopeObject::Domain(d)),
             Scope::System(s) => ScopeRepr::Object(ScopeObject::System(s)),
+            Scope::Trust(t) => ScopeRepr::Object(ScopeObject::Trust(t)),
             Scope::Unscoped => ScopeRepr::Word("unscoped".to_owned()),
         }
     }

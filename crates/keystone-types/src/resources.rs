@@ -143,6 +143,8 @@ list_envelope! {
     ApplicationCredentialList { application_credentials: ApplicationCredential }
     /// `GET /v3/users/{id}/access_rules`
     AccessRuleList { access_rules: UserAccessRule }
+    /// `GET /v3/OS-TRUST/trusts`
+    TrustList { trusts: Trust }
 }
 
 envelope! {
@@ -150,6 +152,10 @@ envelope! {
     AccessRuleResponse { access_rule: UserAccessRule }
     /// `{"user": ...}` in `POST /v3/users/{id}/password`.
     PasswordChangeRequest { user: PasswordChange }
+    /// `{"trust": ...}`
+    TrustResponse { trust: Trust }
+    /// `{"trust": ...}` in a create request.
+    TrustCreateRequest { trust: TrustCreate }
 }
 
 /// A user changing their own password: the body of `POST /v3/users/{id}/password`.
@@ -730,4 +736,78 @@ pub struct UserAccessRule {
     pub path: String,
     /// The service type, such as `compute`.
     pub service: String,
+}
+
+/// A trust: the trustor delegates roles on a project to the trustee (`/v3/OS-TRUST/trusts`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trust {
+    /// The trust's id.
+    pub id: String,
+    /// The user who delegates.
+    pub trustor_user_id: String,
+    /// The user the trust is for.
+    pub trustee_user_id: String,
+    /// The project the roles are delegated on; `null` for a trust without a project.
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// Whether tokens of the trust show the trustor as their user.
+    pub impersonation: bool,
+    /// When the trust ends; `null` for never.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// How many more tokens the trust may give; `null` for no limit.
+    #[serde(default)]
+    pub remaining_uses: Option<u64>,
+    /// The delegated roles (a list of trusts leaves them out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<Role>>,
+    /// Whether the trustee may delegate further.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_redelegation: Option<bool>,
+    /// How many further delegations are allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redelegation_count: Option<u64>,
+    /// The trust this one was delegated from; `null` for a first trust.
+    #[serde(default)]
+    pub redelegated_trust_id: Option<String>,
+    /// When the trust was deleted; `null` for the trusts Keystone shows.
+    #[serde(default)]
+    pub deleted_at: Option<String>,
+    /// The `self` link.
+    pub links: SelfLink,
+    /// The link to the trust's roles (a list of trusts leaves it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles_links: Option<Links>,
+    /// Attributes of the create request Keystone does not know, which it keeps and shows.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The body of `POST /v3/OS-TRUST/trusts`; the trustor must be the caller.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrustCreate {
+    /// The caller's own user id.
+    pub trustor_user_id: String,
+    /// The user the trust is for.
+    pub trustee_user_id: String,
+    /// The project the roles are delegated on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// Whether tokens of the trust show the trustor as their user.
+    pub impersonation: bool,
+    /// The roles delegated (by id or name), which the trustor must hold on the project.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<RoleIdentifier>,
+    /// When the trust ends (ISO 8601).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// How many tokens the trust may give.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining_uses: Option<u64>,
+    /// Whether the trustee may delegate further.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_redelegation: Option<bool>,
+    /// How many further delegations are allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redelegation_count: Option<u64>,
 }

@@ -50,6 +50,33 @@ pub struct Token {
     /// Present when the token came from an application credential.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_credential: Option<TokenApplicationCredential>,
+    /// Present when the token is scoped to a trust.
+    #[serde(
+        default,
+        rename = "OS-TRUST:trust",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub trust: Option<TokenTrust>,
+}
+
+/// The trust a token is scoped to (`OS-TRUST:trust`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenTrust {
+    /// The trust's id.
+    pub id: String,
+    /// The user who delegated.
+    pub trustor_user: IdRef,
+    /// The user the trust is for.
+    pub trustee_user: IdRef,
+    /// Whether the token's user is the trustor (true) or the trustee.
+    pub impersonation: bool,
+}
+
+/// `{"id": ...}`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdRef {
+    /// The id.
+    pub id: String,
 }
 
 impl Token {
