@@ -7,8 +7,10 @@
 use axum::Json;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
-use keystone_types::resources::{RoleList, RoleResponse, TrustCreateRequest};
-use serde_json::{Map, Value, json};
+use keystone_types::resources::{
+    RoleList, RoleResponse, TrustCreateRequest, TrustList, TrustResponse,
+};
+use serde_json::{Map, Value};
 
 use crate::admin_api::path_and_query;
 use crate::app::{AppState, KsJson, KsPath, KsQuery, QueryMap, json_from_value};
@@ -49,6 +51,21 @@ fn refuse_delegated(caller: &Caller) -> ApiResult<()> {
         ));
     }
     Ok(())
+}
+
+/// The live trust `id`, once the caller may act on it with `rule`: 404 for a trust unknown,
+/// deleted, expired or used up (whoever asks), then the rule, then no delegated token.
+fn allowed_trust(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    rule: &str,
+) -> ApiResult<TrustRec> {
+    let caller = state.caller(headers)?;
+    let trust = live_trust(state, id)?;
+    authorize(rule, &caller, &trust_target(&trust), true)?;
+    refuse_delegated(&caller)?;
+    Ok(trust)
 }
 
 /// The policy target Keystone builds from a trust (`target.trust.*`).
@@ -165,7 +182,7 @@ pub(crate) async fn create_trust(
     State(state): State<AppState>,
     headers: HeaderMap,
     KsJson(body): KsJson<Value>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<TrustResponse>)> {
     let new = new_trust(&body)?;
     let caller = state.caller(&headers)?;
     let c = &new.create;
@@ -185,7 +202,7 @@ pub(crate) async fn create_trust(
     let mut store = state.store();
     let rec = store.create_trust(new, caller.trust_id.as_deref(), state.clock.now())?;
     let trust = views(&state).trust(&store, &rec, false);
-    Ok((StatusCode::CREATED, Json(json!({ "trust": trust }))))
+    Ok((StatusCode::CREATED, Json(TrustResponse { trust })))
 }
 
 /// `GET /v3/OS-TRUST/trusts[?trustor_user_id=|?trustee_user_id=]`. As in Keystone: a user
@@ -197,7 +214,7 @@ pub(crate) async fn list_trusts(
     headers: HeaderMap,
     uri: OriginalUri,
     KsQuery(q): KsQuery<QueryMap>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TrustList>> {
     let caller = state.caller(&headers)?;
     let filter = |name: &str| q.get(name).filter(|v| !v.is_empty()).cloned();
     let (trustor, trustee) = (filter("trustor_user_id"), filter("trustee_user_id"));
@@ -222,16 +239,16 @@ pub(crate) async fn list_trusts(
         (None, Some(id)) => &t.trustee_user_id == id,
         (None, None) => q.is_empty(),
     };
-    let trusts: Vec<Value> = store
+    let trusts = store
         .trusts
         .iter()
         .filter(listed)
         .map(|t| v.trust(&store, t, true))
         .collect();
-    Ok(Json(json!({
-        "trusts": trusts,
-        "links": v.list_links(&path_and_query(&uri)),
-    })))
+    Ok(Json(TrustList {
+        trusts,
+        links: v.list_links(&path_and_query(&uri)),
+    }))
 }
 
 /// `GET`/`HEAD /v3/OS-TRUST/trusts/{id}`: for its trustor, its trustee, an admin or a system
@@ -240,15 +257,12 @@ pub(crate) async fn get_trust(
     State(state): State<AppState>,
     headers: HeaderMap,
     KsPath(id): KsPath<String>,
-) -> ApiResult<Json<Value>> {
-    let caller = state.caller(&headers)?;
-    let trust = live_trust(&state, &id)?;
-    authorize("identity:get_trust", &caller, &trust_target(&trust), true)?;
-    refuse_delegated(&caller)?;
+) -> ApiResult<Json<TrustResponse>> {
+    let trust = allowed_trust(&state, &headers, &id, "identity:get_trust")?;
     let store = state.store();
-    Ok(Json(
-        json!({ "trust": views(&state).trust(&store, &trust, false) }),
-    ))
+    Ok(Json(TrustResponse {
+        trust: views(&state).trust(&store, &trust, false),
+    }))
 }
 
 /// `DELETE /v3/OS-TRUST/trusts/{id}`: 204, by its trustor or an admin (403 otherwise); the
@@ -258,15 +272,7 @@ pub(crate) async fn delete_trust(
     headers: HeaderMap,
     KsPath(id): KsPath<String>,
 ) -> ApiResult<StatusCode> {
-    let caller = state.caller(&headers)?;
-    let trust = live_trust(&state, &id)?;
-    authorize(
-        "identity:delete_trust",
-        &caller,
-        &trust_target(&trust),
-        true,
-    )?;
-    refuse_delegated(&caller)?;
+    allowed_trust(&state, &headers, &id, "identity:delete_trust")?;
     state.store().delete_trust(&id, state.clock.now())?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -278,15 +284,7 @@ pub(crate) async fn list_trust_roles(
     headers: HeaderMap,
     KsPath(id): KsPath<String>,
 ) -> ApiResult<Json<RoleList>> {
-    let caller = state.caller(&headers)?;
-    let trust = live_trust(&state, &id)?;
-    authorize(
-        "identity:list_roles_for_trust",
-        &caller,
-        &trust_target(&trust),
-        true,
-    )?;
-    refuse_delegated(&caller)?;
+    let trust = allowed_trust(&state, &headers, &id, "identity:list_roles_for_trust")?;
     let store = state.store();
     let v = views(&state);
     Ok(Json(RoleList {
@@ -302,15 +300,7 @@ pub(crate) async fn get_trust_role(
     headers: HeaderMap,
     KsPath((id, role_id)): KsPath<(String, String)>,
 ) -> ApiResult<Json<RoleResponse>> {
-    let caller = state.caller(&headers)?;
-    let trust = live_trust(&state, &id)?;
-    authorize(
-        "identity:get_role_for_trust",
-        &caller,
-        &trust_target(&trust),
-        true,
-    )?;
-    refuse_delegated(&caller)?;
+    let trust = allowed_trust(&state, &headers, &id, "identity:get_role_for_trust")?;
     let store = state.store();
     let role = store
         .roles

@@ -233,8 +233,8 @@ impl Views {
     /// A trust as Keystone answers it; `in_list` as its list does (without `roles` and
     /// `roles_links`). The unknown attributes the trust was created with come last, as
     /// Keystone echoes them.
-    pub(crate) fn trust(&self, store: &Store, t: &TrustRec, in_list: bool) -> Value {
-        to_json(Trust {
+    pub(crate) fn trust(&self, store: &Store, t: &TrustRec, in_list: bool) -> Trust {
+        Trust {
             id: t.id.clone(),
             trustor_user_id: t.trustor_user_id.clone(),
             trustee_user_id: t.trustee_user_id.clone(),
@@ -251,7 +251,7 @@ impl Views {
             roles_links: (!in_list).then(|| self.trust_roles_links(&t.id)),
             // unknown attributes only (`trust_api` kept no known one)
             extra: t.extra.clone(),
-        })
+        }
     }
 
     /// A trust's roles, with their links (a role deleted since is left out, as Keystone
