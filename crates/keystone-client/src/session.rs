@@ -734,12 +734,12 @@ async fn read_limited(mut response: Response, limit: usize) -> Result<Vec<u8>, R
 /// Discovery got no answer: the URL to use this time, not to be kept.
 struct Unreached(String);
 
-/// Finds the v3 root from the version documents, falling back to the URL's path.
 /// A lock that a panic elsewhere does not poison for good (what it guards is a cache).
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Finds the v3 root from the version documents, falling back to the URL's path.
 async fn discover(http: &reqwest::Client, auth_url: &str) -> Result<String, Unreached> {
     let fallback = if auth_url.ends_with("/v3") {
         auth_url.to_owned()
