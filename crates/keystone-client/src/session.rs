@@ -64,6 +64,7 @@ pub struct SessionBuilder {
     interfaces: Vec<Interface>,
     region: Option<String>,
     identity_from_catalog: bool,
+    include_catalog: bool,
 }
 
 impl SessionBuilder {
@@ -74,6 +75,15 @@ impl SessionBuilder {
     /// v3 root. Authentication itself always goes to the auth URL.
     pub fn identity_from_catalog(mut self, yes: bool) -> Self {
         self.identity_from_catalog = yes;
+        self
+    }
+
+    /// Ask for the session's own token without its catalog (`?nocatalog`, keystoneauth1's
+    /// `include_catalog=False`): smaller answers for a session that only validates tokens or
+    /// calls the admin API, but [`Session::endpoint`] then has nothing to choose from
+    /// ([`crate::Error::EmptyCatalog`]). On by default.
+    pub fn include_catalog(mut self, yes: bool) -> Self {
+        self.include_catalog = yes;
         self
     }
 
@@ -268,6 +278,7 @@ impl Session {
             interfaces: vec![Interface::Public],
             region: None,
             identity_from_catalog: false,
+            include_catalog: true,
         }
     }
 
@@ -339,7 +350,12 @@ impl Session {
 
     /// Authenticates now, without the cache.
     pub async fn authenticate(&self) -> Result<AccessInfo> {
-        let url = format!("{}/auth/tokens", self.identity_url().await?);
+        let nocatalog = if self.inner.config.include_catalog {
+            ""
+        } else {
+            "?nocatalog"
+        };
+        let url = format!("{}/auth/tokens{nocatalog}", self.identity_url().await?);
         let auth = &self.inner.config.auth;
         let mut headers = HeaderMap::new();
         if let Some(t) = auth.header_token() {

@@ -997,3 +997,49 @@ async fn trusts_delegate_roles_to_another_user() {
     assert_eq!(gone.kind(), ErrorKind::NotFound, "{gone}");
     assert!(with_trust(&trust.id).access().await.is_err());
 }
+
+/// A session that asks for its token without the catalog: it still validates and calls the
+/// admin API, and has no endpoint to offer.
+#[tokio::test]
+async fn a_session_without_its_catalog() {
+    let cloud = Cloud::start().await;
+    let lean = Session::builder(cloud.auth_url.clone(), cloud.admin_auth())
+        .include_catalog(false)
+        .build()
+        .unwrap();
+    let access = lean.access().await.unwrap();
+    assert!(access.catalog().is_none_or(<[_]>::is_empty));
+    let e = lean
+        .endpoint(&EndpointFilter::new("identity"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, keystone_client::Error::EmptyCatalog), "{e}");
+    let (project, _, name) = cloud.user_with_role("lean", "member", "pw11").await;
+    let token = cloud
+        .session(
+            Auth::password(UserIdentity::by_name(&name, "Default"), "pw11")
+                .scoped(Scope::project_by_id(&project)),
+        )
+        .access()
+        .await
+        .unwrap()
+        .token()
+        .expose()
+        .to_owned();
+    let seen = lean
+        .validate_token(&token, ValidateOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(seen.project_id(), Some(project.as_str()));
+    assert!(!lean.admin().list_regions().await.unwrap().is_empty());
+    // the default keeps it
+    assert!(
+        cloud
+            .admin()
+            .access()
+            .await
+            .unwrap()
+            .catalog()
+            .is_some_and(|c| !c.is_empty())
+    );
+}
