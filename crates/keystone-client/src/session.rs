@@ -652,11 +652,31 @@ pub(crate) async fn error_for_status(url: &str, response: Response) -> Result<Re
         .get("x-openstack-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    // not followed (the token would go along to wherever it points): said in the error
+    let location = status
+        .is_redirection()
+        .then(|| response.headers().get(reqwest::header::LOCATION))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let bytes = read_limited(response, MAX_BODY).await.unwrap_or_default();
+    let body = error_body(status, &bytes).or_else(|| {
+        location.map(|to| keystone_types::ErrorBody {
+            code: status.as_u16(),
+            message: format!(
+                "redirected to {to}, which is not followed so that the token does not travel \
+                 along: use that URL (as the auth URL, or the endpoint)"
+            ),
+            title: status
+                .canonical_reason()
+                .unwrap_or("Redirection")
+                .to_owned(),
+        })
+    });
     Err(Error::Api {
         url: url.to_owned(),
         status,
-        body: error_body(status, &bytes).map(Box::new),
+        body: body.map(Box::new),
         request_id,
         raw: RawBody::from(bytes),
     })

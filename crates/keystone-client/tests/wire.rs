@@ -214,6 +214,12 @@ async fn redirects_are_not_followed_with_a_token() {
         .await
         .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(302), "{err}");
+    // where it pointed is in the message
+    assert!(
+        err.to_string()
+            .contains(&format!("redirected to {}/elsewhere", server.uri())),
+        "{err}"
+    );
 }
 
 #[tokio::test]
