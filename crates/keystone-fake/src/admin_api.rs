@@ -32,6 +32,42 @@ fn allow(state: &AppState, headers: &HeaderMap, rule: &str) -> ApiResult<Caller>
     guard(state, headers, rule, PolicyTarget::new())
 }
 
+/// The target Keystone builds for a list of users, projects or role assignments: the token's
+/// domain as `target.domain_id` when it is domain-scoped, nothing otherwise (the query's filters
+/// are not part of it).
+fn list_target(caller: &Caller) -> PolicyTarget {
+    PolicyTarget::new().with_opt("target.domain_id", caller.domain_id())
+}
+
+/// Authenticates the caller of a list route and checks `rule` against [`list_target`].
+fn guard_list(state: &AppState, headers: &HeaderMap, rule: &str) -> ApiResult<Caller> {
+    let caller = state.caller(headers)?;
+    enforce(rule, &caller, &list_target(&caller))?;
+    Ok(caller)
+}
+
+/// The target Keystone builds for a user named in the path: the user, when they exist.
+fn user_target(state: &AppState, id: &str) -> PolicyTarget {
+    let domain = state.store().users.get(id).map(|u| u.domain_id.clone());
+    match domain {
+        Some(d) => PolicyTarget::new()
+            .with("target.user.id", id)
+            .with("target.user.domain_id", d),
+        None => PolicyTarget::new(),
+    }
+}
+
+/// The target Keystone builds for a project named in the path: the project, when it exists.
+fn project_target(state: &AppState, id: &str) -> PolicyTarget {
+    let domain = state.store().projects.get(id).map(|p| p.domain_id.clone());
+    match domain {
+        Some(d) => PolicyTarget::new()
+            .with("target.project.id", id)
+            .with("target.project.domain_id", d),
+        None => PolicyTarget::new(),
+    }
+}
+
 fn views(state: &AppState) -> Views {
     Views { base: state.base() }
 }
@@ -344,14 +380,16 @@ pub(crate) async fn list_projects(
     uri: OriginalUri,
     KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Json<ProjectList>> {
-    allow(&state, &headers, "identity:list_projects")?;
+    let caller = guard_list(&state, &headers, "identity:list_projects")?;
     let v = views(&state);
     let projects = state
         .store()
         .projects
         .values()
         .filter(|p| {
-            matches(&q, "name", Some(&p.name))
+            // as Keystone does, a domain-scoped token lists its domain's projects only
+            caller.domain_id().is_none_or(|d| d == p.domain_id)
+                && matches(&q, "name", Some(&p.name))
                 && matches(&q, "domain_id", Some(&p.domain_id))
                 && matches(&q, "parent_id", p.parent_id.as_deref())
                 && matches_bool(&q, "enabled", p.enabled)
@@ -371,14 +409,11 @@ pub(crate) async fn get_project(
     headers: HeaderMap,
     KsPath(id): KsPath<String>,
 ) -> ApiResult<Json<ProjectResponse>> {
-    let domain = state.store().projects.get(&id).map(|p| p.domain_id.clone());
     guard(
         &state,
         &headers,
         "identity:get_project",
-        PolicyTarget::new()
-            .with("target.project.id", id.as_str())
-            .with_opt("target.project.domain_id", domain.as_deref()),
+        project_target(&state, &id),
     )?;
     let store = state.store();
     let p = store
@@ -419,7 +454,12 @@ pub(crate) async fn update_project(
     KsPath(id): KsPath<String>,
     KsJson(body): KsJson<ProjectUpdateRequest>,
 ) -> ApiResult<Json<ProjectResponse>> {
-    allow(&state, &headers, "identity:update_project")?;
+    guard(
+        &state,
+        &headers,
+        "identity:update_project",
+        project_target(&state, &id),
+    )?;
     let rec = state.store().update_project(&id, body.project)?;
     // Keystone answers an update with the extra attributes spelled out too (the fake keeps
     // none)
@@ -434,7 +474,12 @@ pub(crate) async fn delete_project(
     headers: HeaderMap,
     KsPath(id): KsPath<String>,
 ) -> ApiResult<StatusCode> {
-    allow(&state, &headers, "identity:delete_project")?;
+    guard(
+        &state,
+        &headers,
+        "identity:delete_project",
+        project_target(&state, &id),
+    )?;
     state.store().delete_project(&id)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -448,14 +493,16 @@ pub(crate) async fn list_users(
     uri: OriginalUri,
     KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Json<UserList>> {
-    allow(&state, &headers, "identity:list_users")?;
+    let caller = guard_list(&state, &headers, "identity:list_users")?;
     let v = views(&state);
     let users = state
         .store()
         .users
         .values()
         .filter(|u| {
-            matches(&q, "name", Some(&u.name))
+            // as Keystone does, a domain-scoped token lists its domain's users only
+            caller.domain_id().is_none_or(|d| d == u.domain_id)
+                && matches(&q, "name", Some(&u.name))
                 && matches(&q, "domain_id", Some(&u.domain_id))
                 && matches_bool(&q, "enabled", u.enabled)
         })
@@ -473,14 +520,11 @@ pub(crate) async fn get_user(
     headers: HeaderMap,
     KsPath(id): KsPath<String>,
 ) -> ApiResult<Json<UserResponse>> {
-    let domain = state.store().users.get(&id).map(|u| u.domain_id.clone());
     guard(
         &state,
         &headers,
         "identity:get_user",
-        PolicyTarget::new()
-            .with("target.user.id", id.as_str())
-            .with_opt("target.user.domain_id", domain.as_deref()),
+        user_target(&state, &id),
     )?;
     let store = state.store();
     let u = store
@@ -521,13 +565,24 @@ pub(crate) async fn update_user(
     KsPath(id): KsPath<String>,
     KsJson(body): KsJson<UserUpdateRequest>,
 ) -> ApiResult<Json<UserResponse>> {
-    allow(&state, &headers, "identity:update_user")?;
+    guard(
+        &state,
+        &headers,
+        "identity:update_user",
+        user_target(&state, &id),
+    )?;
     let rec = state.store().update_user(&id, body.user)?;
     // Keystone answers an update with the extra attributes spelled out too
     let mut user = views(&state).user(&rec);
     let mut extra = serde_json::Map::new();
     if let Some(email) = &rec.email {
         extra.insert("email".into(), serde_json::Value::String(email.clone()));
+    }
+    if let Some(description) = &rec.description {
+        extra.insert(
+            "description".into(),
+            serde_json::Value::String(description.clone()),
+        );
     }
     user.extra = Some(extra);
     Ok(Json(UserResponse { user }))
@@ -539,7 +594,12 @@ pub(crate) async fn delete_user(
     headers: HeaderMap,
     KsPath(id): KsPath<String>,
 ) -> ApiResult<StatusCode> {
-    allow(&state, &headers, "identity:delete_user")?;
+    guard(
+        &state,
+        &headers,
+        "identity:delete_user",
+        user_target(&state, &id),
+    )?;
     state.store().delete_user(&id)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -882,12 +942,7 @@ pub(crate) async fn put_grant(
         target: target_of(&uri, target_id),
         role_id,
     };
-    guard(
-        &state,
-        &headers,
-        "identity:create_grant",
-        grant_target(&state, &grant),
-    )?;
+    guard_grant(&state, &headers, "identity:create_grant", &grant, false)?;
     state.store().grant(grant)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -899,45 +954,89 @@ pub(crate) async fn check_grant(
     uri: OriginalUri,
     KsPath((target_id, user_id, role_id)): KsPath<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    allow(&state, &headers, "identity:check_grant")?;
-    check(
-        &state.store(),
-        Grant {
-            user_id,
-            target: target_of(&uri, target_id),
-            role_id,
-        },
-    )
+    let grant = Grant {
+        user_id,
+        target: target_of(&uri, target_id),
+        role_id,
+    };
+    guard_grant(&state, &headers, "identity:check_grant", &grant, false)?;
+    check(&state.store(), grant)
 }
 
-/// The target Keystone builds for a grant: the user's, project's or domain's and role's
-/// domains and the role's name.
-fn grant_target(state: &AppState, g: &Grant) -> PolicyTarget {
+/// The target Keystone builds for a grant or a list of grants (`role: None`): the role, the
+/// user, and the project or domain, each looked up first, in Keystone's order, so that one that
+/// does not exist is a 404 whoever asks. A user who does not exist is left out of the target
+/// when `missing_user_ok` (a revocation) rather than a 404.
+fn grant_target(
+    state: &AppState,
+    user_id: &str,
+    target: &Target,
+    role_id: Option<&str>,
+    missing_user_ok: bool,
+) -> ApiResult<PolicyTarget> {
     let store = state.store();
-    let user_domain = store.users.get(&g.user_id).map(|u| u.domain_id.clone());
-    let role = store.roles.get(&g.role_id);
-    let mut t = PolicyTarget::new()
-        .with("target.user.id", g.user_id.as_str())
-        .with_opt("target.user.domain_id", user_domain.as_deref())
-        .with("target.role.id", g.role_id.as_str())
-        .with(
-            "target.role.domain_id",
-            role.and_then(|r| r.domain_id.clone())
-                .map(serde_json::Value::String)
-                .unwrap_or(serde_json::Value::Null),
-        )
-        .with_opt("target.role.name", role.map(|r| r.name.as_str()));
-    match &g.target {
-        Target::Project(p) => {
-            let domain = store.projects.get(p).map(|x| x.domain_id.clone());
-            t = t
-                .with("target.project.id", p.as_str())
-                .with_opt("target.project.domain_id", domain.as_deref());
+    let mut t = PolicyTarget::new();
+    if let Target::Domain(d) = target {
+        if !store.domains.contains_key(d) {
+            return Err(ApiError::not_found("domain", d));
         }
-        Target::Domain(d) => t = t.with("target.domain.id", d.as_str()),
-        Target::System => {}
+        t = t.with("target.domain.id", d.as_str());
     }
-    t
+    if let Some(role_id) = role_id {
+        let role = store
+            .roles
+            .get(role_id)
+            .ok_or_else(|| ApiError::not_found("role", role_id))?;
+        t = t
+            .with("target.role.id", role.id.as_str())
+            .with("target.role.name", role.name.as_str())
+            .with(
+                "target.role.domain_id",
+                role.domain_id
+                    .clone()
+                    .map(Value::String)
+                    .unwrap_or(Value::Null),
+            );
+    }
+    match store.users.get(user_id) {
+        Some(u) => {
+            t = t
+                .with("target.user.id", u.id.as_str())
+                .with("target.user.domain_id", u.domain_id.as_str());
+        }
+        None if missing_user_ok => {}
+        None => return Err(ApiError::not_found("user", user_id)),
+    }
+    if let Target::Project(p) = target {
+        let project = store
+            .projects
+            .get(p)
+            .ok_or_else(|| ApiError::not_found("project", p))?;
+        t = t
+            .with("target.project.id", p.as_str())
+            .with("target.project.domain_id", project.domain_id.as_str());
+    }
+    Ok(t)
+}
+
+/// Authenticates the caller of a grant route, builds the grant's target and checks `rule`.
+fn guard_grant(
+    state: &AppState,
+    headers: &HeaderMap,
+    rule: &str,
+    g: &Grant,
+    missing_user_ok: bool,
+) -> ApiResult<Caller> {
+    let caller = state.caller(headers)?;
+    let target = grant_target(
+        state,
+        &g.user_id,
+        &g.target,
+        Some(&g.role_id),
+        missing_user_ok,
+    )?;
+    enforce(rule, &caller, &target)?;
+    Ok(caller)
 }
 
 fn check(store: &Store, g: Grant) -> ApiResult<StatusCode> {
@@ -964,12 +1063,7 @@ pub(crate) async fn delete_grant(
         target: target_of(&uri, target_id),
         role_id,
     };
-    guard(
-        &state,
-        &headers,
-        "identity:revoke_grant",
-        grant_target(&state, &grant),
-    )?;
+    guard_grant(&state, &headers, "identity:revoke_grant", &grant, true)?;
     state.store().revoke_grant(&grant)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -1004,11 +1098,11 @@ pub(crate) async fn list_project_grants(
     uri: OriginalUri,
     KsPath((target_id, user_id)): KsPath<(String, String)>,
 ) -> ApiResult<Json<RoleList>> {
-    allow(&state, &headers, "identity:list_grants")?;
-    if !state.store().projects.contains_key(&target_id) {
-        return Err(ApiError::not_found("project", &target_id));
-    }
-    grant_list(&state, &uri, &user_id, Target::Project(target_id))
+    let target = Target::Project(target_id);
+    let caller = state.caller(&headers)?;
+    let policy_target = grant_target(&state, &user_id, &target, None, false)?;
+    enforce("identity:list_grants", &caller, &policy_target)?;
+    grant_list(&state, &uri, &user_id, target)
 }
 
 /// `GET /v3/domains/{domain}/users/{user}/roles`
@@ -1018,11 +1112,11 @@ pub(crate) async fn list_domain_grants(
     uri: OriginalUri,
     KsPath((target_id, user_id)): KsPath<(String, String)>,
 ) -> ApiResult<Json<RoleList>> {
-    allow(&state, &headers, "identity:list_grants")?;
-    if !state.store().domains.contains_key(&target_id) {
-        return Err(ApiError::not_found("domain", &target_id));
-    }
-    grant_list(&state, &uri, &user_id, Target::Domain(target_id))
+    let target = Target::Domain(target_id);
+    let caller = state.caller(&headers)?;
+    let policy_target = grant_target(&state, &user_id, &target, None, false)?;
+    enforce("identity:list_grants", &caller, &policy_target)?;
+    grant_list(&state, &uri, &user_id, target)
 }
 
 /// `GET /v3/system/users/{user}/roles`
@@ -1092,7 +1186,7 @@ pub(crate) async fn list_role_assignments(
     uri: OriginalUri,
     KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Json<RoleAssignmentList>> {
-    allow(&state, &headers, "identity:list_role_assignments")?;
+    let caller = guard_list(&state, &headers, "identity:list_role_assignments")?;
     let names = query_filter_is_true(&q, "include_names");
     let effective = query_filter_is_true(&q, "effective");
     let store = state.store();
@@ -1116,6 +1210,18 @@ pub(crate) async fn list_role_assignments(
         };
         if !target_ok || !matches(&q, "user.id", Some(&g.user_id)) || q.contains_key("group.id") {
             continue;
+        }
+        // as Keystone does, a domain-scoped token lists the assignments on its domain and on
+        // the domain's projects only
+        if let Some(scope) = caller.domain_id() {
+            let in_scope = match &g.target {
+                Target::Domain(d) => d == scope,
+                Target::Project(p) => store.projects.get(p).is_some_and(|p| p.domain_id == scope),
+                Target::System => false,
+            };
+            if !in_scope {
+                continue;
+            }
         }
         let grants = match &g.target {
             Target::Project(p) => format!("{base}/v3/projects/{p}/users/{}/roles", g.user_id),

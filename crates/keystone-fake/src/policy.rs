@@ -58,6 +58,14 @@ impl Caller {
         }
     }
 
+    /// The scoped domain's id, for domain-scoped tokens.
+    pub fn domain_id(&self) -> Option<&str> {
+        match &self.scope {
+            TokenScope::Domain(d) => Some(d),
+            _ => None,
+        }
+    }
+
     /// The domain new projects and users go to when the request names none: the scoped
     /// project's domain, else the user's.
     pub fn default_domain(&self) -> String {
@@ -77,10 +85,6 @@ impl Caller {
             v.map(|s| Value::String(s.to_owned()))
                 .unwrap_or(Value::Null)
         };
-        let domain_id = match &self.scope {
-            TokenScope::Domain(d) => Some(d.as_str()),
-            _ => None,
-        };
         let mut creds = Map::new();
         creds.insert("user_id".into(), Value::String(self.user_id.clone()));
         creds.insert(
@@ -92,7 +96,7 @@ impl Caller {
             "project_domain_id".into(),
             opt(self.project_domain_id.as_deref()),
         );
-        creds.insert("domain_id".into(), opt(domain_id));
+        creds.insert("domain_id".into(), opt(self.domain_id()));
         creds.insert(
             "system_scope".into(),
             opt((self.scope == TokenScope::System).then_some("all")),
