@@ -110,12 +110,23 @@ fn segment(id: &str) -> Result<String> {
     Ok(percent_encoding::utf8_percent_encode(id, SEGMENT).to_string())
 }
 
+/// The rule that `prior` implies `implied`.
+fn implies(prior_id: &str, implied_id: &str) -> Result<String> {
+    Ok(format!(
+        "{}/implies/{}",
+        item("roles", prior_id)?,
+        segment(implied_id)?
+    ))
+}
+
+/// One of a user's collections, such as their application credentials or access rules.
+fn user_collection(user_id: &str, collection: &str) -> Result<String> {
+    Ok(format!("{}/{collection}", item("users", user_id)?))
+}
+
 /// A user's application credentials.
 fn app_creds(user_id: &str) -> Result<String> {
-    Ok(format!(
-        "{}/application_credentials",
-        item("users", user_id)?
-    ))
+    user_collection(user_id, "application_credentials")
 }
 
 /// `/{collection}/{id}`, the id encoded.
@@ -505,14 +516,6 @@ impl Admin {
 
     // ----- implied roles ---------------------------------------------------------------------
 
-    fn implies(prior_id: &str, implied_id: &str) -> Result<String> {
-        Ok(format!(
-            "{}/implies/{}",
-            item("roles", prior_id)?,
-            segment(implied_id)?
-        ))
-    }
-
     /// `PUT /v3/roles/{prior}/implies/{implied}`: whoever holds `prior` holds `implied` too
     /// (in tokens, and in effective role assignments).
     pub async fn create_implied_role(
@@ -520,7 +523,7 @@ impl Admin {
         prior_id: &str,
         implied_id: &str,
     ) -> Result<RoleInference<InferenceRole>> {
-        let url = self.url(&Self::implies(prior_id, implied_id)?).await?;
+        let url = self.url(&implies(prior_id, implied_id)?).await?;
         let r: RoleInferenceResponse<InferenceRole> =
             self.session.request(Method::PUT, url).send_json().await?;
         Ok(r.role_inference)
@@ -528,7 +531,7 @@ impl Admin {
 
     /// Whether `prior` implies `implied` (`HEAD`: 204 yes, 404 no).
     pub async fn check_implied_role(&self, prior_id: &str, implied_id: &str) -> Result<bool> {
-        let path = Self::implies(prior_id, implied_id)?;
+        let path = implies(prior_id, implied_id)?;
         match self.no_content(Method::HEAD, &path).await {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok(false),
@@ -538,7 +541,7 @@ impl Admin {
 
     /// `DELETE /v3/roles/{prior}/implies/{implied}`
     pub async fn delete_implied_role(&self, prior_id: &str, implied_id: &str) -> Result<()> {
-        self.no_content(Method::DELETE, &Self::implies(prior_id, implied_id)?)
+        self.no_content(Method::DELETE, &implies(prior_id, implied_id)?)
             .await
     }
 
@@ -692,13 +695,17 @@ impl Admin {
     /// `GET /v3/users/{user}/access_rules`: the access rules of the user's application
     /// credentials, each once.
     pub async fn list_access_rules(&self, user_id: &str) -> Result<Vec<UserAccessRule>> {
-        let path = format!("{}/access_rules", item("users", user_id)?);
+        let path = user_collection(user_id, "access_rules")?;
         self.list::<AccessRuleList>(&path).await
     }
 
     /// `GET /v3/users/{user}/access_rules/{id}`
     pub async fn get_access_rule(&self, user_id: &str, id: &str) -> Result<UserAccessRule> {
-        let path = format!("{}/access_rules/{}", item("users", user_id)?, segment(id)?);
+        let path = format!(
+            "{}/{}",
+            user_collection(user_id, "access_rules")?,
+            segment(id)?
+        );
         let r: AccessRuleResponse = self.get(&path).await?;
         Ok(r.access_rule)
     }
@@ -706,7 +713,11 @@ impl Admin {
     /// `DELETE /v3/users/{user}/access_rules/{id}`: Keystone refuses (403) while an application
     /// credential still uses the rule.
     pub async fn delete_access_rule(&self, user_id: &str, id: &str) -> Result<()> {
-        let path = format!("{}/access_rules/{}", item("users", user_id)?, segment(id)?);
+        let path = format!(
+            "{}/{}",
+            user_collection(user_id, "access_rules")?,
+            segment(id)?
+        );
         self.no_content(Method::DELETE, &path).await
     }
 
