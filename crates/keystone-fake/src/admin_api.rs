@@ -1,5 +1,6 @@
 //! The admin API: services, endpoints, regions, domains, projects, users (and their own
-//! password changes), roles and the rules of which implies which, grants, role assignments,
+//! password changes), roles and the rules of which implies which, grants (to users and to
+//! groups), role assignments,
 //! application credentials and their access rules.
 
 use axum::Json;
@@ -13,7 +14,7 @@ use serde_json::Value;
 use crate::app::{AppState, KsJson, KsPath, KsQuery, QueryMap, query_filter_is_true, query_flag};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Caller, PolicyTarget, enforce};
-use crate::store::{Grant, RoleRec, Store, Target};
+use crate::store::{Actor, Grant, RoleRec, Store, Target};
 use crate::views::Views;
 
 /// Authenticates the caller and checks `rule` against a target.
@@ -80,17 +81,17 @@ pub(crate) fn path_and_query(uri: &OriginalUri) -> String {
 }
 
 /// Whether `value` passes the optional filter `q[name]`.
-fn matches(q: &QueryMap, name: &str, value: Option<&str>) -> bool {
+pub(crate) fn matches(q: &QueryMap, name: &str, value: Option<&str>) -> bool {
     q.get(name).is_none_or(|want| value == Some(want.as_str()))
 }
 
-fn matches_bool(q: &QueryMap, name: &str, value: bool) -> bool {
+pub(crate) fn matches_bool(q: &QueryMap, name: &str, value: bool) -> bool {
     q.get(name).is_none_or(|_| query_flag(q, name) == value)
 }
 
-type Created<T> = (StatusCode, Json<T>);
+pub(crate) type Created<T> = (StatusCode, Json<T>);
 
-fn created<T>(value: T) -> Created<T> {
+pub(crate) fn created<T>(value: T) -> Created<T> {
     (StatusCode::CREATED, Json(value))
 }
 
@@ -930,49 +931,67 @@ fn target_of(uri: &OriginalUri, target_id: String) -> Target {
     }
 }
 
-/// `PUT /v3/{projects,domains}/{target}/users/{user}/roles/{role}`: 204.
+/// The user or group a grant route names: `/v3/{projects,domains}/{target}/{users,groups}/{id}`
+/// or `/v3/system/{users,groups}/{id}`.
+fn actor_of(uri: &OriginalUri, id: String) -> Actor {
+    let path = uri.0.path();
+    let kind = if path.starts_with("/v3/system/") {
+        path.split('/').nth(3)
+    } else {
+        path.split('/').nth(4)
+    };
+    if kind == Some("groups") {
+        Actor::Group(id)
+    } else {
+        Actor::User(id)
+    }
+}
+
+/// The grant a `/v3/{projects,domains}/{target}/{users,groups}/{actor}/roles/{role}` route names.
+fn grant_of(uri: &OriginalUri, (target_id, actor_id, role_id): (String, String, String)) -> Grant {
+    Grant {
+        actor: actor_of(uri, actor_id),
+        target: target_of(uri, target_id),
+        role_id,
+    }
+}
+
+/// `PUT /v3/{projects,domains}/{target}/{users,groups}/{actor}/roles/{role}`: 204.
 pub(crate) async fn put_grant(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    KsPath((target_id, user_id, role_id)): KsPath<(String, String, String)>,
+    KsPath(parts): KsPath<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let grant = Grant {
-        user_id,
-        target: target_of(&uri, target_id),
-        role_id,
-    };
+    let grant = grant_of(&uri, parts);
     guard_grant(&state, &headers, "identity:create_grant", &grant, false)?;
     state.store().grant(grant)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET`/`HEAD /v3/{projects,domains}/{target}/users/{user}/roles/{role}`: 204 or 404.
+/// `GET`/`HEAD /v3/{projects,domains}/{target}/{users,groups}/{actor}/roles/{role}`: 204 or
+/// 404.
 pub(crate) async fn check_grant(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    KsPath((target_id, user_id, role_id)): KsPath<(String, String, String)>,
+    KsPath(parts): KsPath<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let grant = Grant {
-        user_id,
-        target: target_of(&uri, target_id),
-        role_id,
-    };
+    let grant = grant_of(&uri, parts);
     guard_grant(&state, &headers, "identity:check_grant", &grant, false)?;
     check(&state.store(), grant)
 }
 
 /// The target Keystone builds for a grant or a list of grants (`role: None`): the role, the
-/// user, and the project or domain, each looked up first, in Keystone's order, so that one that
-/// does not exist is a 404 whoever asks. A user who does not exist is left out of the target
-/// when `missing_user_ok` (a revocation) rather than a 404.
+/// user or group, and the project or domain, each looked up first, in Keystone's order, so that
+/// one that does not exist is a 404 whoever asks. A user or group that does not exist is left
+/// out of the target when `missing_actor_ok` (a revocation) rather than a 404.
 fn grant_target(
     state: &AppState,
-    user_id: &str,
+    actor: &Actor,
     target: &Target,
     role_id: Option<&str>,
-    missing_user_ok: bool,
+    missing_actor_ok: bool,
 ) -> ApiResult<PolicyTarget> {
     let store = state.store();
     let mut t = PolicyTarget::new();
@@ -998,14 +1017,19 @@ fn grant_target(
                     .unwrap_or(Value::Null),
             );
     }
-    match store.users.get(user_id) {
-        Some(u) => {
+    let actor_domain = match actor {
+        Actor::User(id) => store.users.get(id).map(|u| u.domain_id.as_str()),
+        Actor::Group(id) => store.groups.get(id).map(|g| g.domain_id.as_str()),
+    };
+    match actor_domain {
+        Some(domain) => {
+            let kind = actor.kind();
             t = t
-                .with("target.user.id", u.id.as_str())
-                .with("target.user.domain_id", u.domain_id.as_str());
+                .with(&format!("target.{kind}.id"), actor.id())
+                .with(&format!("target.{kind}.domain_id"), domain);
         }
-        None if missing_user_ok => {}
-        None => return Err(ApiError::not_found("user", user_id)),
+        None if missing_actor_ok => {}
+        None => return Err(ApiError::not_found(actor.kind(), actor.id())),
     }
     if let Target::Project(p) = target {
         let project = store
@@ -1025,15 +1049,15 @@ fn guard_grant(
     headers: &HeaderMap,
     rule: &str,
     g: &Grant,
-    missing_user_ok: bool,
+    missing_actor_ok: bool,
 ) -> ApiResult<Caller> {
     let caller = state.caller(headers)?;
     let target = grant_target(
         state,
-        &g.user_id,
+        &g.actor,
         &g.target,
         Some(&g.role_id),
-        missing_user_ok,
+        missing_actor_ok,
     )?;
     enforce(rule, &caller, &target)?;
     Ok(caller)
@@ -1046,41 +1070,42 @@ fn check(store: &Store, g: Grant) -> ApiResult<StatusCode> {
     } else {
         Err(ApiError::not_found(
             "role assignment",
-            &format!("role {} for user {}", g.role_id, g.user_id),
+            &format!("role {} for {} {}", g.role_id, g.actor.kind(), g.actor.id()),
         ))
     }
 }
 
-/// `DELETE /v3/{projects,domains}/{target}/users/{user}/roles/{role}`: 204.
+/// `DELETE /v3/{projects,domains}/{target}/{users,groups}/{actor}/roles/{role}`: 204.
 pub(crate) async fn delete_grant(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    KsPath((target_id, user_id, role_id)): KsPath<(String, String, String)>,
+    KsPath(parts): KsPath<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let grant = Grant {
-        user_id,
-        target: target_of(&uri, target_id),
-        role_id,
-    };
+    let grant = grant_of(&uri, parts);
     guard_grant(&state, &headers, "identity:revoke_grant", &grant, true)?;
     state.store().revoke_grant(&grant)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The roles granted to `actor` itself on `target` (a user's list leaves their groups' out).
 fn grant_list(
     state: &AppState,
     uri: &OriginalUri,
-    user_id: &str,
+    actor: &Actor,
     target: Target,
 ) -> ApiResult<Json<RoleList>> {
     let store = state.store();
-    if !store.users.contains_key(user_id) {
-        return Err(ApiError::not_found("user", user_id));
+    let known = match actor {
+        Actor::User(id) => store.users.contains_key(id),
+        Actor::Group(id) => store.groups.contains_key(id),
+    };
+    if !known {
+        return Err(ApiError::not_found(actor.kind(), actor.id()));
     }
     let v = views(state);
     let roles = store
-        .direct_roles(user_id, &target)
+        .actor_roles(actor, &target)
         .iter()
         .filter_map(|id| store.roles.get(id))
         .map(|r| v.role(r, true))
@@ -1091,95 +1116,90 @@ fn grant_list(
     }))
 }
 
-/// `GET /v3/projects/{project}/users/{user}/roles`
-pub(crate) async fn list_project_grants(
+/// `GET /v3/{projects,domains}/{target}/{users,groups}/{actor}/roles`
+pub(crate) async fn list_grants(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    KsPath((target_id, user_id)): KsPath<(String, String)>,
+    KsPath((target_id, actor_id)): KsPath<(String, String)>,
 ) -> ApiResult<Json<RoleList>> {
-    let target = Target::Project(target_id);
+    let target = target_of(&uri, target_id);
+    let actor = actor_of(&uri, actor_id);
     let caller = state.caller(&headers)?;
-    let policy_target = grant_target(&state, &user_id, &target, None, false)?;
+    let policy_target = grant_target(&state, &actor, &target, None, false)?;
     enforce("identity:list_grants", &caller, &policy_target)?;
-    grant_list(&state, &uri, &user_id, target)
+    grant_list(&state, &uri, &actor, target)
 }
 
-/// `GET /v3/domains/{domain}/users/{user}/roles`
-pub(crate) async fn list_domain_grants(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: OriginalUri,
-    KsPath((target_id, user_id)): KsPath<(String, String)>,
-) -> ApiResult<Json<RoleList>> {
-    let target = Target::Domain(target_id);
-    let caller = state.caller(&headers)?;
-    let policy_target = grant_target(&state, &user_id, &target, None, false)?;
-    enforce("identity:list_grants", &caller, &policy_target)?;
-    grant_list(&state, &uri, &user_id, target)
+/// The system-grant rule for `action` (`list`, `check`, `create`, `revoke`) and `actor`:
+/// `identity:{action}_system_grant(s)_for_{user,group}`.
+fn system_rule(action: &str, actor: &Actor) -> String {
+    let grants = if action == "list" { "grants" } else { "grant" };
+    format!("identity:{action}_system_{grants}_for_{}", actor.kind())
 }
 
-/// `GET /v3/system/users/{user}/roles`
+/// `GET /v3/system/{users,groups}/{actor}/roles`
 pub(crate) async fn list_system_grants(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
-    KsPath(user_id): KsPath<String>,
+    KsPath(actor_id): KsPath<String>,
 ) -> ApiResult<Json<RoleList>> {
-    allow(&state, &headers, "identity:list_system_grants_for_user")?;
-    grant_list(&state, &uri, &user_id, Target::System)
+    let actor = actor_of(&uri, actor_id);
+    allow(&state, &headers, &system_rule("list", &actor))?;
+    grant_list(&state, &uri, &actor, Target::System)
 }
 
-/// `PUT /v3/system/users/{user}/roles/{role}`
+/// The system grant a `/v3/system/{users,groups}/{actor}/roles/{role}` route names.
+fn system_grant_of(uri: &OriginalUri, (actor_id, role_id): (String, String)) -> Grant {
+    Grant {
+        actor: actor_of(uri, actor_id),
+        target: Target::System,
+        role_id,
+    }
+}
+
+/// `PUT /v3/system/{users,groups}/{actor}/roles/{role}`
 pub(crate) async fn put_system_grant(
     State(state): State<AppState>,
     headers: HeaderMap,
-    KsPath((user_id, role_id)): KsPath<(String, String)>,
+    uri: OriginalUri,
+    KsPath(parts): KsPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    allow(&state, &headers, "identity:create_system_grant_for_user")?;
-    state.store().grant(Grant {
-        user_id,
-        target: Target::System,
-        role_id,
-    })?;
+    let grant = system_grant_of(&uri, parts);
+    allow(&state, &headers, &system_rule("create", &grant.actor))?;
+    state.store().grant(grant)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET`/`HEAD /v3/system/users/{user}/roles/{role}`
+/// `GET`/`HEAD /v3/system/{users,groups}/{actor}/roles/{role}`
 pub(crate) async fn check_system_grant(
     State(state): State<AppState>,
     headers: HeaderMap,
-    KsPath((user_id, role_id)): KsPath<(String, String)>,
+    uri: OriginalUri,
+    KsPath(parts): KsPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    allow(&state, &headers, "identity:check_system_grant_for_user")?;
-    check(
-        &state.store(),
-        Grant {
-            user_id,
-            target: Target::System,
-            role_id,
-        },
-    )
+    let grant = system_grant_of(&uri, parts);
+    allow(&state, &headers, &system_rule("check", &grant.actor))?;
+    check(&state.store(), grant)
 }
 
-/// `DELETE /v3/system/users/{user}/roles/{role}`
+/// `DELETE /v3/system/{users,groups}/{actor}/roles/{role}`
 pub(crate) async fn delete_system_grant(
     State(state): State<AppState>,
     headers: HeaderMap,
-    KsPath((user_id, role_id)): KsPath<(String, String)>,
+    uri: OriginalUri,
+    KsPath(parts): KsPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    allow(&state, &headers, "identity:revoke_system_grant_for_user")?;
-    state.store().revoke_grant(&Grant {
-        user_id,
-        target: Target::System,
-        role_id,
-    })?;
+    let grant = system_grant_of(&uri, parts);
+    allow(&state, &headers, &system_rule("revoke", &grant.actor))?;
+    state.store().revoke_grant(&grant)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 // ----- role assignments ----------------------------------------------------------------------
 
-/// `GET /v3/role_assignments?user.id=&role.id=&scope.project.id=&scope.domain.id=&scope.system=&include_names&effective`
+/// `GET /v3/role_assignments?user.id=&group.id=&role.id=&scope.project.id=&scope.domain.id=&scope.system=&include_names&effective`
 pub(crate) async fn list_role_assignments(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -1189,6 +1209,11 @@ pub(crate) async fn list_role_assignments(
     let caller = guard_list(&state, &headers, "identity:list_role_assignments")?;
     let names = query_filter_is_true(&q, "include_names");
     let effective = query_filter_is_true(&q, "effective");
+    if effective && q.contains_key("group.id") {
+        return Err(ApiError::bad_request(
+            "Combining effective and group filter will always result in an empty list.",
+        ));
+    }
     let store = state.store();
     let base = state.base();
     let mut rows = Vec::new();
@@ -1208,7 +1233,7 @@ pub(crate) async fn list_role_assignments(
                 !q.contains_key("scope.project.id") && !q.contains_key("scope.domain.id")
             }
         };
-        if !target_ok || !matches(&q, "user.id", Some(&g.user_id)) || q.contains_key("group.id") {
+        if !target_ok {
             continue;
         }
         // as Keystone does, a domain-scoped token lists the assignments on its domain and on
@@ -1224,9 +1249,24 @@ pub(crate) async fn list_role_assignments(
             }
         }
         let grants = match &g.target {
-            Target::Project(p) => format!("{base}/v3/projects/{p}/users/{}/roles", g.user_id),
-            Target::Domain(d) => format!("{base}/v3/domains/{d}/users/{}/roles", g.user_id),
-            Target::System => format!("{base}/v3/system/users/{}/roles", g.user_id),
+            Target::Project(p) => format!("{base}/v3/projects/{p}"),
+            Target::Domain(d) => format!("{base}/v3/domains/{d}"),
+            Target::System => format!("{base}/v3/system"),
+        };
+        let grants = format!("{grants}/{}/{}/roles", g.actor.collection(), g.actor.id());
+        // who the rows name: the grant's user or group; with `effective`, a group's members
+        // instead, each row linking the membership it comes through
+        let holders: Vec<(Actor, Option<String>)> = match (&g.actor, effective) {
+            (Actor::Group(group), true) => store
+                .members
+                .iter()
+                .filter(|(gr, _)| gr == group)
+                .map(|(_, user)| {
+                    let membership = format!("{base}/v3/groups/{group}/users/{user}");
+                    (Actor::User(user.clone()), Some(membership))
+                })
+                .collect(),
+            (actor, _) => vec![(actor.clone(), None)],
         };
         // the granted role, then (effective) each role it implies with the role implying it
         // directly; as Keystone does, an implied role's `assignment` link names that role
@@ -1237,14 +1277,29 @@ pub(crate) async fn list_role_assignments(
             let implied = store.implied_with_priors(&g.role_id);
             roles.extend(implied.into_iter().map(|(role, prior)| (role, Some(prior))));
         }
-        for (role_id, prior) in roles {
-            if !matches(&q, "role.id", Some(&role_id)) {
+        for (holder, membership) in holders {
+            let wanted = match &holder {
+                Actor::User(u) => matches(&q, "user.id", Some(u)) && !q.contains_key("group.id"),
+                Actor::Group(gr) => matches(&q, "group.id", Some(gr)) && !q.contains_key("user.id"),
+            };
+            if !wanted {
                 continue;
             }
-            let link = format!("{grants}/{}", prior.as_deref().unwrap_or(&role_id));
-            let prior_link =
-                prior.map(|prior| format!("{base}/v3/prior_role/{role_id}/implies/{prior}"));
-            rows.push(assignment(&store, names, g, &role_id, link, prior_link));
+            for (role_id, prior) in &roles {
+                if !matches(&q, "role.id", Some(role_id)) {
+                    continue;
+                }
+                let links = AssignmentLinks {
+                    assignment: format!("{grants}/{}", prior.as_deref().unwrap_or(role_id)),
+                    prior_role: prior
+                        .as_ref()
+                        .map(|prior| format!("{base}/v3/prior_role/{role_id}/implies/{prior}")),
+                    membership: membership.clone(),
+                };
+                rows.push(assignment(
+                    &store, names, &holder, &g.target, role_id, links,
+                ));
+            }
         }
     }
     Ok(Json(RoleAssignmentList {
@@ -1264,17 +1319,17 @@ fn named_domain(store: &Store, id: &str) -> NamedRef {
     }
 }
 
+/// One row of a role assignment list: `holder` has `role_id` on `target`.
 fn assignment(
     store: &Store,
     names: bool,
-    g: &Grant,
+    holder: &Actor,
+    target: &Target,
     role_id: &str,
-    link: String,
-    prior_role: Option<String>,
+    links: AssignmentLinks,
 ) -> RoleAssignment {
-    let user = store.users.get(&g.user_id);
     let role = store.roles.get(role_id);
-    let scope = match &g.target {
+    let scope = match target {
         Target::Project(p) => {
             let rec = store.projects.get(p);
             AssignmentScope {
@@ -1304,24 +1359,36 @@ fn assignment(
             system: Some(keystone_types::auth::SystemScope { all: true }),
         },
     };
+    let (name, domain) = match holder {
+        Actor::User(id) => store
+            .users
+            .get(id)
+            .map(|u| (u.name.clone(), u.domain_id.clone())),
+        Actor::Group(id) => store
+            .groups
+            .get(id)
+            .map(|g| (g.name.clone(), g.domain_id.clone())),
+    }
+    .unwrap_or_default();
+    let named = AssignmentActor {
+        domain: names.then(|| named_domain(store, &domain)),
+        id: holder.id().to_owned(),
+        name: names.then_some(name),
+    };
+    let (user, group) = match holder {
+        Actor::User(_) => (Some(named), None),
+        Actor::Group(_) => (None, Some(named)),
+    };
     RoleAssignment {
-        links: AssignmentLinks {
-            assignment: link,
-            prior_role,
-        },
+        links,
         role: AssignmentActor {
             domain: None,
             id: role_id.to_owned(),
             name: names.then(|| role.map(|r| r.name.clone()).unwrap_or_default()),
         },
         scope,
-        user: Some(AssignmentActor {
-            domain: names
-                .then(|| named_domain(store, user.map(|u| u.domain_id.as_str()).unwrap_or(""))),
-            id: g.user_id.clone(),
-            name: names.then(|| user.map(|u| u.name.clone()).unwrap_or_default()),
-        }),
-        group: None,
+        user,
+        group,
     }
 }
 

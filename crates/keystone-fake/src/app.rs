@@ -18,7 +18,7 @@ use crate::controls::{Clock, Controls};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Caller;
 use crate::store::{Store, TokenProblem, TokenScope};
-use crate::{admin_api, auth_api, trust_api};
+use crate::{admin_api, auth_api, group_api, trust_api};
 
 tokio::task_local! {
     /// The root URL of the request being answered.
@@ -371,11 +371,35 @@ pub(crate) fn router(state: AppState) -> Router {
                 .delete(admin_api::delete_grant),
         )
     };
-    let (p_grant, p_grant_routes) =
-        grant("/v3/projects/{target_id}/users/{user_id}/roles/{role_id}");
-    let (d_grant, d_grant_routes) =
-        grant("/v3/domains/{target_id}/users/{user_id}/roles/{role_id}");
-    Router::new()
+    // the same handlers serve users' and groups' grants: they read which from the path
+    let grants = ["projects", "domains"].into_iter().flat_map(|target| {
+        ["users", "groups"].into_iter().flat_map(move |actor| {
+            [
+                grant(&format!(
+                    "/v3/{target}/{{target_id}}/{actor}/{{actor_id}}/roles/{{role_id}}"
+                )),
+                (
+                    format!("/v3/{target}/{{target_id}}/{actor}/{{actor_id}}/roles"),
+                    get(admin_api::list_grants),
+                ),
+            ]
+        })
+    });
+    let system_grants = ["users", "groups"].into_iter().flat_map(|actor| {
+        [
+            (
+                format!("/v3/system/{actor}/{{actor_id}}/roles"),
+                get(admin_api::list_system_grants),
+            ),
+            (
+                format!("/v3/system/{actor}/{{actor_id}}/roles/{{role_id}}"),
+                put(admin_api::put_system_grant)
+                    .get(admin_api::check_system_grant)
+                    .delete(admin_api::delete_system_grant),
+            ),
+        ]
+    });
+    let routes = Router::new()
         .route("/", get(auth_api::versions))
         .route("/v3", get(auth_api::v3_root))
         .route("/v3/", get(auth_api::v3_root))
@@ -477,26 +501,24 @@ pub(crate) fn router(state: AppState) -> Router {
                 .delete(admin_api::delete_implied_role),
         )
         .route("/v3/role_inferences", get(admin_api::list_role_inferences))
-        .route(&p_grant, p_grant_routes)
-        .route(&d_grant, d_grant_routes)
         .route(
-            "/v3/projects/{target_id}/users/{user_id}/roles",
-            get(admin_api::list_project_grants),
+            "/v3/groups",
+            get(group_api::list_groups).post(group_api::create_group),
         )
         .route(
-            "/v3/domains/{target_id}/users/{user_id}/roles",
-            get(admin_api::list_domain_grants),
+            "/v3/groups/{id}",
+            get(group_api::get_group)
+                .patch(group_api::update_group)
+                .delete(group_api::delete_group),
         )
+        .route("/v3/groups/{id}/users", get(group_api::list_group_users))
         .route(
-            "/v3/system/users/{user_id}/roles",
-            get(admin_api::list_system_grants),
+            "/v3/groups/{id}/users/{user_id}",
+            put(group_api::add_user_to_group)
+                .get(group_api::check_user_in_group)
+                .delete(group_api::remove_user_from_group),
         )
-        .route(
-            "/v3/system/users/{user_id}/roles/{role_id}",
-            put(admin_api::put_system_grant)
-                .get(admin_api::check_system_grant)
-                .delete(admin_api::delete_system_grant),
-        )
+        .route("/v3/users/{id}/groups", get(group_api::list_user_groups))
         .route(
             "/v3/role_assignments",
             get(admin_api::list_role_assignments),
@@ -532,7 +554,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             "/v3/OS-TRUST/trusts/{trust_id}/roles/{role_id}",
             get(trust_api::get_trust_role),
-        )
+        );
+    grants
+        .chain(system_grants)
+        .fold(routes, |r, (path, methods)| r.route(&path, methods))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             route_controls,

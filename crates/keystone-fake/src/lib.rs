@@ -30,6 +30,7 @@ mod app;
 mod auth_api;
 pub mod controls;
 pub mod error;
+mod group_api;
 mod ops;
 pub mod policy;
 pub mod seed;
@@ -56,7 +57,7 @@ pub use seed::{Seed, SeedError};
 pub use store::Store;
 
 use app::{AppState, Shared};
-use store::{Grant, Target};
+use store::{Actor, Grant, Target};
 
 /// The default token lifetime, as Keystone's `[token] expiration` (one hour).
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
@@ -411,14 +412,58 @@ impl FakeKeystone {
     }
 
     fn grant(&self, user_id: &str, target: Target, role: &str) -> Result<(), FakeError> {
+        self.grant_to(Actor::User(user_id.to_owned()), target, role)
+    }
+
+    fn grant_to(&self, actor: Actor, target: Target, role: &str) -> Result<(), FakeError> {
         let mut store = self.shared.store();
         let role_id = Self::role_id(&store, role)?;
         store.grant(Grant {
-            user_id: user_id.to_owned(),
+            actor,
             target,
             role_id,
         })?;
         Ok(())
+    }
+
+    /// Creates a group in the `default` domain; returns its id.
+    pub fn create_group(&self, name: &str) -> Result<String, FakeError> {
+        Ok(self
+            .shared
+            .store()
+            .create_group(keystone_types::resources::GroupCreate {
+                name: name.to_owned(),
+                ..Default::default()
+            })?
+            .id)
+    }
+
+    /// Adds a user to a group: the user holds the group's roles from then on.
+    pub fn add_user_to_group(&self, group_id: &str, user_id: &str) -> Result<(), FakeError> {
+        Ok(self.shared.store().add_user_to_group(group_id, user_id)?)
+    }
+
+    /// Removes a user from a group; as in Keystone, the user's tokens issued so far are
+    /// revoked.
+    pub fn remove_user_from_group(&self, group_id: &str, user_id: &str) -> Result<(), FakeError> {
+        Ok(self
+            .shared
+            .store()
+            .remove_user_from_group(group_id, user_id)?)
+    }
+
+    /// Grants the role named `role` to a group on a project: each member holds it there.
+    pub fn grant_group_project_role(
+        &self,
+        group_id: &str,
+        project_id: &str,
+        role: &str,
+    ) -> Result<(), FakeError> {
+        self.grant_to(
+            Actor::Group(group_id.to_owned()),
+            Target::Project(project_id.to_owned()),
+            role,
+        )
     }
 
     /// Grants the role named `role` to a user on a project.
@@ -574,7 +619,7 @@ fn bootstrap(
     })?;
     for target in [Target::Project(project.id.clone()), Target::System] {
         store.grant(Grant {
-            user_id: user.id.clone(),
+            actor: Actor::User(user.id.clone()),
             target,
             role_id: role_ids[0].clone(),
         })?;

@@ -5,15 +5,15 @@ use chrono::{DateTime, Utc};
 use keystone_types::Secret;
 use keystone_types::resources::{
     ApplicationCredentialCreate, DomainCreate, DomainUpdate, EndpointCreate, EndpointUpdate,
-    ProjectCreate, ProjectUpdate, RegionCreate, RegionUpdate, RoleCreate, RoleUpdate,
-    ServiceCreate, ServiceUpdate, TrustCreate, UserCreate, UserUpdate,
+    GroupCreate, GroupUpdate, ProjectCreate, ProjectUpdate, RegionCreate, RegionUpdate, RoleCreate,
+    RoleUpdate, ServiceCreate, ServiceUpdate, TrustCreate, UserCreate, UserUpdate,
 };
 use rand::RngCore;
 
 use crate::error::ApiError;
 use crate::store::{
-    AccessRuleRec, AppCredRec, DomainRec, EndpointRec, Grant, ProjectRec, RegionRec, RoleRec,
-    ServiceRec, Store, Target, TrustRec, UserRec, new_id,
+    AccessRuleRec, Actor, AppCredRec, DomainRec, EndpointRec, Grant, GroupRec, ProjectRec,
+    RegionRec, RoleRec, ServiceRec, Store, Target, TrustRec, UserRec, new_id,
 };
 
 const INTERFACES: [&str; 3] = ["public", "internal", "admin"];
@@ -162,6 +162,15 @@ impl Store {
         self.domains.remove(id);
         self.projects.retain(|_, p| p.domain_id != id);
         self.users.retain(|_, u| u.domain_id != id);
+        let groups: Vec<String> = self
+            .groups
+            .values()
+            .filter(|g| g.domain_id == id)
+            .map(|g| g.id.clone())
+            .collect();
+        for g in groups {
+            self.delete_group(&g)?;
+        }
         self.grants
             .retain(|g| g.target != Target::Domain(id.to_owned()));
         Ok(())
@@ -383,7 +392,9 @@ impl Store {
         self.users
             .remove(id)
             .ok_or_else(|| ApiError::not_found("user", id))?;
-        self.grants.retain(|g| g.user_id != id);
+        self.grants
+            .retain(|g| g.actor != Actor::User(id.to_owned()));
+        self.members.retain(|(_, u)| u != id);
         self.app_creds.retain(|_, c| c.user_id != id);
         self.access_rules.retain(|_, r| r.user_id != id);
         for t in &mut self.trusts {
@@ -525,8 +536,12 @@ impl Store {
 
     /// Checks that a grant's parts exist.
     pub(crate) fn check_grant_parts(&self, g: &Grant) -> Result<(), ApiError> {
-        if !self.users.contains_key(&g.user_id) {
-            return Err(ApiError::not_found("user", &g.user_id));
+        let known = match &g.actor {
+            Actor::User(id) => self.users.contains_key(id),
+            Actor::Group(id) => self.groups.contains_key(id),
+        };
+        if !known {
+            return Err(ApiError::not_found(g.actor.kind(), g.actor.id()));
         }
         if !self.roles.contains_key(&g.role_id) {
             return Err(ApiError::not_found("role", &g.role_id));
@@ -555,9 +570,155 @@ impl Store {
         if !self.grants.remove(g) {
             return Err(ApiError::not_found(
                 "grant",
-                &format!("role {} for user {}", g.role_id, g.user_id),
+                &format!("role {} for {} {}", g.role_id, g.actor.kind(), g.actor.id()),
             ));
         }
+        Ok(())
+    }
+
+    // ----- groups --------------------------------------------------------------------------
+
+    /// A group, or Keystone's 404.
+    pub(crate) fn group(&self, id: &str) -> Result<&GroupRec, ApiError> {
+        self.groups
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("group", id))
+    }
+
+    fn check_group_name(&self, name: &str, domain_id: &str, except: &str) -> Result<(), ApiError> {
+        if self
+            .groups
+            .values()
+            .any(|g| g.name == name && g.domain_id == domain_id && g.id != except)
+        {
+            return Err(ApiError::conflict(
+                "group",
+                format!("Duplicate entry found with name {name} at domain ID {domain_id}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Creates a group (its name trimmed, as Keystone trims it).
+    pub(crate) fn create_group(&mut self, c: GroupCreate) -> Result<GroupRec, ApiError> {
+        let domain_id = c.domain_id.unwrap_or_else(|| "default".to_owned());
+        if !self.domains.contains_key(&domain_id) {
+            return Err(ApiError::not_found("domain", &domain_id));
+        }
+        let name = c.name.trim().to_owned();
+        self.check_group_name(&name, &domain_id, "")?;
+        let rec = GroupRec {
+            id: new_id(),
+            name,
+            domain_id,
+            description: c.description.unwrap_or_default(),
+        };
+        self.groups.insert(rec.id.clone(), rec.clone());
+        Ok(rec)
+    }
+
+    /// Updates a group's name or description; its domain cannot change.
+    pub(crate) fn update_group(&mut self, id: &str, u: GroupUpdate) -> Result<GroupRec, ApiError> {
+        let domain_id = self.group(id)?.domain_id.clone();
+        if u.domain_id.as_ref().is_some_and(|d| d != &domain_id) {
+            return Err(ApiError::bad_request("Cannot change Domain ID"));
+        }
+        let name = u.name.map(|n| n.trim().to_owned());
+        if let Some(name) = &name {
+            self.check_group_name(name, &domain_id, id)?;
+        }
+        let g = self.groups.get_mut(id).expect("looked up above");
+        if let Some(name) = name {
+            g.name = name;
+        }
+        if let Some(d) = u.description {
+            g.description = d;
+        }
+        Ok(g.clone())
+    }
+
+    /// Deletes a group with its grants and memberships. As Keystone does, the members' tokens
+    /// are revoked when the group held any role.
+    pub(crate) fn delete_group(&mut self, id: &str) -> Result<(), ApiError> {
+        self.group(id)?;
+        let actor = Actor::Group(id.to_owned());
+        let had_roles = self.grants.iter().any(|g| g.actor == actor);
+        let members: Vec<String> = self
+            .members
+            .iter()
+            .filter(|(g, _)| g == id)
+            .map(|(_, u)| u.clone())
+            .collect();
+        self.groups.remove(id);
+        self.grants.retain(|g| g.actor != actor);
+        self.members.retain(|(g, _)| g != id);
+        if had_roles {
+            for user in members {
+                self.revoke_user_tokens(&user);
+            }
+        }
+        Ok(())
+    }
+
+    /// The group and the user of a membership, each looked up (group first, as Keystone does).
+    fn membership_parts(&self, group_id: &str, user_id: &str) -> Result<(), ApiError> {
+        self.group(group_id)?;
+        if !self.users.contains_key(user_id) {
+            return Err(ApiError::not_found("user", user_id));
+        }
+        Ok(())
+    }
+
+    fn not_a_member(group_id: &str, user_id: &str) -> ApiError {
+        ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            format!("User '{user_id}' not found in group '{group_id}'"),
+        )
+    }
+
+    /// Adds a user to a group (idempotent, as `PUT` is).
+    pub(crate) fn add_user_to_group(
+        &mut self,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<(), ApiError> {
+        self.membership_parts(group_id, user_id)?;
+        self.members
+            .insert((group_id.to_owned(), user_id.to_owned()));
+        Ok(())
+    }
+
+    /// Whether a user is a member of a group: `Ok` or Keystone's 404.
+    pub(crate) fn check_user_in_group(
+        &self,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<(), ApiError> {
+        self.membership_parts(group_id, user_id)?;
+        if self
+            .members
+            .contains(&(group_id.to_owned(), user_id.to_owned()))
+        {
+            Ok(())
+        } else {
+            Err(Self::not_a_member(group_id, user_id))
+        }
+    }
+
+    /// Removes a user from a group and, as Keystone does, revokes the user's tokens.
+    pub(crate) fn remove_user_from_group(
+        &mut self,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<(), ApiError> {
+        if !self
+            .members
+            .remove(&(group_id.to_owned(), user_id.to_owned()))
+        {
+            self.membership_parts(group_id, user_id)?;
+            return Err(Self::not_a_member(group_id, user_id));
+        }
+        self.revoke_user_tokens(user_id);
         Ok(())
     }
 

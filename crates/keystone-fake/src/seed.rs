@@ -29,7 +29,7 @@ use keystone_types::resources::{
 use serde::Deserialize;
 
 use crate::error::ApiError;
-use crate::store::{Grant, Store, Target};
+use crate::store::{Actor, Grant, Store, Target};
 
 /// A whole seed file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -298,7 +298,7 @@ impl Seed {
             entry(
                 what,
                 store.grant(Grant {
-                    user_id,
+                    actor: Actor::User(user_id),
                     target,
                     role_id,
                 }),

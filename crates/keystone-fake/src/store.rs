@@ -171,11 +171,58 @@ pub enum Target {
     System,
 }
 
-/// A role granted to a user on a target.
+/// A group of users.
+#[derive(Debug, Clone)]
+pub struct GroupRec {
+    /// Id.
+    pub id: String,
+    /// Name, unique in its domain.
+    pub name: String,
+    /// Owning domain.
+    pub domain_id: String,
+    /// Free text (`""` when none was given, as Keystone stores it).
+    pub description: String,
+}
+
+/// Who holds a grant: a user, or a group (and through it each of its members).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Actor {
+    /// A user, by id.
+    User(String),
+    /// A group, by id.
+    Group(String),
+}
+
+impl Actor {
+    /// The user's or the group's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Actor::User(id) | Actor::Group(id) => id,
+        }
+    }
+
+    /// `user` or `group`, as Keystone's messages name them.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::User(_) => "user",
+            Actor::Group(_) => "group",
+        }
+    }
+
+    /// The path segment of its grants: `users` or `groups`.
+    pub fn collection(&self) -> &'static str {
+        match self {
+            Actor::User(_) => "users",
+            Actor::Group(_) => "groups",
+        }
+    }
+}
+
+/// A role granted to a user or a group on a target.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Grant {
-    /// The user.
-    pub user_id: String,
+    /// The user or the group.
+    pub actor: Actor,
     /// Where.
     pub target: Target,
     /// The role.
@@ -394,6 +441,9 @@ pub struct Store {
     /// backend lists them so (bootstrap's first, `member` implying `reader`).
     pub(crate) implied: Vec<(String, String)>,
     pub(crate) grants: BTreeSet<Grant>,
+    pub(crate) groups: BTreeMap<String, GroupRec>,
+    /// Group memberships: (group id, user id).
+    pub(crate) members: BTreeSet<(String, String)>,
     pub(crate) services: BTreeMap<String, ServiceRec>,
     pub(crate) endpoints: BTreeMap<String, EndpointRec>,
     pub(crate) regions: BTreeMap<String, RegionRec>,
@@ -424,6 +474,8 @@ impl std::fmt::Debug for Store {
             .field("roles", &self.roles)
             .field("implied", &self.implied)
             .field("grants", &self.grants)
+            .field("groups", &self.groups)
+            .field("members", &self.members)
             .field("services", &self.services)
             .field("endpoints", &self.endpoints)
             .field("regions", &self.regions)
@@ -569,13 +621,35 @@ impl Store {
             .collect())
     }
 
-    /// The roles granted directly to `user_id` on `target`.
-    pub fn direct_roles(&self, user_id: &str, target: &Target) -> Vec<String> {
+    /// The roles granted to `actor` itself on `target` (a user's without their groups').
+    pub fn actor_roles(&self, actor: &Actor, target: &Target) -> Vec<String> {
         self.grants
             .iter()
-            .filter(|g| g.user_id == user_id && &g.target == target)
+            .filter(|g| &g.actor == actor && &g.target == target)
             .map(|g| g.role_id.clone())
             .collect()
+    }
+
+    /// The ids of the groups `user_id` is a member of.
+    pub fn groups_of<'a>(&'a self, user_id: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.members
+            .iter()
+            .filter(move |(_, u)| u == user_id)
+            .map(|(g, _)| g.as_str())
+    }
+
+    /// The roles granted on `target` to `user_id` or to a group they are a member of, each
+    /// once (implied roles not yet added).
+    pub fn direct_roles(&self, user_id: &str, target: &Target) -> Vec<String> {
+        let mut roles = self.actor_roles(&Actor::User(user_id.to_owned()), target);
+        for group in self.groups_of(user_id) {
+            for r in self.actor_roles(&Actor::Group(group.to_owned()), target) {
+                if !roles.contains(&r) {
+                    roles.push(r);
+                }
+            }
+        }
+        roles
     }
 
     /// The effective roles (implied ones included) of `user_id` on `target`.

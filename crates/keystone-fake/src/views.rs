@@ -2,15 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use keystone_types::resources::{
-    ApplicationCredential, Domain, Endpoint, InferenceRole, Links, Project, Region, Role, SelfLink,
-    Service, Trust, User, UserAccessRule,
+    ApplicationCredential, Domain, Endpoint, Group, InferenceRole, Links, Project, Region, Role,
+    SelfLink, Service, Trust, User, UserAccessRule,
 };
 use keystone_types::token::{Token, TokenResponse};
 use serde_json::{Map, Value};
 
 use crate::store::{
-    AccessRuleRec, AppCredRec, DomainRec, EndpointRec, ProjectRec, RegionRec, RoleRec, ServiceRec,
-    Store, TokenRec, TrustRec, UserRec,
+    AccessRuleRec, AppCredRec, DomainRec, EndpointRec, GroupRec, ProjectRec, RegionRec, RoleRec,
+    ServiceRec, Store, TokenRec, TrustRec, UserRec,
 };
 
 /// A time as Keystone's `isotime(subsecond=True)` writes it: to the second, with six zeros.
@@ -121,6 +121,17 @@ impl Views {
             options: Map::new(),
             password_expires_at: None,
             extra: None,
+        }
+    }
+
+    /// A group.
+    pub(crate) fn group(&self, g: &GroupRec) -> Group {
+        Group {
+            description: g.description.clone(),
+            domain_id: g.domain_id.clone(),
+            id: g.id.clone(),
+            links: self.link("groups", &g.id),
+            name: g.name.clone(),
         }
     }
 

@@ -1,5 +1,5 @@
 //! The resources of the Identity v3 admin API: services, endpoints, regions, domains, projects,
-//! users, roles, role assignments and application credentials, with their create and update
+//! users, groups, roles, role assignments and application credentials, with their create and update
 //! bodies and the `{"x": ...}` / `{"xs": [...], "links": ...}` envelopes.
 
 use serde::{Deserialize, Serialize};
@@ -110,6 +110,12 @@ envelope! {
     UserCreateRequest { user: UserCreate }
     /// `{"user": ...}` in an update request.
     UserUpdateRequest { user: UserUpdate }
+    /// `{"group": ...}`
+    GroupResponse { group: Group }
+    /// `{"group": ...}` in a create request.
+    GroupCreateRequest { group: GroupCreate }
+    /// `{"group": ...}` in an update request.
+    GroupUpdateRequest { group: GroupUpdate }
     /// `{"role": ...}`
     RoleResponse { role: Role }
     /// `{"role": ...}` in a create request.
@@ -133,8 +139,12 @@ list_envelope! {
     DomainList { domains: Domain }
     /// `GET /v3/projects` and `GET /v3/auth/projects`
     ProjectList { projects: Project }
-    /// `GET /v3/users`
+    /// `GET /v3/users` and `GET /v3/groups/{id}/users`
     UserList { users: User }
+    /// `GET /v3/groups`
+    GroupList { groups: Group }
+    /// `GET /v3/users/{id}/groups`
+    UserGroupList { groups: UserGroup }
     /// `GET /v3/roles` and the role lists of grants
     RoleList { roles: Role }
     /// `GET /v3/role_assignments`
@@ -521,6 +531,62 @@ pub struct UserUpdate {
     pub password: Option<Secret>,
 }
 
+/// A group of users: roles granted to it apply to each of its members.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    /// Free text; Keystone stores `""` when none is given.
+    #[serde(default)]
+    pub description: String,
+    /// The owning domain.
+    pub domain_id: String,
+    /// The group's id.
+    pub id: String,
+    /// The `self` link.
+    pub links: SelfLink,
+    /// The group's name, unique within its domain.
+    pub name: String,
+}
+
+/// A group as `GET /v3/users/{id}/groups` lists it: with when the user's membership ends
+/// (`null` for the memberships made with `PUT /v3/groups/{id}/users/{user}`, which do not).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserGroup {
+    /// The group.
+    #[serde(flatten)]
+    pub group: Group,
+    /// When the membership ends (federated users' memberships expire).
+    #[serde(default)]
+    pub membership_expires_at: Option<String>,
+}
+
+/// The body of `POST /v3/groups`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GroupCreate {
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The owning domain; defaults to the caller's domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_id: Option<String>,
+    /// The group's name (required).
+    pub name: String,
+}
+
+/// The body of `PATCH /v3/groups/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GroupUpdate {
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Keystone refuses to move a group to another domain (400); only the group's own domain
+    /// is accepted here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_id: Option<String>,
+    /// The group's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
 /// A role.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Role {
@@ -588,6 +654,10 @@ pub struct AssignmentLinks {
     /// With `effective`, the grant an assignment was derived from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prior_role: Option<String>,
+    /// With `effective`, for a role a user holds through a group: the membership
+    /// (`/v3/groups/{group}/users/{user}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership: Option<String>,
 }
 
 /// A user, group, role, project or domain in a role assignment: an id, and with

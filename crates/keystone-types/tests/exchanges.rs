@@ -221,3 +221,36 @@ fn scope_forms() {
         }
     }
 }
+
+/// Group answers as Keystone 30.0.0 gave them (recorded by hand: the reference exchanges have
+/// none), the user's group list with its `membership_expires_at`.
+#[test]
+fn groups_round_trip_as_keystone_answers_them() {
+    let group = serde_json::json!({"group": {"id": "09a0764b39f8470c97e6c9f349a29912",
+        "name": "devs", "domain_id": "default", "description": "",
+        "links": {"self": "http://127.0.0.1:35357/v3/groups/09a0764b39f8470c97e6c9f349a29912"}}});
+    round_trip::<GroupResponse>("group", &group);
+    let list = serde_json::json!({"groups": [group["group"]], "links": {"next": null,
+        "self": "http://127.0.0.1:35357/v3/groups?name=devs", "previous": null}});
+    round_trip::<GroupList>("groups", &list);
+    let mut mine = group["group"].clone();
+    mine["membership_expires_at"] = Value::Null;
+    let user_groups = serde_json::json!({"groups": [mine], "links": {"next": null,
+        "self": "http://127.0.0.1:35357/v3/users/31e957d3ca99480da615e23ca1089486/groups",
+        "previous": null}});
+    round_trip::<UserGroupList>("user groups", &user_groups);
+    let parsed: UserGroupList = serde_json::from_value(user_groups).unwrap();
+    assert_eq!(parsed.groups[0].group.name, "devs");
+    round_trip::<GroupCreateRequest>(
+        "group create",
+        &serde_json::json!({"group": {"name": "ops", "description": "Ops", "domain_id": "default"}}),
+    );
+    rejects::<GroupCreateRequest>(
+        "group create without a name",
+        &serde_json::json!({"group": {}}),
+    );
+    round_trip::<GroupUpdateRequest>(
+        "group update",
+        &serde_json::json!({"group": {"name": "devs2", "description": "Developers"}}),
+    );
+}
