@@ -1,6 +1,6 @@
-//! The admin calls services and their operators need: services, endpoints, users, projects,
-//! roles, domains, regions (each created, read, listed, updated and deleted), role grants, role
-//! assignments, implied roles, trusts, application credentials and their access rules, and a
+//! The admin calls services and their operators need: services, endpoints, users, groups,
+//! projects, roles, domains, regions (each created, read, listed, updated and deleted), group
+//! membership, role grants to users and to groups, role assignments, implied roles, trusts, application credentials and their access rules, and a
 //! user's own password change.
 //!
 //! Every call goes to the Identity v3 root found by discovery, with the session's token. Ids
@@ -54,6 +54,8 @@ pub struct EndpointQuery {
 pub struct RoleAssignmentQuery {
     /// Only this user's assignments.
     pub user_id: Option<String>,
+    /// Only this group's assignments (Keystone refuses it with `effective`: 400).
+    pub group_id: Option<String>,
     /// Only assignments on this project.
     pub project_id: Option<String>,
     /// Only assignments on this domain.
@@ -80,15 +82,15 @@ pub enum GrantTarget {
 }
 
 impl GrantTarget {
-    fn path(&self, user_id: &str, role_id: &str) -> Result<String> {
-        let (user, role) = (segment(user_id)?, segment(role_id)?);
-        Ok(match self {
-            GrantTarget::Project(p) => {
-                format!("/projects/{}/users/{user}/roles/{role}", segment(p)?)
-            }
-            GrantTarget::Domain(d) => format!("/domains/{}/users/{user}/roles/{role}", segment(d)?),
-            GrantTarget::System => format!("/system/users/{user}/roles/{role}"),
-        })
+    /// The grant of `role_id` to the user or group `actor_id` (`actors`: `users` or `groups`).
+    fn path(&self, actors: &str, actor_id: &str, role_id: &str) -> Result<String> {
+        let (actor, role) = (segment(actor_id)?, segment(role_id)?);
+        let target = match self {
+            GrantTarget::Project(p) => format!("/projects/{}", segment(p)?),
+            GrantTarget::Domain(d) => format!("/domains/{}", segment(d)?),
+            GrantTarget::System => "/system".to_owned(),
+        };
+        Ok(format!("{target}/{actors}/{actor}/roles/{role}"))
     }
 }
 
@@ -116,6 +118,15 @@ fn implies(prior_id: &str, implied_id: &str) -> Result<String> {
         "{}/implies/{}",
         item("roles", prior_id)?,
         segment(implied_id)?
+    ))
+}
+
+/// A user's membership of a group.
+fn membership(group_id: &str, user_id: &str) -> Result<String> {
+    Ok(format!(
+        "{}/users/{}",
+        item("groups", group_id)?,
+        segment(user_id)?
     ))
 }
 
@@ -604,42 +615,150 @@ impl Admin {
 
     // ----- grants and assignments ------------------------------------------------------------
 
-    /// Grants a role (`PUT`, 204).
+    /// Grants a role to a user (`PUT`, 204).
     pub async fn grant_role(
         &self,
         target: &GrantTarget,
         user_id: &str,
         role_id: &str,
     ) -> Result<()> {
-        self.no_content(Method::PUT, &target.path(user_id, role_id)?)
+        self.no_content(Method::PUT, &target.path("users", user_id, role_id)?)
             .await
     }
 
-    /// Whether a user holds a role directly on a target (`HEAD`: 204 yes, 404 no).
+    /// Whether a user holds a role directly on a target (`HEAD`: 204 yes, 404 no); a role the
+    /// user holds through a group does not count (see [`Admin::check_group_role`]).
     pub async fn check_role(
         &self,
         target: &GrantTarget,
         user_id: &str,
         role_id: &str,
     ) -> Result<bool> {
-        match self
-            .no_content(Method::HEAD, &target.path(user_id, role_id)?)
-            .await
-        {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
-        }
+        self.exists(&target.path("users", user_id, role_id)?).await
     }
 
-    /// Revokes a role grant (`DELETE`, 204).
+    /// Revokes a user's role grant (`DELETE`, 204).
     pub async fn revoke_role(
         &self,
         target: &GrantTarget,
         user_id: &str,
         role_id: &str,
     ) -> Result<()> {
-        self.no_content(Method::DELETE, &target.path(user_id, role_id)?)
+        self.no_content(Method::DELETE, &target.path("users", user_id, role_id)?)
+            .await
+    }
+
+    /// Grants a role to a group (`PUT`, 204): each member holds it on the target.
+    pub async fn grant_group_role(
+        &self,
+        target: &GrantTarget,
+        group_id: &str,
+        role_id: &str,
+    ) -> Result<()> {
+        self.no_content(Method::PUT, &target.path("groups", group_id, role_id)?)
+            .await
+    }
+
+    /// Whether a group holds a role on a target (`HEAD`: 204 yes, 404 no).
+    pub async fn check_group_role(
+        &self,
+        target: &GrantTarget,
+        group_id: &str,
+        role_id: &str,
+    ) -> Result<bool> {
+        self.exists(&target.path("groups", group_id, role_id)?)
+            .await
+    }
+
+    /// Revokes a group's role grant (`DELETE`, 204).
+    pub async fn revoke_group_role(
+        &self,
+        target: &GrantTarget,
+        group_id: &str,
+        role_id: &str,
+    ) -> Result<()> {
+        self.no_content(Method::DELETE, &target.path("groups", group_id, role_id)?)
+            .await
+    }
+
+    /// `HEAD path`: `true` for 204, `false` for 404.
+    async fn exists(&self, path: &str) -> Result<bool> {
+        match self.no_content(Method::HEAD, path).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    // ----- groups ----------------------------------------------------------------------------
+
+    /// `POST /v3/groups`
+    pub async fn create_group(&self, group: GroupCreate) -> Result<Group> {
+        let r: GroupResponse = self
+            .send(Method::POST, "/groups", &GroupCreateRequest { group })
+            .await?;
+        Ok(r.group)
+    }
+
+    /// `GET /v3/groups/{id}`
+    pub async fn get_group(&self, id: &str) -> Result<Group> {
+        let r: GroupResponse = self.get_item("groups", id).await?;
+        Ok(r.group)
+    }
+
+    /// `PATCH /v3/groups/{id}`: name and description (Keystone refuses another domain).
+    pub async fn update_group(&self, id: &str, update: GroupUpdate) -> Result<Group> {
+        let body = GroupUpdateRequest { group: update };
+        let r: GroupResponse = self.patch_item("groups", id, &body).await?;
+        Ok(r.group)
+    }
+
+    /// `GET /v3/groups?name=&domain_id=`
+    pub async fn list_groups(
+        &self,
+        name: Option<&str>,
+        domain_id: Option<&str>,
+    ) -> Result<Vec<Group>> {
+        let q = query_string(&[
+            ("name", name.map(Into::into)),
+            ("domain_id", domain_id.map(Into::into)),
+        ]);
+        self.list::<GroupList>(&format!("/groups{q}")).await
+    }
+
+    /// `DELETE /v3/groups/{id}`: its grants and memberships go too (and, when it held roles,
+    /// its members' tokens are revoked).
+    pub async fn delete_group(&self, id: &str) -> Result<()> {
+        self.delete_item("groups", id).await
+    }
+
+    /// `PUT /v3/groups/{group}/users/{user}` (204; adding a member twice is not an error).
+    pub async fn add_user_to_group(&self, group_id: &str, user_id: &str) -> Result<()> {
+        self.no_content(Method::PUT, &membership(group_id, user_id)?)
+            .await
+    }
+
+    /// Whether a user is a member of a group (`HEAD`: 204 yes, 404 no, as for an unknown
+    /// user or group).
+    pub async fn check_user_in_group(&self, group_id: &str, user_id: &str) -> Result<bool> {
+        self.exists(&membership(group_id, user_id)?).await
+    }
+
+    /// `DELETE /v3/groups/{group}/users/{user}`: the user's tokens are revoked.
+    pub async fn remove_user_from_group(&self, group_id: &str, user_id: &str) -> Result<()> {
+        self.no_content(Method::DELETE, &membership(group_id, user_id)?)
+            .await
+    }
+
+    /// `GET /v3/groups/{id}/users`: the group's members.
+    pub async fn list_group_users(&self, group_id: &str) -> Result<Vec<User>> {
+        self.list::<UserList>(&format!("{}/users", item("groups", group_id)?))
+            .await
+    }
+
+    /// `GET /v3/users/{id}/groups`: the groups a user is a member of.
+    pub async fn list_user_groups(&self, user_id: &str) -> Result<Vec<UserGroup>> {
+        self.list::<UserGroupList>(&user_collection(user_id, "groups")?)
             .await
     }
 
@@ -651,6 +770,7 @@ impl Admin {
         let flag = |b: bool| b.then(|| "true".to_owned());
         let q = query_string(&[
             ("user.id", query.user_id.clone()),
+            ("group.id", query.group_id.clone()),
             ("scope.project.id", query.project_id.clone()),
             ("scope.domain.id", query.domain_id.clone()),
             ("scope.system", query.system.then(|| "all".to_owned())),

@@ -1043,3 +1043,164 @@ async fn a_session_without_its_catalog() {
             .is_some_and(|c| !c.is_empty())
     );
 }
+
+/// Groups: created, found, updated, members added and removed, a role granted to the group
+/// reaching its member's token, and deleted.
+#[tokio::test]
+async fn groups_and_their_roles() {
+    use keystone_types::resources::{GroupCreate, GroupUpdate};
+
+    let cloud = Cloud::start().await;
+    let admin = cloud.admin().admin();
+    // a user with a role on their own project, and a second project for the group's role
+    let (_, user_id, name) = cloud.user_with_role("grouped", "reader", "pw9").await;
+    let (project, _, _) = cloud.user_with_role("groupproj", "reader", "pw10").await;
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let group_name = format!("devs-{}", &suffix[..12]);
+    let group = admin
+        .create_group(GroupCreate {
+            name: group_name.clone(),
+            description: Some("Developers".into()),
+            domain_id: Some("default".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(group.name, group_name);
+    assert_eq!(group.domain_id, "default");
+    assert_eq!(admin.get_group(&group.id).await.unwrap(), group);
+    let found = admin
+        .list_groups(Some(&group_name), Some("default"))
+        .await
+        .unwrap();
+    assert_eq!(found, vec![group.clone()]);
+    let renamed = admin
+        .update_group(
+            &group.id,
+            GroupUpdate {
+                name: Some(format!("{group_name}-2")),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, format!("{group_name}-2"));
+    assert_eq!(renamed.description, "Developers");
+    let moved = admin
+        .update_group(
+            &group.id,
+            GroupUpdate {
+                domain_id: Some("elsewhere".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(moved.status().map(|s| s.as_u16()), Some(400), "{moved}");
+
+    assert!(
+        !admin
+            .check_user_in_group(&group.id, &user_id)
+            .await
+            .unwrap()
+    );
+    admin.add_user_to_group(&group.id, &user_id).await.unwrap();
+    assert!(
+        admin
+            .check_user_in_group(&group.id, &user_id)
+            .await
+            .unwrap()
+    );
+    let members = admin.list_group_users(&group.id).await.unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].id, user_id);
+    let mine = admin.list_user_groups(&user_id).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].group.id, group.id);
+    assert_eq!(mine[0].membership_expires_at, None);
+
+    let member = admin.find_role("member").await.unwrap().unwrap();
+    let target = GrantTarget::Project(project.clone());
+    assert!(
+        !admin
+            .check_group_role(&target, &group.id, &member.id)
+            .await
+            .unwrap()
+    );
+    admin
+        .grant_group_role(&target, &group.id, &member.id)
+        .await
+        .unwrap();
+    assert!(
+        admin
+            .check_group_role(&target, &group.id, &member.id)
+            .await
+            .unwrap()
+    );
+    // the user's own grant does not exist: the role comes through the group
+    assert!(
+        !admin
+            .check_role(&target, &user_id, &member.id)
+            .await
+            .unwrap()
+    );
+    let rows = admin
+        .list_role_assignments(&RoleAssignmentQuery {
+            group_id: Some(group.id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0].group.as_ref().map(|g| g.id.as_str()),
+        Some(group.id.as_str())
+    );
+    let effective = admin
+        .list_role_assignments(&RoleAssignmentQuery {
+            user_id: Some(user_id.clone()),
+            project_id: Some(project.clone()),
+            role_id: Some(member.id.clone()),
+            effective: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(effective.len(), 1);
+    assert!(
+        effective[0]
+            .links
+            .membership
+            .as_deref()
+            .is_some_and(|m| m.ends_with(&format!("/groups/{}/users/{user_id}", group.id)))
+    );
+    let theirs = cloud.session(
+        Auth::password(UserIdentity::by_name(&name, "Default"), "pw9")
+            .scoped(Scope::project_by_id(&project)),
+    );
+    let access = theirs.access().await.unwrap();
+    assert!(access.has_role("member") && access.has_role("reader"));
+
+    admin
+        .revoke_group_role(&target, &group.id, &member.id)
+        .await
+        .unwrap();
+    assert!(
+        !admin
+            .check_group_role(&target, &group.id, &member.id)
+            .await
+            .unwrap()
+    );
+    admin
+        .remove_user_from_group(&group.id, &user_id)
+        .await
+        .unwrap();
+    assert!(
+        !admin
+            .check_user_in_group(&group.id, &user_id)
+            .await
+            .unwrap()
+    );
+    admin.delete_group(&group.id).await.unwrap();
+    let gone = admin.get_group(&group.id).await.unwrap_err();
+    assert_eq!(gone.kind(), ErrorKind::NotFound);
+}
