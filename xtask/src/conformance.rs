@@ -470,6 +470,146 @@ fn operator_commands(cli: &mut Cli, as_myservice: &[(&str, String)]) {
     cli.ok(&["token", "issue"], &as_rotator("new-password"));
 }
 
+/// Groups as operators use them: created, changed, listed by member and members listed, a user
+/// added, a role granted to the group giving the user a token on the project, then the role
+/// and the membership taken back.
+fn group_commands(cli: &mut Cli) {
+    let none: &[(&str, String)] = &[];
+    let group = cli.json(
+        &["group", "create", "--description", "Developers", "ci-devs"],
+        none,
+    );
+    cli.expect("group create", &group, "name", "ci-devs");
+    cli.expect("group create", &group, "domain_id", "default");
+    cli.fails(&["group", "create", "ci-devs"], none);
+    cli.ok(&["group", "set", "--description", "Devs", "ci-devs"], none);
+    let shown = cli.json(&["group", "show", "ci-devs"], none);
+    cli.expect("group set", &shown, "description", "Devs");
+
+    cli.json(
+        &["user", "create", "--password", "grouped-pw", "grouped"],
+        none,
+    );
+    cli.ok(&["group", "add", "user", "ci-devs", "grouped"], none);
+    let contains = cli.ok(&["group", "contains", "user", "ci-devs", "grouped"], none);
+    cli.check(
+        "group contains user, after group add user",
+        contains
+            .as_deref()
+            .is_some_and(|o| o.contains("grouped in group ci-devs")),
+        &contains,
+    );
+    let names = |rows: &Option<Value>| -> Vec<String> {
+        rows.as_ref()
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| field_of(r, "Name"))
+            .collect()
+    };
+    let groups = cli.json(&["group", "list", "--user", "grouped"], none);
+    cli.check("group list --user", names(&groups) == ["ci-devs"], &groups);
+    let members = cli.json(&["user", "list", "--group", "ci-devs"], none);
+    cli.check(
+        "user list --group",
+        names(&members) == ["grouped"],
+        &members,
+    );
+
+    let as_grouped = [
+        ("OS_USERNAME", "grouped".to_owned()),
+        ("OS_PASSWORD", "grouped-pw".to_owned()),
+        ("OS_PROJECT_NAME", "services".to_owned()),
+    ];
+    // no role of the user's own on `services`: a token there comes with the group's role
+    cli.fails(&["token", "issue"], &as_grouped);
+    cli.ok(
+        &[
+            "role",
+            "add",
+            "--group",
+            "ci-devs",
+            "--project",
+            "services",
+            "member",
+        ],
+        none,
+    );
+    let rows = cli.json(
+        &[
+            "role",
+            "assignment",
+            "list",
+            "--group",
+            "ci-devs",
+            "--names",
+        ],
+        none,
+    );
+    let group_rows: Vec<(Option<String>, Option<String>)> = rows
+        .as_ref()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|r| (field_of(r, "Role"), field_of(r, "Group")))
+        .collect();
+    cli.check(
+        "role assignment list --group",
+        group_rows == [(Some("member".into()), Some("ci-devs@Default".into()))],
+        &rows,
+    );
+    let effective = cli.json(
+        &[
+            "role",
+            "assignment",
+            "list",
+            "--user",
+            "grouped",
+            "--effective",
+            "--names",
+        ],
+        none,
+    );
+    let mut roles: Vec<String> = effective
+        .as_ref()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| field_of(r, "Role"))
+        .collect();
+    roles.sort();
+    cli.check(
+        "role assignment list --user --effective: the group's role and what it implies",
+        roles == ["member", "reader"],
+        &effective,
+    );
+    let token = cli.json(&["token", "issue"], &as_grouped);
+    cli.check("token issue with a group's role", token.is_some(), &token);
+    cli.ok(
+        &[
+            "role",
+            "remove",
+            "--group",
+            "ci-devs",
+            "--project",
+            "services",
+            "member",
+        ],
+        none,
+    );
+    cli.fails(&["token", "issue"], &as_grouped);
+
+    cli.ok(&["group", "remove", "user", "ci-devs", "grouped"], none);
+    let contains = cli.ok(&["group", "contains", "user", "ci-devs", "grouped"], none);
+    cli.check(
+        "group contains user, after group remove user",
+        contains.as_deref().is_some_and(|o| !o.contains("in group")),
+        &contains,
+    );
+    cli.ok(&["group", "delete", "ci-devs"], none);
+    cli.fails(&["group", "show", "ci-devs"], none);
+}
+
 /// A field of a CLI JSON object, whatever its case (`id` or `ID`), as text.
 fn field_of(v: &Value, field: &str) -> Option<String> {
     let obj = v.as_object()?;
@@ -724,6 +864,7 @@ fn openstack_cli(venv: &Venv) -> anyhow::Result<StepReport> {
     }
 
     operator_commands(&mut cli, &as_myservice);
+    group_commands(&mut cli);
 
     Ok(StepReport {
         step: "openstack-cli",
