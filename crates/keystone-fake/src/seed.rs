@@ -6,9 +6,12 @@
 //! users:
 //!   - {name: myservice, password: secret, email: myservice@localhost}
 //! roles: [{name: observer}]
+//! groups:
+//!   - {name: operators, members: [myservice]}
 //! grants:
 //!   - {user: myservice, project: services, role: admin}
 //!   - {user: myservice, system: true, role: reader}
+//!   - {group: operators, project: services, role: observer}
 //! services:
 //!   - name: myservice
 //!     type: myservice
@@ -18,13 +21,13 @@
 //!   - {user: myservice, project: services, name: ci, secret: s3cret}
 //! ```
 //!
-//! Users, projects and grants name things by name; every name must exist by the time it is used.
+//! Users, projects, groups and grants name things by name; every name must exist by the time it is used.
 
 use keystone_types::Secret;
 use keystone_types::auth::DomainRef;
 use keystone_types::resources::{
-    ApplicationCredentialCreate, EndpointCreate, ProjectCreate, RegionCreate, RoleCreate,
-    RoleIdentifier, ServiceCreate, UserCreate,
+    ApplicationCredentialCreate, EndpointCreate, GroupCreate, ProjectCreate, RegionCreate,
+    RoleCreate, RoleIdentifier, ServiceCreate, UserCreate,
 };
 use serde::Deserialize;
 
@@ -47,6 +50,9 @@ pub struct Seed {
     /// Roles to add.
     #[serde(default)]
     pub roles: Vec<SeedRole>,
+    /// Groups, with their members.
+    #[serde(default)]
+    pub groups: Vec<SeedGroup>,
     /// Role grants.
     #[serde(default)]
     pub grants: Vec<SeedGrant>,
@@ -111,12 +117,30 @@ pub struct SeedRole {
     pub name: String,
 }
 
-/// A grant of `role` to `user` on a project, a domain or the system.
+/// A group of the `default` domain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedGroup {
+    /// Its name.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Its members' names (users of the `default` domain).
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// A grant of `role` to `user` or `group` on a project, a domain or the system.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedGrant {
     /// The user's name (in the `default` domain).
-    pub user: String,
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The group's name (in the `default` domain), instead of a user.
+    #[serde(default)]
+    pub group: Option<String>,
     /// The role's name.
     pub role: String,
     /// A project's name (in the `default` domain).
@@ -266,13 +290,52 @@ impl Seed {
                 }),
             )?;
         }
+        for g in &self.groups {
+            let what = format!("group {}", g.name);
+            let group = entry(
+                what.clone(),
+                store.create_group(GroupCreate {
+                    name: g.name.clone(),
+                    description: g.description.clone(),
+                    domain_id: None,
+                }),
+            )?;
+            for member in &g.members {
+                let user_id = store
+                    .find_user(None, Some(member), Some(&default))
+                    .ok_or_else(|| missing(what.clone(), "user", member))?
+                    .id
+                    .clone();
+                entry(what.clone(), store.add_user_to_group(&group.id, &user_id))?;
+            }
+        }
         for g in &self.grants {
-            let what = format!("grant of {} to {}", g.role, g.user);
-            let user_id = store
-                .find_user(None, Some(&g.user), Some(&default))
-                .ok_or_else(|| missing(what.clone(), "user", &g.user))?
-                .id
-                .clone();
+            let holder = g.user.as_deref().or(g.group.as_deref()).unwrap_or_default();
+            let what = format!("grant of {} to {holder}", g.role);
+            let actor = match (&g.user, &g.group) {
+                (Some(user), None) => Actor::User(
+                    store
+                        .find_user(None, Some(user), Some(&default))
+                        .ok_or_else(|| missing(what.clone(), "user", user))?
+                        .id
+                        .clone(),
+                ),
+                (None, Some(group)) => Actor::Group(
+                    store
+                        .groups
+                        .values()
+                        .find(|x| &x.name == group && x.domain_id == "default")
+                        .ok_or_else(|| missing(what.clone(), "group", group))?
+                        .id
+                        .clone(),
+                ),
+                _ => {
+                    return Err(SeedError::Entry {
+                        entry: what,
+                        message: "name exactly one of user or group".into(),
+                    });
+                }
+            };
             let role_id = store
                 .role_by_name(&g.role)
                 .ok_or_else(|| missing(what.clone(), "role", &g.role))?
@@ -298,7 +361,7 @@ impl Seed {
             entry(
                 what,
                 store.grant(Grant {
-                    actor: Actor::User(user_id),
+                    actor,
                     target,
                     role_id,
                 }),

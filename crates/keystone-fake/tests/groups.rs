@@ -441,3 +441,50 @@ async fn a_domain_reader_sees_its_own_domains_groups_only() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_seed_file_makes_groups_members_and_grants_to_groups() {
+    use keystone_fake::Seed;
+    let seed = Seed::from_yaml(
+        "projects: [{name: ops}]\n\
+         users: [{name: olga, password: olgapw}]\n\
+         groups: [{name: operators, description: on call, members: [olga]}]\n\
+         grants: [{group: operators, project: ops, role: member}]\n",
+    )
+    .unwrap();
+    let fake = FakeKeystone::builder().seed(seed).start().await.unwrap();
+    let (_, body) = token(
+        &fake,
+        "olga",
+        "olgapw",
+        json!({"project": {"name": "ops", "domain": {"id": "default"}}}),
+    )
+    .await;
+    assert_eq!(names(&body["token"]["roles"]), ["member", "reader"]);
+
+    for (yaml, problem) in [
+        (
+            "groups: [{name: g, members: [nobody]}]",
+            "no user named \"nobody\"",
+        ),
+        (
+            "grants: [{group: nogroup, system: true, role: reader}]",
+            "no group named \"nogroup\"",
+        ),
+        (
+            "users: [{name: u}]\ngroups: [{name: g}]\ngrants: [{user: u, group: g, system: true, role: reader}]",
+            "name exactly one of user or group",
+        ),
+        (
+            "grants: [{system: true, role: reader}]",
+            "name exactly one of user or group",
+        ),
+    ] {
+        let fake = FakeKeystone::start().await.unwrap();
+        let err = fake
+            .apply_seed(&Seed::from_yaml(yaml).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(problem), "{yaml}: {err}");
+    }
+}
