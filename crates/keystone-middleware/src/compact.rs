@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use keystone_types::Timestamp;
 use keystone_types::auth::SystemScope;
 use keystone_types::token::{
-    AccessRule, CatalogService, NamedRef, ProjectInfo, RoleRef, Token, TokenApplicationCredential,
-    TokenUser,
+    AccessRule, CatalogService, IdRef, NamedRef, ProjectInfo, RoleRef, Token,
+    TokenApplicationCredential, TokenTrust, TokenUser,
 };
 
 /// The fields located in the buffer.
@@ -43,9 +43,11 @@ pub enum Field {
     ServiceCatalog,
     /// The application credential's access rules as JSON, when it has any.
     AccessRules,
+    /// The trust's id, for a trust-scoped token.
+    TrustId,
 }
 
-const FIELDS: usize = 13;
+const FIELDS: usize = 14;
 
 /// Where a field's text is in the buffer; `len == u32::MAX` means absent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,6 +233,16 @@ impl CompactToken {
             }
             None => w.0.push(0),
         }
+        match &t.trust {
+            Some(trust) => {
+                w.0.push(1);
+                spans[Field::TrustId as usize] = w.str(&trust.id);
+                w.str(&trust.trustor_user.id);
+                w.str(&trust.trustee_user.id);
+                w.0.push(trust.impersonation as u8);
+            }
+            None => w.0.push(0),
+        }
         let catalog = t
             .catalog
             .as_ref()
@@ -396,6 +408,15 @@ impl CompactToken {
                 },
             }),
         };
+        let trust = match r.byte()? {
+            0 => None,
+            _ => Some(TokenTrust {
+                id: r.str()?,
+                trustor_user: IdRef { id: r.str()? },
+                trustee_user: IdRef { id: r.str()? },
+                impersonation: r.byte()? != 0,
+            }),
+        };
         let catalog: Option<Vec<CatalogService>> = match r.opt_str()? {
             Some(json) => Some(serde_json::from_str(&json).ok()?),
             None => None,
@@ -414,8 +435,7 @@ impl CompactToken {
             roles,
             user,
             application_credential,
-            // keystonemiddleware keeps no trust either: no header, no context field
-            trust: None,
+            trust,
         })
     }
 }
@@ -442,5 +462,42 @@ mod tests {
             seen += 1;
         }
         assert!(seen >= 10, "{seen} token bodies");
+    }
+
+    #[test]
+    fn a_trust_scoped_token_keeps_its_trust() {
+        let v: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../fixtures/exchanges")
+                    .read_dir()
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .find(|p| p.to_string_lossy().contains("issue_member"))
+                    .expect("a member's token"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let mut token = serde_json::from_value::<TokenResponse>(v["response"]["body"].clone())
+            .unwrap()
+            .token;
+        for impersonation in [true, false] {
+            token.trust = Some(TokenTrust {
+                id: "a8b5c1d2e3f4".into(),
+                trustor_user: IdRef {
+                    id: "trustor".into(),
+                },
+                trustee_user: IdRef {
+                    id: "trustee".into(),
+                },
+                impersonation,
+            });
+            let compact = CompactToken::new(&token);
+            assert_eq!(compact.token().as_ref(), Some(&token));
+            assert_eq!(compact.field(Field::TrustId), Some("a8b5c1d2e3f4"));
+        }
+        token.trust = None;
+        assert_eq!(CompactToken::new(&token).field(Field::TrustId), None);
     }
 }

@@ -197,6 +197,12 @@ impl Context {
             .unwrap_or_default()
     }
 
+    /// The trust a trust-scoped user token was issued through (its trustor and trustee are in
+    /// [`Context::user_access`]'s `trust()`). keystonemiddleware sets no header for it.
+    pub fn trust_id(&self) -> Option<&str> {
+        self.user_field(Field::TrustId)
+    }
+
     /// Whether the project is the admin project.
     pub fn is_admin_project(&self) -> bool {
         self.user.as_ref().is_none_or(|v| v.body.is_admin_project())

@@ -108,6 +108,8 @@ fn app(layer: AuthTokenLayer) -> Router {
             "service_domain_name": h("x-service-domain-name"),
             "service_project_id": h("x-service-project-id"),
             "ctx_user": ctx.as_ref().and_then(|c| c.user_name().map(str::to_owned)),
+            "ctx_trust": ctx.as_ref().and_then(|c| c.trust_id().map(str::to_owned)),
+            "ctx_trustor": ctx.as_ref().and_then(|c| c.user_access()).and_then(|a| a.trust().map(|t| t.trustor_user.id.clone())),
             "ctx_service_status": ctx.as_ref().map(|c| format!("{:?}", c.service_identity_status)),
             "ctx_global": ctx.as_ref().and_then(|c| c.global_request_id.clone()),
             "ctx_request": ctx.as_ref().map(|c| c.request_id.to_string()),
@@ -999,4 +1001,54 @@ async fn the_layer_serves_any_tower_stack_and_body_types() {
         serde_json::from_slice::<Value>(&bytes).unwrap()["error"]["code"],
         401
     );
+}
+
+/// A trust-scoped token: the handler sees the trust, on the validating path and from the cache.
+#[tokio::test]
+async fn a_trust_scoped_tokens_trust_reaches_the_handler() {
+    use keystone_types::resources::{RoleIdentifier, TrustCreate};
+    let w = world().await;
+    let alice = w.user_session("alice");
+    let alice_id = alice.access().await.unwrap().user_id().to_owned();
+    let bob_id = w
+        .user_session("bob")
+        .access()
+        .await
+        .unwrap()
+        .user_id()
+        .to_owned();
+    let trust = alice
+        .admin()
+        .create_trust(TrustCreate {
+            trustor_user_id: alice_id.clone(),
+            trustee_user_id: bob_id,
+            project_id: Some(w.project.clone()),
+            impersonation: false,
+            roles: vec![RoleIdentifier {
+                id: None,
+                name: Some("member".into()),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let token = w
+        .token_for(
+            Auth::password(UserIdentity::by_name("bob", "Default"), "pw")
+                .scoped(Scope::trust(&trust.id)),
+        )
+        .await;
+    let app = app(w.layer(|_| {}));
+    for round in ["validated", "cached"] {
+        let (status, _, body) = call(&app, "/echo", &[("x-auth-token", &token)]).await;
+        assert_eq!(status, StatusCode::OK, "{round}: {body}");
+        assert_eq!(body["ctx_trust"], trust.id.as_str(), "{round}");
+        assert_eq!(body["ctx_trustor"], alice_id.as_str(), "{round}");
+        assert_eq!(body["user"], "bob", "{round}");
+    }
+    // an ordinary token has none
+    let plain = w.token("alice").await;
+    let (_, _, body) = call(&app, "/echo", &[("x-auth-token", &plain)]).await;
+    assert_eq!(body["ctx_trust"], Value::Null);
+    assert_eq!(body["ctx_trustor"], Value::Null);
 }
