@@ -68,6 +68,8 @@ pub struct RoleAssignmentQuery {
     pub include_names: bool,
     /// Expand implied roles (and group memberships).
     pub effective: bool,
+    /// With `project_id`: that project's assignments and those of every project under it.
+    pub include_subtree: bool,
 }
 
 /// Where a role grant applies.
@@ -777,6 +779,7 @@ impl Admin {
             ("role.id", query.role_id.clone()),
             ("include_names", flag(query.include_names)),
             ("effective", flag(query.effective)),
+            ("include_subtree", flag(query.include_subtree)),
         ]);
         self.list::<RoleAssignmentList>(&format!("/role_assignments{q}"))
             .await

@@ -1204,3 +1204,48 @@ async fn groups_and_their_roles() {
     let gone = admin.get_group(&group.id).await.unwrap_err();
     assert_eq!(gone.kind(), ErrorKind::NotFound);
 }
+
+/// `include_subtree`: a project's role assignments with those of the projects under it.
+#[tokio::test]
+async fn role_assignments_of_a_project_tree() {
+    use keystone_types::resources::ProjectCreate;
+
+    let cloud = Cloud::start().await;
+    let admin = cloud.admin().admin();
+    let (child_parent_of, user_id, _) = cloud.user_with_role("treeowner", "reader", "pw11").await;
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let child = admin
+        .create_project(ProjectCreate {
+            name: format!("tree-child-{}", &suffix[..12]),
+            parent_id: Some(child_parent_of.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let member = admin.find_role("member").await.unwrap().unwrap();
+    admin
+        .grant_role(
+            &GrantTarget::Project(child.id.clone()),
+            &user_id,
+            &member.id,
+        )
+        .await
+        .unwrap();
+    let query = |include_subtree| RoleAssignmentQuery {
+        project_id: Some(child_parent_of.clone()),
+        user_id: Some(user_id.clone()),
+        include_subtree,
+        ..Default::default()
+    };
+    let own = admin.list_role_assignments(&query(false)).await.unwrap();
+    assert_eq!(own.len(), 1, "the parent's own: {own:?}");
+    let tree = admin.list_role_assignments(&query(true)).await.unwrap();
+    let mut projects: Vec<&str> = tree
+        .iter()
+        .filter_map(|a| a.scope.project.as_ref().map(|p| p.id.as_str()))
+        .collect();
+    projects.sort();
+    let mut want = vec![child_parent_of.as_str(), child.id.as_str()];
+    want.sort();
+    assert_eq!(projects, want);
+}

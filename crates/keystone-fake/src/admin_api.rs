@@ -1199,30 +1199,94 @@ pub(crate) async fn delete_system_grant(
 
 // ----- role assignments ----------------------------------------------------------------------
 
-/// `GET /v3/role_assignments?user.id=&group.id=&role.id=&scope.project.id=&scope.domain.id=&scope.system=&include_names&effective`
+/// `GET /v3/role_assignments?user.id=&group.id=&role.id=&scope.project.id=&scope.domain.id=&scope.system=&include_names&effective&include_subtree`
 pub(crate) async fn list_role_assignments(
     State(state): State<AppState>,
     headers: HeaderMap,
     uri: OriginalUri,
     KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Json<RoleAssignmentList>> {
-    let caller = guard_list(&state, &headers, "identity:list_role_assignments")?;
+    let subtree = query_filter_is_true(&q, "include_subtree");
+    let given = |name: &str| q.get(name).is_some_and(|v| !v.is_empty());
+    let (caller, projects) = if subtree {
+        // Keystone's tree listing: the project (looked up first) and its domain are the target,
+        // and the list is not cut to a domain-scoped token's domain
+        let caller = state.caller(&headers)?;
+        let project = match q.get("scope.project.id").filter(|p| !p.is_empty()) {
+            Some(p) => Some(
+                state
+                    .store()
+                    .projects
+                    .get(p)
+                    .map(|rec| (rec.id.clone(), rec.domain_id.clone()))
+                    .ok_or_else(|| ApiError::not_found("project", p))?,
+            ),
+            None => None,
+        };
+        let target = match &project {
+            Some((id, domain)) => PolicyTarget::new()
+                .with("target.project.id", id.as_str())
+                .with("target.project.domain_id", domain.as_str())
+                .with("target.domain_id", domain.as_str()),
+            None => PolicyTarget::new(),
+        };
+        enforce("identity:list_role_assignments_for_tree", &caller, &target)?;
+        let Some((id, _)) = project else {
+            return Err(ApiError::bad_request(
+                "scope.project.id must be specified if include_subtree is also specified",
+            ));
+        };
+        (caller, Some(state.store().subtree(&id)))
+    } else {
+        let caller = guard_list(&state, &headers, "identity:list_role_assignments")?;
+        (caller, None)
+    };
+    for (a, b, message) in [
+        (
+            "scope.domain.id",
+            "scope.project.id",
+            "Specify a domain or project, not both",
+        ),
+        (
+            "scope.domain.id",
+            "scope.system",
+            "Specify system or domain, not both",
+        ),
+        (
+            "scope.project.id",
+            "scope.system",
+            "Specify system or project, not both",
+        ),
+        ("user.id", "group.id", "Specify a user or group, not both"),
+    ] {
+        if given(a) && given(b) {
+            return Err(ApiError::bad_request(message));
+        }
+    }
     let names = query_filter_is_true(&q, "include_names");
     let effective = query_filter_is_true(&q, "effective");
-    if effective && q.contains_key("group.id") {
+    if effective && given("group.id") {
         return Err(ApiError::bad_request(
             "Combining effective and group filter will always result in an empty list.",
         ));
     }
+    // the domain-scoped cut applies to the plain listing only
+    let domain_cut = if projects.is_none() {
+        caller.domain_id()
+    } else {
+        None
+    };
     let store = state.store();
     let base = state.base();
     let mut rows = Vec::new();
     for g in &store.grants {
         let target_ok = match &g.target {
             Target::Project(p) => {
-                matches(&q, "scope.project.id", Some(p))
-                    && !q.contains_key("scope.domain.id")
-                    && !q.contains_key("scope.system")
+                let in_query = match &projects {
+                    Some(tree) => tree.contains(p),
+                    None => matches(&q, "scope.project.id", Some(p)),
+                };
+                in_query && !q.contains_key("scope.domain.id") && !q.contains_key("scope.system")
             }
             Target::Domain(d) => {
                 matches(&q, "scope.domain.id", Some(d))
@@ -1238,7 +1302,7 @@ pub(crate) async fn list_role_assignments(
         }
         // as Keystone does, a domain-scoped token lists the assignments on its domain and on
         // the domain's projects only
-        if let Some(scope) = caller.domain_id() {
+        if let Some(scope) = domain_cut {
             let in_scope = match &g.target {
                 Target::Domain(d) => d == scope,
                 Target::Project(p) => store.projects.get(p).is_some_and(|p| p.domain_id == scope),

@@ -630,6 +630,23 @@ impl Store {
             .collect()
     }
 
+    /// `project_id` and every project under it.
+    pub fn subtree(&self, project_id: &str) -> Vec<String> {
+        let mut found = vec![project_id.to_owned()];
+        let mut i = 0;
+        while i < found.len() {
+            let parent = found[i].clone();
+            found.extend(
+                self.projects
+                    .values()
+                    .filter(|p| p.parent_id.as_deref() == Some(parent.as_str()))
+                    .map(|p| p.id.clone()),
+            );
+            i += 1;
+        }
+        found
+    }
+
     /// The ids of the groups `user_id` is a member of.
     pub fn groups_of<'a>(&'a self, user_id: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.members

@@ -607,3 +607,124 @@ async fn a_bad_seed_names_the_entry() {
     let err = Seed::from_yaml("users: [{name: x, pasword: typo}]").unwrap_err();
     assert!(err.to_string().contains("pasword"), "{err}");
 }
+
+/// `include_subtree`: the assignments on a project and on every project under it, with
+/// Keystone's policy for trees and its 400s for filters that cannot go together.
+#[tokio::test]
+async fn role_assignments_of_a_project_tree_and_filters_that_cannot_combine() {
+    let fake = FakeKeystone::start().await.unwrap();
+    let admin = admin_token(&fake).await;
+    let create = |name: &'static str, parent: Option<String>| {
+        let (fake, admin) = (&fake, &admin);
+        async move {
+            let r = Client::new()
+                .post(format!("{}/projects", fake.auth_url()))
+                .header("x-auth-token", admin)
+                .json(&json!({"project": {"name": name, "parent_id": parent}}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::CREATED, "{name}");
+            let v: Value = r.json().await.unwrap();
+            v["project"]["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let top = create("top", None).await;
+    let child = create("child", Some(top.clone())).await;
+    let grandchild = create("grandchild", Some(child.clone())).await;
+    let aside = create("aside", None).await;
+    let user = fake.create_user("treeuser", "pw").unwrap();
+    for p in [&child, &grandchild, &aside] {
+        fake.grant_project_role(&user, p, "member").unwrap();
+    }
+    let tree = role_assignments(
+        &fake,
+        &admin,
+        format!("scope.project.id={top}&include_subtree=true"),
+    )
+    .await;
+    let mut scopes: Vec<&str> = tree
+        .iter()
+        .map(|a| a["scope"]["project"]["id"].as_str().unwrap())
+        .collect();
+    scopes.sort();
+    let mut want = vec![child.as_str(), grandchild.as_str()];
+    want.sort();
+    assert_eq!(scopes, want);
+    let own = role_assignments(&fake, &admin, format!("scope.project.id={top}")).await;
+    assert!(
+        own.is_empty(),
+        "without include_subtree, the project's own: {own:?}"
+    );
+
+    let error = |query: String, status: u16| {
+        let request = Client::new()
+            .get(format!("{}/role_assignments?{query}", fake.auth_url()))
+            .header("x-auth-token", &admin);
+        keystone_error(request, status)
+    };
+    assert_eq!(
+        error("include_subtree=true".into(), 400).await,
+        "scope.project.id must be specified if include_subtree is also specified"
+    );
+    assert_eq!(
+        error("scope.project.id=nope&include_subtree=true".into(), 404).await,
+        "Could not find project: nope."
+    );
+    for (query, message) in [
+        (
+            format!("scope.project.id={top}&scope.domain.id=default"),
+            "Specify a domain or project, not both",
+        ),
+        (
+            "scope.domain.id=default&scope.system=all".to_owned(),
+            "Specify system or domain, not both",
+        ),
+        (
+            format!("scope.project.id={top}&scope.system=all"),
+            "Specify system or project, not both",
+        ),
+        (
+            format!("user.id={user}&group.id=g"),
+            "Specify a user or group, not both",
+        ),
+    ] {
+        assert_eq!(error(query.clone(), 400).await, message, "{query}");
+    }
+
+    // a domain reader lists the trees of its own domain's projects only
+    let other = fake.create_domain("otherdomain").unwrap();
+    let reader = fake.create_user("treereader", "pw").unwrap();
+    fake.grant_domain_role(&reader, "default", "reader")
+        .unwrap();
+    let (t, _) = token(
+        &fake,
+        "treereader",
+        "pw",
+        json!({"domain": {"id": "default"}}),
+    )
+    .await;
+    let mine = role_assignments(
+        &fake,
+        &t,
+        format!("scope.project.id={top}&include_subtree=true"),
+    )
+    .await;
+    assert_eq!(mine.len(), 2);
+    let r = Client::new()
+        .post(format!("{}/projects", fake.auth_url()))
+        .header("x-auth-token", &admin)
+        .json(&json!({"project": {"name": "elsewhere", "domain_id": other}}))
+        .send()
+        .await
+        .unwrap();
+    let elsewhere: Value = r.json().await.unwrap();
+    let elsewhere = elsewhere["project"]["id"].as_str().unwrap();
+    let request = Client::new()
+        .get(format!(
+            "{}/role_assignments?scope.project.id={elsewhere}&include_subtree=true",
+            fake.auth_url()
+        ))
+        .header("x-auth-token", &t);
+    keystone_error(request, 403).await;
+}
