@@ -923,8 +923,20 @@ pub(crate) async fn list_role_inferences(
 
 // ----- grants --------------------------------------------------------------------------------
 
+/// OS-INHERIT's grant routes: `/v3/OS-INHERIT/...`, the same shapes one segment further.
+fn is_inherited(uri: &OriginalUri) -> bool {
+    uri.0.path().starts_with("/v3/OS-INHERIT/")
+}
+
+/// The path's segment `n` after `/v3` (and after `/OS-INHERIT`): `0` is `projects`, `domains`
+/// or `system`.
+fn segment(uri: &OriginalUri, n: usize) -> Option<&str> {
+    let skip = if is_inherited(uri) { 3 } else { 2 };
+    uri.0.path().split('/').nth(skip + n)
+}
+
 fn target_of(uri: &OriginalUri, target_id: String) -> Target {
-    if uri.0.path().starts_with("/v3/domains/") {
+    if segment(uri, 0) == Some("domains") {
         Target::Domain(target_id)
     } else {
         Target::Project(target_id)
@@ -932,13 +944,12 @@ fn target_of(uri: &OriginalUri, target_id: String) -> Target {
 }
 
 /// The user or group a grant route names: `/v3/{projects,domains}/{target}/{users,groups}/{id}`
-/// or `/v3/system/{users,groups}/{id}`.
+/// (also under `/v3/OS-INHERIT`) or `/v3/system/{users,groups}/{id}`.
 fn actor_of(uri: &OriginalUri, id: String) -> Actor {
-    let path = uri.0.path();
-    let kind = if path.starts_with("/v3/system/") {
-        path.split('/').nth(3)
+    let kind = if segment(uri, 0) == Some("system") {
+        segment(uri, 1)
     } else {
-        path.split('/').nth(4)
+        segment(uri, 2)
     };
     if kind == Some("groups") {
         Actor::Group(id)
@@ -947,12 +958,14 @@ fn actor_of(uri: &OriginalUri, id: String) -> Actor {
     }
 }
 
-/// The grant a `/v3/{projects,domains}/{target}/{users,groups}/{actor}/roles/{role}` route names.
+/// The grant a `/v3/{projects,domains}/{target}/{users,groups}/{actor}/roles/{role}` route names
+/// (inherited under `/v3/OS-INHERIT`).
 fn grant_of(uri: &OriginalUri, (target_id, actor_id, role_id): (String, String, String)) -> Grant {
     Grant {
         actor: actor_of(uri, actor_id),
         target: target_of(uri, target_id),
         role_id,
+        inherited: is_inherited(uri),
     }
 }
 
@@ -1052,15 +1065,68 @@ fn guard_grant(
     missing_actor_ok: bool,
 ) -> ApiResult<Caller> {
     let caller = state.caller(headers)?;
-    let target = grant_target(
-        state,
-        &g.actor,
-        &g.target,
-        Some(&g.role_id),
-        missing_actor_ok,
-    )?;
+    let target = if g.inherited {
+        inherited_grant_target(state, &g.actor, &g.target, Some(&g.role_id))
+    } else {
+        grant_target(
+            state,
+            &g.actor,
+            &g.target,
+            Some(&g.role_id),
+            missing_actor_ok,
+        )?
+    };
     enforce(rule, &caller, &target)?;
     Ok(caller)
+}
+
+/// The target Keystone's OS-INHERIT routes build: the same parts as [`grant_target`], but one
+/// that does not exist is left out (so the policy decides first, and the grant's 404 comes
+/// after it).
+fn inherited_grant_target(
+    state: &AppState,
+    actor: &Actor,
+    target: &Target,
+    role_id: Option<&str>,
+) -> PolicyTarget {
+    let store = state.store();
+    let mut t = PolicyTarget::new();
+    if let Some(role) = role_id.and_then(|r| store.roles.get(r)) {
+        t = t
+            .with("target.role.id", role.id.as_str())
+            .with("target.role.name", role.name.as_str())
+            .with(
+                "target.role.domain_id",
+                role.domain_id
+                    .clone()
+                    .map(Value::String)
+                    .unwrap_or(Value::Null),
+            );
+    }
+    let actor_domain = match actor {
+        Actor::User(id) => store.users.get(id).map(|u| u.domain_id.as_str()),
+        Actor::Group(id) => store.groups.get(id).map(|g| g.domain_id.as_str()),
+    };
+    if let Some(domain) = actor_domain {
+        let kind = actor.kind();
+        t = t
+            .with(&format!("target.{kind}.id"), actor.id())
+            .with(&format!("target.{kind}.domain_id"), domain);
+    }
+    match target {
+        Target::Domain(d) if store.domains.contains_key(d) => {
+            t = t.with("target.domain.id", d.as_str());
+        }
+        Target::Project(p) => {
+            if let Some(project) = store.projects.get(p) {
+                t = t
+                    .with("target.project.id", p.as_str())
+                    .with("target.project.domain_id", project.domain_id.as_str());
+            }
+        }
+        _ => {}
+    }
+    t
 }
 
 fn check(store: &Store, g: Grant) -> ApiResult<StatusCode> {
@@ -1105,7 +1171,7 @@ fn grant_list(
     }
     let v = views(state);
     let roles = store
-        .actor_roles(actor, &target)
+        .actor_roles(actor, &target, is_inherited(uri))
         .iter()
         .filter_map(|id| store.roles.get(id))
         .map(|r| v.role(r, true))
@@ -1126,7 +1192,11 @@ pub(crate) async fn list_grants(
     let target = target_of(&uri, target_id);
     let actor = actor_of(&uri, actor_id);
     let caller = state.caller(&headers)?;
-    let policy_target = grant_target(&state, &actor, &target, None, false)?;
+    let policy_target = if is_inherited(&uri) {
+        inherited_grant_target(&state, &actor, &target, None)
+    } else {
+        grant_target(&state, &actor, &target, None, false)?
+    };
     enforce("identity:list_grants", &caller, &policy_target)?;
     grant_list(&state, &uri, &actor, target)
 }
@@ -1156,6 +1226,7 @@ fn system_grant_of(uri: &OriginalUri, (actor_id, role_id): (String, String)) -> 
         actor: actor_of(uri, actor_id),
         target: Target::System,
         role_id,
+        inherited: false,
     }
 }
 
@@ -1270,6 +1341,13 @@ pub(crate) async fn list_role_assignments(
             "Combining effective and group filter will always result in an empty list.",
         ));
     }
+    let inherited_only =
+        q.get("scope.OS-INHERIT:inherited_to").map(String::as_str) == Some("projects");
+    if effective && inherited_only && given("scope.domain.id") {
+        return Err(ApiError::bad_request(
+            "Combining effective, domain and inherited filters will always result in an empty list.",
+        ));
+    }
     // the domain-scoped cut applies to the plain listing only
     let domain_cut = if projects.is_none() {
         caller.domain_id()
@@ -1278,46 +1356,64 @@ pub(crate) async fn list_role_assignments(
     };
     let store = state.store();
     let base = state.base();
+    let target_ok = |target: &Target| match target {
+        Target::Project(p) => {
+            let in_query = match &projects {
+                Some(tree) => tree.contains(p),
+                None => matches(&q, "scope.project.id", Some(p)),
+            };
+            in_query && !q.contains_key("scope.domain.id") && !q.contains_key("scope.system")
+        }
+        Target::Domain(d) => {
+            matches(&q, "scope.domain.id", Some(d))
+                && !q.contains_key("scope.project.id")
+                && !q.contains_key("scope.system")
+        }
+        Target::System => !q.contains_key("scope.project.id") && !q.contains_key("scope.domain.id"),
+    };
+    // as Keystone does, a domain-scoped token lists the assignments on its domain and on the
+    // domain's projects only
+    let in_domain = |target: &Target| match (domain_cut, target) {
+        (None, _) => true,
+        (Some(scope), Target::Domain(d)) => d == scope,
+        (Some(scope), Target::Project(p)) => {
+            store.projects.get(p).is_some_and(|p| p.domain_id == scope)
+        }
+        (Some(_), Target::System) => false,
+    };
     let mut rows = Vec::new();
     for g in &store.grants {
-        let target_ok = match &g.target {
-            Target::Project(p) => {
-                let in_query = match &projects {
-                    Some(tree) => tree.contains(p),
-                    None => matches(&q, "scope.project.id", Some(p)),
-                };
-                in_query && !q.contains_key("scope.domain.id") && !q.contains_key("scope.system")
-            }
-            Target::Domain(d) => {
-                matches(&q, "scope.domain.id", Some(d))
-                    && !q.contains_key("scope.project.id")
-                    && !q.contains_key("scope.system")
-            }
-            Target::System => {
-                !q.contains_key("scope.project.id") && !q.contains_key("scope.domain.id")
-            }
-        };
-        if !target_ok {
+        if inherited_only && !g.inherited {
             continue;
         }
-        // as Keystone does, a domain-scoped token lists the assignments on its domain and on
-        // the domain's projects only
-        if let Some(scope) = domain_cut {
-            let in_scope = match &g.target {
-                Target::Domain(d) => d == scope,
-                Target::Project(p) => store.projects.get(p).is_some_and(|p| p.domain_id == scope),
-                Target::System => false,
-            };
-            if !in_scope {
-                continue;
-            }
-        }
-        let grants = match &g.target {
-            Target::Project(p) => format!("{base}/v3/projects/{p}"),
-            Target::Domain(d) => format!("{base}/v3/domains/{d}"),
-            Target::System => format!("{base}/v3/system"),
+        // the grant's link: `/v3[/OS-INHERIT]/{target}/{users,groups}/{id}/roles/{role}[/inherited_to_projects]`
+        let target_path = match &g.target {
+            Target::Project(p) => format!("projects/{p}"),
+            Target::Domain(d) => format!("domains/{d}"),
+            Target::System => "system".to_owned(),
         };
-        let grants = format!("{grants}/{}/{}/roles", g.actor.collection(), g.actor.id());
+        let inherit = if g.inherited { "/OS-INHERIT" } else { "" };
+        let grants = format!(
+            "{base}/v3{inherit}/{target_path}/{}/{}/roles",
+            g.actor.collection(),
+            g.actor.id()
+        );
+        let suffix = if g.inherited {
+            "/inherited_to_projects"
+        } else {
+            ""
+        };
+        // where the rows are: the grant's target; with `effective`, an inherited grant's rows
+        // are on each project it reaches instead
+        let targets = if effective && g.inherited {
+            store
+                .inheriting_projects(&g.target)
+                .into_iter()
+                .map(Target::Project)
+                .collect()
+        } else {
+            vec![g.target.clone()]
+        };
         // who the rows name: the grant's user or group; with `effective`, a group's members
         // instead, each row linking the membership it comes through
         let holders: Vec<(Actor, Option<String>)> = match (&g.actor, effective) {
@@ -1341,28 +1437,37 @@ pub(crate) async fn list_role_assignments(
             let implied = store.implied_with_priors(&g.role_id);
             roles.extend(implied.into_iter().map(|(role, prior)| (role, Some(prior))));
         }
-        for (holder, membership) in holders {
-            let wanted = match &holder {
-                Actor::User(u) => matches(&q, "user.id", Some(u)) && !q.contains_key("group.id"),
-                Actor::Group(gr) => matches(&q, "group.id", Some(gr)) && !q.contains_key("user.id"),
-            };
-            if !wanted {
-                continue;
-            }
-            for (role_id, prior) in &roles {
-                if !matches(&q, "role.id", Some(role_id)) {
+        for target in targets.iter().filter(|t| target_ok(t) && in_domain(t)) {
+            for (holder, membership) in &holders {
+                let wanted = match holder {
+                    Actor::User(u) => {
+                        matches(&q, "user.id", Some(u)) && !q.contains_key("group.id")
+                    }
+                    Actor::Group(gr) => {
+                        matches(&q, "group.id", Some(gr)) && !q.contains_key("user.id")
+                    }
+                };
+                if !wanted {
                     continue;
                 }
-                let links = AssignmentLinks {
-                    assignment: format!("{grants}/{}", prior.as_deref().unwrap_or(role_id)),
-                    prior_role: prior
-                        .as_ref()
-                        .map(|prior| format!("{base}/v3/prior_role/{role_id}/implies/{prior}")),
-                    membership: membership.clone(),
-                };
-                rows.push(assignment(
-                    &store, names, &holder, &g.target, role_id, links,
-                ));
+                for (role_id, prior) in &roles {
+                    if !matches(&q, "role.id", Some(role_id)) {
+                        continue;
+                    }
+                    let role_in_link = prior.as_deref().unwrap_or(role_id);
+                    let links = AssignmentLinks {
+                        assignment: format!("{grants}/{role_in_link}{suffix}"),
+                        prior_role: prior
+                            .as_ref()
+                            .map(|prior| format!("{base}/v3/prior_role/{role_id}/implies/{prior}")),
+                        membership: membership.clone(),
+                    };
+                    let mut row = assignment(&store, names, holder, target, role_id, links);
+                    if g.inherited {
+                        row.scope.inherited_to = Some("projects".to_owned());
+                    }
+                    rows.push(row);
+                }
             }
         }
     }
@@ -1406,6 +1511,7 @@ fn assignment(
                 }),
                 domain: None,
                 system: None,
+                inherited_to: None,
             }
         }
         Target::Domain(d) => AssignmentScope {
@@ -1416,11 +1522,13 @@ fn assignment(
                 name: names.then(|| named_domain(store, d).name),
             }),
             system: None,
+            inherited_to: None,
         },
         Target::System => AssignmentScope {
             project: None,
             domain: None,
             system: Some(keystone_types::auth::SystemScope { all: true }),
+            inherited_to: None,
         },
     };
     let (name, domain) = match holder {

@@ -385,6 +385,23 @@ pub(crate) fn router(state: AppState) -> Router {
             ]
         })
     });
+    // OS-INHERIT: inherited grants on a domain (with their list) or a project
+    let inherited_grants = ["users", "groups"].into_iter().flat_map(move |actor| {
+        [
+            grant(&format!(
+                "/v3/OS-INHERIT/domains/{{target_id}}/{actor}/{{actor_id}}/roles/{{role_id}}/inherited_to_projects"
+            )),
+            (
+                format!(
+                    "/v3/OS-INHERIT/domains/{{target_id}}/{actor}/{{actor_id}}/roles/inherited_to_projects"
+                ),
+                get(admin_api::list_grants),
+            ),
+            grant(&format!(
+                "/v3/OS-INHERIT/projects/{{target_id}}/{actor}/{{actor_id}}/roles/{{role_id}}/inherited_to_projects"
+            )),
+        ]
+    });
     let system_grants = ["users", "groups"].into_iter().flat_map(|actor| {
         [
             (
@@ -556,6 +573,7 @@ pub(crate) fn router(state: AppState) -> Router {
             get(trust_api::get_trust_role),
         );
     grants
+        .chain(inherited_grants)
         .chain(system_grants)
         .fold(routes, |r, (path, methods)| r.route(&path, methods))
         .route_layer(middleware::from_fn_with_state(

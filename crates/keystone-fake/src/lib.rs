@@ -422,6 +422,7 @@ impl FakeKeystone {
             actor,
             target,
             role_id,
+            inherited: false,
         })?;
         Ok(())
     }
@@ -622,6 +623,7 @@ fn bootstrap(
             actor: Actor::User(user.id.clone()),
             target,
             role_id: role_ids[0].clone(),
+            inherited: false,
         })?;
     }
     store.create_region(RegionCreate {

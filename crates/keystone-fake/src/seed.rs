@@ -12,6 +12,7 @@
 //!   - {user: myservice, project: services, role: admin}
 //!   - {user: myservice, system: true, role: reader}
 //!   - {group: operators, project: services, role: observer}
+//!   - {group: operators, domain: default, role: reader, inherited: true}
 //! services:
 //!   - name: myservice
 //!     type: myservice
@@ -152,6 +153,9 @@ pub struct SeedGrant {
     /// The system.
     #[serde(default)]
     pub system: bool,
+    /// OS-INHERIT: held on every project under the domain or project instead of on it.
+    #[serde(default)]
+    pub inherited: bool,
 }
 
 /// A service with its endpoints.
@@ -358,12 +362,19 @@ impl Seed {
                     });
                 }
             };
+            if g.inherited && target == Target::System {
+                return Err(SeedError::Entry {
+                    entry: what,
+                    message: "an inherited grant is on a domain or a project".into(),
+                });
+            }
             entry(
                 what,
                 store.grant(Grant {
                     actor,
                     target,
                     role_id,
+                    inherited: g.inherited,
                 }),
             )?;
         }

@@ -227,6 +227,9 @@ pub struct Grant {
     pub target: Target,
     /// The role.
     pub role_id: String,
+    /// OS-INHERIT: the role is not held on the target itself but on every project under it
+    /// (a domain's projects, or a project's subprojects).
+    pub inherited: bool,
 }
 
 /// A catalog service.
@@ -621,13 +624,87 @@ impl Store {
             .collect())
     }
 
-    /// The roles granted to `actor` itself on `target` (a user's without their groups').
-    pub fn actor_roles(&self, actor: &Actor, target: &Target) -> Vec<String> {
+    /// The roles granted to `actor` itself on `target` (a user's without their groups'), the
+    /// inherited ones (`inherited`) or the others.
+    pub fn actor_roles(&self, actor: &Actor, target: &Target, inherited: bool) -> Vec<String> {
         self.grants
             .iter()
-            .filter(|g| &g.actor == actor && &g.target == target)
+            .filter(|g| &g.actor == actor && &g.target == target && g.inherited == inherited)
             .map(|g| g.role_id.clone())
             .collect()
+    }
+
+    /// The projects above `project_id`, nearest first.
+    pub fn ancestors(&self, project_id: &str) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        let mut at = self.projects.get(project_id);
+        while let Some(p) = at {
+            match &p.parent_id {
+                Some(parent) if parent != &p.domain_id && !found.contains(parent) => {
+                    found.push(parent.clone());
+                    at = self.projects.get(parent);
+                }
+                _ => break,
+            }
+        }
+        found
+    }
+
+    /// Whether `g` gives its role on `target`: a grant on the target itself, or (OS-INHERIT)
+    /// an inherited grant on the project's domain or on a project above it.
+    pub fn grant_applies(&self, g: &Grant, target: &Target) -> bool {
+        if !g.inherited {
+            return &g.target == target;
+        }
+        let Target::Project(p) = target else {
+            return false;
+        };
+        match &g.target {
+            Target::Domain(d) => self.projects.get(p).is_some_and(|rec| &rec.domain_id == d),
+            Target::Project(above) => self.ancestors(p).contains(above),
+            Target::System => false,
+        }
+    }
+
+    /// The projects an inherited grant on `target` reaches: a domain's projects, or every
+    /// project under a project.
+    pub fn inheriting_projects(&self, target: &Target) -> Vec<String> {
+        match target {
+            Target::Domain(d) => self
+                .projects
+                .values()
+                .filter(|p| &p.domain_id == d)
+                .map(|p| p.id.clone())
+                .collect(),
+            Target::Project(p) => self.subtree(p).into_iter().skip(1).collect(),
+            Target::System => Vec::new(),
+        }
+    }
+
+    /// The ids of the groups `user_id` is a member of.
+    pub fn groups_of<'a>(&'a self, user_id: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.members
+            .iter()
+            .filter(move |(_, u)| u == user_id)
+            .map(|(g, _)| g.as_str())
+    }
+
+    /// The roles `user_id` holds on `target` through grants to them or to a group they are a
+    /// member of, on the target or inherited from above it, each once (implied roles not yet
+    /// added).
+    pub fn direct_roles(&self, user_id: &str, target: &Target) -> Vec<String> {
+        let groups: Vec<&str> = self.groups_of(user_id).collect();
+        let mut roles: Vec<String> = Vec::new();
+        for g in &self.grants {
+            let holds = match &g.actor {
+                Actor::User(u) => u == user_id,
+                Actor::Group(group) => groups.contains(&group.as_str()),
+            };
+            if holds && self.grant_applies(g, target) && !roles.contains(&g.role_id) {
+                roles.push(g.role_id.clone());
+            }
+        }
+        roles
     }
 
     /// `project_id` and every project under it.
@@ -645,28 +722,6 @@ impl Store {
             i += 1;
         }
         found
-    }
-
-    /// The ids of the groups `user_id` is a member of.
-    pub fn groups_of<'a>(&'a self, user_id: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.members
-            .iter()
-            .filter(move |(_, u)| u == user_id)
-            .map(|(g, _)| g.as_str())
-    }
-
-    /// The roles granted on `target` to `user_id` or to a group they are a member of, each
-    /// once (implied roles not yet added).
-    pub fn direct_roles(&self, user_id: &str, target: &Target) -> Vec<String> {
-        let mut roles = self.actor_roles(&Actor::User(user_id.to_owned()), target);
-        for group in self.groups_of(user_id) {
-            for r in self.actor_roles(&Actor::Group(group.to_owned()), target) {
-                if !roles.contains(&r) {
-                    roles.push(r);
-                }
-            }
-        }
-        roles
     }
 
     /// The effective roles (implied ones included) of `user_id` on `target`.

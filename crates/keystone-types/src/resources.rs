@@ -686,6 +686,14 @@ pub struct AssignmentScope {
     /// The system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<SystemScope>,
+    /// `projects` for an OS-INHERIT grant: the role is held on every project under the domain
+    /// or project, not on it.
+    #[serde(
+        rename = "OS-INHERIT:inherited_to",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub inherited_to: Option<String>,
 }
 
 /// An application credential.
