@@ -610,6 +610,87 @@ fn group_commands(cli: &mut Cli) {
     cli.fails(&["group", "show", "ci-devs"], none);
 }
 
+/// Inherited roles (OS-INHERIT), as operators give them: on a project's subprojects and on a
+/// domain's projects, listed with `--inherited`, then taken back.
+fn inherited_commands(cli: &mut Cli) {
+    let none: &[(&str, String)] = &[];
+    cli.json(
+        &["user", "create", "--password", "inherit-pw", "inheritor"],
+        none,
+    );
+    cli.json(
+        &["project", "create", "--parent", "services", "sub-services"],
+        none,
+    );
+    let as_inheritor = |project: &str| {
+        [
+            ("OS_USERNAME", "inheritor".to_owned()),
+            ("OS_PASSWORD", "inherit-pw".to_owned()),
+            ("OS_PROJECT_NAME", project.to_owned()),
+        ]
+    };
+    let on_services = [
+        "--user",
+        "inheritor",
+        "--project",
+        "services",
+        "--inherited",
+        "member",
+    ];
+    let mut add = vec!["role", "add"];
+    add.extend(on_services);
+    cli.ok(&add, none);
+    let rows = cli.json(
+        &[
+            "role",
+            "assignment",
+            "list",
+            "--user",
+            "inheritor",
+            "--inherited",
+            "--names",
+        ],
+        none,
+    );
+    let inherited: Vec<Option<String>> = rows
+        .as_ref()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|r| field_of(r, "Inherited"))
+        .collect();
+    cli.check(
+        "role assignment list --inherited",
+        inherited == [Some("true".into())],
+        &rows,
+    );
+    cli.ok(&["token", "issue"], &as_inheritor("sub-services"));
+    // not on the project itself
+    cli.fails(&["token", "issue"], &as_inheritor("services"));
+    let mut remove = vec!["role", "remove"];
+    remove.extend(on_services);
+    cli.ok(&remove, none);
+    cli.fails(&["token", "issue"], &as_inheritor("sub-services"));
+
+    let on_domain = [
+        "--user",
+        "inheritor",
+        "--domain",
+        "default",
+        "--inherited",
+        "reader",
+    ];
+    let mut add = vec!["role", "add"];
+    add.extend(on_domain);
+    cli.ok(&add, none);
+    cli.ok(&["token", "issue"], &as_inheritor("services"));
+    cli.ok(&["token", "issue"], &as_inheritor("sub-services"));
+    let mut remove = vec!["role", "remove"];
+    remove.extend(on_domain);
+    cli.ok(&remove, none);
+    cli.fails(&["token", "issue"], &as_inheritor("services"));
+}
+
 /// A field of a CLI JSON object, whatever its case (`id` or `ID`), as text.
 fn field_of(v: &Value, field: &str) -> Option<String> {
     let obj = v.as_object()?;
@@ -865,6 +946,7 @@ fn openstack_cli(venv: &Venv) -> anyhow::Result<StepReport> {
 
     operator_commands(&mut cli, &as_myservice);
     group_commands(&mut cli);
+    inherited_commands(&mut cli);
 
     Ok(StepReport {
         step: "openstack-cli",

@@ -70,6 +70,8 @@ pub struct RoleAssignmentQuery {
     pub effective: bool,
     /// With `project_id`: that project's assignments and those of every project under it.
     pub include_subtree: bool,
+    /// Only OS-INHERIT assignments (`scope.OS-INHERIT:inherited_to=projects`).
+    pub inherited_only: bool,
 }
 
 /// Where a role grant applies.
@@ -81,18 +83,35 @@ pub enum GrantTarget {
     Domain(String),
     /// The system.
     System,
+    /// OS-INHERIT: every project of a domain (by id), not the domain itself; also the projects
+    /// made later (`openstack role add --domain D --inherited`).
+    ProjectsOfDomain(String),
+    /// OS-INHERIT: every project under a project (by id), not the project itself
+    /// (`openstack role add --project P --inherited`).
+    ProjectsUnder(String),
 }
 
 impl GrantTarget {
     /// The grant of `role_id` to the user or group `actor_id` (`actors`: `users` or `groups`).
     fn path(&self, actors: &str, actor_id: &str, role_id: &str) -> Result<String> {
         let (actor, role) = (segment(actor_id)?, segment(role_id)?);
-        let target = match self {
-            GrantTarget::Project(p) => format!("/projects/{}", segment(p)?),
-            GrantTarget::Domain(d) => format!("/domains/{}", segment(d)?),
-            GrantTarget::System => "/system".to_owned(),
+        let (target, inherited) = match self {
+            GrantTarget::Project(p) => (format!("/projects/{}", segment(p)?), false),
+            GrantTarget::Domain(d) => (format!("/domains/{}", segment(d)?), false),
+            GrantTarget::System => ("/system".to_owned(), false),
+            GrantTarget::ProjectsOfDomain(d) => {
+                (format!("/OS-INHERIT/domains/{}", segment(d)?), true)
+            }
+            GrantTarget::ProjectsUnder(p) => {
+                (format!("/OS-INHERIT/projects/{}", segment(p)?), true)
+            }
         };
-        Ok(format!("{target}/{actors}/{actor}/roles/{role}"))
+        let suffix = if inherited {
+            "/inherited_to_projects"
+        } else {
+            ""
+        };
+        Ok(format!("{target}/{actors}/{actor}/roles/{role}{suffix}"))
     }
 }
 
@@ -780,6 +799,10 @@ impl Admin {
             ("include_names", flag(query.include_names)),
             ("effective", flag(query.effective)),
             ("include_subtree", flag(query.include_subtree)),
+            (
+                "scope.OS-INHERIT:inherited_to",
+                query.inherited_only.then(|| "projects".to_owned()),
+            ),
         ]);
         self.list::<RoleAssignmentList>(&format!("/role_assignments{q}"))
             .await

@@ -1249,3 +1249,103 @@ async fn role_assignments_of_a_project_tree() {
     want.sort();
     assert_eq!(projects, want);
 }
+
+/// OS-INHERIT: a role granted on a domain's projects, and on a project's subprojects.
+#[tokio::test]
+async fn inherited_grants_reach_the_projects_under_their_target() {
+    use keystone_types::resources::ProjectCreate;
+
+    let cloud = Cloud::start().await;
+    let admin = cloud.admin().admin();
+    let (parent, user_id, name) = cloud.user_with_role("inheritor", "reader", "pw12").await;
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let child = admin
+        .create_project(ProjectCreate {
+            name: format!("inherit-child-{}", &suffix[..12]),
+            parent_id: Some(parent.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let member = admin.find_role("member").await.unwrap().unwrap();
+    // the user's roles on a project, or `None` when they get no token there
+    let roles_on = |project: String| {
+        let session = cloud.session(
+            Auth::password(UserIdentity::by_name(&name, "Default"), "pw12")
+                .scoped(Scope::project_by_id(&project)),
+        );
+        async move {
+            let access = session.access().await.ok()?;
+            let mut roles: Vec<String> =
+                access.role_names().iter().map(|r| r.to_string()).collect();
+            roles.sort();
+            Some(roles)
+        }
+    };
+    let both = Some(vec!["member".to_owned(), "reader".to_owned()]);
+
+    let under = GrantTarget::ProjectsUnder(parent.clone());
+    assert!(
+        !admin
+            .check_role(&under, &user_id, &member.id)
+            .await
+            .unwrap()
+    );
+    admin
+        .grant_role(&under, &user_id, &member.id)
+        .await
+        .unwrap();
+    assert!(
+        admin
+            .check_role(&under, &user_id, &member.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(roles_on(child.id.clone()).await, both);
+    assert_eq!(
+        roles_on(parent.clone()).await,
+        Some(vec!["reader".to_owned()]),
+        "not on the project itself"
+    );
+    let rows = admin
+        .list_role_assignments(&RoleAssignmentQuery {
+            user_id: Some(user_id.clone()),
+            inherited_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].scope.inherited_to.as_deref(), Some("projects"));
+    assert_eq!(
+        rows[0].scope.project.as_ref().map(|p| p.id.as_str()),
+        Some(parent.as_str())
+    );
+    admin
+        .revoke_role(&under, &user_id, &member.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        roles_on(child.id.clone()).await,
+        None,
+        "no role there any more"
+    );
+
+    let of_domain = GrantTarget::ProjectsOfDomain("default".into());
+    admin
+        .grant_role(&of_domain, &user_id, &member.id)
+        .await
+        .unwrap();
+    assert_eq!(roles_on(child.id.clone()).await, both);
+    assert_eq!(roles_on(parent.clone()).await, both);
+    admin
+        .revoke_role(&of_domain, &user_id, &member.id)
+        .await
+        .unwrap();
+    assert!(
+        !admin
+            .check_role(&of_domain, &user_id, &member.id)
+            .await
+            .unwrap()
+    );
+}
