@@ -161,7 +161,19 @@ impl Store {
         }
         self.domains.remove(id);
         self.projects.retain(|_, p| p.domain_id != id);
+        let users: Vec<String> = self
+            .users
+            .values()
+            .filter(|u| u.domain_id == id)
+            .map(|u| u.id.clone())
+            .collect();
         self.users.retain(|_, u| u.domain_id != id);
+        // the domain's users' grants and memberships go with them
+        self.grants.retain(|g| match &g.actor {
+            Actor::User(u) => !users.contains(u),
+            Actor::Group(_) => true,
+        });
+        self.members.retain(|(_, u)| !users.contains(u));
         let groups: Vec<String> = self
             .groups
             .values()

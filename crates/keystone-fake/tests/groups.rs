@@ -488,3 +488,42 @@ async fn a_seed_file_makes_groups_members_and_grants_to_groups() {
         assert!(err.contains(problem), "{yaml}: {err}");
     }
 }
+
+#[tokio::test]
+async fn deleting_a_domain_ends_its_users_memberships_and_grants() {
+    let c = cloud().await;
+    let other = c.fake.create_domain("doomed").unwrap();
+    let r = c
+        .admin(Method::POST, "/users")
+        .json(&json!({"user": {"name": "doomed-user", "domain_id": other}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let body: Value = r.json().await.unwrap();
+    let user = body["user"]["id"].as_str().unwrap().to_owned();
+    c.fake.add_user_to_group(&c.group, &user).unwrap();
+    c.fake
+        .grant_project_role(&user, &c.project, "member")
+        .unwrap();
+    let r = c
+        .admin(Method::PATCH, &format!("/domains/{other}"))
+        .json(&json!({"domain": {"enabled": false}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        c.status(Method::DELETE, &format!("/domains/{other}")).await,
+        204
+    );
+    let members = c.json(&format!("/groups/{}/users", c.group)).await;
+    assert!(members["users"].as_array().unwrap().is_empty());
+    let rows = c
+        .json(&format!("/role_assignments?scope.project.id={}", c.project))
+        .await;
+    assert!(
+        rows["role_assignments"].as_array().unwrap().is_empty(),
+        "{rows}"
+    );
+}
