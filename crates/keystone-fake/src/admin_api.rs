@@ -18,7 +18,7 @@ use crate::store::{Actor, Grant, RoleRec, Store, Target};
 use crate::views::Views;
 
 /// Authenticates the caller and checks `rule` against a target.
-fn guard(
+pub(crate) fn guard(
     state: &AppState,
     headers: &HeaderMap,
     rule: &str,
@@ -48,7 +48,7 @@ fn guard_list(state: &AppState, headers: &HeaderMap, rule: &str) -> ApiResult<Ca
 }
 
 /// The target Keystone builds for a user named in the path: the user, when they exist.
-fn user_target(state: &AppState, id: &str) -> PolicyTarget {
+pub(crate) fn user_target(state: &AppState, id: &str) -> PolicyTarget {
     let domain = state.store().users.get(id).map(|u| u.domain_id.clone());
     match domain {
         Some(d) => PolicyTarget::new()
@@ -995,63 +995,78 @@ pub(crate) async fn check_grant(
     check(&state.store(), grant)
 }
 
+/// What a grant's policy target does with a part (domain, role, user or group, project) that
+/// does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Missing {
+    /// A 404 naming it, whoever asks (the grant routes look every part up first).
+    NotFound,
+    /// As [`Missing::NotFound`], except a missing user or group is left out of the target (a
+    /// revocation).
+    ActorLeftOut,
+    /// Left out of the target (OS-INHERIT's routes: the policy decides first, and the grant's
+    /// own 404 comes after it).
+    LeftOut,
+}
+
 /// The target Keystone builds for a grant or a list of grants (`role: None`): the role, the
-/// user or group, and the project or domain, each looked up first, in Keystone's order, so that
-/// one that does not exist is a 404 whoever asks. A user or group that does not exist is left
-/// out of the target when `missing_actor_ok` (a revocation) rather than a 404.
+/// user or group, and the project or domain, each looked up in Keystone's order, what is missing
+/// handled as `missing` says.
 fn grant_target(
     state: &AppState,
     actor: &Actor,
     target: &Target,
     role_id: Option<&str>,
-    missing_actor_ok: bool,
+    missing: Missing,
 ) -> ApiResult<PolicyTarget> {
     let store = state.store();
+    let lenient = missing == Missing::LeftOut;
     let mut t = PolicyTarget::new();
     if let Target::Domain(d) = target {
-        if !store.domains.contains_key(d) {
+        if store.domains.contains_key(d) {
+            t = t.with("target.domain.id", d.as_str());
+        } else if !lenient {
             return Err(ApiError::not_found("domain", d));
         }
-        t = t.with("target.domain.id", d.as_str());
     }
     if let Some(role_id) = role_id {
-        let role = store
-            .roles
-            .get(role_id)
-            .ok_or_else(|| ApiError::not_found("role", role_id))?;
-        t = t
-            .with("target.role.id", role.id.as_str())
-            .with("target.role.name", role.name.as_str())
-            .with(
-                "target.role.domain_id",
-                role.domain_id
-                    .clone()
-                    .map(Value::String)
-                    .unwrap_or(Value::Null),
-            );
+        match store.roles.get(role_id) {
+            Some(role) => {
+                t = t
+                    .with("target.role.id", role.id.as_str())
+                    .with("target.role.name", role.name.as_str())
+                    .with(
+                        "target.role.domain_id",
+                        role.domain_id
+                            .clone()
+                            .map(Value::String)
+                            .unwrap_or(Value::Null),
+                    );
+            }
+            None if lenient => {}
+            None => return Err(ApiError::not_found("role", role_id)),
+        }
     }
-    let actor_domain = match actor {
-        Actor::User(id) => store.users.get(id).map(|u| u.domain_id.as_str()),
-        Actor::Group(id) => store.groups.get(id).map(|g| g.domain_id.as_str()),
-    };
-    match actor_domain {
+    match store.actor_domain(actor) {
         Some(domain) => {
             let kind = actor.kind();
             t = t
                 .with(&format!("target.{kind}.id"), actor.id())
                 .with(&format!("target.{kind}.domain_id"), domain);
         }
-        None if missing_actor_ok => {}
+        None if missing != Missing::NotFound => {}
         None => return Err(ApiError::not_found(actor.kind(), actor.id())),
     }
     if let Target::Project(p) = target {
-        let project = store
-            .projects
-            .get(p)
-            .ok_or_else(|| ApiError::not_found("project", p))?;
-        t = t
-            .with("target.project.id", p.as_str())
-            .with("target.project.domain_id", project.domain_id.as_str());
+        match store.projects.get(p) {
+            Some(project) => {
+                t = t
+                    .with("target.project.id", p.as_str())
+                    .with("target.project.domain_id", project.domain_id.as_str());
+            }
+            None if lenient => {}
+            None => return Err(ApiError::not_found("project", p)),
+        }
     }
     Ok(t)
 }
@@ -1065,68 +1080,14 @@ fn guard_grant(
     missing_actor_ok: bool,
 ) -> ApiResult<Caller> {
     let caller = state.caller(headers)?;
-    let target = if g.inherited {
-        inherited_grant_target(state, &g.actor, &g.target, Some(&g.role_id))
-    } else {
-        grant_target(
-            state,
-            &g.actor,
-            &g.target,
-            Some(&g.role_id),
-            missing_actor_ok,
-        )?
+    let missing = match (g.inherited, missing_actor_ok) {
+        (true, _) => Missing::LeftOut,
+        (false, true) => Missing::ActorLeftOut,
+        (false, false) => Missing::NotFound,
     };
+    let target = grant_target(state, &g.actor, &g.target, Some(&g.role_id), missing)?;
     enforce(rule, &caller, &target)?;
     Ok(caller)
-}
-
-/// The target Keystone's OS-INHERIT routes build: the same parts as [`grant_target`], but one
-/// that does not exist is left out (so the policy decides first, and the grant's 404 comes
-/// after it).
-fn inherited_grant_target(
-    state: &AppState,
-    actor: &Actor,
-    target: &Target,
-    role_id: Option<&str>,
-) -> PolicyTarget {
-    let store = state.store();
-    let mut t = PolicyTarget::new();
-    if let Some(role) = role_id.and_then(|r| store.roles.get(r)) {
-        t = t
-            .with("target.role.id", role.id.as_str())
-            .with("target.role.name", role.name.as_str())
-            .with(
-                "target.role.domain_id",
-                role.domain_id
-                    .clone()
-                    .map(Value::String)
-                    .unwrap_or(Value::Null),
-            );
-    }
-    let actor_domain = match actor {
-        Actor::User(id) => store.users.get(id).map(|u| u.domain_id.as_str()),
-        Actor::Group(id) => store.groups.get(id).map(|g| g.domain_id.as_str()),
-    };
-    if let Some(domain) = actor_domain {
-        let kind = actor.kind();
-        t = t
-            .with(&format!("target.{kind}.id"), actor.id())
-            .with(&format!("target.{kind}.domain_id"), domain);
-    }
-    match target {
-        Target::Domain(d) if store.domains.contains_key(d) => {
-            t = t.with("target.domain.id", d.as_str());
-        }
-        Target::Project(p) => {
-            if let Some(project) = store.projects.get(p) {
-                t = t
-                    .with("target.project.id", p.as_str())
-                    .with("target.project.domain_id", project.domain_id.as_str());
-            }
-        }
-        _ => {}
-    }
-    t
 }
 
 fn check(store: &Store, g: Grant) -> ApiResult<StatusCode> {
@@ -1162,11 +1123,14 @@ fn grant_list(
     target: Target,
 ) -> ApiResult<Json<RoleList>> {
     let store = state.store();
-    let known = match actor {
-        Actor::User(id) => store.users.contains_key(id),
-        Actor::Group(id) => store.groups.contains_key(id),
-    };
-    if !known {
+    if is_inherited(uri) {
+        // OS-INHERIT looks the domain up, not the user or group (an unknown one has no roles)
+        if let Target::Domain(d) = &target
+            && !store.domains.contains_key(d)
+        {
+            return Err(ApiError::not_found("domain", d));
+        }
+    } else if store.actor_domain(actor).is_none() {
         return Err(ApiError::not_found(actor.kind(), actor.id()));
     }
     let v = views(state);
@@ -1192,11 +1156,12 @@ pub(crate) async fn list_grants(
     let target = target_of(&uri, target_id);
     let actor = actor_of(&uri, actor_id);
     let caller = state.caller(&headers)?;
-    let policy_target = if is_inherited(&uri) {
-        inherited_grant_target(&state, &actor, &target, None)
+    let missing = if is_inherited(&uri) {
+        Missing::LeftOut
     } else {
-        grant_target(&state, &actor, &target, None, false)?
+        Missing::NotFound
     };
+    let policy_target = grant_target(&state, &actor, &target, None, missing)?;
     enforce("identity:list_grants", &caller, &policy_target)?;
     grant_list(&state, &uri, &actor, target)
 }
@@ -1277,6 +1242,15 @@ pub(crate) async fn list_role_assignments(
     uri: OriginalUri,
     KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Json<RoleAssignmentList>> {
+    // Keystone validates the query before any policy check
+    if q.contains_key("include_subtree") && !q.contains_key("scope.project.id") {
+        return Err(ApiError::bad_request(
+            "'scope.project.id' is a dependency of 'include_subtree'",
+        ));
+    }
+    if q.contains_key("user.id") && q.contains_key("group.id") {
+        return Err(ApiError::bad_request("Specify a user or group, not both"));
+    }
     let subtree = query_filter_is_true(&q, "include_subtree");
     let given = |name: &str| q.get(name).is_some_and(|v| !v.is_empty());
     let (caller, projects) = if subtree {
@@ -1341,9 +1315,12 @@ pub(crate) async fn list_role_assignments(
             "Combining effective and group filter will always result in an empty list.",
         ));
     }
-    let inherited_only =
-        q.get("scope.OS-INHERIT:inherited_to").map(String::as_str) == Some("projects");
-    if effective && inherited_only && given("scope.domain.id") {
+    // `scope.OS-INHERIT:inherited_to`: present, it keeps the inherited assignments when it is
+    // `projects` and the others otherwise, as Keystone reads it
+    let inherited_filter: Option<bool> = q
+        .get("scope.OS-INHERIT:inherited_to")
+        .map(|v| v == "projects");
+    if effective && inherited_filter == Some(true) && given("scope.domain.id") {
         return Err(ApiError::bad_request(
             "Combining effective, domain and inherited filters will always result in an empty list.",
         ));
@@ -1356,18 +1333,19 @@ pub(crate) async fn list_role_assignments(
     };
     let store = state.store();
     let base = state.base();
+    let system_filter = q.contains_key("scope.system") && !effective;
     let target_ok = |target: &Target| match target {
         Target::Project(p) => {
             let in_query = match &projects {
                 Some(tree) => tree.contains(p),
                 None => matches(&q, "scope.project.id", Some(p)),
             };
-            in_query && !q.contains_key("scope.domain.id") && !q.contains_key("scope.system")
+            in_query && !q.contains_key("scope.domain.id") && !system_filter
         }
         Target::Domain(d) => {
             matches(&q, "scope.domain.id", Some(d))
                 && !q.contains_key("scope.project.id")
-                && !q.contains_key("scope.system")
+                && !system_filter
         }
         Target::System => !q.contains_key("scope.project.id") && !q.contains_key("scope.domain.id"),
     };
@@ -1383,7 +1361,12 @@ pub(crate) async fn list_role_assignments(
     };
     let mut rows = Vec::new();
     for g in &store.grants {
-        if inherited_only && !g.inherited {
+        if inherited_filter.is_some_and(|wanted| wanted != g.inherited) {
+            continue;
+        }
+        // as Keystone's effective listing: project and domain assignments only (it reads no
+        // system assignment, and no `scope.system` filter)
+        if effective && g.target == Target::System {
             continue;
         }
         // the grant's link: `/v3[/OS-INHERIT]/{target}/{users,groups}/{id}/roles/{role}[/inherited_to_projects]`

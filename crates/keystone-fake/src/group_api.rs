@@ -12,48 +12,27 @@ use keystone_types::resources::{
     UserList,
 };
 
-use crate::admin_api::{Created, created, matches, matches_bool, path_and_query};
+use crate::admin_api::{
+    Created, created, guard, matches, matches_bool, path_and_query, user_target,
+};
 use crate::app::{AppState, KsJson, KsPath, KsQuery, QueryMap};
 use crate::error::ApiResult;
-use crate::policy::{Caller, PolicyTarget, enforce};
+use crate::policy::{PolicyTarget, enforce};
 use crate::views::Views;
 
 fn views(state: &AppState) -> Views {
     Views { base: state.base() }
 }
 
-/// Authenticates the caller and checks `rule` against `target`.
-fn guard(
-    state: &AppState,
-    headers: &HeaderMap,
-    rule: &str,
-    target: PolicyTarget,
-) -> ApiResult<Caller> {
-    let caller = state.caller(headers)?;
-    enforce(rule, &caller, &target)?;
-    Ok(caller)
-}
-
-/// `target` with the group's id and domain, when the group exists (Keystone leaves a missing
-/// one out, and answers 404 after the policy check).
-fn with_group(state: &AppState, target: PolicyTarget, id: &str) -> PolicyTarget {
+/// The target Keystone builds for a group named in the path: the group, when it exists (a
+/// missing one is left out, and answered 404 after the policy check).
+fn group_target(state: &AppState, id: &str) -> PolicyTarget {
     let domain = state.store().groups.get(id).map(|g| g.domain_id.clone());
     match domain {
-        Some(d) => target
+        Some(d) => PolicyTarget::new()
             .with("target.group.id", id)
             .with("target.group.domain_id", d),
-        None => target,
-    }
-}
-
-/// `target` with the user's id and domain, when the user exists.
-fn with_user(state: &AppState, target: PolicyTarget, id: &str) -> PolicyTarget {
-    let domain = state.store().users.get(id).map(|u| u.domain_id.clone());
-    match domain {
-        Some(d) => target
-            .with("target.user.id", id)
-            .with("target.user.domain_id", d),
-        None => target,
+        None => PolicyTarget::new(),
     }
 }
 
@@ -118,7 +97,7 @@ pub(crate) async fn get_group(
     headers: HeaderMap,
     KsPath(id): KsPath<String>,
 ) -> ApiResult<Json<GroupResponse>> {
-    let target = with_group(&state, PolicyTarget::new(), &id);
+    let target = group_target(&state, &id);
     guard(&state, &headers, "identity:get_group", target)?;
     let store = state.store();
     Ok(Json(GroupResponse {
@@ -133,7 +112,7 @@ pub(crate) async fn update_group(
     KsPath(id): KsPath<String>,
     KsJson(body): KsJson<GroupUpdateRequest>,
 ) -> ApiResult<Json<GroupResponse>> {
-    let target = with_group(&state, PolicyTarget::new(), &id);
+    let target = group_target(&state, &id);
     guard(&state, &headers, "identity:update_group", target)?;
     let rec = state.store().update_group(&id, body.group)?;
     Ok(Json(GroupResponse {
@@ -147,7 +126,7 @@ pub(crate) async fn delete_group(
     headers: HeaderMap,
     KsPath(id): KsPath<String>,
 ) -> ApiResult<StatusCode> {
-    let target = with_group(&state, PolicyTarget::new(), &id);
+    let target = group_target(&state, &id);
     guard(&state, &headers, "identity:delete_group", target)?;
     state.store().delete_group(&id)?;
     Ok(StatusCode::NO_CONTENT)
@@ -161,7 +140,7 @@ pub(crate) async fn list_group_users(
     KsPath(id): KsPath<String>,
     KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Json<UserList>> {
-    let target = with_group(&state, PolicyTarget::new(), &id);
+    let target = group_target(&state, &id);
     let caller = guard(&state, &headers, "identity:list_users_in_group", target)?;
     let store = state.store();
     store.group(&id)?;
@@ -187,11 +166,7 @@ pub(crate) async fn list_group_users(
 
 /// The target of a membership route: the group and the user, each when it exists.
 fn membership_target(state: &AppState, group_id: &str, user_id: &str) -> PolicyTarget {
-    with_user(
-        state,
-        with_group(state, PolicyTarget::new(), group_id),
-        user_id,
-    )
+    group_target(state, group_id).merge(user_target(state, user_id))
 }
 
 /// `PUT /v3/groups/{id}/users/{user}`: 204.
@@ -239,7 +214,7 @@ pub(crate) async fn list_user_groups(
     KsQuery(q): KsQuery<QueryMap>,
 ) -> ApiResult<Json<UserGroupList>> {
     // Keystone's target: the user, and the path's `user_id` (a user may list their own)
-    let target = with_user(&state, PolicyTarget::new(), &user_id).with("user_id", user_id.as_str());
+    let target = user_target(&state, &user_id).with("user_id", user_id.as_str());
     let caller = guard(&state, &headers, "identity:list_groups_for_user", target)?;
     let store = state.store();
     if !store.users.contains_key(&user_id) {

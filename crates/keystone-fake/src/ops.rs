@@ -160,20 +160,26 @@ impl Store {
             ));
         }
         self.domains.remove(id);
-        self.projects.retain(|_, p| p.domain_id != id);
+        // its projects (each with what goes with it) and users (likewise), as Keystone deletes
+        // a domain's contents
+        let projects: Vec<String> = self
+            .projects
+            .values()
+            .filter(|p| p.domain_id == id)
+            .map(|p| p.id.clone())
+            .collect();
+        for p in projects {
+            self.remove_project(&p);
+        }
         let users: Vec<String> = self
             .users
             .values()
             .filter(|u| u.domain_id == id)
             .map(|u| u.id.clone())
             .collect();
-        self.users.retain(|_, u| u.domain_id != id);
-        // the domain's users' grants and memberships go with them
-        self.grants.retain(|g| match &g.actor {
-            Actor::User(u) => !users.contains(u),
-            Actor::Group(_) => true,
-        });
-        self.members.retain(|(_, u)| !users.contains(u));
+        for u in users {
+            self.delete_user(&u)?;
+        }
         let groups: Vec<String> = self
             .groups
             .values()
@@ -197,12 +203,21 @@ impl Store {
             )));
         }
         if let Some(parent) = &c.parent_id
-            && !self.projects.contains_key(parent)
             && parent != &domain_id
         {
-            return Err(ApiError::bad_request(format!(
-                "Could not find project: {parent}."
-            )));
+            let Some(parent_rec) = self.projects.get(parent) else {
+                return Err(ApiError::bad_request(format!(
+                    "Could not find project: {parent}."
+                )));
+            };
+            // a project tree stays in one domain
+            if parent_rec.domain_id != domain_id {
+                return Err(ApiError::bad_request(format!(
+                    "Cannot create project, since it specifies its domain_id {domain_id}, but \
+                     specifies a parent in a different domain ({}).",
+                    parent_rec.domain_id
+                )));
+            }
         }
         if self
             .projects
@@ -274,9 +289,30 @@ impl Store {
 
     /// Deletes a project with its grants, application credentials and trusts.
     pub(crate) fn delete_project(&mut self, id: &str) -> Result<(), ApiError> {
-        self.projects
-            .remove(id)
-            .ok_or_else(|| ApiError::not_found("project", id))?;
+        if !self.projects.contains_key(id) {
+            return Err(ApiError::not_found("project", id));
+        }
+        // as Keystone (without `cascade`): only a leaf of the hierarchy
+        if self
+            .projects
+            .values()
+            .any(|p| p.parent_id.as_deref() == Some(id))
+        {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                format!(
+                    "Cannot delete the project {id} since it is not a leaf in the hierarchy. Use \
+                     the cascade option if you want to delete a whole subtree."
+                ),
+            ));
+        }
+        self.remove_project(id);
+        Ok(())
+    }
+
+    /// Removes a project with its grants, application credentials and trusts.
+    fn remove_project(&mut self, id: &str) {
+        self.projects.remove(id);
         self.grants
             .retain(|g| g.target != Target::Project(id.to_owned()));
         self.app_creds.retain(|_, c| c.project_id != id);
@@ -285,7 +321,6 @@ impl Store {
                 t.deleted = true;
             }
         }
-        Ok(())
     }
 
     /// Creates a user.
@@ -548,11 +583,7 @@ impl Store {
 
     /// Checks that a grant's parts exist.
     pub(crate) fn check_grant_parts(&self, g: &Grant) -> Result<(), ApiError> {
-        let known = match &g.actor {
-            Actor::User(id) => self.users.contains_key(id),
-            Actor::Group(id) => self.groups.contains_key(id),
-        };
-        if !known {
+        if self.actor_domain(&g.actor).is_none() {
             return Err(ApiError::not_found(g.actor.kind(), g.actor.id()));
         }
         if !self.roles.contains_key(&g.role_id) {

@@ -145,6 +145,12 @@ impl PolicyTarget {
             None => self,
         }
     }
+
+    /// Adds another target's keys.
+    pub fn merge(mut self, other: PolicyTarget) -> Self {
+        self.0.extend(other.0);
+        self
+    }
 }
 
 /// Allows or denies `rule` (such as `identity:validate_token`) with a 403 naming it.

@@ -681,6 +681,14 @@ impl Store {
         }
     }
 
+    /// The domain of a user or group, when it exists.
+    pub fn actor_domain(&self, actor: &Actor) -> Option<&str> {
+        match actor {
+            Actor::User(id) => self.users.get(id).map(|u| u.domain_id.as_str()),
+            Actor::Group(id) => self.groups.get(id).map(|g| g.domain_id.as_str()),
+        }
+    }
+
     /// The ids of the groups `user_id` is a member of.
     pub fn groups_of<'a>(&'a self, user_id: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.members

@@ -452,9 +452,15 @@ async fn role_assignments_with_names_and_effective() {
     let effective = get("&effective").await;
     assert_eq!(
         effective.len(),
-        8,
-        "admin, manager, member and reader on both targets"
+        4,
+        "admin, manager, member and reader on the project: as Keystone's, the effective list \
+         has no system assignments"
     );
+    assert!(effective.iter().all(|a| a["scope"].get("system").is_none()));
+    // nor does it read `scope.system`
+    let system = get("&effective&scope.system=all").await;
+    assert_eq!(system.len(), 4);
+    assert_eq!(get("&scope.system=all").await.len(), 1);
     let on_project = get(&*format!("&scope.project.id={}", fake.admin().project_id).leak()).await;
     assert_eq!(on_project.len(), 1);
 
@@ -663,8 +669,15 @@ async fn role_assignments_of_a_project_tree_and_filters_that_cannot_combine() {
             .header("x-auth-token", &admin);
         keystone_error(request, status)
     };
+    // Keystone's query schema refuses it before any policy check, whatever its value
+    for query in ["include_subtree=true", "include_subtree=0"] {
+        assert_eq!(
+            error(query.into(), 400).await,
+            "'scope.project.id' is a dependency of 'include_subtree'"
+        );
+    }
     assert_eq!(
-        error("include_subtree=true".into(), 400).await,
+        error("scope.project.id=&include_subtree=true".into(), 400).await,
         "scope.project.id must be specified if include_subtree is also specified"
     );
     assert_eq!(
@@ -727,4 +740,119 @@ async fn role_assignments_of_a_project_tree_and_filters_that_cannot_combine() {
         ))
         .header("x-auth-token", &t);
     keystone_error(request, 403).await;
+}
+
+/// A project tree stays in one domain, and only a leaf is deleted; deleting a domain deletes
+/// its projects and users with their grants.
+#[tokio::test]
+async fn project_trees_stay_in_a_domain_and_a_domain_goes_with_its_contents() {
+    let fake = FakeKeystone::start().await.unwrap();
+    let admin = admin_token(&fake).await;
+    let base = fake.auth_url();
+    let send = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let mut r = Client::new()
+            .request(method, format!("{base}{path}"))
+            .header("x-auth-token", &admin);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        r
+    };
+    let parent = fake.create_project("parent").unwrap();
+    let other = fake.create_domain("otherdomain").unwrap();
+    let refused = keystone_error(
+        send(
+            reqwest::Method::POST,
+            "/projects".into(),
+            Some(json!({"project": {"name": "stray", "parent_id": parent, "domain_id": other}})),
+        ),
+        400,
+    )
+    .await;
+    assert!(
+        refused.contains("specifies a parent in a different domain (default)"),
+        "{refused}"
+    );
+    let r = send(
+        reqwest::Method::POST,
+        "/projects".into(),
+        Some(json!({"project": {"name": "kid", "parent_id": parent}})),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let kid: Value = r.json().await.unwrap();
+    let kid = kid["project"]["id"].as_str().unwrap().to_owned();
+    let not_leaf = keystone_error(
+        send(reqwest::Method::DELETE, format!("/projects/{parent}"), None),
+        403,
+    )
+    .await;
+    assert!(
+        not_leaf.contains("is not a leaf in the hierarchy"),
+        "{not_leaf}"
+    );
+    for p in [&kid, &parent] {
+        let r = send(reqwest::Method::DELETE, format!("/projects/{p}"), None)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    }
+
+    // a domain's user with a role on a domain's project
+    let r = send(
+        reqwest::Method::POST,
+        "/projects".into(),
+        Some(json!({"project": {"name": "op", "domain_id": other}})),
+    )
+    .send()
+    .await
+    .unwrap();
+    let op: Value = r.json().await.unwrap();
+    let op = op["project"]["id"].as_str().unwrap().to_owned();
+    let r = send(
+        reqwest::Method::POST,
+        "/users".into(),
+        Some(json!({"user": {"name": "ou", "password": "oupw", "domain_id": other}})),
+    )
+    .send()
+    .await
+    .unwrap();
+    let ou: Value = r.json().await.unwrap();
+    let ou = ou["user"]["id"].as_str().unwrap().to_owned();
+    fake.grant_project_role(&ou, &op, "member").unwrap();
+    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "id": ou, "password": "oupw"}}}, "scope": {"project": {"id": op}}}});
+    let r = issue(&fake, &body).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let t = r.headers()["x-subject-token"].to_str().unwrap().to_owned();
+    assert_eq!(validate(&fake, &admin, &t, "").await.status(), 200);
+    let r = send(
+        reqwest::Method::PATCH,
+        format!("/domains/{other}"),
+        Some(json!({"domain": {"enabled": false}})),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = send(reqwest::Method::DELETE, format!("/domains/{other}"), None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert!(
+        role_assignments(&fake, &admin, format!("user.id={ou}"))
+            .await
+            .is_empty(),
+        "the user's grant went with them"
+    );
+    assert!(
+        role_assignments(&fake, &admin, format!("scope.project.id={op}"))
+            .await
+            .is_empty()
+    );
+    assert_eq!(validate(&fake, &admin, &t, "").await.status(), 404);
 }

@@ -320,3 +320,70 @@ async fn a_seed_file_makes_inherited_grants() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_inherited_filter_and_the_inherited_list_read_as_keystones() {
+    let c = cloud().await;
+    let (u, m) = (&c.user, &c.member);
+    let grant = format!("/OS-INHERIT/domains/default/users/{u}/roles/{m}/inherited_to_projects");
+    assert_eq!(c.status(Method::PUT, &grant).await, 204);
+    c.fake.grant_project_role(u, &c.top, "reader").unwrap();
+    let count = |query: String| {
+        let c = &c;
+        async move {
+            c.json(&format!("/role_assignments?{query}")).await["role_assignments"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(count(format!("user.id={u}")).await, 2);
+    assert_eq!(
+        count(format!(
+            "user.id={u}&scope.OS-INHERIT:inherited_to=projects"
+        ))
+        .await,
+        1
+    );
+    // any other value keeps the assignments that are not inherited
+    assert_eq!(
+        count(format!("user.id={u}&scope.OS-INHERIT:inherited_to=false")).await,
+        1
+    );
+    // the list of a domain's inherited grants: an unknown domain is a 404, an unknown user
+    // has none
+    keystone_error(
+        c.admin(
+            Method::GET,
+            &format!("/OS-INHERIT/domains/nope/users/{u}/roles/inherited_to_projects"),
+        ),
+        404,
+    )
+    .await;
+    let none = c
+        .json("/OS-INHERIT/domains/default/users/nobody/roles/inherited_to_projects")
+        .await;
+    assert!(none["roles"].as_array().unwrap().is_empty());
+    // a user and a group at once: 400 before any policy check, also for a reader
+    let reader = c.fake.create_user("plainreader", "pw").unwrap();
+    c.fake
+        .grant_project_role(&reader, &c.top, "reader")
+        .unwrap();
+    let (t, _) = token(
+        &c.fake,
+        "plainreader",
+        "pw",
+        json!({"project": {"id": c.top}}),
+    )
+    .await;
+    keystone_error(
+        Client::new()
+            .get(format!(
+                "{}/role_assignments?user.id={u}&group.id=g",
+                c.fake.auth_url()
+            ))
+            .header("x-auth-token", t),
+        400,
+    )
+    .await;
+}
