@@ -1208,20 +1208,10 @@ async fn groups_and_their_roles() {
 /// `include_subtree`: a project's role assignments with those of the projects under it.
 #[tokio::test]
 async fn role_assignments_of_a_project_tree() {
-    use keystone_types::resources::ProjectCreate;
-
     let cloud = Cloud::start().await;
     let admin = cloud.admin().admin();
     let (child_parent_of, user_id, _) = cloud.user_with_role("treeowner", "reader", "pw11").await;
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let child = admin
-        .create_project(ProjectCreate {
-            name: format!("tree-child-{}", &suffix[..12]),
-            parent_id: Some(child_parent_of.clone()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let child = cloud.child_project("tree-child", &child_parent_of).await;
     let member = admin.find_role("member").await.unwrap().unwrap();
     admin
         .grant_role(
@@ -1253,20 +1243,10 @@ async fn role_assignments_of_a_project_tree() {
 /// OS-INHERIT: a role granted on a domain's projects, and on a project's subprojects.
 #[tokio::test]
 async fn inherited_grants_reach_the_projects_under_their_target() {
-    use keystone_types::resources::ProjectCreate;
-
     let cloud = Cloud::start().await;
     let admin = cloud.admin().admin();
     let (parent, user_id, name) = cloud.user_with_role("inheritor", "reader", "pw12").await;
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let child = admin
-        .create_project(ProjectCreate {
-            name: format!("inherit-child-{}", &suffix[..12]),
-            parent_id: Some(parent.clone()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let child = cloud.child_project("inherit-child", &parent).await;
     let member = admin.find_role("member").await.unwrap().unwrap();
     // the user's roles on a project, or `None` when they get no token there
     let roles_on = |project: String| {

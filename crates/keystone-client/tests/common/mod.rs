@@ -8,7 +8,7 @@
 use keystone_client::{Auth, GrantTarget, Session, UserIdentity};
 use keystone_fake::FakeKeystone;
 use keystone_types::auth::Scope;
-use keystone_types::resources::{ProjectCreate, UserCreate};
+use keystone_types::resources::{Project, ProjectCreate, UserCreate};
 
 /// A Keystone to test against.
 pub struct Cloud {
@@ -64,6 +64,20 @@ impl Cloud {
         Session::builder(self.auth_url.clone(), auth)
             .build()
             .expect("session")
+    }
+
+    /// A fresh project under `parent`.
+    pub async fn child_project(&self, prefix: &str, parent: &str) -> Project {
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        self.admin()
+            .admin()
+            .create_project(ProjectCreate {
+                name: format!("{prefix}-{}", &suffix[..12]),
+                parent_id: Some(parent.to_owned()),
+                ..Default::default()
+            })
+            .await
+            .expect("child project")
     }
 
     /// A fresh project and a user holding `role` on it; returns (project id, user id, user name).
