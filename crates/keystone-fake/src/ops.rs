@@ -35,6 +35,29 @@ pub(crate) struct NewTrust {
     pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// Whether `parent`, a trust of the chain a new trust is redelegated from, allows it
+/// (Keystone's `_validate_redelegation`); the new trust's expiry (the parent's when it named
+/// none). Every refusal is Keystone's 403.
+fn redelegation_allowed(
+    parent: &TrustRec,
+    role_ids: &[String],
+    impersonation: bool,
+    remaining_uses: Option<u64>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let depth_ok = (1..=MAX_REDELEGATION_COUNT).contains(&parent.redelegation_count);
+    let expiry_ok = match (expires_at, parent.expires_at) {
+        (Some(mine), Some(theirs)) => mine <= theirs,
+        _ => true,
+    };
+    let roles_ok = role_ids.iter().all(|r| parent.role_ids.contains(r));
+    let impersonation_ok = parent.impersonation || !impersonation;
+    if !(depth_ok && remaining_uses.is_none() && expiry_ok && roles_ok && impersonation_ok) {
+        return Err(ApiError::forbidden_undisclosed());
+    }
+    Ok(expires_at.or(parent.expires_at))
+}
+
 /// The names of roles no rule may imply: Keystone's `[assignment] prohibited_implied_role`
 /// default.
 const PROHIBITED_IMPLIED_ROLES: [&str; 1] = ["admin"];
@@ -1145,7 +1168,7 @@ impl Store {
         let parent = redelegating_from
             .map(|id| {
                 self.live_trust(id, now)
-                    .map(|t| t.redelegation_count)
+                    .cloned()
                     .ok_or_else(|| ApiError::not_found("trust", id))
             })
             .transpose()?;
@@ -1164,17 +1187,34 @@ impl Store {
         } else {
             0
         };
-        match parent {
-            None => {}
-            // Keystone's "Remaining redelegation depth of 0 out of allowed range"
-            Some(0) => return Err(ApiError::forbidden_undisclosed()),
-            Some(_) => {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::NOT_IMPLEMENTED,
-                    "Redelegating a trust is not supported by keystone-fake.",
-                ));
+        // a redelegation: the new trust takes one step of its parent's depth, and every trust of
+        // the chain must allow it (Keystone's `create_trust` and `_validate_redelegation`)
+        let (redelegation_count, expires_at) = match &parent {
+            None => (redelegation_count, expires_at),
+            Some(p) => {
+                let remaining = p.redelegation_count.saturating_sub(1);
+                if redelegatable
+                    && new
+                        .redelegation_count
+                        .is_some_and(|n| n != 0 && n != remaining)
+                {
+                    // "Modifying redelegation_count upon redelegation is forbidden"
+                    return Err(ApiError::forbidden_undisclosed());
+                }
+                let count = if redelegatable { remaining } else { 0 };
+                let mut expires_at = expires_at;
+                for t in self.trust_chain(p) {
+                    expires_at = redelegation_allowed(
+                        &t,
+                        &role_ids,
+                        c.impersonation,
+                        c.remaining_uses,
+                        expires_at,
+                    )?;
+                }
+                (count, expires_at)
             }
-        }
+        };
         let id = new_id();
         let duplicate_role = role_ids
             .iter()
@@ -1207,6 +1247,7 @@ impl Store {
             remaining_uses: c.remaining_uses,
             role_ids,
             redelegation_count,
+            redelegated_trust_id: parent.map(|p| p.id),
             extra: new.extra,
             deleted: false,
         };
@@ -1223,6 +1264,16 @@ impl Store {
             .find(|t| t.id == id && t.is_live(now))
             .ok_or_else(|| ApiError::not_found("trust", id))?;
         trust.deleted = true;
+        // and, as Keystone, the trusts redelegated from it, recursively
+        let children: Vec<String> = self
+            .trusts
+            .iter()
+            .filter(|t| t.redelegated_trust_id.as_deref() == Some(id) && t.is_live(now))
+            .map(|t| t.id.clone())
+            .collect();
+        for child in children {
+            self.delete_trust(&child, now)?;
+        }
         Ok(())
     }
 

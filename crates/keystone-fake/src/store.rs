@@ -355,6 +355,8 @@ pub struct TrustRec {
     /// How many times the trust may be redelegated (0 unless created with
     /// `allow_redelegation`).
     pub redelegation_count: u64,
+    /// The trust this one was redelegated from.
+    pub redelegated_trust_id: Option<String>,
     /// Attributes of the create request Keystone does not know, which it stores and echoes.
     pub extra: serde_json::Map<String, serde_json::Value>,
     /// Deleted trusts are kept, as Keystone keeps them (soft-deleted), because they still
@@ -579,6 +581,18 @@ impl Store {
         found
     }
 
+    /// `trust` and the trusts it was redelegated from, up to the first one, each once.
+    pub fn trust_chain(&self, trust: &TrustRec) -> Vec<TrustRec> {
+        let mut chain = vec![trust.clone()];
+        while let Some(up) = chain.last().and_then(|t| t.redelegated_trust_id.clone()) {
+            match self.trust(&up) {
+                Some(t) if !chain.iter().any(|c| c.id == t.id) => chain.push(t.clone()),
+                _ => break,
+            }
+        }
+        chain
+    }
+
     /// A trust that was not deleted (it may have expired or have no uses left).
     pub fn trust(&self, id: &str) -> Option<&TrustRec> {
         self.trusts.iter().find(|t| t.id == id && !t.deleted)
@@ -607,6 +621,15 @@ impl Store {
             .is_some_and(|d| d.enabled)
         {
             return Err(TokenProblem::Invalid);
+        }
+        // as Keystone's `get_trust`: every trustee up a redelegation chain is still enabled
+        let agents_ok = self.trust_chain(trust).iter().skip(1).all(|t| {
+            self.users
+                .get(&t.trustee_user_id)
+                .is_some_and(|u| u.enabled)
+        });
+        if !agents_ok {
+            return Err(TokenProblem::TrustForbidden);
         }
         let project = trust.project_id.as_ref().ok_or(TokenProblem::Invalid)?;
         let held = self.effective_roles(&trustor.id, &Target::Project(project.clone()));

@@ -256,7 +256,7 @@ impl Views {
             roles: (!in_list).then(|| self.trust_roles(store, t)),
             allow_redelegation: None,
             redelegation_count: Some(t.redelegation_count),
-            redelegated_trust_id: None,
+            redelegated_trust_id: t.redelegated_trust_id.clone(),
             deleted_at: None,
             links: self.link("OS-TRUST/trusts", &t.id),
             roles_links: (!in_list).then(|| self.trust_roles_links(&t.id)),

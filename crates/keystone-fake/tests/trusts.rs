@@ -957,9 +957,9 @@ async fn application_credentials_manage_no_trusts() {
 }
 
 #[tokio::test]
-async fn a_trust_scoped_token_redelegates_nothing() {
+async fn a_trust_scoped_token_redelegates_a_trust_that_allows_it() {
     let c = cloud().await;
-    // bob holds the role himself, so the trust he would make passes the role check
+    // bob holds the role himself, so the trust he makes passes the role check
     c.fake
         .grant_project_role(&c.bob, &c.project, "member")
         .unwrap();
@@ -972,7 +972,77 @@ async fn a_trust_scoped_token_redelegates_nothing() {
         message,
         "You are not authorized to perform the requested action."
     );
-    // Keystone would redelegate this one; the fake says it does not
+
     let (t, _) = bobs_trust_token(&c, &redelegatable).await;
-    keystone_error(c.create(&t, onward), 501).await;
+    // what a redelegation may not do: each a 403
+    let with = |change: Value| {
+        let mut body = onward.clone();
+        body.as_object_mut()
+            .unwrap()
+            .extend(change.as_object().unwrap().clone());
+        body
+    };
+    for (what, change) in [
+        (
+            "a role the parent does not delegate",
+            json!({"roles": [{"name": "reader"}]}),
+        ),
+        (
+            "impersonation the parent does not have",
+            json!({"impersonation": true}),
+        ),
+        ("limited uses", json!({"remaining_uses": 1})),
+        (
+            "another depth than the parent's, one less",
+            json!({"allow_redelegation": true, "redelegation_count": 3}),
+        ),
+    ] {
+        let r = c.create(&t, with(change)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{what}");
+    }
+
+    let r = c.create(&t, onward.clone()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let child: Value = r.json::<Value>().await.unwrap()["trust"].clone();
+    assert_eq!(child["redelegated_trust_id"], redelegatable.as_str());
+    assert_eq!(child["redelegation_count"], 0, "not redelegatable itself");
+    let r = c
+        .create(&t, with(json!({"allow_redelegation": true})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let deeper: Value = r.json::<Value>().await.unwrap()["trust"].clone();
+    assert_eq!(
+        deeper["redelegation_count"], 2,
+        "one step of its parent's 3"
+    );
+
+    // carol works with the redelegated trust, with bob's delegated role
+    let r = issue(&c.fake, &trust_scope("carol", "carolpw", &id_of(&child))).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let carols = r.headers()["x-subject-token"].to_str().unwrap().to_owned();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(names(&body["token"]["roles"]), ["member", "reader"]);
+    assert_eq!(
+        body["token"]["OS-TRUST:trust"]["trustor_user"]["id"],
+        c.bob.as_str()
+    );
+
+    // deleting the parent deletes what was redelegated from it
+    let (status, _) = c
+        .call(
+            Method::DELETE,
+            &format!("/OS-TRUST/trusts/{redelegatable}"),
+            &c.alice_token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for id in [id_of(&child), id_of(&deeper)] {
+        let (status, _) = c
+            .call(Method::GET, &format!("/OS-TRUST/trusts/{id}"), &c.admin)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(validate(&c.fake, &c.admin, &carols, "").await.status(), 404);
 }
