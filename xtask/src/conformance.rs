@@ -499,20 +499,16 @@ fn group_commands(cli: &mut Cli) {
             .is_some_and(|o| o.contains("grouped in group ci-devs")),
         &contains,
     );
-    let names = |rows: &Option<Value>| -> Vec<String> {
-        rows.as_ref()
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|r| field_of(r, "Name"))
-            .collect()
-    };
     let groups = cli.json(&["group", "list", "--user", "grouped"], none);
-    cli.check("group list --user", names(&groups) == ["ci-devs"], &groups);
+    cli.check(
+        "group list --user",
+        column(&groups, "Name") == ["ci-devs"],
+        &groups,
+    );
     let members = cli.json(&["user", "list", "--group", "ci-devs"], none);
     cli.check(
         "user list --group",
-        names(&members) == ["grouped"],
+        column(&members, "Name") == ["grouped"],
         &members,
     );
 
@@ -546,11 +542,7 @@ fn group_commands(cli: &mut Cli) {
         ],
         none,
     );
-    let group_rows: Vec<(Option<String>, Option<String>)> = rows
-        .as_ref()
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let group_rows: Vec<(Option<String>, Option<String>)> = rows_of(&rows)
         .map(|r| (field_of(r, "Role"), field_of(r, "Group")))
         .collect();
     cli.check(
@@ -570,13 +562,7 @@ fn group_commands(cli: &mut Cli) {
         ],
         none,
     );
-    let mut roles: Vec<String> = effective
-        .as_ref()
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|r| field_of(r, "Role"))
-        .collect();
+    let mut roles = column(&effective, "Role");
     roles.sort();
     cli.check(
         "role assignment list --user --effective: the group's role and what it implies",
@@ -652,13 +638,7 @@ fn inherited_commands(cli: &mut Cli) {
         ],
         none,
     );
-    let inherited: Vec<Option<String>> = rows
-        .as_ref()
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|r| field_of(r, "Inherited"))
-        .collect();
+    let inherited: Vec<Option<String>> = rows_of(&rows).map(|r| field_of(r, "Inherited")).collect();
     cli.check(
         "role assignment list --inherited",
         inherited == [Some("true".into())],
@@ -689,6 +669,19 @@ fn inherited_commands(cli: &mut Cli) {
     remove.extend(on_domain);
     cli.ok(&remove, none);
     cli.fails(&["token", "issue"], &as_inheritor("services"));
+}
+
+/// The rows of a `-f json` list (none when the command failed).
+fn rows_of(list: &Option<Value>) -> impl Iterator<Item = &Value> {
+    list.as_ref()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// A column of a `-f json` list: the rows' `field` (any case), for the rows that have it.
+fn column(list: &Option<Value>, field: &str) -> Vec<String> {
+    rows_of(list).filter_map(|r| field_of(r, field)).collect()
 }
 
 /// A field of a CLI JSON object, whatever its case (`id` or `ID`), as text.

@@ -1514,21 +1514,11 @@ fn assignment(
             inherited_to: None,
         },
     };
-    let (name, domain) = match holder {
-        Actor::User(id) => store
-            .users
-            .get(id)
-            .map(|u| (u.name.clone(), u.domain_id.clone())),
-        Actor::Group(id) => store
-            .groups
-            .get(id)
-            .map(|g| (g.name.clone(), g.domain_id.clone())),
-    }
-    .unwrap_or_default();
+    let (name, domain) = store.actor_named(holder).unwrap_or_default();
     let named = AssignmentActor {
-        domain: names.then(|| named_domain(store, &domain)),
+        domain: names.then(|| named_domain(store, domain)),
         id: holder.id().to_owned(),
-        name: names.then_some(name),
+        name: names.then(|| name.to_owned()),
     };
     let (user, group) = match holder {
         Actor::User(_) => (Some(named), None),

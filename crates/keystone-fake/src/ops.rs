@@ -1205,7 +1205,7 @@ impl Store {
                 let mut expires_at = expires_at;
                 for t in self.trust_chain(p) {
                     expires_at = redelegation_allowed(
-                        &t,
+                        t,
                         &role_ids,
                         c.impersonation,
                         c.remaining_uses,

@@ -582,11 +582,11 @@ impl Store {
     }
 
     /// `trust` and the trusts it was redelegated from, up to the first one, each once.
-    pub fn trust_chain(&self, trust: &TrustRec) -> Vec<TrustRec> {
-        let mut chain = vec![trust.clone()];
-        while let Some(up) = chain.last().and_then(|t| t.redelegated_trust_id.clone()) {
-            match self.trust(&up) {
-                Some(t) if !chain.iter().any(|c| c.id == t.id) => chain.push(t.clone()),
+    pub fn trust_chain<'a>(&'a self, trust: &'a TrustRec) -> Vec<&'a TrustRec> {
+        let mut chain = vec![trust];
+        while let Some(up) = chain.last().and_then(|t| t.redelegated_trust_id.as_deref()) {
+            match self.trust(up) {
+                Some(t) if !chain.iter().any(|c| c.id == t.id) => chain.push(t),
                 _ => break,
             }
         }
@@ -704,12 +704,23 @@ impl Store {
         }
     }
 
+    /// The name and the domain of a user or group, when it exists.
+    pub fn actor_named(&self, actor: &Actor) -> Option<(&str, &str)> {
+        match actor {
+            Actor::User(id) => self
+                .users
+                .get(id)
+                .map(|u| (u.name.as_str(), u.domain_id.as_str())),
+            Actor::Group(id) => self
+                .groups
+                .get(id)
+                .map(|g| (g.name.as_str(), g.domain_id.as_str())),
+        }
+    }
+
     /// The domain of a user or group, when it exists.
     pub fn actor_domain(&self, actor: &Actor) -> Option<&str> {
-        match actor {
-            Actor::User(id) => self.users.get(id).map(|u| u.domain_id.as_str()),
-            Actor::Group(id) => self.groups.get(id).map(|g| g.domain_id.as_str()),
-        }
+        self.actor_named(actor).map(|(_, domain)| domain)
     }
 
     /// The ids of the groups `user_id` is a member of.

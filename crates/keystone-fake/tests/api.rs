@@ -621,19 +621,8 @@ async fn role_assignments_of_a_project_tree_and_filters_that_cannot_combine() {
     let fake = FakeKeystone::start().await.unwrap();
     let admin = admin_token(&fake).await;
     let create = |name: &'static str, parent: Option<String>| {
-        let (fake, admin) = (&fake, &admin);
-        async move {
-            let r = Client::new()
-                .post(format!("{}/projects", fake.auth_url()))
-                .header("x-auth-token", admin)
-                .json(&json!({"project": {"name": name, "parent_id": parent}}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::CREATED, "{name}");
-            let v: Value = r.json().await.unwrap();
-            v["project"]["id"].as_str().unwrap().to_owned()
-        }
+        let body = json!({"project": {"name": name, "parent_id": parent}});
+        create_as(&fake, &admin, "projects", body)
     };
     let top = create("top", None).await;
     let child = create("child", Some(top.clone())).await;
@@ -724,15 +713,13 @@ async fn role_assignments_of_a_project_tree_and_filters_that_cannot_combine() {
     )
     .await;
     assert_eq!(mine.len(), 2);
-    let r = Client::new()
-        .post(format!("{}/projects", fake.auth_url()))
-        .header("x-auth-token", &admin)
-        .json(&json!({"project": {"name": "elsewhere", "domain_id": other}}))
-        .send()
-        .await
-        .unwrap();
-    let elsewhere: Value = r.json().await.unwrap();
-    let elsewhere = elsewhere["project"]["id"].as_str().unwrap();
+    let elsewhere = create_as(
+        &fake,
+        &admin,
+        "projects",
+        json!({"project": {"name": "elsewhere", "domain_id": other}}),
+    )
+    .await;
     let request = Client::new()
         .get(format!(
             "{}/role_assignments?scope.project.id={elsewhere}&include_subtree=true",
@@ -773,17 +760,13 @@ async fn project_trees_stay_in_a_domain_and_a_domain_goes_with_its_contents() {
         refused.contains("specifies a parent in a different domain (default)"),
         "{refused}"
     );
-    let r = send(
-        reqwest::Method::POST,
-        "/projects".into(),
-        Some(json!({"project": {"name": "kid", "parent_id": parent}})),
+    let kid = create_as(
+        &fake,
+        &admin,
+        "projects",
+        json!({"project": {"name": "kid", "parent_id": parent}}),
     )
-    .send()
-    .await
-    .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let kid: Value = r.json().await.unwrap();
-    let kid = kid["project"]["id"].as_str().unwrap().to_owned();
+    .await;
     let not_leaf = keystone_error(
         send(reqwest::Method::DELETE, format!("/projects/{parent}"), None),
         403,
@@ -802,26 +785,20 @@ async fn project_trees_stay_in_a_domain_and_a_domain_goes_with_its_contents() {
     }
 
     // a domain's user with a role on a domain's project
-    let r = send(
-        reqwest::Method::POST,
-        "/projects".into(),
-        Some(json!({"project": {"name": "op", "domain_id": other}})),
+    let op = create_as(
+        &fake,
+        &admin,
+        "projects",
+        json!({"project": {"name": "op", "domain_id": other}}),
     )
-    .send()
-    .await
-    .unwrap();
-    let op: Value = r.json().await.unwrap();
-    let op = op["project"]["id"].as_str().unwrap().to_owned();
-    let r = send(
-        reqwest::Method::POST,
-        "/users".into(),
-        Some(json!({"user": {"name": "ou", "password": "oupw", "domain_id": other}})),
+    .await;
+    let ou = create_as(
+        &fake,
+        &admin,
+        "users",
+        json!({"user": {"name": "ou", "password": "oupw", "domain_id": other}}),
     )
-    .send()
-    .await
-    .unwrap();
-    let ou: Value = r.json().await.unwrap();
-    let ou = ou["user"]["id"].as_str().unwrap().to_owned();
+    .await;
     fake.grant_project_role(&ou, &op, "member").unwrap();
     let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "id": ou, "password": "oupw"}}}, "scope": {"project": {"id": op}}}});

@@ -113,13 +113,8 @@ async fn groups_are_created_read_listed_updated_and_deleted() {
         missing.contains("'name' is a required property"),
         "{missing}"
     );
-    let r = c
-        .admin(Method::POST, "/groups")
-        .json(&json!({"group": {"name": "ops", "description": "Ops"}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
+    let ops = json!({"group": {"name": "ops", "description": "Ops"}});
+    create_as(&c.fake, &c.admin, "groups", ops).await;
 
     let all = c.json("/groups").await;
     assert_eq!(all["groups"].as_array().unwrap().len(), 2);
@@ -411,13 +406,8 @@ async fn deleting_a_group_with_roles_revokes_its_members_tokens() {
 async fn a_domain_reader_sees_its_own_domains_groups_only() {
     let c = cloud().await;
     let other = c.fake.create_domain("other").unwrap();
-    let r = c
-        .admin(Method::POST, "/groups")
-        .json(&json!({"group": {"name": "theirs", "domain_id": other}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
+    let theirs = json!({"group": {"name": "theirs", "domain_id": other}});
+    create_as(&c.fake, &c.admin, "groups", theirs).await;
     let reader = c.fake.create_user("dr", "drpw").unwrap();
     c.fake
         .grant_domain_role(&reader, "default", "reader")
@@ -493,15 +483,8 @@ async fn a_seed_file_makes_groups_members_and_grants_to_groups() {
 async fn deleting_a_domain_ends_its_users_memberships_and_grants() {
     let c = cloud().await;
     let other = c.fake.create_domain("doomed").unwrap();
-    let r = c
-        .admin(Method::POST, "/users")
-        .json(&json!({"user": {"name": "doomed-user", "domain_id": other}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let body: Value = r.json().await.unwrap();
-    let user = body["user"]["id"].as_str().unwrap().to_owned();
+    let doomed = json!({"user": {"name": "doomed-user", "domain_id": other}});
+    let user = create_as(&c.fake, &c.admin, "users", doomed).await;
     c.fake.add_user_to_group(&c.group, &user).unwrap();
     c.fake
         .grant_project_role(&user, &c.project, "member")

@@ -24,21 +24,7 @@ struct Cloud {
 async fn cloud() -> Cloud {
     let fake = FakeKeystone::start().await.unwrap();
     let admin = admin_token(&fake).await;
-    let project = |body: Value| {
-        let (fake, admin) = (&fake, &admin);
-        async move {
-            let r = Client::new()
-                .post(format!("{}/projects", fake.auth_url()))
-                .header("x-auth-token", admin)
-                .json(&json!({ "project": body }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), StatusCode::CREATED, "{body}");
-            let v: Value = r.json().await.unwrap();
-            v["project"]["id"].as_str().unwrap().to_owned()
-        }
-    };
+    let project = |body: Value| create_as(&fake, &admin, "projects", json!({ "project": body }));
     let top = project(json!({"name": "top"})).await;
     let child = project(json!({"name": "child", "parent_id": top})).await;
     let other = fake.create_domain("other").unwrap();

@@ -112,3 +112,28 @@ pub(crate) async fn role_assignments(
         .unwrap();
     v["role_assignments"].as_array().unwrap().clone()
 }
+
+/// `POST /v3/{collection}` with `body` (`{"project": {...}}`, say) as `token`; checks the 201
+/// and returns the new resource's id.
+pub(crate) async fn create_as(
+    fake: &FakeKeystone,
+    token: &str,
+    collection: &str,
+    body: Value,
+) -> String {
+    let key = body
+        .as_object()
+        .and_then(|o| o.keys().next())
+        .expect("a body with one key")
+        .clone();
+    let r = Client::new()
+        .post(format!("{}/{collection}", fake.auth_url()))
+        .header("x-auth-token", token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{collection}: {body}");
+    let created: Value = r.json().await.unwrap();
+    created[&key]["id"].as_str().unwrap().to_owned()
+}
