@@ -1,11 +1,8 @@
 //! The service's policy: the registered defaults of seed document 002, an operator's policy file
 //! overriding them, and the sample policy file.
 
-use std::sync::Arc;
-
 use example_service::policy_defaults;
-use keystone_middleware::compact::CompactToken;
-use keystone_middleware::{Context, Policy, RequestId};
+use keystone_middleware::{Context, Policy};
 use keystone_policy::{Enforcer, EnforcerConfig};
 use keystone_types::token::Token;
 use serde_json::json;
@@ -22,8 +19,7 @@ fn context(roles: &[&str]) -> Context {
         "user": {"id": "u1", "name": "alice", "password_expires_at": null, "domain": {"id": "default", "name": "Default"}},
     }))
     .unwrap();
-    Context::anonymous(RequestId::new(), None)
-        .for_user("t".into(), Arc::new(CompactToken::new(&token)))
+    Context::for_token("t", &token)
 }
 
 #[test]

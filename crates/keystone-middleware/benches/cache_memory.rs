@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use keystone_client::AccessInfo;
-use keystone_middleware::TokenCache;
+use keystone_middleware::__TokenCacheForBenches as TokenCache;
 use keystone_types::Secret;
 use keystone_types::token::TokenResponse;
 

@@ -55,7 +55,7 @@ pub enum Rejection {
 
 /// Cache counters.
 #[derive(Debug, Default)]
-pub struct CacheStats {
+pub(crate) struct CacheStats {
     /// Hits in the shared cache; hits in the per-thread maps are counted there.
     hits: AtomicU64,
     misses: AtomicU64,

@@ -13,6 +13,7 @@ use keystone_types::token::{
     AccessRule, CatalogService, IdRef, NamedRef, ProjectInfo, RoleRef, Token,
     TokenApplicationCredential, TokenTrust, TokenUser,
 };
+use serde_json::{Value, json};
 
 /// The fields located in the buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,8 +253,7 @@ impl CompactToken {
         let joined = t.role_names().collect::<Vec<_>>().join(",");
         spans[Field::Roles as usize] = w.str(&joined);
         if let Some(c) = &t.catalog {
-            spans[Field::ServiceCatalog as usize] =
-                w.str(&crate::headers::v2_catalog(c).to_string());
+            spans[Field::ServiceCatalog as usize] = w.str(&v2_catalog(c).to_string());
         }
         CompactToken {
             buf: Bytes::from(w.0),
@@ -440,10 +440,72 @@ impl CompactToken {
     }
 }
 
+/// The v2 shape keystonemiddleware puts in `X-Service-Catalog`: one entry per service, one
+/// endpoint object per region with `publicURL`, `internalURL`, `adminURL`.
+pub(crate) fn v2_catalog(catalog: &[keystone_types::token::CatalogService]) -> Value {
+    let services: Vec<Value> = catalog
+        .iter()
+        .map(|s| {
+            let mut regions: Vec<(Option<String>, serde_json::Map<String, Value>)> = Vec::new();
+            for e in &s.endpoints {
+                let region = e.region_id.clone().or_else(|| e.region.clone());
+                let idx = match regions.iter().position(|(r, _)| *r == region) {
+                    Some(i) => i,
+                    None => {
+                        // keystonemiddleware leaves the key out when there is no region
+                        let mut m = serde_json::Map::new();
+                        if let Some(r) = region.as_ref().filter(|r| !r.is_empty()) {
+                            m.insert("region".into(), json!(r));
+                        }
+                        regions.push((region, m));
+                        regions.len() - 1
+                    }
+                };
+                regions[idx]
+                    .1
+                    .insert(format!("{}URL", e.interface.to_lowercase()), json!(e.url));
+            }
+            let mut service = serde_json::Map::new();
+            service.insert("type".into(), json!(s.kind));
+            service.insert("name".into(), json!(s.name));
+            service.insert(
+                "endpoints".into(),
+                regions.into_iter().map(|(_, m)| Value::Object(m)).collect(),
+            );
+            Value::Object(service)
+        })
+        .collect();
+    Value::Array(services)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use keystone_types::token::TokenResponse;
+
+    #[test]
+    fn the_v2_catalog_groups_endpoints_by_region_as_keystonemiddleware() {
+        let catalog: Vec<keystone_types::token::CatalogService> = serde_json::from_value(json!([
+            {"id": "s1", "name": "keystone", "type": "identity", "endpoints": [
+                {"id": "e1", "interface": "public", "region": "RegionOne", "region_id": "RegionOne", "url": "http://pub"},
+                {"id": "e2", "interface": "internal", "region": "RegionOne", "region_id": "RegionOne", "url": "http://int"},
+                {"id": "e3", "interface": "Admin", "region": null, "region_id": null, "url": "http://adm"}
+            ]},
+            {"id": "s2", "name": "", "type": "myservice", "endpoints": []}
+        ]))
+        .unwrap();
+        assert_eq!(
+            v2_catalog(&catalog),
+            json!([
+                {"type": "identity", "name": "keystone", "endpoints": [
+                    {"region": "RegionOne", "publicURL": "http://pub", "internalURL": "http://int"},
+                    // no region: no "region" key
+                    {"adminURL": "http://adm"}
+                ]},
+                {"type": "myservice", "name": "", "endpoints": []}
+            ])
+        );
+    }
 
     #[test]
     fn every_recorded_token_body_survives_the_round_trip() {

@@ -22,6 +22,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use keystone_client::AccessInfo;
 use keystone_types::Secret;
+use keystone_types::token::Token;
 use serde_json::{Map, Value};
 
 use crate::compact::{CompactToken, Field};
@@ -85,21 +86,46 @@ impl Context {
         }
     }
 
-    /// The context of a validated user token (`body` is what Keystone said about `token`).
-    pub fn for_user(self, token: Secret, body: Arc<CompactToken>) -> Self {
-        self.for_user_header(sensitive(&token), body)
+    /// The context the layer gives a request that carries `token`, which Keystone described
+    /// as `body`, with a new request id: for testing handlers and policies without a Keystone.
+    ///
+    /// ```
+    /// use keystone_middleware::Context;
+    /// use keystone_types::token::Token;
+    ///
+    /// let body: Token = serde_json::from_value(serde_json::json!({
+    ///     "audit_ids": ["a"], "expires_at": "2030-01-01T00:00:00.000000Z",
+    ///     "issued_at": "2029-12-31T23:00:00.000000Z", "methods": ["password"],
+    ///     "roles": [{"id": "r1", "name": "member"}],
+    ///     "user": {"id": "u1", "name": "alice", "password_expires_at": null,
+    ///              "domain": {"id": "default", "name": "Default"}},
+    /// })).unwrap();
+    /// let ctx = Context::for_token("a-token", &body);
+    /// assert_eq!(ctx.user_name(), Some("alice"));
+    /// assert_eq!(ctx.roles(), ["member"]);
+    /// ```
+    pub fn for_token(token: impl Into<Secret>, body: &Token) -> Self {
+        Context::anonymous(RequestId::new(), None).for_user(token.into(), body)
     }
 
-    /// Like [`Context::for_user`], with the token as the request carried it (no copy).
+    /// This context for a validated user token (`body` is what Keystone said about `token`).
+    pub fn for_user(self, token: impl Into<Secret>, body: &Token) -> Self {
+        let token = token.into();
+        self.for_user_header(sensitive(&token), Arc::new(CompactToken::new(body)))
+    }
+
+    /// Like [`Context::for_user`], with the token as the request carried it (no copy) and the
+    /// body as the cache holds it.
     pub(crate) fn for_user_header(mut self, token: HeaderValue, body: Arc<CompactToken>) -> Self {
         self.identity_status = IdentityStatus::Confirmed;
         self.user = Some(Validated { token, body });
         self
     }
 
-    /// Adds a validated service token.
-    pub fn with_service(self, token: Secret, body: Arc<CompactToken>) -> Self {
-        self.with_service_header(sensitive(&token), body)
+    /// Adds a validated service token (`body` is what Keystone said about `token`).
+    pub fn with_service(self, token: impl Into<Secret>, body: &Token) -> Self {
+        let token = token.into();
+        self.with_service_header(sensitive(&token), Arc::new(CompactToken::new(body)))
     }
 
     /// Like [`Context::with_service`], with the token as the request carried it.
@@ -316,11 +342,11 @@ pub enum ContextRejection {
 impl IntoResponse for ContextRejection {
     fn into_response(self) -> Response {
         match self {
-            ContextRejection::MissingLayer => crate::error::json_error(
+            ContextRejection::MissingLayer => crate::answers::json_error(
                 axum::http::StatusCode::INTERNAL_SERVER_ERROR,
                 "The server is not configured to authenticate requests.",
             ),
-            ContextRejection::Unauthenticated => crate::error::unauthorized(None),
+            ContextRejection::Unauthenticated => crate::answers::unauthorized(None),
         }
     }
 }

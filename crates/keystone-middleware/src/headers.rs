@@ -4,10 +4,9 @@
 
 use crate::compact::{CompactToken, Field};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use serde_json::{Value, json};
 
 /// Every header the layer owns.
-pub const IDENTITY_HEADERS: &[&str] = &[
+pub(crate) const IDENTITY_HEADERS: &[&str] = &[
     "x-identity-status",
     "x-service-identity-status",
     "x-user-id",
@@ -236,44 +235,6 @@ pub(crate) fn set_service_invalid(headers: &mut HeaderMap) {
     set_static(headers, X_SERVICE_IDENTITY_STATUS, "Invalid");
 }
 
-/// The v2 shape keystonemiddleware puts in `X-Service-Catalog`: one entry per service, one
-/// endpoint object per region with `publicURL`, `internalURL`, `adminURL`.
-pub fn v2_catalog(catalog: &[keystone_types::token::CatalogService]) -> Value {
-    let services: Vec<Value> = catalog
-        .iter()
-        .map(|s| {
-            let mut regions: Vec<(Option<String>, serde_json::Map<String, Value>)> = Vec::new();
-            for e in &s.endpoints {
-                let region = e.region_id.clone().or_else(|| e.region.clone());
-                let idx = match regions.iter().position(|(r, _)| *r == region) {
-                    Some(i) => i,
-                    None => {
-                        // keystonemiddleware leaves the key out when there is no region
-                        let mut m = serde_json::Map::new();
-                        if let Some(r) = region.as_ref().filter(|r| !r.is_empty()) {
-                            m.insert("region".into(), json!(r));
-                        }
-                        regions.push((region, m));
-                        regions.len() - 1
-                    }
-                };
-                regions[idx]
-                    .1
-                    .insert(format!("{}URL", e.interface.to_lowercase()), json!(e.url));
-            }
-            let mut service = serde_json::Map::new();
-            service.insert("type".into(), json!(s.kind));
-            service.insert("name".into(), json!(s.name));
-            service.insert(
-                "endpoints".into(),
-                regions.into_iter().map(|(_, m)| Value::Object(m)).collect(),
-            );
-            Value::Object(service)
-        })
-        .collect();
-    Value::Array(services)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,30 +245,6 @@ mod tests {
             h.append(*k, HeaderValue::from_static(v));
         }
         h
-    }
-
-    #[test]
-    fn the_v2_catalog_groups_endpoints_by_region_as_keystonemiddleware() {
-        let catalog: Vec<keystone_types::token::CatalogService> = serde_json::from_value(json!([
-            {"id": "s1", "name": "keystone", "type": "identity", "endpoints": [
-                {"id": "e1", "interface": "public", "region": "RegionOne", "region_id": "RegionOne", "url": "http://pub"},
-                {"id": "e2", "interface": "internal", "region": "RegionOne", "region_id": "RegionOne", "url": "http://int"},
-                {"id": "e3", "interface": "Admin", "region": null, "region_id": null, "url": "http://adm"}
-            ]},
-            {"id": "s2", "name": "", "type": "myservice", "endpoints": []}
-        ]))
-        .unwrap();
-        assert_eq!(
-            v2_catalog(&catalog),
-            json!([
-                {"type": "identity", "name": "keystone", "endpoints": [
-                    {"region": "RegionOne", "publicURL": "http://pub", "internalURL": "http://int"},
-                    // no region: no "region" key
-                    {"adminURL": "http://adm"}
-                ]},
-                {"type": "myservice", "name": "", "endpoints": []}
-            ])
-        );
     }
 
     #[test]
@@ -413,7 +350,8 @@ mod tests {
         let with_catalog = UserHeaders::new(&t, true);
         let mut h = HeaderMap::new();
         with_catalog.set_on(&mut h);
-        let catalog: Value = serde_json::from_slice(h["x-service-catalog"].as_bytes()).unwrap();
+        let catalog: serde_json::Value =
+            serde_json::from_slice(h["x-service-catalog"].as_bytes()).unwrap();
         assert!(
             catalog.as_array().is_some_and(|a| !a.is_empty()),
             "{catalog}"

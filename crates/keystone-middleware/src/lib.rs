@@ -38,22 +38,23 @@
 //! # Ok(()) }
 //! ```
 
-mod access;
-pub mod cache;
-pub mod compact;
+mod answers;
+mod auth_token;
+mod cache;
+mod compact;
 pub mod config;
-pub mod context;
-mod error;
-pub mod future;
-pub mod headers;
-pub mod layer;
-pub mod policy;
-pub mod request_id;
-pub mod service;
+mod context;
+mod headers;
+mod policy;
+mod request_id;
 
-pub use cache::{CacheCounters, TokenCache};
+pub use auth_token::{AuthToken, AuthTokenLayer, ResponseFuture};
+pub use cache::CacheCounters;
 pub use context::{Context, ContextRejection, IdentityStatus};
-pub use layer::AuthTokenLayer;
 pub use policy::{Policy, PolicyDenied};
-pub use request_id::{RequestId, RequestIdLayer, RequestIds};
-pub use service::AuthToken;
+pub use request_id::{RequestId, RequestIdFuture, RequestIdLayer, RequestIdService, RequestIds};
+
+/// Not part of the API: the token cache, reachable for the memory benchmark
+/// (`benches/cache_memory.rs`) only.
+#[doc(hidden)]
+pub use cache::TokenCache as __TokenCacheForBenches;

@@ -4,8 +4,7 @@
 //! # Example
 //!
 //! ```
-//! use std::sync::Arc;
-//! use keystone_middleware::{Context, Policy, PolicyDenied, RequestId, compact::CompactToken};
+//! use keystone_middleware::{Context, Policy, PolicyDenied};
 //! use keystone_policy::RuleDefault;
 //! use keystone_types::token::Token;
 //!
@@ -20,8 +19,7 @@
 //!     "user": {"id": "u1", "name": "alice", "password_expires_at": null,
 //!              "domain": {"id": "default", "name": "Default"}},
 //! })).unwrap();
-//! let ctx = Context::anonymous(RequestId::new(), None)
-//!     .for_user("token".into(), Arc::new(CompactToken::new(&member)));
+//! let ctx = Context::for_token("token", &member);
 //! let denied: PolicyDenied = policy.authorize("proxy:create", &serde_json::json!({}), &ctx).unwrap_err();
 //! assert_eq!(denied.rule, "proxy:create");
 //! ```
@@ -54,7 +52,7 @@ pub struct PolicyDenied {
 impl IntoResponse for PolicyDenied {
     fn into_response(self) -> Response {
         tracing::info!(rule = %self.rule, reason = %self.reason, "policy denied");
-        crate::error::json_error(StatusCode::FORBIDDEN, &self.to_string())
+        crate::answers::json_error(StatusCode::FORBIDDEN, &self.to_string())
     }
 }
 

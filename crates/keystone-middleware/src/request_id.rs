@@ -27,7 +27,8 @@ use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 /// `X-Openstack-Request-Id`.
-pub const X_OPENSTACK_REQUEST_ID: HeaderName = HeaderName::from_static("x-openstack-request-id");
+pub(crate) const X_OPENSTACK_REQUEST_ID: HeaderName =
+    HeaderName::from_static("x-openstack-request-id");
 
 /// A request id, `req-<uuid>`, held without allocating.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -26,14 +26,17 @@
 
 use std::path::{Path, PathBuf};
 
-use keystone_types::auth::{DomainRef, ProjectScope, Scope};
 use serde_json::{Map, Value};
 
 use crate::Session;
-use crate::auth::{Auth, UserIdentity};
+use crate::auth::Auth;
 use crate::catalog::Interface;
 use crate::error::ConfigError;
 use crate::session::SessionBuilder;
+
+mod options;
+
+pub use options::{Get, Name, auth_from_options};
 
 /// Everything needed to build a session, from the environment or a `clouds.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +78,8 @@ impl CloudConfig {
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let lookup =
             |key: &str| get(&format!("OS_{}", key.to_ascii_uppercase())).filter(|v| !v.is_empty());
-        build(&lookup, &|key: &str| {
+        let lookup = |key: &str| with_domain_shorthand(&lookup, key);
+        Self::from_options(&lookup, &|key: &str| {
             format!("OS_{}", key.to_ascii_uppercase())
         })
     }
@@ -164,7 +168,8 @@ impl CloudConfig {
                 format!("clouds.{cloud}.{key}")
             }
         };
-        build(&lookup, &name_of)
+        let lookup = |key: &str| with_domain_shorthand(&lookup, key);
+        Self::from_options(&lookup, &name_of)
     }
 
     /// A session builder with this configuration.
@@ -278,146 +283,6 @@ fn merge(base: &mut Value, over: &Value) {
     }
 }
 
-fn truthy(v: &str) -> bool {
-    matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
-}
-
-/// Builds a configuration from `get(key)` (keys as in clouds.yaml's `auth`), naming keys with
-/// `name` in errors.
-fn build(
-    get: &dyn Fn(&str) -> Option<String>,
-    name: &dyn Fn(&str) -> String,
-) -> Result<CloudConfig, ConfigError> {
-    let get = &|key: &str| with_domain_shorthand(get, key);
-    let kinds = [
-        get("system_scope").is_some(),
-        get("project_id").is_some() || get("project_name").is_some(),
-        get("domain_id").is_some() || get("domain_name").is_some(),
-        get("trust_id").is_some(),
-    ];
-    if kinds.iter().filter(|k| **k).count() > 1 {
-        return Err(ConfigError::invalid(
-            name("system_scope"),
-            "",
-            format!(
-                "give one scope only: the system ({}), a project ({} / {}), a domain ({} / {}) \
-                 or a trust ({})",
-                name("system_scope"),
-                name("project_id"),
-                name("project_name"),
-                name("domain_id"),
-                name("domain_name"),
-                name("trust_id"),
-            ),
-        ));
-    }
-    let auth_url = get("auth_url").ok_or_else(|| ConfigError::missing(name("auth_url")))?;
-    let auth_type = get("auth_type").unwrap_or_else(|| {
-        if get("application_credential_secret").is_some() {
-            "v3applicationcredential".into()
-        } else if get("token").is_some() && get("password").is_none() {
-            "v3token".into()
-        } else {
-            "password".into()
-        }
-    });
-    let user = |required_for: &str| -> Result<UserIdentity, ConfigError> {
-        if let Some(id) = get("user_id") {
-            return Ok(UserIdentity::by_id(id));
-        }
-        let username = get("username").ok_or_else(|| {
-            ConfigError::missing_with(
-                name("username"),
-                format!("or {} for {required_for}", name("user_id")),
-            )
-        })?;
-        let domain = match (get("user_domain_id"), get("user_domain_name")) {
-            (Some(id), _) => DomainRef::id(id),
-            (None, Some(n)) => DomainRef::name(n),
-            (None, None) => {
-                return Err(ConfigError::missing_with(
-                    name("user_domain_name"),
-                    format!("or {}, to find user {username}", name("user_domain_id")),
-                ));
-            }
-        };
-        Ok(UserIdentity::Name {
-            name: username,
-            domain,
-        })
-    };
-    let mut auth = match auth_type.as_str() {
-        "password" | "v3password" => {
-            let user = user("password authentication")?;
-            let password = get("password").ok_or_else(|| ConfigError::missing(name("password")))?;
-            Auth::password(user, password)
-        }
-        "token" | "v3token" => {
-            Auth::token(get("token").ok_or_else(|| ConfigError::missing(name("token")))?)
-        }
-        "v3applicationcredential" | "applicationcredential" | "application_credential" => {
-            let secret = get("application_credential_secret")
-                .ok_or_else(|| ConfigError::missing(name("application_credential_secret")))?;
-            match (
-                get("application_credential_id"),
-                get("application_credential_name"),
-            ) {
-                (Some(id), _) => Auth::application_credential(id, secret),
-                (None, Some(cred)) => Auth::application_credential_by_name(
-                    cred,
-                    user("an application credential named by name")?,
-                    secret,
-                ),
-                (None, None) => {
-                    return Err(ConfigError::missing_with(
-                        name("application_credential_id"),
-                        format!("or {}", name("application_credential_name")),
-                    ));
-                }
-            }
-        }
-        other => {
-            return Err(ConfigError::invalid(
-                name("auth_type"),
-                other,
-                "supported: password, v3password, token, v3token, v3applicationcredential",
-            ));
-        }
-    };
-    let is_app_cred =
-        auth_type.contains("applicationcredential") || auth_type == "application_credential";
-    if !is_app_cred {
-        auth.scope = scope(get, name)?;
-    }
-    let interface = match get("interface") {
-        Some(i) => Some(Interface::parse(&i).ok_or_else(|| {
-            ConfigError::invalid(name("interface"), &i, "expected public, internal or admin")
-        })?),
-        None => None,
-    };
-    let client_cert = match (get("cert"), get("key")) {
-        (Some(c), Some(k)) => Some((PathBuf::from(c), PathBuf::from(k))),
-        // as keystoneauth1: one PEM file with the certificate and its key
-        (Some(c), None) => Some((PathBuf::from(&c), PathBuf::from(c))),
-        (None, Some(_)) => {
-            return Err(ConfigError::missing_with(
-                name("cert"),
-                format!("{} is the key of a certificate", name("key")),
-            ));
-        }
-        (None, None) => None,
-    };
-    Ok(CloudConfig {
-        auth_url,
-        auth,
-        region: get("region_name"),
-        interface,
-        cacert: get("cacert").map(PathBuf::from),
-        client_cert,
-        insecure: get("insecure").is_some_and(|v| truthy(&v)),
-    })
-}
-
 /// openstacksdk's shorthand (`_handle_domain_id`): `domain_id` / `domain_name` stand for the
 /// user's domain when it is not given, and, for a project-scoped cloud, for the project's
 /// domain too, and then name no domain scope.
@@ -438,53 +303,4 @@ fn with_domain_shorthand(get: &dyn Fn(&str) -> Option<String>, key: &str) -> Opt
             get(short)
         }
     })
-}
-
-fn scope(
-    get: &dyn Fn(&str) -> Option<String>,
-    name: &dyn Fn(&str) -> String,
-) -> Result<Option<Scope>, ConfigError> {
-    if let Some(s) = get("system_scope") {
-        if s.eq_ignore_ascii_case("all") {
-            return Ok(Some(Scope::system()));
-        }
-        return Err(ConfigError::invalid(
-            name("system_scope"),
-            s,
-            "the only system scope is \"all\"",
-        ));
-    }
-    if let Some(id) = get("trust_id") {
-        return Ok(Some(Scope::trust(id)));
-    }
-    if let Some(id) = get("project_id") {
-        return Ok(Some(Scope::project_by_id(id)));
-    }
-    if let Some(project) = get("project_name") {
-        let domain = match (get("project_domain_id"), get("project_domain_name")) {
-            (Some(id), _) => DomainRef::id(id),
-            (None, Some(n)) => DomainRef::name(n),
-            (None, None) => {
-                return Err(ConfigError::missing_with(
-                    name("project_domain_name"),
-                    format!(
-                        "or {}, to find project {project}",
-                        name("project_domain_id")
-                    ),
-                ));
-            }
-        };
-        return Ok(Some(Scope::Project(ProjectScope {
-            id: None,
-            name: Some(project),
-            domain: Some(domain),
-        })));
-    }
-    if let Some(id) = get("domain_id") {
-        return Ok(Some(Scope::domain_by_id(id)));
-    }
-    if let Some(n) = get("domain_name") {
-        return Ok(Some(Scope::domain_by_name(n)));
-    }
-    Ok(None)
 }

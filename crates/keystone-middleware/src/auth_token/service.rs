@@ -3,18 +3,16 @@
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use axum::http::{HeaderValue, Method, Request, Response};
-use keystone_client::{ErrorKind, ValidateOptions};
+use axum::http::{Request, Response};
 use tower::Service;
 
-use crate::access::path_matches;
+use super::future::ResponseFuture;
+use super::layer::Shared;
+use crate::answers as error;
 use crate::cache::Rejection;
-use crate::compact::CompactToken;
 use crate::context::{Context, IdentityStatus};
-use crate::future::ResponseFuture;
-use crate::layer::Shared;
+use crate::headers;
 use crate::request_id::RequestIds;
-use crate::{error, headers};
 
 /// The authenticating service.
 #[derive(Debug, Clone)]
@@ -26,124 +24,6 @@ pub struct AuthToken<S> {
 impl<S> AuthToken<S> {
     pub(crate) fn new(inner: S, shared: Arc<Shared>) -> Self {
         AuthToken { inner, shared }
-    }
-}
-
-impl Shared {
-    async fn validate(
-        &self,
-        token: &str,
-        allow_expired: bool,
-    ) -> Result<Arc<CompactToken>, Rejection> {
-        let session = &self.session;
-        let nocatalog = !self.include_service_catalog;
-        self.cache
-            .get_or_validate(token, allow_expired, || async move {
-                match session
-                    .validate_token(
-                        token,
-                        ValidateOptions {
-                            nocatalog,
-                            allow_expired,
-                            // we enforce access rules, so Keystone shows such tokens to us
-                            access_rules: true,
-                        },
-                    )
-                    .await
-                {
-                    Ok(a) => Ok(a),
-                    Err(e) if e.kind() == ErrorKind::NotFound => Err(Rejection::Invalid),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot validate a token with Keystone");
-                        Err(Rejection::Unavailable(e.to_string()))
-                    }
-                }
-            })
-            .await
-    }
-
-    /// `WWW-Authenticate`, from this thread's own copy of the bytes (clones of the shared value
-    /// would all share, and write on every request, one reference count).
-    fn www_authenticate(&self) -> Option<HeaderValue> {
-        self.www_local
-            .get_or(|| {
-                self.www_authenticate
-                    .as_ref()
-                    .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok())
-            })
-            .clone()
-    }
-
-    /// When the request has no service token and this thread has the user token cached: sets
-    /// the user headers and returns the token's body.
-    fn cached_user<B>(
-        &self,
-        tokens: &headers::Tokens,
-        req: &mut Request<B>,
-    ) -> Option<Arc<CompactToken>> {
-        if tokens.service.is_some() {
-            return None;
-        }
-        let token = tokens.user.as_ref()?;
-        self.cache.with_local(token.as_bytes(), false, |hit| {
-            // a token limited by access rules takes the validating path, which checks them
-            if hit.body().is_restricted() {
-                return None;
-            }
-            hit.headers(self.include_service_catalog)
-                .set_on(req.headers_mut());
-            Some(hit.body().clone())
-        })
-    }
-
-    /// keystonemiddleware's `validate_allowed_request`: a token of an application credential
-    /// with access rules serves only the requests they name for this service's type.
-    fn allowed_by_access_rules<B>(
-        &self,
-        t: &CompactToken,
-        req: &Request<B>,
-        with_service_token: bool,
-    ) -> bool {
-        let Some(rules) = t.access_rules() else {
-            return true;
-        };
-        let Some(my_type) = self.service_type.as_deref() else {
-            tracing::warn!(
-                "a token limited by access rules, and no service_type in [keystone_authtoken] \
-                 to check them against: rejected"
-            );
-            return false;
-        };
-        // the whole path, also under `Router::nest` (which strips its prefix from the URI)
-        let path = req
-            .extensions()
-            .get::<axum::extract::OriginalUri>()
-            .map_or_else(|| req.uri().path(), |o| o.0.path());
-        // a token can always be validated, whatever its rules
-        if my_type == "identity" && req.method() == Method::GET && path.ends_with("/v3/auth/tokens")
-        {
-            return true;
-        }
-        if t.catalog_has(my_type) == Some(false) {
-            tracing::warn!(
-                service_type = my_type,
-                "a token limited by access rules, and service_type is not in its catalog: rejected"
-            );
-            return false;
-        }
-        // a valid service token means a chain of requests between services, not a user's
-        if with_service_token {
-            return true;
-        }
-        rules.iter().any(|r| {
-            r.service == my_type && r.method == req.method().as_str() && path_matches(path, &r.path)
-        })
-    }
-
-    fn service_roles_ok(&self, t: &CompactToken) -> bool {
-        // compared exactly, as keystonemiddleware does
-        t.roles()
-            .any(|have| self.service_token_roles.iter().any(|want| want == have))
     }
 }
 
