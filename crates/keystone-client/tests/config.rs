@@ -305,3 +305,38 @@ fn a_certificate_file_may_hold_its_key() {
     let err = from(&[URL, ("OS_TOKEN", "t"), ("OS_KEY", "/etc/key.pem")]).unwrap_err();
     assert!(err.contains("OS_CERT"), "{err}");
 }
+
+#[test]
+fn the_default_domain_stands_for_the_user_and_project_domains() {
+    let c = from(&[
+        URL,
+        ("OS_USERNAME", "u"),
+        ("OS_PASSWORD", "p"),
+        ("OS_DEFAULT_DOMAIN_ID", "default"),
+        ("OS_PROJECT_NAME", "pn"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.auth,
+        Auth::password(UserIdentity::by_name_in_domain_id("u", "default"), "p").scoped(
+            Scope::Project(ProjectScope {
+                id: None,
+                name: Some("pn".into()),
+                domain: Some(DomainRef::id("default")),
+            })
+        )
+    );
+    // the user's own domain wins
+    let c = from(&[
+        URL,
+        ("OS_USERNAME", "u"),
+        ("OS_PASSWORD", "p"),
+        ("OS_USER_DOMAIN_NAME", "Users"),
+        ("OS_DEFAULT_DOMAIN_ID", "default"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.auth,
+        Auth::password(UserIdentity::by_name("u", "Users"), "p")
+    );
+}

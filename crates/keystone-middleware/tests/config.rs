@@ -421,3 +421,44 @@ fn auth_section_and_other_scopes_for_the_service_user() {
         .to_string();
     assert!(err.contains("trust_id"), "{err}");
 }
+
+/// `[keystone_authtoken]` goes through keystone-client's one loader of keystoneauth's options,
+/// so the service user's credentials read as `OS_*` and `clouds.yaml` do: the default domain,
+/// one scope only, an application credential told by its secret, empty values unset.
+#[test]
+fn the_service_user_reads_as_keystoneauth_reads_it() {
+    let base = "[keystone_authtoken]\nauth_url = http://k\nusername = svc\npassword = pw\n";
+    let c = Config::from_ini_str(&format!(
+        "{base}default_domain_id = default\nproject_name = services\nproject_domain_name =\n"
+    ))
+    .unwrap();
+    let (user, _, scope) = password_and_scope(&c);
+    assert!(user.contains("default"), "{user}");
+    match scope {
+        Some(Scope::Project(p)) => {
+            assert_eq!(p.name.as_deref(), Some("services"));
+            assert_eq!(p.domain.and_then(|d| d.id).as_deref(), Some("default"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let err = Config::from_ini_str(&format!(
+        "{base}user_domain_id = default\nproject_id = p\ndomain_name = Default\n"
+    ))
+    .unwrap()
+    .keystone_authtoken
+    .session_builder()
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("one scope only") && err.contains("[keystone_authtoken] domain_name"),
+        "{err}"
+    );
+    let app_cred = Config::from_ini_str(
+        "[keystone_authtoken]\napplication_credential_id = ac\napplication_credential_secret = s\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        app_cred.keystone_authtoken.auth().unwrap().method,
+        Method::ApplicationCredentialId { .. }
+    ));
+}
