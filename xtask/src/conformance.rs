@@ -46,7 +46,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
         "-p",
         "keystone-fake",
         "-p",
-        "keystone-policy",
+        "keystone-policy-cli",
     ])?;
     let mut reports = vec![
         openstack_cli(&venv)?,
