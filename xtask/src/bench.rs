@@ -8,7 +8,7 @@ use std::process::Command;
 use anyhow::Context;
 use serde_json::Value;
 
-use crate::conformance::Venv;
+use crate::harness::Venv;
 
 /// The oslo.policy side: `Enforcer.enforce` on Keystone's `identity:create_grant` with the
 /// inputs of `crates/keystone-policy/benches/enforce.rs`; prints microseconds per call.
@@ -46,7 +46,7 @@ fn criterion_mean_ns(group: &str, name: &str) -> anyhow::Result<f64> {
 
 /// Runs everything and prints the ratios.
 pub(crate) fn run() -> anyhow::Result<()> {
-    let venv = Venv::ensure(crate::conformance::PACKAGES)?;
+    let venv = Venv::ensure(crate::harness::PACKAGES)?;
     crate::util::cargo(&["bench", "-p", "keystone-policy", "--bench", "enforce"])?;
     crate::util::cargo(&["bench", "-p", "keystone-fake", "--bench", "validate"])?;
     // keystonemiddleware served beside ours, from the venv (the benchmark runs in its crate)

@@ -12,6 +12,8 @@
 mod bench;
 mod ci;
 mod conformance;
+mod harness;
+mod openstack_cli;
 mod policy_diff;
 mod real_stack;
 mod util;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use crate::conformance::{FakeProcess, StepReport, Venv};
+use crate::harness::{FakeProcess, StepReport, Venv};
 use crate::util::{KillOnDrop, run};
 
 /// The real Keystone's admin password.

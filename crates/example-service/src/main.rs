@@ -87,7 +87,7 @@ async fn main() -> anyhow::Result<()> {
     }
     match cli.command {
         Command::SamplePolicy => {
-            print!("{}", keystone_policy::sample::sample(&policy_defaults()));
+            print!("{}", keystone_policy::sample(&policy_defaults()));
             Ok(())
         }
         Command::Serve { config, listen } => {

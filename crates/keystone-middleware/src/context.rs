@@ -309,7 +309,7 @@ impl Context {
     pub fn to_policy_values(&self) -> Map<String, Value> {
         let own = |s: Option<&str>| s.map(str::to_owned);
         let owned = |v: Vec<&str>| v.into_iter().map(str::to_owned).collect();
-        keystone_policy::context::PolicyContext {
+        keystone_policy::PolicyContext {
             user_id: own(self.user_id()),
             user_domain_id: own(self.user_domain_id()),
             system_scope: own(self.system_scope()),

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use keystone_policy::{Enforcer, EnforcerConfig, PolicyError, RuleDefault};
+use keystone_policy::{Enforcer, EnforcerConfig, PolicyError, RegisterError, RuleDefault};
 use serde_json::{Map, Value};
 
 use crate::Context;
@@ -65,7 +65,9 @@ impl Policy {
     }
 
     /// An enforcer with registered defaults and no files.
-    pub fn with_defaults(defaults: impl IntoIterator<Item = RuleDefault>) -> Result<Self, String> {
+    pub fn with_defaults(
+        defaults: impl IntoIterator<Item = RuleDefault>,
+    ) -> Result<Self, RegisterError> {
         let enforcer = Enforcer::new(EnforcerConfig::default());
         enforcer.register_defaults(defaults)?;
         Ok(Self::new(enforcer))

@@ -5,7 +5,7 @@
 use crate::parser::Rule;
 
 /// The canonical text of `rule`.
-pub fn canonical(rule: &Rule) -> String {
+pub(crate) fn canonical(rule: &Rule) -> String {
     match rule {
         Rule::Check(c) => {
             let text = format!("{}:{}", c.kind, c.matched);

@@ -1,26 +1,26 @@
 //! Credentials as oslo.context's `RequestContext.to_policy_values()` produces them, from a
-//! typed context.
-//!
-//! # Example
-//!
-//! ```
-//! use keystone_policy::context::PolicyContext;
-//!
-//! let ctx = PolicyContext {
-//!     user_id: Some("u1".into()),
-//!     project_id: Some("p1".into()),
-//!     roles: vec!["member".into(), "reader".into()],
-//!     ..Default::default()
-//! };
-//! let values = ctx.to_policy_values();
-//! assert_eq!(values["project_id"], "p1");
-//! assert_eq!(values["system_scope"], serde_json::Value::Null);
-//! assert_eq!(values["is_admin_project"], true);
-//! ```
+//! typed context, and as oslopolicy-checker builds them from a token body.
 
 use serde_json::{Map, Value, json};
 
 /// What oslo.context knows about a caller, for policy decisions.
+///
+/// # Example
+///
+/// ```
+/// use keystone_policy::PolicyContext;
+///
+/// let ctx = PolicyContext {
+///     user_id: Some("u1".into()),
+///     project_id: Some("p1".into()),
+///     roles: vec!["member".into(), "reader".into()],
+///     ..Default::default()
+/// };
+/// let values = ctx.to_policy_values();
+/// assert_eq!(values["project_id"], "p1");
+/// assert_eq!(values["system_scope"], serde_json::Value::Null);
+/// assert_eq!(values["is_admin_project"], true);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyContext {
     /// The caller's user.
@@ -96,27 +96,52 @@ impl PolicyContext {
     }
 }
 
+/// Why a token body gives no credentials, for [`checker_credentials`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CredentialsError {
+    /// Neither the body nor its `token` is an object.
+    #[error("the access file holds no token object")]
+    NoToken,
+    /// The token has no list of roles.
+    #[error("the token has no roles")]
+    NoRoles,
+    /// A role of the token has no name.
+    #[error("a role has no name")]
+    RoleWithoutName,
+    /// The token has no `user.id`.
+    #[error("the token has no user id")]
+    NoUserId,
+}
+
 /// The credentials oslopolicy-checker builds from a token body (`{"token": {...}}` or the
 /// inner object): the token itself plus `roles` (names), `user_id`, `project_id`,
 /// `system_scope` and `is_admin`.
-pub fn checker_credentials(token: &Value, is_admin: bool) -> Result<Map<String, Value>, String> {
+pub fn checker_credentials(
+    token: &Value,
+    is_admin: bool,
+) -> Result<Map<String, Value>, CredentialsError> {
     let token = token.get("token").unwrap_or(token);
     let mut creds = token
         .as_object()
         .cloned()
-        .ok_or("the access file holds no token object")?;
+        .ok_or(CredentialsError::NoToken)?;
     let roles: Vec<Value> = creds
         .get("roles")
         .and_then(Value::as_array)
-        .ok_or("the token has no roles")?
+        .ok_or(CredentialsError::NoRoles)?
         .iter()
-        .map(|r| r.get("name").cloned().ok_or("a role has no name"))
+        .map(|r| {
+            r.get("name")
+                .cloned()
+                .ok_or(CredentialsError::RoleWithoutName)
+        })
         .collect::<Result<_, _>>()?;
     creds.insert("roles".into(), Value::Array(roles));
     let user_id = token
         .pointer("/user/id")
         .cloned()
-        .ok_or("the token has no user id")?;
+        .ok_or(CredentialsError::NoUserId)?;
     creds.insert("user_id".into(), user_id);
     if let Some(p) = token.get("project").filter(|p| !p.is_null()) {
         creds.insert(

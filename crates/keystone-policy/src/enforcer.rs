@@ -132,6 +132,7 @@ impl Default for EnforcerConfig {
 
 /// Why a decision is not "allowed", for [`Enforcer::authorize`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PolicyError {
     /// The rule was never registered.
     #[error("Policy {0} has not been registered")]
@@ -153,6 +154,7 @@ pub enum PolicyError {
 
 /// A problem with the rules themselves.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RuleProblem {
     /// A rule does not parse (it denies).
     #[error("{name}: {error}")]
@@ -186,6 +188,27 @@ pub struct LoadError {
     pub path: String,
     /// Why.
     pub reason: String,
+}
+
+/// Why policy text (YAML or JSON) is not a policy, for [`parse_policy_text`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyTextError {
+    /// The text is not YAML (nor JSON); the parser's message.
+    #[error("{0}")]
+    Syntax(String),
+    /// The text is YAML, but not a mapping of rule names to rules.
+    #[error("a policy file maps rule names to rules, not {0}")]
+    NotAMapping(Value),
+}
+
+/// Why defaults could not be registered, for [`Enforcer::register_defaults`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegisterError {
+    /// A default of this name is already registered (oslo.policy's `DuplicatePolicyError`).
+    #[error("Policy {0} is already registered")]
+    AlreadyRegistered(String),
 }
 
 /// The rules in effect.
@@ -308,22 +331,20 @@ pub fn read_policy_file(path: &Path) -> Result<Map<String, Value>, LoadError> {
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    parse_policy_text(&text).map_err(err)
+    parse_policy_text(&text).map_err(|e| err(e.to_string()))
 }
 
 /// Parses policy file text (YAML or JSON).
-pub fn parse_policy_text(text: &str) -> Result<Map<String, Value>, String> {
+pub fn parse_policy_text(text: &str) -> Result<Map<String, Value>, PolicyTextError> {
     if text.trim().is_empty() {
         return Ok(Map::new());
     }
-    let value: Value = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
+    let value: Value =
+        yaml_serde::from_str(text).map_err(|e| PolicyTextError::Syntax(e.to_string()))?;
     match value {
         Value::Null => Ok(Map::new()),
         Value::Object(m) => Ok(m),
-        other => Err(format!(
-            "a policy file maps rule names to rules, not {}",
-            other
-        )),
+        other => Err(PolicyTextError::NotAMapping(other)),
     }
 }
 
@@ -342,7 +363,7 @@ impl Enforcer {
     }
 
     /// Registers a default; a name registered twice is an error.
-    pub fn register_default(&self, default: RuleDefault) -> Result<(), String> {
+    pub fn register_default(&self, default: RuleDefault) -> Result<(), RegisterError> {
         self.register_defaults([default])
     }
 
@@ -350,12 +371,12 @@ impl Enforcer {
     pub fn register_defaults(
         &self,
         defaults: impl IntoIterator<Item = RuleDefault>,
-    ) -> Result<(), String> {
+    ) -> Result<(), RegisterError> {
         let result = {
             let mut registered = write(&self.registered);
             defaults.into_iter().try_for_each(|default| {
                 if registered.iter().any(|r| r.name == default.name) {
-                    return Err(format!("Policy {} is already registered", default.name));
+                    return Err(RegisterError::AlreadyRegistered(default.name));
                 }
                 registered.push(default);
                 Ok(())
@@ -379,9 +400,9 @@ impl Enforcer {
 
     /// Parses policy text (YAML or JSON) and sets it as the inline rules.
     pub fn set_inline_text(&self, text: &str) -> Result<(), LoadError> {
-        let rules = parse_policy_text(text).map_err(|reason| LoadError {
+        let rules = parse_policy_text(text).map_err(|e| LoadError {
             path: "<inline>".into(),
-            reason,
+            reason: e.to_string(),
         })?;
         self.set_inline_rules(rules)
     }

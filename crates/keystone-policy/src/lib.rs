@@ -8,8 +8,7 @@
 //! # Example
 //!
 //! ```
-//! use keystone_policy::{Enforcer, EnforcerConfig, PolicyError, RuleDefault};
-//! use keystone_policy::context::PolicyContext;
+//! use keystone_policy::{Enforcer, EnforcerConfig, PolicyContext, PolicyError, RuleDefault};
 //! use serde_json::json;
 //!
 //! let enforcer = Enforcer::new(EnforcerConfig::default());
@@ -22,21 +21,29 @@
 //! let err = enforcer.authorize("proxy:create", target.as_object().unwrap(), &member.to_policy_values()).unwrap_err();
 //! assert_eq!(err, PolicyError::NotAuthorized("proxy:create".into()));
 //! println!("{}", enforcer.explain("proxy:create", target.as_object().unwrap(), &member.to_policy_values()));
-//! # Ok::<(), String>(())
+//! # Ok::<(), keystone_policy::RegisterError>(())
 //! ```
 
-pub mod canonical;
-pub mod check;
-pub mod context;
-pub mod enforcer;
-pub mod literal;
-pub mod parser;
-pub mod pyfmt;
-pub mod sample;
+#[cfg(test)]
+mod canonical;
+mod check;
+mod context;
+mod enforcer;
+mod literal;
+mod parser;
+mod pyfmt;
+mod sample;
+#[cfg(test)]
+mod tests;
 
-pub use check::{CustomCheck, Outcome, Raised};
+pub use check::{
+    CustomCheck, CustomChecks, Env, MAX_RULE_DEPTH, MAX_RULE_EXPANSIONS, Outcome, Raised,
+    RuleLookup, RuleSet, Step,
+};
+pub use context::{CredentialsError, PolicyContext, checker_credentials, flatten};
 pub use enforcer::{
     DeprecatedRule, Enforcer, EnforcerConfig, Explanation, LoadError, Operation, PolicyError,
-    RuleDefault, RuleProblem,
+    PolicyTextError, RegisterError, RuleDefault, RuleProblem, parse_policy_text, read_policy_file,
 };
-pub use parser::{Rule, parse};
+pub use parser::{Check, MAX_NESTING, Parsed, Rule, parse, parse_list, parse_text, parse_value};
+pub use sample::{format_rule, sample};

@@ -10,7 +10,7 @@ use crate::pyfmt::{py_float_repr, py_str_repr};
 
 /// What a generic check's kind means.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KindMeaning {
+pub(crate) enum KindMeaning {
     /// A literal: the check compares the match with this text (`str(value)`).
     Literal(String),
     /// A dotted path into the credentials.
@@ -20,7 +20,7 @@ pub enum KindMeaning {
 }
 
 /// Classifies a kind as `ast.literal_eval` would.
-pub fn classify(kind: &str) -> KindMeaning {
+pub(crate) fn classify(kind: &str) -> KindMeaning {
     let path = || KindMeaning::Path(kind.split('.').map(str::to_owned).collect());
     let tokens = match tokenize(kind) {
         Ok(t) => t,
@@ -78,7 +78,7 @@ const OPS: &[&str] = &[
 /// parentheses"), as in Python, whose tokenizer allows twice as many (200). Brackets are the
 /// only recursion of the parser below (chains of unary operators, `not`, `**`, `+` and `-`
 /// are read in loops), so this bounds the stack it needs; real kinds nest once or twice.
-pub const MAX_BRACKETS: usize = 100;
+pub(crate) const MAX_BRACKETS: usize = 100;
 
 fn is_id_start(c: char) -> bool {
     c == '_' || c.is_alphabetic()

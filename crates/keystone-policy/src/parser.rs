@@ -2,17 +2,6 @@
 //! tokens, parentheses glued to atoms, case-insensitive `and`/`or`/`not`, and the same greedy
 //! shift-reduce rules (so that `()` > `not` > `and` > `or`). Whatever does not reduce to one
 //! check is `!` (deny), and the empty rule is `@` (allow).
-//!
-//! # Example
-//!
-//! ```
-//! use keystone_policy::parser::parse;
-//!
-//! let rule = parse("role:admin or (role:reader and system_scope:all)");
-//! assert_eq!(rule.to_string(), "(role:admin or (role:reader and system_scope:all))");
-//! assert_eq!(parse("").to_string(), "@");
-//! assert_eq!(parse("role:admin or").to_string(), "!"); // fails closed
-//! ```
 
 use std::fmt;
 
@@ -304,7 +293,20 @@ pub struct Parsed {
     pub error: Option<String>,
 }
 
-/// Parses a rule in the text form.
+/// Parses a rule in the text form, as oslo.policy 6.0.1's `_parser` does: whitespace tokens,
+/// parentheses glued to atoms, case-insensitive `and`/`or`/`not`, `()` > `not` > `and` > `or`.
+/// Whatever does not reduce to one check is `!` (deny), and the empty rule is `@` (allow).
+///
+/// # Example
+///
+/// ```
+/// use keystone_policy::parse;
+///
+/// let rule = parse("role:admin or (role:reader and system_scope:all)");
+/// assert_eq!(rule.to_string(), "(role:admin or (role:reader and system_scope:all))");
+/// assert_eq!(parse("").to_string(), "@");
+/// assert_eq!(parse("role:admin or").to_string(), "!"); // fails closed
+/// ```
 pub fn parse(text: &str) -> Rule {
     parse_text(text).rule
 }

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 /// `str(value)` in Python, for a value loaded from JSON.
-pub fn py_str(v: &Value) -> String {
+pub(crate) fn py_str(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => py_repr(other),
@@ -12,7 +12,7 @@ pub fn py_str(v: &Value) -> String {
 }
 
 /// `repr(value)` in Python, for a value loaded from JSON.
-pub fn py_repr(v: &Value) -> String {
+pub(crate) fn py_repr(v: &Value) -> String {
     let mut out = String::new();
     write_repr(v, &mut out);
     out
@@ -61,7 +61,7 @@ fn write_dict(map: &Map<String, Value>, out: &mut String) {
 }
 
 /// `repr(str)`: single quotes unless the text has a single quote and no double quote.
-pub fn py_str_repr(s: &str) -> String {
+pub(crate) fn py_str_repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
     } else {
@@ -94,7 +94,7 @@ pub fn py_str_repr(s: &str) -> String {
 
 /// `repr(float)`: the shortest text that reads back as the same number, in Python's layout
 /// (`1.0`, `0.0001`, `1e-05`, `1e+16`).
-pub fn py_float_repr(f: f64) -> String {
+pub(crate) fn py_float_repr(f: f64) -> String {
     if f.is_nan() {
         return "nan".into();
     }
@@ -144,7 +144,7 @@ pub fn py_float_repr(f: f64) -> String {
 /// precision. Python pads to any length that fits in memory, and raises `MemoryError` beyond;
 /// here a longer padding raises, so that a policy file cannot make every decision allocate
 /// gigabytes. No real check compares with a megabyte of padding.
-pub const MAX_FORMAT_WIDTH: usize = 1 << 20;
+pub(crate) const MAX_FORMAT_WIDTH: usize = 1 << 20;
 
 /// One piece of a `%`-format string.
 #[derive(Debug, Clone, PartialEq, Eq)]

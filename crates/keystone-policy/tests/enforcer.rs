@@ -5,10 +5,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use keystone_policy::check::{CustomCheck, Outcome};
-use keystone_policy::context::PolicyContext;
 use keystone_policy::{
-    DeprecatedRule, Enforcer, EnforcerConfig, PolicyError, RuleDefault, RuleProblem,
+    CustomCheck, DeprecatedRule, Enforcer, EnforcerConfig, Outcome, PolicyContext, PolicyError,
+    RuleDefault, RuleProblem,
 };
 use serde_json::{Map, Value, json};
 

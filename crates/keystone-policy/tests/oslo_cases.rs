@@ -3,8 +3,7 @@
 
 use std::collections::HashMap;
 
-use keystone_policy::check::{CustomChecks, Env};
-use keystone_policy::parser::{Check, Rule, parse, parse_list};
+use keystone_policy::{Check, CustomChecks, Env, Rule, parse, parse_list};
 use serde_json::{Value, json};
 
 /// Parses `rule` and checks Python's `str()` of the result.

@@ -22,6 +22,7 @@
 
 pub mod auth;
 pub mod error;
+mod refs;
 pub mod resources;
 pub mod secret;
 pub mod timestamp;

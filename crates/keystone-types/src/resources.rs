@@ -7,14 +7,8 @@ use serde_json::{Map, Value};
 
 use crate::Secret;
 use crate::auth::SystemScope;
-
-/// `{"self": url}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SelfLink {
-    /// The resource's own URL.
-    #[serde(rename = "self")]
-    pub self_link: String,
-}
+use crate::refs::NamedRef;
+pub use crate::refs::SelfLink;
 
 /// The links of a list: `self`, and `next`/`previous`. Keystone pages a list when the caller
 /// asks (`?limit=`) or its `list_limit` is set: `next` then names the following page
@@ -666,7 +660,7 @@ pub struct AssignmentLinks {
 pub struct AssignmentActor {
     /// The domain, with `include_names` (for users, groups, projects and domain roles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub domain: Option<crate::token::NamedRef>,
+    pub domain: Option<NamedRef>,
     /// The id.
     pub id: String,
     /// The name, with `include_names`.

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 use crate::auth::SystemScope;
-use crate::resources::SelfLink;
+pub use crate::refs::NamedRef;
+use crate::refs::SelfLink;
 
 /// `{"token": {...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,15 +85,6 @@ impl Token {
     pub fn role_names(&self) -> impl Iterator<Item = &str> {
         self.roles.iter().flatten().map(|r| r.name.as_str())
     }
-}
-
-/// An id and a name: a domain, or a role's domain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NamedRef {
-    /// The id.
-    pub id: String,
-    /// The name.
-    pub name: String,
 }
 
 /// The project a token is scoped to.

@@ -1,8 +1,8 @@
 //! Properties: the parser never panics, whatever the input, and the canonical text of a parsed
 //! rule parses back to the same rule.
 
-use keystone_policy::canonical::canonical;
-use keystone_policy::parser::parse;
+use crate::canonical::canonical;
+use crate::parser::parse;
 use proptest::prelude::*;
 
 /// Rule text from the language's own pieces, glued and spaced in every way.

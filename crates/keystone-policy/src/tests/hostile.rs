@@ -7,11 +7,11 @@
 
 use std::collections::HashMap;
 
-use keystone_policy::check::{CustomChecks, Env, MAX_RULE_EXPANSIONS};
-use keystone_policy::literal::{KindMeaning, MAX_BRACKETS, classify};
-use keystone_policy::parser::{MAX_NESTING, Rule, parse, parse_text};
-use keystone_policy::pyfmt::MAX_FORMAT_WIDTH;
-use keystone_policy::{Enforcer, EnforcerConfig, Raised, RuleProblem};
+use crate::check::{CustomChecks, Env, MAX_RULE_EXPANSIONS};
+use crate::literal::{KindMeaning, MAX_BRACKETS, classify};
+use crate::parser::{MAX_NESTING, Rule, parse, parse_text};
+use crate::pyfmt::MAX_FORMAT_WIDTH;
+use crate::{Enforcer, EnforcerConfig, Raised, RuleProblem};
 use serde_json::{Map, Value, json};
 
 /// Runs `f` on a thread with a 2 MiB stack.

@@ -11,12 +11,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use keystone_policy::RuleProblem;
-use keystone_policy::check::{CustomChecks, Env, RuleLookup, RuleSet};
-use keystone_policy::context::{checker_credentials, flatten};
-use keystone_policy::enforcer::{RuleDefault, parse_policy_text, read_policy_file};
-use keystone_policy::parser::{parse_text, parse_value};
-use keystone_policy::{Enforcer, EnforcerConfig};
+use keystone_policy::{
+    CustomChecks, Enforcer, EnforcerConfig, Env, RuleDefault, RuleLookup, RuleProblem, RuleSet,
+    checker_credentials, flatten, parse_policy_text, parse_text, parse_value, read_policy_file,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -167,8 +165,7 @@ fn creds_and_target(
     inputs: &Inputs,
     is_admin: bool,
 ) -> anyhow::Result<(Map<String, Value>, Map<String, Value>)> {
-    let creds =
-        checker_credentials(&read_json(&inputs.access)?, is_admin).map_err(anyhow::Error::msg)?;
+    let creds = checker_credentials(&read_json(&inputs.access)?, is_admin)?;
     let target = match &inputs.target {
         Some(path) => {
             let v = read_json(path)?;
@@ -259,9 +256,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             });
             let check_unknown = defaults.is_some();
             if let Some(d) = defaults {
-                enforcer
-                    .register_defaults(read_defaults(&d)?)
-                    .map_err(anyhow::Error::msg)?;
+                enforcer.register_defaults(read_defaults(&d)?)?;
             }
             enforcer.load_rules()?;
             let problems = enforcer.check_rules();
@@ -306,7 +301,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             defaults,
             output_file,
         } => {
-            let text = keystone_policy::sample::sample(&read_defaults(&defaults)?);
+            let text = keystone_policy::sample(&read_defaults(&defaults)?);
             match output_file {
                 Some(path) => std::fs::write(&path, text)
                     .with_context(|| format!("cannot write {}", path.display()))?,
@@ -326,7 +321,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rules = json
                 .as_object()
                 .context("a policy file maps rule names to rules")?;
-            parse_policy_text(&text).map_err(anyhow::Error::msg)?;
+            parse_policy_text(&text)?;
             let defaults = match defaults {
                 Some(d) => read_defaults(&d)?,
                 None => Vec::new(),

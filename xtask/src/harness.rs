@@ -1,0 +1,120 @@
+//! What the conformance steps (`conformance.rs`, `openstack_cli.rs`, `real_stack.rs`) and the
+//! benchmarks (`bench.rs`) share: the Python venv with the pinned packages, the fake Keystone's
+//! binary as a child process, and a step's line of the summary table.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::Context;
+
+use crate::util::KillOnDrop;
+
+/// The pinned Python packages: the `openstack` CLI and the policy engine.
+const OPENSTACK_CLI: &str = "python-openstackclient==10.5.0";
+const OSLO_POLICY: &str = "oslo.policy==6.0.1";
+/// Everything the venv holds: the CLI, the policy engine, Keystone itself with a WSGI server,
+/// and keystonemiddleware.
+pub(crate) const PACKAGES: &[&str] = &[
+    OPENSTACK_CLI,
+    OSLO_POLICY,
+    "keystone==30.0.0",
+    "keystonemiddleware==13.0.1",
+    "gunicorn==23.0.0",
+];
+
+/// One line of the summary table.
+pub(crate) struct StepReport {
+    pub(crate) step: &'static str,
+    pub(crate) cases: usize,
+    pub(crate) failures: Vec<String>,
+    pub(crate) seconds: f64,
+}
+
+/// A Python virtual environment under `target/conformance/venv`, with pinned packages.
+pub(crate) struct Venv {
+    dir: PathBuf,
+}
+
+impl Venv {
+    /// Creates the venv if needed and installs `packages` unless the same set is installed.
+    pub(crate) fn ensure(packages: &[&str]) -> anyhow::Result<Self> {
+        let dir = PathBuf::from("target/conformance/venv");
+        let stamp = dir.join("installed.txt");
+        let wanted = packages.join("\n");
+        if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+            return Ok(Venv { dir });
+        }
+        if !dir.join("bin/python").exists() {
+            let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+            crate::util::run(Command::new(python).args(["-m", "venv"]).arg(&dir))
+                .context("cannot create a Python venv (is python3 with venv installed?)")?;
+        }
+        let pip = dir.join("bin/pip");
+        crate::util::run(
+            Command::new(&pip)
+                .args(["install", "--quiet", "--disable-pip-version-check"])
+                .args(packages),
+        )
+        .context("cannot install the reference packages from PyPI")?;
+        std::fs::write(&stamp, wanted)?;
+        Ok(Venv { dir })
+    }
+
+    /// A program installed in the venv.
+    /// The venv's directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn bin(&self, name: &str) -> PathBuf {
+        self.dir.join("bin").join(name)
+    }
+}
+
+/// The fake Keystone's binary, started on a free port; killed when dropped.
+pub(crate) struct FakeProcess {
+    _child: KillOnDrop,
+    /// Such as `http://127.0.0.1:41234`.
+    pub(crate) url: String,
+}
+
+impl FakeProcess {
+    pub(crate) fn start(admin_password: &str) -> anyhow::Result<Self> {
+        Self::start_with(admin_password, &[])
+    }
+
+    /// Starts the fake's binary with seed files.
+    pub(crate) fn start_with(admin_password: &str, seeds: &[&Path]) -> anyhow::Result<Self> {
+        let bin = Path::new("target/debug/keystone-fake");
+        let mut child = Command::new(bin)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--admin-password",
+                admin_password,
+            ])
+            .args(
+                seeds
+                    .iter()
+                    .flat_map(|s| [std::ffi::OsStr::new("--seed"), s.as_os_str()]),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let child = KillOnDrop(child);
+        let mut reader = BufReader::new(stdout);
+        let mut first = String::new();
+        reader.read_line(&mut first)?;
+        // keep draining what it prints, so that it never writes into a closed pipe
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let url = first
+            .trim()
+            .strip_prefix("keystone-fake listening on ")
+            .with_context(|| format!("unexpected first line from the fake: {first:?}"))?
+            .to_owned();
+        Ok(FakeProcess { _child: child, url })
+    }
+}

@@ -1,0 +1,756 @@
+//! Step `openstack-cli` of `cargo xtask conformance`: python-openstackclient 10.5.0 from PyPI,
+//! in a venv under `target/conformance/`, runs the admin flow of seed document
+//! `000_a4a9fe177fa019f3.txt` against the fake Keystone's binary, and more (catalog, role
+//! assignments, application credentials, revocation). Every command must exit 0 (or fail, where
+//! failing is the point) and show the values it should.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::harness::{FakeProcess, StepReport, Venv};
+use crate::util::describe;
+
+/// Runs `openstack` commands with a fixed environment and checks what they print.
+struct Cli<'a> {
+    openstack: PathBuf,
+    env: Vec<(&'a str, String)>,
+    cases: usize,
+    failures: Vec<String>,
+}
+
+impl Cli<'_> {
+    fn command(&self, args: &[&str], env: &[(&str, String)]) -> Command {
+        let mut cmd = Command::new(&self.openstack);
+        cmd.args(args).env_clear();
+        for key in ["PATH", "HOME", "LANG"] {
+            if let Ok(v) = std::env::var(key) {
+                cmd.env(key, v);
+            }
+        }
+        // an empty value in `env` removes the variable
+        for (k, v) in self.env.iter().chain(env) {
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
+        }
+        cmd
+    }
+
+    /// Runs a command that must succeed; returns its stdout, or records a failure.
+    fn ok(&mut self, args: &[&str], env: &[(&str, String)]) -> Option<String> {
+        self.cases += 1;
+        let mut cmd = self.command(args, env);
+        let shown = describe(&cmd).replace(&*self.openstack.to_string_lossy(), "openstack");
+        match cmd.output() {
+            Ok(out) if out.status.success() => {
+                Some(String::from_utf8_lossy(&out.stdout).into_owned())
+            }
+            Ok(out) => {
+                self.failures.push(format!(
+                    "{shown}: exit {}\n{}{}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+                None
+            }
+            Err(e) => {
+                self.failures.push(format!("{shown}: cannot run: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Runs a command that must fail.
+    fn fails(&mut self, args: &[&str], env: &[(&str, String)]) {
+        self.cases += 1;
+        let mut cmd = self.command(args, env);
+        let shown = describe(&cmd).replace(&*self.openstack.to_string_lossy(), "openstack");
+        match cmd.output() {
+            Ok(out) if !out.status.success() => {}
+            Ok(_) => self
+                .failures
+                .push(format!("{shown}: succeeded but should have failed")),
+            Err(e) => self.failures.push(format!("{shown}: cannot run: {e}")),
+        }
+    }
+
+    /// Runs a `-f json` command and parses its output.
+    fn json(&mut self, args: &[&str], env: &[(&str, String)]) -> Option<Value> {
+        let mut full: Vec<&str> = args.to_vec();
+        full.extend(["-f", "json"]);
+        let out = self.ok(&full, env)?;
+        match serde_json::from_str(&out) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.failures.push(format!(
+                    "openstack {}: output is not JSON ({e}): {out}",
+                    args.join(" ")
+                ));
+                None
+            }
+        }
+    }
+
+    /// Checks that `value[field]` (any case) equals `want`.
+    fn expect(&mut self, what: &str, value: &Option<Value>, field: &str, want: &str) {
+        self.cases += 1;
+        let got = value.as_ref().and_then(|v| field_of(v, field));
+        if value.is_some() && got.as_deref() != Some(want) {
+            self.failures.push(format!(
+                "{what}: {field} is {got:?}, expected {want:?} in {}",
+                value.as_ref().map(Value::to_string).unwrap_or_default()
+            ));
+        }
+    }
+
+    /// Checks a condition about a command's output.
+    fn check(&mut self, what: &str, ok: bool, shown: &dyn std::fmt::Debug) {
+        self.cases += 1;
+        if !ok {
+            self.failures.push(format!("{what}: {shown:?}"));
+        }
+    }
+}
+
+/// What operators do after the first setup: regions, endpoint and project changes, implied
+/// roles, access rules of application credentials, a user's own password change.
+fn operator_commands(cli: &mut Cli, as_myservice: &[(&str, String)]) {
+    let none: &[(&str, String)] = &[];
+    // keystoneclient creates a region with a given id with PUT /v3/regions/{id}
+    let region = cli.json(
+        &["region", "create", "RegionTwo", "--description", "east"],
+        none,
+    );
+    cli.expect("region create", &region, "region", "RegionTwo");
+    cli.expect("region create", &region, "description", "east");
+    cli.ok(
+        &["region", "set", "RegionTwo", "--description", "west"],
+        none,
+    );
+    let region = cli.json(&["region", "show", "RegionTwo"], none);
+    cli.expect("region set", &region, "description", "west");
+    cli.fails(&["region", "create", "RegionTwo"], none);
+
+    if let Some(id) = cli
+        .ok(
+            &[
+                "endpoint",
+                "list",
+                "--service",
+                "myservice",
+                "--interface",
+                "internal",
+                "-f",
+                "value",
+                "-c",
+                "ID",
+            ],
+            none,
+        )
+        .map(|o| o.trim().to_owned())
+    {
+        cli.ok(
+            &["endpoint", "set", "--url", "http://127.0.0.1:1338", &id],
+            none,
+        );
+        let e = cli.json(&["endpoint", "show", &id], none);
+        cli.expect("endpoint set --url", &e, "url", "http://127.0.0.1:1338");
+    }
+    cli.ok(
+        &[
+            "project",
+            "set",
+            "--description",
+            "for services",
+            "services",
+        ],
+        none,
+    );
+    let p = cli.json(&["project", "show", "services"], none);
+    cli.expect("project set", &p, "description", "for services");
+
+    // implied roles
+    let mut role_id = |name: &str| {
+        cli.json(&["role", "create", name], none)
+            .and_then(|r| field_of(&r, "id"))
+            .unwrap_or_default()
+    };
+    let (prior, implied) = (role_id("ci-prior"), role_id("ci-implied"));
+    // openstackclient shows the two roles' ids
+    let rule = cli.json(
+        &[
+            "implied",
+            "role",
+            "create",
+            "ci-prior",
+            "--implied-role",
+            "ci-implied",
+        ],
+        none,
+    );
+    cli.expect("implied role create", &rule, "prior_role", &prior);
+    cli.expect("implied role create", &rule, "implies", &implied);
+    if let Some(rows) = cli.json(&["implied", "role", "list"], none) {
+        let pair = |r: &Value| {
+            (
+                field_of(r, "Prior Role Name"),
+                field_of(r, "Implied Role Name"),
+            )
+        };
+        let pairs: Vec<_> = rows.as_array().into_iter().flatten().map(pair).collect();
+        cli.check(
+            "implied role list",
+            pairs.contains(&(Some("ci-prior".into()), Some("ci-implied".into()))),
+            &rows,
+        );
+    }
+    cli.fails(
+        &[
+            "implied",
+            "role",
+            "create",
+            "ci-prior",
+            "--implied-role",
+            "admin",
+        ],
+        none,
+    );
+    cli.ok(
+        &[
+            "implied",
+            "role",
+            "delete",
+            "ci-prior",
+            "--implied-role",
+            "ci-implied",
+        ],
+        none,
+    );
+
+    // access rules of an application credential, kept while the credential uses them
+    let rules = r#"[{"service": "compute", "method": "GET", "path": "/v2.1/servers"}]"#;
+    cli.json(
+        &[
+            "application",
+            "credential",
+            "create",
+            "limited",
+            "--access-rules",
+            rules,
+        ],
+        as_myservice,
+    );
+    let listed = cli.json(&["access", "rule", "list"], as_myservice);
+    let rule_id = listed
+        .as_ref()
+        .and_then(Value::as_array)
+        .and_then(|rows| rows.first())
+        .and_then(|row| field_of(row, "ID"))
+        .unwrap_or_default();
+    cli.check(
+        "access rule list shows the credential's rule",
+        listed.as_ref().and_then(Value::as_array).map(Vec::len) == Some(1),
+        &listed,
+    );
+    let rule = cli.json(&["access", "rule", "show", &rule_id], as_myservice);
+    cli.expect("access rule show", &rule, "path", "/v2.1/servers");
+    cli.fails(&["access", "rule", "delete", &rule_id], as_myservice);
+    cli.ok(
+        &["application", "credential", "delete", "limited"],
+        as_myservice,
+    );
+    cli.ok(&["access", "rule", "delete", &rule_id], as_myservice);
+
+    // a user changes their own password; the old one stops working
+    cli.json(
+        &["user", "create", "--password", "old-password", "rotator"],
+        none,
+    );
+    cli.ok(
+        &[
+            "role",
+            "add",
+            "--project",
+            "services",
+            "--user",
+            "rotator",
+            "member",
+        ],
+        none,
+    );
+    let as_rotator = |password: &str| {
+        [
+            ("OS_USERNAME", "rotator".to_owned()),
+            ("OS_PASSWORD", password.to_owned()),
+            ("OS_PROJECT_NAME", "services".to_owned()),
+        ]
+    };
+    cli.ok(
+        &[
+            "user",
+            "password",
+            "set",
+            "--original-password",
+            "old-password",
+            "--password",
+            "new-password",
+        ],
+        &as_rotator("old-password"),
+    );
+    cli.fails(&["token", "issue"], &as_rotator("old-password"));
+    cli.ok(&["token", "issue"], &as_rotator("new-password"));
+}
+
+/// Groups as operators use them: created, changed, listed by member and members listed, a user
+/// added, a role granted to the group giving the user a token on the project, then the role
+/// and the membership taken back.
+fn group_commands(cli: &mut Cli) {
+    let none: &[(&str, String)] = &[];
+    let group = cli.json(
+        &["group", "create", "--description", "Developers", "ci-devs"],
+        none,
+    );
+    cli.expect("group create", &group, "name", "ci-devs");
+    cli.expect("group create", &group, "domain_id", "default");
+    cli.fails(&["group", "create", "ci-devs"], none);
+    cli.ok(&["group", "set", "--description", "Devs", "ci-devs"], none);
+    let shown = cli.json(&["group", "show", "ci-devs"], none);
+    cli.expect("group set", &shown, "description", "Devs");
+
+    cli.json(
+        &["user", "create", "--password", "grouped-pw", "grouped"],
+        none,
+    );
+    cli.ok(&["group", "add", "user", "ci-devs", "grouped"], none);
+    let contains = cli.ok(&["group", "contains", "user", "ci-devs", "grouped"], none);
+    cli.check(
+        "group contains user, after group add user",
+        contains
+            .as_deref()
+            .is_some_and(|o| o.contains("grouped in group ci-devs")),
+        &contains,
+    );
+    let groups = cli.json(&["group", "list", "--user", "grouped"], none);
+    cli.check(
+        "group list --user",
+        column(&groups, "Name") == ["ci-devs"],
+        &groups,
+    );
+    let members = cli.json(&["user", "list", "--group", "ci-devs"], none);
+    cli.check(
+        "user list --group",
+        column(&members, "Name") == ["grouped"],
+        &members,
+    );
+
+    let as_grouped = [
+        ("OS_USERNAME", "grouped".to_owned()),
+        ("OS_PASSWORD", "grouped-pw".to_owned()),
+        ("OS_PROJECT_NAME", "services".to_owned()),
+    ];
+    // no role of the user's own on `services`: a token there comes with the group's role
+    cli.fails(&["token", "issue"], &as_grouped);
+    cli.ok(
+        &[
+            "role",
+            "add",
+            "--group",
+            "ci-devs",
+            "--project",
+            "services",
+            "member",
+        ],
+        none,
+    );
+    let rows = cli.json(
+        &[
+            "role",
+            "assignment",
+            "list",
+            "--group",
+            "ci-devs",
+            "--names",
+        ],
+        none,
+    );
+    let group_rows: Vec<(Option<String>, Option<String>)> = rows_of(&rows)
+        .map(|r| (field_of(r, "Role"), field_of(r, "Group")))
+        .collect();
+    cli.check(
+        "role assignment list --group",
+        group_rows == [(Some("member".into()), Some("ci-devs@Default".into()))],
+        &rows,
+    );
+    let effective = cli.json(
+        &[
+            "role",
+            "assignment",
+            "list",
+            "--user",
+            "grouped",
+            "--effective",
+            "--names",
+        ],
+        none,
+    );
+    let mut roles = column(&effective, "Role");
+    roles.sort();
+    cli.check(
+        "role assignment list --user --effective: the group's role and what it implies",
+        roles == ["member", "reader"],
+        &effective,
+    );
+    let token = cli.json(&["token", "issue"], &as_grouped);
+    cli.check("token issue with a group's role", token.is_some(), &token);
+    cli.ok(
+        &[
+            "role",
+            "remove",
+            "--group",
+            "ci-devs",
+            "--project",
+            "services",
+            "member",
+        ],
+        none,
+    );
+    cli.fails(&["token", "issue"], &as_grouped);
+
+    cli.ok(&["group", "remove", "user", "ci-devs", "grouped"], none);
+    let contains = cli.ok(&["group", "contains", "user", "ci-devs", "grouped"], none);
+    cli.check(
+        "group contains user, after group remove user",
+        contains.as_deref().is_some_and(|o| !o.contains("in group")),
+        &contains,
+    );
+    cli.ok(&["group", "delete", "ci-devs"], none);
+    cli.fails(&["group", "show", "ci-devs"], none);
+}
+
+/// Inherited roles (OS-INHERIT), as operators give them: on a project's subprojects and on a
+/// domain's projects, listed with `--inherited`, then taken back.
+fn inherited_commands(cli: &mut Cli) {
+    let none: &[(&str, String)] = &[];
+    cli.json(
+        &["user", "create", "--password", "inherit-pw", "inheritor"],
+        none,
+    );
+    cli.json(
+        &["project", "create", "--parent", "services", "sub-services"],
+        none,
+    );
+    let as_inheritor = |project: &str| {
+        [
+            ("OS_USERNAME", "inheritor".to_owned()),
+            ("OS_PASSWORD", "inherit-pw".to_owned()),
+            ("OS_PROJECT_NAME", project.to_owned()),
+        ]
+    };
+    let on_services = [
+        "--user",
+        "inheritor",
+        "--project",
+        "services",
+        "--inherited",
+        "member",
+    ];
+    let mut add = vec!["role", "add"];
+    add.extend(on_services);
+    cli.ok(&add, none);
+    let rows = cli.json(
+        &[
+            "role",
+            "assignment",
+            "list",
+            "--user",
+            "inheritor",
+            "--inherited",
+            "--names",
+        ],
+        none,
+    );
+    let inherited: Vec<Option<String>> = rows_of(&rows).map(|r| field_of(r, "Inherited")).collect();
+    cli.check(
+        "role assignment list --inherited",
+        inherited == [Some("true".into())],
+        &rows,
+    );
+    cli.ok(&["token", "issue"], &as_inheritor("sub-services"));
+    // not on the project itself
+    cli.fails(&["token", "issue"], &as_inheritor("services"));
+    let mut remove = vec!["role", "remove"];
+    remove.extend(on_services);
+    cli.ok(&remove, none);
+    cli.fails(&["token", "issue"], &as_inheritor("sub-services"));
+
+    let on_domain = [
+        "--user",
+        "inheritor",
+        "--domain",
+        "default",
+        "--inherited",
+        "reader",
+    ];
+    let mut add = vec!["role", "add"];
+    add.extend(on_domain);
+    cli.ok(&add, none);
+    cli.ok(&["token", "issue"], &as_inheritor("services"));
+    cli.ok(&["token", "issue"], &as_inheritor("sub-services"));
+    let mut remove = vec!["role", "remove"];
+    remove.extend(on_domain);
+    cli.ok(&remove, none);
+    cli.fails(&["token", "issue"], &as_inheritor("services"));
+}
+
+/// The rows of a `-f json` list (none when the command failed).
+fn rows_of(list: &Option<Value>) -> impl Iterator<Item = &Value> {
+    list.as_ref()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// A column of a `-f json` list: the rows' `field` (any case), for the rows that have it.
+fn column(list: &Option<Value>, field: &str) -> Vec<String> {
+    rows_of(list).filter_map(|r| field_of(r, field)).collect()
+}
+
+/// A field of a CLI JSON object, whatever its case (`id` or `ID`), as text.
+fn field_of(v: &Value, field: &str) -> Option<String> {
+    let obj = v.as_object()?;
+    let (_, value) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(field))?;
+    Some(match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+/// The seed document's admin flow and the rest of the CLI flow, against the fake's binary.
+pub(crate) fn openstack_cli(venv: &Venv) -> anyhow::Result<StepReport> {
+    let started = Instant::now();
+    let fake = FakeProcess::start("adminpw")?;
+    let auth_url = format!("{}/v3", fake.url);
+    let mut cli = Cli {
+        openstack: venv.bin("openstack"),
+        env: vec![
+            ("OS_AUTH_URL", auth_url.clone()),
+            ("OS_USERNAME", "admin".into()),
+            ("OS_PASSWORD", "adminpw".into()),
+            ("OS_PROJECT_NAME", "admin".into()),
+            ("OS_USER_DOMAIN_NAME", "Default".into()),
+            ("OS_PROJECT_DOMAIN_NAME", "Default".into()),
+            ("OS_IDENTITY_API_VERSION", "3".into()),
+        ],
+        cases: 0,
+        failures: Vec::new(),
+    };
+    let none: &[(&str, String)] = &[];
+
+    let project = cli.json(
+        &["project", "create", "services", "--domain", "default"],
+        none,
+    );
+    cli.expect("project create", &project, "name", "services");
+    cli.expect("project create", &project, "domain_id", "default");
+    let services_id = project
+        .as_ref()
+        .and_then(|p| field_of(p, "id"))
+        .unwrap_or_default();
+
+    let service = cli.json(
+        &["service", "create", "myservice", "--name", "myservice"],
+        none,
+    );
+    cli.expect("service create", &service, "type", "myservice");
+    cli.expect("service create", &service, "name", "myservice");
+    cli.expect("service create", &service, "enabled", "true");
+
+    for interface in ["admin", "public", "internal"] {
+        let e = cli.json(
+            &[
+                "endpoint",
+                "create",
+                "myservice",
+                interface,
+                "http://127.0.0.1:1337",
+            ],
+            none,
+        );
+        cli.expect("endpoint create", &e, "interface", interface);
+        cli.expect("endpoint create", &e, "url", "http://127.0.0.1:1337");
+        cli.expect("endpoint create", &e, "service_name", "myservice");
+    }
+    if let Some(list) = cli.json(&["endpoint", "list", "--service", "myservice"], none) {
+        let mut interfaces: Vec<String> = list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|row| field_of(row, "Interface"))
+            .collect();
+        interfaces.sort();
+        cli.check(
+            "endpoint list --service myservice",
+            interfaces == ["admin", "internal", "public"],
+            &list,
+        );
+    }
+
+    let user = cli.json(
+        &[
+            "user",
+            "create",
+            "--email",
+            "myservice@localhost",
+            "--password",
+            "myservicesecretpassword",
+            "myservice",
+        ],
+        none,
+    );
+    cli.expect("user create", &user, "name", "myservice");
+    cli.expect("user create", &user, "email", "myservice@localhost");
+    cli.expect("user create", &user, "domain_id", "default");
+    let user_id = user
+        .as_ref()
+        .and_then(|u| field_of(u, "id"))
+        .unwrap_or_default();
+
+    if let Some(out) = cli.ok(
+        &[
+            "role",
+            "add",
+            "--project",
+            "services",
+            "--user",
+            "myservice",
+            "admin",
+        ],
+        none,
+    ) {
+        cli.check("role add prints nothing", out.trim().is_empty(), &out);
+    }
+
+    let token = cli.json(&["token", "issue"], none);
+    let admin_token = token
+        .as_ref()
+        .and_then(|t| field_of(t, "id"))
+        .unwrap_or_default();
+    cli.check("token issue gives a token", admin_token.len() > 20, &token);
+
+    if let Some(catalog) = cli.json(&["catalog", "list"], none) {
+        let types: Vec<String> = catalog
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|row| field_of(row, "Type"))
+            .collect();
+        cli.check(
+            "catalog list shows identity and myservice",
+            types.contains(&"identity".to_owned()) && types.contains(&"myservice".to_owned()),
+            &catalog,
+        );
+    }
+
+    if let Some(rows) = cli.json(
+        &[
+            "role",
+            "assignment",
+            "list",
+            "--names",
+            "--user",
+            "myservice",
+        ],
+        none,
+    ) {
+        let row = rows.as_array().and_then(|r| r.first()).cloned();
+        let shown = (
+            row.as_ref().and_then(|r| field_of(r, "Role")),
+            row.as_ref().and_then(|r| field_of(r, "User")),
+            row.as_ref().and_then(|r| field_of(r, "Project")),
+        );
+        cli.check(
+            "role assignment list --names",
+            rows.as_array().map(Vec::len) == Some(1)
+                && shown
+                    == (
+                        Some("admin".into()),
+                        Some("myservice@Default".into()),
+                        Some("services@Default".into()),
+                    ),
+            &rows,
+        );
+    }
+
+    // The service user creates an application credential and authenticates with it.
+    let as_myservice = [
+        ("OS_USERNAME", "myservice".to_owned()),
+        ("OS_PASSWORD", "myservicesecretpassword".to_owned()),
+        ("OS_PROJECT_NAME", "services".to_owned()),
+    ];
+    let cred = cli.json(
+        &["application", "credential", "create", "ci"],
+        &as_myservice,
+    );
+    cli.expect("application credential create", &cred, "name", "ci");
+    cli.expect(
+        "application credential create",
+        &cred,
+        "project id",
+        &services_id,
+    );
+    let cred_id = cred
+        .as_ref()
+        .and_then(|c| field_of(c, "id"))
+        .unwrap_or_default();
+    let secret = cred
+        .as_ref()
+        .and_then(|c| field_of(c, "secret"))
+        .unwrap_or_default();
+    let with_cred = [
+        ("OS_AUTH_TYPE", "v3applicationcredential".to_owned()),
+        ("OS_APPLICATION_CREDENTIAL_ID", cred_id),
+        ("OS_APPLICATION_CREDENTIAL_SECRET", secret),
+        ("OS_USERNAME", String::new()),
+        ("OS_PASSWORD", String::new()),
+        ("OS_PROJECT_NAME", String::new()),
+        ("OS_PROJECT_DOMAIN_NAME", String::new()),
+        ("OS_USER_DOMAIN_NAME", String::new()),
+    ];
+    let cred_token = cli.json(&["token", "issue"], &with_cred);
+    cli.expect(
+        "token issue with an application credential",
+        &cred_token,
+        "project_id",
+        &services_id,
+    );
+    cli.expect(
+        "token issue with an application credential",
+        &cred_token,
+        "user_id",
+        &user_id,
+    );
+
+    // Revocation: the first revoke succeeds, the second finds the token gone.
+    if let Some(t) = cli.ok(&["token", "issue", "-f", "value", "-c", "id"], none) {
+        let t = t.trim().to_owned();
+        cli.ok(&["token", "revoke", &t], none);
+        cli.fails(&["token", "revoke", &t], none);
+    }
+
+    operator_commands(&mut cli, &as_myservice);
+    group_commands(&mut cli);
+    inherited_commands(&mut cli);
+
+    Ok(StepReport {
+        step: "openstack-cli",
+        cases: cli.cases,
+        failures: cli.failures,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
