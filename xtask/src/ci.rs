@@ -1,8 +1,20 @@
 //! `cargo xtask ci`: everything CI checks, in the order that fails fastest.
 
-use crate::util::cargo;
+use std::process::Command;
 
-/// Runs fmt, clippy, the tests and the conformance steps.
+use crate::util::{cargo, run};
+
+/// The crates published to crates.io, in dependency order.
+const LIBRARIES: &[&str] = &[
+    "keystone-types",
+    "keystone-client",
+    "keystone-policy",
+    "keystone-policy-cli",
+    "keystone-middleware",
+    "keystone-fake",
+];
+
+/// Runs fmt, clippy, rustdoc, the tests, the demo, packaging and the conformance steps.
 pub(crate) fn ci() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     cargo(&["fmt", "--all", "--", "--check"])?;
@@ -14,6 +26,12 @@ pub(crate) fn ci() -> anyhow::Result<()> {
         "-D",
         "warnings",
     ])?;
+    // the API documentation builds without warnings (broken or private links among them)
+    run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+            .args(["doc", "--workspace", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
     cargo(&["test", "--workspace"])?;
     cargo(&[
         "run",
@@ -23,6 +41,13 @@ pub(crate) fn ci() -> anyhow::Result<()> {
         "--example",
         "demo",
     ])?;
+    // every library crate is ready for crates.io: its manifest, its files, and a build of the
+    // packaged sources alone (a file included from outside the crate fails here)
+    let mut package = vec!["package", "--allow-dirty"];
+    for name in LIBRARIES {
+        package.extend(["-p", name]);
+    }
+    cargo(&package)?;
     crate::conformance::run()?;
     eprintln!("ci passed in {:.0?}", started.elapsed());
     Ok(())

@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 
 /// Everything that can go wrong talking to Keystone.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// No answer: the connection failed, timed out or broke.
     #[error("cannot reach {url}: {source}")]
@@ -136,6 +137,7 @@ fn detail(body: &Option<Box<ErrorBody>>) -> String {
 
 /// What kind of failure an [`Error`] is, for callers that react differently to each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// 404: for token validation, the token is invalid, expired or revoked.
     NotFound,
@@ -176,6 +178,7 @@ impl Error {
 
 /// A configuration that cannot work, naming the key that is missing or wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// A required key is missing.
     #[error("missing configuration: {key}{}", fmt_hint(.hint))]

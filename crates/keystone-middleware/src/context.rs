@@ -330,6 +330,7 @@ impl Context {
 
 /// Why the `Context` extractor refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ContextRejection {
     /// The layer is not installed in front of this handler.
     #[error("the keystone auth layer is not installed")]

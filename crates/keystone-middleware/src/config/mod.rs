@@ -226,6 +226,7 @@ impl Default for OsloPolicyConfig {
 
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoadConfigError {
     /// A file could not be read or an option is unknown or invalid (figment names both).
     #[error("{0}")]
