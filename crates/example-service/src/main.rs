@@ -94,9 +94,7 @@ async fn main() -> anyhow::Result<()> {
             let cfg = Config::load(&config).with_context(|| format!("in {}", config.display()))?;
             let auth = AuthTokenLayer::from_config(&cfg.keystone_authtoken)?;
             let enforcer = Enforcer::new(cfg.oslo_policy.enforcer_config());
-            enforcer
-                .register_defaults(policy_defaults())
-                .map_err(anyhow::Error::msg)?;
+            enforcer.register_defaults(policy_defaults())?;
             enforcer.load_rules()?;
             for problem in enforcer.check_rules() {
                 tracing::warn!(%problem, "policy problem");

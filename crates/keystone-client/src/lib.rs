@@ -3,7 +3,8 @@
 //! re-authenticates, version discovery, catalog endpoint selection, token validation for
 //! services, the admin API, and configuration from `OS_*` variables or `clouds.yaml`.
 //!
-//! This is the only crate of the workspace that talks to Keystone over HTTP.
+//! **Architecture invariant:** this is the only crate of the workspace that talks to Keystone
+//! over HTTP; the middleware and the proxy validate through [`Session`].
 //!
 //! # Example
 //!

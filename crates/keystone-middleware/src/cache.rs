@@ -1,7 +1,6 @@
-//! The token cache: bounded, keyed by a SHA-256 of the token, holding token bodies only (the
-//! token string itself is never stored), each entry living `min(token_cache_time,
-//! expires_at - now)`, expiry re-checked on every hit, and concurrent requests with the same
-//! uncached token sharing one validation call.
+//! The token cache: bounded, keyed by a SHA-256 of the token, holding token bodies only, each
+//! entry living `min(token_cache_time, expires_at - now)`, expiry re-checked on every hit, and
+//! concurrent requests with the same uncached token sharing one validation call.
 //!
 //! Two levels: the shared cache (moka: bounded, coalescing), and in front of it a small
 //! per-thread map of recently used tokens holding that thread's own copies (and the identity
@@ -12,6 +11,9 @@
 //! than the shared entry would (only, when the shared cache is full, longer than the shared
 //! entry's eviction). That deadline is never later than the token's expiry, so checking it on
 //! a hit re-checks the expiry.
+//!
+//! **Architecture invariant:** the cache never holds a token, only its SHA-256; nothing here
+//! logs a token or prints one in `Debug`.
 
 use std::cell::{OnceCell, RefCell};
 use std::future::Future;

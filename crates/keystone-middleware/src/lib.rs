@@ -28,7 +28,7 @@
 //! let policy = Policy::with_defaults([
 //!     RuleDefault::new("admin", "role:admin"),
 //!     RuleDefault::new("proxy:create", "rule:admin"),
-//! ]).map_err(anyhow::Error::msg)?;
+//! ])?;
 //! let app: Router = Router::new()
 //!     .route("/v1/proxy", post(move |ctx: Context| async move {
 //!         policy.authorize("proxy:create", &serde_json::json!({"project_id": ctx.project_id()}), &ctx)?;

@@ -2,8 +2,11 @@
 //! same thing here as in oslo.policy 6.0.1: the same tokenizer and shift-reduce parser, the
 //! same checks (`role:`, `rule:`, generic `kind:match` with `%(key)s` substitution and Python
 //! `str()` rendering, literal kinds, dotted credential paths), the same fail-closed behaviour,
-//! and what makes Python raise denies. It does no network I/O and knows nothing of HTTP
-//! frameworks; custom check kinds (such as `http:`) are registered from outside.
+//! and what makes Python raise denies.
+//!
+//! **Architecture invariant:** this crate does no network I/O and knows nothing of HTTP
+//! frameworks; custom check kinds (such as `http:`) are registered from outside. It depends on
+//! serde_json, yaml_serde and thiserror only (the command line is `keystone-policy-cli`).
 //!
 //! # Example
 //!

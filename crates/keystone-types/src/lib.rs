@@ -6,6 +6,9 @@
 //! writes are skipped when absent. The recorded exchanges under `fixtures/exchanges/` parse into
 //! these types and serialize back to the same JSON.
 //!
+//! **Architecture invariant:** wire types live once, here; no other crate re-declares a token
+//! body. This crate does no I/O and depends on serde, serde_json and chrono only.
+//!
 //! # Example
 //!
 //! ```

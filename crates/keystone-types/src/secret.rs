@@ -1,5 +1,8 @@
 //! A string that must not leak: passwords, token ids, application credential secrets.
 //!
+//! **Architecture invariant:** a secret prints as `[redacted]` in `Debug`, and its value is
+//! reached only through [`Secret::expose`].
+//!
 //! # Example
 //!
 //! ```
