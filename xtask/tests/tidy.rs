@@ -94,10 +94,201 @@ fn every_crate_has_a_paragraph_in_the_architecture_document() {
     for entry in std::fs::read_dir(root().join("crates")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         assert!(
-            arch.contains(&format!("`{name}`")),
-            "ARCHITECTURE.md does not describe `{name}`"
+            arch.contains(&format!("\n### crates/{name}\n")),
+            "ARCHITECTURE.md has no `### crates/{name}` section"
         );
     }
+}
+
+/// The modules a piece of code names through `prefix` (`crate::` or `super::`), the grouped
+/// form `prefix{a, b::c}` included. Comments and the code after `#[cfg(test)]` are left out:
+/// documentation links and tests are not dependencies.
+fn named_modules(code: &str, prefix: &str) -> Vec<String> {
+    let code = code.split("#[cfg(test)]").next().unwrap_or("");
+    let mut names = Vec::new();
+    for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+        let mut rest = line;
+        while let Some(at) = rest.find(prefix) {
+            rest = &rest[at + prefix.len()..];
+            let heads: Vec<&str> = match rest.strip_prefix('{') {
+                Some(group) => {
+                    let (mut depth, mut start, mut out) = (0, 0, Vec::new());
+                    for (i, c) in group.char_indices() {
+                        match c {
+                            '{' => depth += 1,
+                            '}' if depth == 0 => {
+                                out.push(&group[start..i]);
+                                break;
+                            }
+                            '}' => depth -= 1,
+                            ',' if depth == 0 => {
+                                out.push(&group[start..i]);
+                                start = i + 1;
+                            }
+                            _ => {}
+                        }
+                    }
+                    out
+                }
+                None => vec![rest],
+            };
+            for head in heads {
+                let ident: String = head
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !ident.is_empty() {
+                    names.push(ident);
+                }
+            }
+        }
+    }
+    names
+}
+
+/// The child modules of a module directory: `x.rs` and `x/` (with `x/mod.rs`) are `x`.
+fn children(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() && path.join("mod.rs").is_file()
+            || path.extension().is_some_and(|e| e == "rs")
+                && !matches!(name.as_str(), "lib" | "main" | "mod")
+        {
+            out.push((name, path));
+        }
+    }
+    out
+}
+
+/// The edges between the children of module directory `dir`: child `a` names sibling `b`
+/// (`crate::b` at the crate's top level, `super::b` from a file directly in `dir`).
+fn sibling_edges(dir: &Path, top_level: bool) -> Vec<(String, String)> {
+    let siblings = children(dir);
+    let mut edges = Vec::new();
+    for (name, path) in &siblings {
+        let mut files = Vec::new();
+        if path.is_dir() {
+            rust_files(path, &mut files);
+        } else {
+            files.push(path.clone());
+        }
+        for file in files {
+            let code = std::fs::read_to_string(&file).unwrap();
+            let mut named = if top_level {
+                named_modules(&code, "crate::")
+            } else {
+                Vec::new()
+            };
+            // `super::` of a file directly in `dir` (or of `x/mod.rs`'s children) is `dir`
+            if file.parent() == Some(dir) {
+                named.extend(named_modules(&code, "super::"));
+            }
+            for other in named {
+                if other != *name && siblings.iter().any(|(n, _)| *n == other) {
+                    edges.push((name.clone(), other));
+                }
+            }
+        }
+    }
+    edges.sort();
+    edges.dedup();
+    edges
+}
+
+/// A cycle in a graph given by its edges, if any.
+fn find_cycle(edges: &[(String, String)]) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        edges: &[(String, String)],
+        path: &mut Vec<String>,
+        done: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|n| n == node) {
+            let mut cycle = path[i..].to_vec();
+            cycle.push(node.to_owned());
+            return Some(cycle);
+        }
+        if done.iter().any(|n| n == node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for (_, to) in edges.iter().filter(|(from, _)| from == node) {
+            if let Some(c) = visit(to, edges, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.push(node.to_owned());
+        None
+    }
+    let mut done = Vec::new();
+    edges
+        .iter()
+        .find_map(|(from, _)| visit(from, edges, &mut Vec::new(), &mut done))
+}
+
+/// The one circle allowed: tower's layer and service in the middleware's `auth_token`, which
+/// make and read each other.
+const ALLOWED_PAIR: (&str, [&str; 2]) = ("auth_token", ["layer", "service"]);
+
+#[test]
+fn no_import_circle_between_modules() {
+    let mut srcs: Vec<PathBuf> = std::fs::read_dir(root().join("crates"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("src"))
+        .collect();
+    srcs.push(root().join("xtask/src"));
+    let mut circles = Vec::new();
+    for src in srcs {
+        let mut dirs = vec![(src.clone(), true)];
+        let mut all = Vec::new();
+        while let Some((dir, top)) = dirs.pop() {
+            for (_, path) in children(&dir) {
+                if path.is_dir() {
+                    dirs.push((path, false));
+                }
+            }
+            all.push((dir, top));
+        }
+        for (dir, top) in all {
+            let edges: Vec<(String, String)> = sibling_edges(&dir, top)
+                .into_iter()
+                .filter(|(a, b)| {
+                    let (module, pair) = ALLOWED_PAIR;
+                    !(dir.ends_with(module)
+                        && pair.contains(&a.as_str())
+                        && pair.contains(&b.as_str()))
+                })
+                .collect();
+            if let Some(cycle) = find_cycle(&edges) {
+                circles.push(format!("{}: {}", dir.display(), cycle.join(" -> ")));
+            }
+        }
+    }
+    assert!(
+        circles.is_empty(),
+        "import circles:\n{}",
+        circles.join("\n")
+    );
+}
+
+#[test]
+fn the_circle_finder_finds_circles() {
+    let code = "use crate::{a, b::{c, d}, e};\n// crate::f\nlet x = super::g::h();\n";
+    assert_eq!(named_modules(code, "crate::"), ["a", "b", "e"]);
+    assert_eq!(named_modules(code, "super::"), ["g"]);
+    let edge = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        find_cycle(&[edge("a", "b"), edge("b", "c"), edge("c", "a")]),
+        Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
+    );
+    assert_eq!(
+        find_cycle(&[edge("a", "b"), edge("a", "c"), edge("b", "c")]),
+        None
+    );
 }
 
 #[test]

@@ -141,8 +141,7 @@ impl Cloud {
         };
         edit(&mut config);
         let layer = AuthTokenLayer::from_config(&config)?;
-        let state =
-            AppState::new(Policy::with_defaults(policy_defaults())?);
+        let state = AppState::new(Policy::with_defaults(policy_defaults())?);
         let router = app(state, layer.clone());
         tokio::spawn(async move { axum::serve(listener, router).await });
         log("example-service is running");
