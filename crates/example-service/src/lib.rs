@@ -22,18 +22,20 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use keystone_middleware::config::ServerConfig;
 use keystone_middleware::{
     AuthTokenLayer, Context, Policy, PolicyDenied, RequestIdLayer, RequestIds,
 };
 use keystone_policy::RuleDefault;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, OnResponse, TraceLayer};
 
 /// The service's version, as the liveness probe reports it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -144,12 +146,52 @@ impl From<PolicyDenied> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         // 400 for bad JSON or wrong fields (as OpenStack APIs answer; axum would say 422), 415
-        // for another content type, 413 for a body too large
+        // for another content type, 413 for a body too large, 408 for one too slow
+        if body_timed_out(&r) {
+            return ApiError(
+                StatusCode::REQUEST_TIMEOUT,
+                "The request body was not received in time.".into(),
+            );
+        }
         let status = match r.status() {
             StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
             s => s,
         };
         ApiError(status, r.body_text())
+    }
+}
+
+/// Whether reading the body failed because `body_read_timeout` passed.
+fn body_timed_out(r: &JsonRejection) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(r);
+    while let Some(e) = source {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// A JSON body read only when the handler asks, after it has authorized the request: a caller
+/// the policy denies is answered 403 without a byte of its body read (a huge, slow body from a
+/// member whom `proxy:create` denies costs nothing). Reading applies the body limit as the
+/// bytes arrive, and the body read timeout.
+struct JsonAfterPolicy(Request);
+
+impl<S: Send + Sync> FromRequest<S> for JsonAfterPolicy {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(JsonAfterPolicy(req))
+    }
+}
+
+impl JsonAfterPolicy {
+    /// Reads and parses the body.
+    async fn read<T: serde::de::DeserializeOwned>(self) -> ApiResult<T> {
+        let Json(value) = Json::<T>::from_request(self.0, &()).await?;
+        Ok(value)
     }
 }
 
@@ -206,6 +248,17 @@ fn request_span(req: &axum::extract::Request) -> tracing::Span {
 /// filter does, not 404); around all of it an access log line per response (status, latency,
 /// in the request's span) and request ids.
 pub fn app(state: Arc<AppState>, auth: AuthTokenLayer) -> Router {
+    app_with_limits(state, auth, &ServerConfig::default())
+}
+
+/// [`app`] with the body limits and the access log of `limits` (`[server]`):
+/// `max_request_body_size` (413 while reading), `body_read_timeout` (408),
+/// `access_log_level` and `access_log_sample_rate`.
+pub fn app_with_limits(
+    state: Arc<AppState>,
+    auth: AuthTokenLayer,
+    limits: &ServerConfig,
+) -> Router {
     let v1 = Router::new()
         .route("/thing/list", get(thing_list))
         .route("/proxy", get(proxy_index).post(proxy_create))
@@ -222,12 +275,62 @@ pub fn app(state: Arc<AppState>, auth: AuthTokenLayer) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .nest("/v1", v1)
         .fallback(not_found)
+        .layer(DefaultBodyLimit::max(
+            usize::try_from(limits.max_request_body_size).unwrap_or(usize::MAX),
+        ))
+        .layer(RequestBodyTimeoutLayer::new(limits.body_read_timeout()))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                .on_response(AccessLog::new(limits)),
         )
         .layer(RequestIdLayer)
+}
+
+/// The access log: one line per response (status and latency, in the request's span), at the
+/// configured level, for the configured share of requests; server errors always.
+#[derive(Debug, Clone, Copy)]
+struct AccessLog {
+    level: Option<tracing::Level>,
+    sample_rate: f64,
+}
+
+impl AccessLog {
+    fn new(limits: &ServerConfig) -> Self {
+        let level = match limits.access_log_level.to_ascii_lowercase().as_str() {
+            "off" | "none" => None,
+            "debug" => Some(tracing::Level::DEBUG),
+            "warn" | "warning" => Some(tracing::Level::WARN),
+            "error" => Some(tracing::Level::ERROR),
+            "trace" => Some(tracing::Level::TRACE),
+            _ => Some(tracing::Level::INFO),
+        };
+        AccessLog {
+            level,
+            sample_rate: limits.access_log_sample_rate.clamp(0.0, 1.0),
+        }
+    }
+}
+
+impl<B> OnResponse<B> for AccessLog {
+    fn on_response(
+        self,
+        response: &axum::http::Response<B>,
+        latency: std::time::Duration,
+        span: &tracing::Span,
+    ) {
+        let level = if response.status().is_server_error() {
+            tracing::Level::ERROR
+        } else {
+            match self.level {
+                Some(l) if self.sample_rate >= 1.0 || rand::random::<f64>() < self.sample_rate => l,
+                _ => return,
+            }
+        };
+        DefaultOnResponse::new()
+            .level(level)
+            .on_response(response, latency, span);
+    }
 }
 
 async fn liveness() -> Json<Value> {
@@ -270,12 +373,12 @@ async fn proxy_index(State(state): State<Arc<AppState>>, ctx: Context) -> ApiRes
 async fn proxy_create(
     State(state): State<Arc<AppState>>,
     ctx: Context,
-    body: Result<Json<ProxyInput>, JsonRejection>,
+    body: JsonAfterPolicy,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     state
         .policy
         .authorize("proxy:create", &target(&ctx), &ctx)?;
-    let Json(input) = body?;
+    let input: ProxyInput = body.read().await?;
     let project = project(&ctx)?;
     let proxy = Proxy {
         id: uuid::Uuid::new_v4().simple().to_string(),
@@ -319,12 +422,12 @@ async fn proxy_update(
     State(state): State<Arc<AppState>>,
     ctx: Context,
     ProxyId(id): ProxyId,
-    body: Result<Json<ProxyInput>, JsonRejection>,
+    body: JsonAfterPolicy,
 ) -> ApiResult<Json<Value>> {
     state
         .policy
         .authorize("proxy:update", &target(&ctx), &ctx)?;
-    let Json(input) = body?;
+    let input: ProxyInput = body.read().await?;
     let project = project(&ctx)?;
     find(&state, &project, &id)?;
     let mut all = state.proxies();

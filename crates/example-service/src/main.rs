@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use example_service::{AppState, app, policy_defaults};
+use example_service::{AppState, app_with_limits, policy_defaults};
 use keystone_middleware::config::Config;
 use keystone_middleware::{AuthTokenLayer, Policy};
 use keystone_policy::Enforcer;
@@ -104,9 +104,8 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             tracing::info!(address = %listener.local_addr()?, "myservice listening");
-            axum::serve(listener, app(state, auth))
-                .with_graceful_shutdown(shutdown())
-                .await?;
+            let app = app_with_limits(state, auth, &cfg.server);
+            keystone_middleware::serve(listener, app, &cfg.server, shutdown()).await?;
             Ok(())
         }
     }

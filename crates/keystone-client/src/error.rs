@@ -71,6 +71,16 @@ pub enum Error {
         /// What was requested.
         url: String,
     },
+    /// Keystone rejected the session's own credentials a moment ago; they are not tried
+    /// again until the backoff ends (so a changed password does not turn into one failed
+    /// login per request, and no account lockout).
+    #[error("the session's credentials were rejected ({cause}); next attempt in {retry_in:?}")]
+    CredentialsBackoff {
+        /// How long until the next attempt.
+        retry_in: std::time::Duration,
+        /// Why the last attempt failed.
+        cause: String,
+    },
     /// The configuration is incomplete or wrong.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -156,6 +166,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Transport { .. } => ErrorKind::Unavailable,
+            Error::CredentialsBackoff { .. } => ErrorKind::Unauthorized,
             Error::Api { status, .. } => match *status {
                 StatusCode::NOT_FOUND => ErrorKind::NotFound,
                 StatusCode::UNAUTHORIZED => ErrorKind::Unauthorized,

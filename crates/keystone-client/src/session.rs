@@ -33,7 +33,7 @@ use tokio::sync::{Mutex, OnceCell};
 use crate::access::AccessInfo;
 use crate::auth::Auth;
 use crate::catalog::{EndpointFilter, Interface};
-use crate::error::{ConfigError, Error, RawBody, Result};
+use crate::error::{ConfigError, Error, ErrorKind, RawBody, Result};
 
 /// The default margin: re-authenticate when less than this is left of the token's life.
 pub const DEFAULT_REAUTH_MARGIN: Duration = Duration::from_secs(120);
@@ -57,6 +57,7 @@ pub struct SessionBuilder {
     status_retries: u32,
     retry_delay: Duration,
     max_retry_delay: Duration,
+    login_backoff: (Duration, Duration),
     user_agent: String,
     cacert: Option<PathBuf>,
     client_cert: Option<(PathBuf, PathBuf)>,
@@ -93,6 +94,14 @@ impl SessionBuilder {
         self
     }
 
+    /// After Keystone rejects the session's own credentials, how long no login is tried (1 s
+    /// by default; it doubles after each rejection in a row) and its cap (30 s). Meanwhile
+    /// requests that need a new token fail at once with [`Error::CredentialsBackoff`].
+    pub fn login_backoff(mut self, first: Duration, cap: Duration) -> Self {
+        self.login_backoff = (first, cap.max(first));
+        self
+    }
+
     /// Per-request timeout, the answer's body included ([`DEFAULT_TIMEOUT`] by default).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
@@ -107,7 +116,8 @@ impl SessionBuilder {
 
     /// Retries (0 by default, with exponential backoff) after a failed connection, and, for
     /// requests that may be repeated (`GET`, `HEAD`, `PUT`, `DELETE`, authentication), after a
-    /// timeout or a connection that broke, as keystoneauth1's `connect_retries`.
+    /// connection that broke, as keystoneauth1's `connect_retries`. An answer that timed out
+    /// is not retried: a slow Keystone is not sent the same request again.
     pub fn connect_retries(mut self, retries: u32) -> Self {
         self.connect_retries = retries;
         self
@@ -216,6 +226,7 @@ impl SessionBuilder {
                 v3_url: OnceCell::new(),
                 catalog_v3: std::sync::Mutex::new(None),
                 token: Mutex::new(None),
+                login_backoff: std::sync::Mutex::new(LoginBackoff::default()),
                 config: self,
             }),
         })
@@ -240,7 +251,20 @@ struct Inner {
     /// `identity_from_catalog` is on (found again when the catalog names another endpoint).
     catalog_v3: std::sync::Mutex<Option<(String, String)>>,
     token: Mutex<Option<AccessInfo>>,
+    /// After Keystone rejected our credentials: when to try again, and the next step.
+    login_backoff: std::sync::Mutex<LoginBackoff>,
     config: SessionBuilder,
+}
+
+/// The backoff of the session's own logins after Keystone rejected its credentials.
+#[derive(Debug, Default)]
+struct LoginBackoff {
+    /// No login before this instant.
+    until: Option<std::time::Instant>,
+    /// The wait after the next rejection.
+    next: Duration,
+    /// Why the last login failed.
+    cause: String,
 }
 
 /// An authenticated session. Clones share the HTTP connections and the cached token.
@@ -271,6 +295,7 @@ impl Session {
             status_retries: 0,
             retry_delay: Duration::from_millis(500),
             max_retry_delay: Duration::from_secs(60),
+            login_backoff: (Duration::from_secs(1), Duration::from_secs(30)),
             user_agent: concat!("keystone-client/", env!("CARGO_PKG_VERSION")).to_owned(),
             cacert: None,
             client_cert: None,
@@ -388,9 +413,53 @@ impl Session {
                 return Ok(access.clone());
             }
         }
-        let fresh = self.authenticate().await?;
-        *cached = Some(fresh.clone());
-        Ok(fresh)
+        self.login_allowed()?;
+        match self.authenticate().await {
+            Ok(fresh) => {
+                *lock(&self.inner.login_backoff) = LoginBackoff::default();
+                *cached = Some(fresh.clone());
+                Ok(fresh)
+            }
+            Err(e) if e.kind() == ErrorKind::Unauthorized => {
+                self.back_off_logins(&e);
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Fails at once while logins are backing off after a rejection.
+    fn login_allowed(&self) -> Result<()> {
+        let backoff = lock(&self.inner.login_backoff);
+        match backoff.until {
+            Some(until) if until > std::time::Instant::now() => Err(Error::CredentialsBackoff {
+                retry_in: until - std::time::Instant::now(),
+                cause: backoff.cause.clone(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// After Keystone rejected the session's credentials: no login for a while, twice as long
+    /// after each rejection in a row up to the cap, with one ERROR line per step.
+    fn back_off_logins(&self, rejection: &Error) {
+        let (first, cap) = self.inner.config.login_backoff;
+        let mut backoff = lock(&self.inner.login_backoff);
+        let wait = if backoff.next.is_zero() {
+            first
+        } else {
+            backoff.next
+        };
+        backoff.until = Some(std::time::Instant::now() + wait);
+        backoff.next = (wait * 2).min(cap);
+        backoff.cause = rejection.to_string();
+        tracing::error!(
+            auth_url = %self.inner.auth_url,
+            error = %rejection,
+            retry_in = ?wait,
+            "Keystone rejected this service's own credentials; not logging in again before \
+             retry_in (check the configured user, domain and password)"
+        );
     }
 
     /// Forgets the cached token if it is still `stale`.
@@ -457,8 +526,9 @@ impl Session {
         // each kind of retry has its own backoff, as in keystoneauth1
         let mut connect_delay = cfg.retry_delay;
         let mut status_delay = cfg.retry_delay;
-        // a timeout or a broken connection may have left the request done: repeated only when
-        // doing it twice does no harm (authenticating just issues another token)
+        // a broken connection may have left the request done: repeated only when doing it
+        // twice does no harm (authenticating just issues another token). A timeout is not
+        // retried: a slow Keystone is not sent the same work again.
         let repeatable = matches!(
             method,
             Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
@@ -486,7 +556,7 @@ impl Session {
                 Err(e)
                     if connect_left > 0
                         && (e.is_connect()
-                            || (repeatable && (e.is_timeout() || e.is_request()))) =>
+                            || (repeatable && e.is_request() && !e.is_timeout())) =>
                 {
                     connect_left -= 1;
                     delay = connect_delay;

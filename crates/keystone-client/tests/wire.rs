@@ -18,6 +18,11 @@ fn token_body() -> Value {
 
 async fn keystone_that_issues_tokens() -> MockServer {
     let server = MockServer::start().await;
+    keystone_that_issues_tokens_on(&server).await;
+    server
+}
+
+async fn keystone_that_issues_tokens_on(server: &MockServer) {
     Mock::given(method("POST"))
         .and(path("/v3/auth/tokens"))
         .respond_with(
@@ -25,9 +30,8 @@ async fn keystone_that_issues_tokens() -> MockServer {
                 .insert_header("x-subject-token", "tok-123")
                 .set_body_json(token_body()),
         )
-        .mount(&server)
+        .mount(server)
         .await;
-    server
 }
 
 fn session(server: &MockServer) -> keystone_client::SessionBuilder {
@@ -386,29 +390,25 @@ async fn answers_no_regions(server: &MockServer) {
 }
 
 #[tokio::test]
-async fn timeouts_and_broken_connections_are_retried_for_requests_safe_to_repeat() {
+async fn an_answer_that_timed_out_is_not_asked_again() {
+    // a slow Keystone is not sent the same work again, whatever the method: retries are for
+    // connections that failed (issue 16: a hung Keystone got each validation four times)
     let server = keystone_that_issues_tokens().await;
-    Mock::given(method("GET"))
-        .and(path("/v3/regions"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    answers_no_regions(&server).await;
-    Mock::given(method("POST"))
-        .and(path("/v3/regions"))
-        .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(5)))
-        .mount(&server)
-        .await;
+    for verb in ["GET", "POST"] {
+        Mock::given(method(verb))
+            .and(path("/v3/regions"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+            .mount(&server)
+            .await;
+    }
     let s = session(&server)
         .timeout(Duration::from_millis(300))
-        .connect_retries(1)
+        .connect_retries(3)
         .build()
         .unwrap();
     s.access().await.unwrap();
-    assert!(s.admin().list_regions().await.unwrap().is_empty());
-    // a POST that timed out may have been done: not sent again
+    let err = s.admin().list_regions().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
     let err = s
         .post(format!("{}/v3/regions", server.uri()))
         .json(&serde_json::json!({}))
@@ -416,14 +416,62 @@ async fn timeouts_and_broken_connections_are_retried_for_requests_safe_to_repeat
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);
-    let posts = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.method.as_str() == "POST" && r.url.path() == "/v3/regions")
-        .count();
-    assert_eq!(posts, 1);
+    let requests = server.received_requests().await.unwrap();
+    for verb in ["GET", "POST"] {
+        let sent = requests
+            .iter()
+            .filter(|r| r.method.as_str() == verb && r.url.path() == "/v3/regions")
+            .count();
+        assert_eq!(sent, 1, "{verb}");
+    }
+}
+
+#[tokio::test]
+async fn rejected_credentials_back_off_instead_of_logging_in_per_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v3/auth/tokens"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!(
+            {"error": {"code": 401, "message": "The request you have made requires authentication.", "title": "Unauthorized"}}
+        )))
+        .mount(&server)
+        .await;
+    let s = session(&server)
+        .login_backoff(Duration::from_millis(400), Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let first = s.access().await.unwrap_err();
+    assert_eq!(first.kind(), ErrorKind::Unauthorized);
+    // within the backoff: an answer at once, without asking Keystone
+    for _ in 0..20 {
+        let err = s.access().await.unwrap_err();
+        assert!(matches!(err, Error::CredentialsBackoff { .. }), "{err:?}");
+        assert_eq!(err.kind(), ErrorKind::Unauthorized);
+    }
+    let logins = |requests: &[wiremock::Request]| {
+        requests
+            .iter()
+            .filter(|r| r.url.path() == "/v3/auth/tokens")
+            .count()
+    };
+    assert_eq!(logins(&server.received_requests().await.unwrap()), 1);
+    // after it, one more try; then twice as long
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(
+        s.access().await.unwrap_err().kind(),
+        ErrorKind::Unauthorized
+    );
+    assert_eq!(logins(&server.received_requests().await.unwrap()), 2);
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert!(matches!(
+        s.access().await.unwrap_err(),
+        Error::CredentialsBackoff { .. }
+    ));
+    // the credentials work again (the password was changed back): it recovers by itself
+    server.reset().await;
+    keystone_that_issues_tokens_on(&server).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.access().await.unwrap();
 }
 
 #[tokio::test]

@@ -37,3 +37,14 @@ pub(crate) fn unavailable<B: From<String>>() -> Response<B> {
         "The identity service is temporarily unavailable; the request could not be authenticated.",
     )
 }
+
+/// 429 when a client had too many unknown tokens validated lately.
+pub(crate) fn too_many_requests<B: From<String>>() -> Response<B> {
+    let mut r = json_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many requests with tokens that need validation; try again later.",
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
+}

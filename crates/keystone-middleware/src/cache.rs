@@ -53,6 +53,10 @@ pub enum Rejection {
     Invalid,
     /// Keystone could not be asked: the reason, for logs.
     Unavailable(String),
+    /// Too many validations in flight: not asked, answered 503 at once.
+    Overloaded,
+    /// This client had too many unknown tokens validated lately: not asked, answered 429.
+    RateLimited,
 }
 
 /// Cache counters.
@@ -65,10 +69,13 @@ pub(crate) struct CacheStats {
     validations: AtomicU64,
     keystone_errors: AtomicU64,
     negative_hits: AtomicU64,
+    overloaded: AtomicU64,
+    rate_limited: AtomicU64,
 }
 
 /// A snapshot of the counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct CacheCounters {
     /// Requests answered from the cache.
     pub hits: u64,
@@ -82,6 +89,11 @@ pub struct CacheCounters {
     pub keystone_errors: u64,
     /// Requests rejected from the negative cache.
     pub negative_hits: u64,
+    /// Requests answered 503 without asking Keystone: too many validations in flight.
+    pub overloaded: u64,
+    /// Requests answered 429 without asking Keystone: their client had too many unknown
+    /// tokens validated lately.
+    pub rate_limited: u64,
 }
 
 impl CacheStats {
@@ -95,6 +107,8 @@ impl CacheStats {
             validations: l(&self.validations),
             keystone_errors: l(&self.keystone_errors),
             negative_hits: l(&self.negative_hits),
+            overloaded: l(&self.overloaded),
+            rate_limited: l(&self.rate_limited),
         }
     }
 }
@@ -360,8 +374,8 @@ impl TokenCache {
                 return Err(Rejection::Invalid);
             }
             self.stats.misses.fetch_add(1, Ordering::Relaxed);
-            self.stats.validations.fetch_add(1, Ordering::Relaxed);
-            let result = validate()
+            let result = self
+                .counted(validate())
                 .await
                 .map(|a| Arc::new(CompactToken::new(a.body())));
             return self.record(key, result).await.and_then(checked);
@@ -403,8 +417,7 @@ impl TokenCache {
         let result = cache
             .try_get_with(key, async {
                 ran.store(true, Ordering::Relaxed);
-                self.stats.validations.fetch_add(1, Ordering::Relaxed);
-                validate()
+                self.counted(validate())
                     .await
                     .map(|a| Entry::new(CompactToken::new(a.body()), *max))
             })
@@ -421,6 +434,19 @@ impl TokenCache {
             self.local.get_or_default().insert(key, entry.clone(), now);
         }
         checked(entry.body)
+    }
+
+    /// A validation's result, counted as a call to Keystone unless it was refused before
+    /// asking (overloaded, rate limited).
+    async fn counted<Fut>(&self, validation: Fut) -> Result<AccessInfo, Rejection>
+    where
+        Fut: Future<Output = Result<AccessInfo, Rejection>>,
+    {
+        let result = validation.await;
+        if !matches!(result, Err(Rejection::Overloaded | Rejection::RateLimited)) {
+            self.stats.validations.fetch_add(1, Ordering::Relaxed);
+        }
+        result
     }
 
     /// Whether Keystone called this token invalid a short while ago (counted).
@@ -448,6 +474,12 @@ impl TokenCache {
         match result {
             Err(Rejection::Unavailable(_)) => {
                 self.stats.keystone_errors.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(Rejection::Overloaded) => {
+                self.stats.overloaded.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(Rejection::RateLimited) => {
+                self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
             }
             Err(Rejection::Invalid) => {
                 if let Some(neg) = &self.invalid {

@@ -47,12 +47,14 @@ mod context;
 mod headers;
 mod policy;
 mod request_id;
+mod serve;
 
 pub use auth_token::{AuthToken, AuthTokenLayer, ResponseFuture};
 pub use cache::CacheCounters;
 pub use context::{Context, ContextRejection, IdentityStatus};
 pub use policy::{Policy, PolicyDenied};
 pub use request_id::{RequestId, RequestIdFuture, RequestIdLayer, RequestIdService, RequestIds};
+pub use serve::serve;
 
 /// Not part of the API: the token cache, reachable for the memory benchmark
 /// (`benches/cache_memory.rs`) only.

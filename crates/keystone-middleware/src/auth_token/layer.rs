@@ -1,11 +1,15 @@
 //! [`AuthTokenLayer`]: configuration only, cheap to clone; and [`Shared`], what it shares
 //! with every [`AuthToken`] it makes: the session, the cache, and the decisions made on them.
 
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderValue, Method, Request};
+use governor::{DefaultKeyedRateLimiter, Quota};
 use keystone_client::{ErrorKind, Session, ValidateOptions};
+use tokio::sync::Semaphore;
 use tower::Layer;
 
 use super::access::path_matches;
@@ -28,39 +32,75 @@ pub(crate) struct Shared {
     pub(crate) service_type: Option<String>,
     pub(crate) www_authenticate: Option<HeaderValue>,
     pub(crate) www_local: thread_local::ThreadLocal<Option<HeaderValue>>,
+    /// Validations in flight (`max_concurrent_validations`): when none is left, a request
+    /// that needs one is answered 503 at once.
+    pub(crate) validations: Semaphore,
+    /// One total deadline per validation, its retries included.
+    pub(crate) validation_timeout: Duration,
+    /// Validations of unknown tokens per client address (`unknown_token_rate`), if limited.
+    pub(crate) unknown_tokens: Option<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
+/// Above this many client addresses, the rate limiter forgets those back at a full burst.
+const RATE_LIMITER_KEYS: usize = 10_000;
+
 impl Shared {
+    /// The token's body, from the cache or else from Keystone (for `client`, the request's
+    /// peer address when known, whose unknown tokens are rate limited).
     pub(super) async fn validate(
         &self,
         token: &str,
         allow_expired: bool,
+        client: Option<IpAddr>,
     ) -> Result<Arc<CompactToken>, Rejection> {
-        let session = &self.session;
-        let nocatalog = !self.include_service_catalog;
         self.cache
-            .get_or_validate(token, allow_expired, || async move {
-                match session
-                    .validate_token(
-                        token,
-                        ValidateOptions {
-                            nocatalog,
-                            allow_expired,
-                            // we enforce access rules, so Keystone shows such tokens to us
-                            access_rules: true,
-                        },
-                    )
-                    .await
-                {
-                    Ok(a) => Ok(a),
-                    Err(e) if e.kind() == ErrorKind::NotFound => Err(Rejection::Invalid),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot validate a token with Keystone");
-                        Err(Rejection::Unavailable(e.to_string()))
-                    }
-                }
+            .get_or_validate(token, allow_expired, || {
+                self.ask_keystone(token, allow_expired, client)
             })
             .await
+    }
+
+    /// One validation by Keystone, within the bounds: the client's rate of unknown tokens,
+    /// the validations in flight, and the total deadline.
+    async fn ask_keystone(
+        &self,
+        token: &str,
+        allow_expired: bool,
+        client: Option<IpAddr>,
+    ) -> Result<keystone_client::AccessInfo, Rejection> {
+        if let (Some(limiter), Some(ip)) = (&self.unknown_tokens, client) {
+            if limiter.len() > RATE_LIMITER_KEYS {
+                limiter.retain_recent();
+            }
+            if limiter.check_key(&ip).is_err() {
+                tracing::debug!(client = %ip, "too many unknown tokens from one client");
+                return Err(Rejection::RateLimited);
+            }
+        }
+        let Ok(_in_flight) = self.validations.try_acquire() else {
+            tracing::warn!("too many validations in flight: answering 503 without asking");
+            return Err(Rejection::Overloaded);
+        };
+        let options = ValidateOptions {
+            nocatalog: !self.include_service_catalog,
+            allow_expired,
+            // we enforce access rules, so Keystone shows such tokens to us
+            access_rules: true,
+        };
+        let asked = self.session.validate_token(token, options);
+        match tokio::time::timeout(self.validation_timeout, asked).await {
+            Ok(Ok(a)) => Ok(a),
+            Ok(Err(e)) if e.kind() == ErrorKind::NotFound => Err(Rejection::Invalid),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot validate a token with Keystone");
+                Err(Rejection::Unavailable(e.to_string()))
+            }
+            Err(_) => {
+                let e = format!("no answer within {:?}", self.validation_timeout);
+                tracing::warn!(error = %e, "cannot validate a token with Keystone");
+                Err(Rejection::Unavailable(e))
+            }
+        }
     }
 
     /// `WWW-Authenticate`, from this thread's own copy of the bytes (clones of the shared value
@@ -196,6 +236,13 @@ impl AuthTokenLayer {
                 service_type: config.service_type.clone(),
                 www_authenticate,
                 www_local: thread_local::ThreadLocal::new(),
+                validations: Semaphore::new(
+                    usize::try_from(config.max_concurrent_validations)
+                        .unwrap_or(usize::MAX)
+                        .clamp(1, Semaphore::MAX_PERMITS),
+                ),
+                validation_timeout: Duration::from_secs(config.validation_timeout.max(1)),
+                unknown_tokens: unknown_token_limiter(config),
             }),
         }
     }
@@ -216,6 +263,17 @@ impl AuthTokenLayer {
     pub async fn cached_tokens(&self) -> u64 {
         self.shared.cache.len().await
     }
+}
+
+/// `unknown_token_rate` per second per client address, with `unknown_token_burst`; none
+/// when the rate is 0.
+fn unknown_token_limiter(config: &AuthTokenConfig) -> Option<DefaultKeyedRateLimiter<IpAddr>> {
+    let rate = NonZeroU32::new(u32::try_from(config.unknown_token_rate).unwrap_or(u32::MAX))?;
+    let burst = NonZeroU32::new(u32::try_from(config.unknown_token_burst).unwrap_or(u32::MAX))
+        .unwrap_or(rate);
+    Some(DefaultKeyedRateLimiter::keyed(
+        Quota::per_second(rate).allow_burst(burst),
+    ))
 }
 
 impl<S> Layer<S> for AuthTokenLayer {

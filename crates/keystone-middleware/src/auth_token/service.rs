@@ -43,6 +43,7 @@ async fn authenticate<ReqB, ResB: From<String>>(
         service: service_token,
     } = tokens;
     let delay = shared.delay_auth_decision;
+    let client = crate::serve::peer_addr(req).map(|a| a.ip());
     let reject = |ctx: Context, req: &mut Request<ReqB>| {
         if delay {
             headers::set_invalid(req.headers_mut());
@@ -59,7 +60,7 @@ async fn authenticate<ReqB, ResB: From<String>>(
         let Ok(text) = st.to_str() else {
             return reject(ctx, req);
         };
-        match shared.validate(text, false).await {
+        match shared.validate(text, false, client).await {
             Ok(a) => {
                 let roles_ok = shared.service_roles_ok(&a);
                 if !roles_ok && shared.service_token_roles_required {
@@ -84,7 +85,7 @@ async fn authenticate<ReqB, ResB: From<String>>(
                 headers::set_service_invalid(req.headers_mut());
                 ctx.service_identity_status = Some(IdentityStatus::Invalid);
             }
-            Err(Rejection::Unavailable(_)) => return Outcome::Respond(error::unavailable()),
+            Err(e) => return Outcome::Respond(refused(&e)),
         }
     }
 
@@ -94,7 +95,7 @@ async fn authenticate<ReqB, ResB: From<String>>(
     let Ok(text) = token.to_str() else {
         return reject(ctx, req);
     };
-    match shared.validate(text, allow_expired).await {
+    match shared.validate(text, allow_expired, client).await {
         Ok(a) if !shared.allowed_by_access_rules(&a, req, ctx.has_service_token()) => {
             tracing::info!("a request outside its token's access rules");
             reject(ctx, req)
@@ -104,7 +105,16 @@ async fn authenticate<ReqB, ResB: From<String>>(
             Outcome::Pass(ctx.for_user_header(token.clone(), a))
         }
         Err(Rejection::Invalid) => reject(ctx, req),
-        Err(Rejection::Unavailable(_)) => Outcome::Respond(error::unavailable()),
+        Err(e) => Outcome::Respond(refused(&e)),
+    }
+}
+
+/// The answer when a token could not be validated: 429 for a client over its rate of unknown
+/// tokens, else 503 (Keystone unavailable, or too many validations in flight).
+fn refused<B: From<String>>(why: &Rejection) -> Response<B> {
+    match why {
+        Rejection::RateLimited => error::too_many_requests(),
+        _ => error::unavailable(),
     }
 }
 

@@ -51,7 +51,7 @@ impl IniFile {
     }
 }
 
-const SECTIONS: [&str; 2] = ["keystone_authtoken", "oslo_policy"];
+const SECTIONS: [&str; 3] = ["keystone_authtoken", "oslo_policy", "server"];
 
 /// The options of keystoneauth's authentication plugins (`password`, `v3password`,
 /// `v3applicationcredential`), old spellings included: what `auth_section` provides.

@@ -34,13 +34,18 @@ mod values;
 
 pub use ini::IniFile;
 use values::{
-    oslo_bool, oslo_i64, oslo_list, oslo_opt_bool, oslo_opt_u64, oslo_paths, oslo_u32, oslo_u64,
+    oslo_bool, oslo_f64, oslo_i64, oslo_list, oslo_opt_bool, oslo_opt_u64, oslo_paths, oslo_u32,
+    oslo_u64,
 };
 
-/// The whole configuration: keystonemiddleware's and oslo.policy's sections.
+/// The whole configuration: keystonemiddleware's and oslo.policy's sections, and the
+/// service's own `[server]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// `[server]`: how the service's listener bounds its connections and requests.
+    #[serde(default)]
+    pub server: ServerConfig,
     /// `[keystone_authtoken]`.
     #[serde(default)]
     pub keystone_authtoken: AuthTokenConfig,
@@ -155,6 +160,24 @@ pub struct AuthTokenConfig {
     /// Seconds a token Keystone called invalid is remembered (0, the default, disables it).
     #[serde(default, deserialize_with = "oslo_i64")]
     pub negative_cache_time: i64,
+    /// Ours: the most validations in flight at once; beyond it a request with an uncached
+    /// token is answered 503 at once, without asking Keystone (64 by default). It also bounds
+    /// the connections to Keystone (one per validation in flight, plus the service's login).
+    #[serde(default = "sixty_four", deserialize_with = "oslo_u64")]
+    pub max_concurrent_validations: u64,
+    /// Ours: seconds one validation may take in all, its retries included (10 by default);
+    /// then the request is answered 503.
+    #[serde(default = "ten", deserialize_with = "oslo_u64")]
+    pub validation_timeout: u64,
+    /// Ours: how many tokens not in the cache one client address may have validated per
+    /// second (10 by default; 0 turns the limit off). Beyond it, and its burst, such requests
+    /// are answered 429 without asking Keystone. Behind a load balancer that hides the client's
+    /// address, every client shares one limit: turn it off there.
+    #[serde(default = "ten", deserialize_with = "oslo_u64")]
+    pub unknown_token_rate: u64,
+    /// Ours: the burst allowed above `unknown_token_rate` (50 by default).
+    #[serde(default = "fifty", deserialize_with = "oslo_u64")]
+    pub unknown_token_burst: u64,
     /// The most tokens kept in the cache (10,000 by default).
     #[serde(default = "ten_thousand", deserialize_with = "oslo_u64")]
     pub token_cache_size: u64,
@@ -175,6 +198,14 @@ fn yes() -> bool {
 fn service_role() -> Vec<String> {
     vec!["service".into()]
 }
+fn sixty_four() -> u64 {
+    64
+}
+
+fn fifty() -> u64 {
+    50
+}
+
 fn ten_thousand() -> u64 {
     10_000
 }
@@ -183,6 +214,100 @@ impl Default for AuthTokenConfig {
     fn default() -> Self {
         serde_json::from_value(serde_json::json!({}))
             .unwrap_or_else(|_| unreachable!("all fields have defaults"))
+    }
+}
+
+/// `[server]`: the limits that keep a service up under hostile load (see [`crate::serve`]).
+/// Times are in seconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// The longest a connection may take to send a request's head, counted from when it
+    /// starts waiting for one (after it is accepted, and after each answer on a kept-alive
+    /// connection): so also how long an idle kept-alive connection stays open (10).
+    #[serde(default = "ten", deserialize_with = "oslo_u64")]
+    pub header_read_timeout: u64,
+    /// Keep connections open between requests (true).
+    #[serde(default = "yes", deserialize_with = "oslo_bool")]
+    pub keep_alive: bool,
+    /// The most connections open at once; beyond it new connections wait to be accepted
+    /// (900: below the common limit of 1,024 file descriptors, with room for Keystone's).
+    #[serde(default = "nine_hundred", deserialize_with = "oslo_u64")]
+    pub max_connections: u64,
+    /// After SIGTERM, how long requests in progress may take before their connections are
+    /// closed (30; oslo.service's option of the same name).
+    #[serde(default = "thirty", deserialize_with = "oslo_u64")]
+    pub graceful_shutdown_timeout: u64,
+    /// The largest request body accepted, in bytes (114,688, oslo.middleware's
+    /// `max_request_body_size`); larger ones are answered 413 while they are read.
+    #[serde(default = "body_size", deserialize_with = "oslo_u64")]
+    pub max_request_body_size: u64,
+    /// The longest reading a request's body may take (30); a slower body is answered 408.
+    #[serde(default = "thirty", deserialize_with = "oslo_u64")]
+    pub body_read_timeout: u64,
+    /// The level of the one access log line per request: `info` (the default), `debug`,
+    /// `warn`, or `off`.
+    #[serde(default = "info")]
+    pub access_log_level: String,
+    /// The share of requests that get an access log line, from 0 to 1 (1: all); errors
+    /// (status 500 and above) are always logged.
+    #[serde(default = "one", deserialize_with = "oslo_f64")]
+    pub access_log_sample_rate: f64,
+}
+
+fn ten() -> u64 {
+    10
+}
+
+fn thirty() -> u64 {
+    30
+}
+
+fn nine_hundred() -> u64 {
+    900
+}
+
+fn body_size() -> u64 {
+    114_688
+}
+
+fn info() -> String {
+    "info".into()
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            header_read_timeout: ten(),
+            keep_alive: true,
+            max_connections: nine_hundred(),
+            graceful_shutdown_timeout: thirty(),
+            max_request_body_size: body_size(),
+            body_read_timeout: thirty(),
+            access_log_level: info(),
+            access_log_sample_rate: one(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// `header_read_timeout` as a duration (at least 1 s).
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout.max(1))
+    }
+
+    /// `graceful_shutdown_timeout` as a duration.
+    pub fn graceful_shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.graceful_shutdown_timeout)
+    }
+
+    /// `body_read_timeout` as a duration (at least 1 s).
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_read_timeout.max(1))
     }
 }
 

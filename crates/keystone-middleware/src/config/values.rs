@@ -63,6 +63,10 @@ pub(super) fn oslo_opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64
     number(d).map(Some)
 }
 
+pub(super) fn oslo_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    number(d)
+}
+
 pub(super) fn oslo_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     match Loose::<Vec<String>>::deserialize(d)? {
         Loose::Native(v) => Ok(v),
