@@ -188,8 +188,24 @@ impl<S: Send + Sync> FromRequest<S> for JsonAfterPolicy {
 }
 
 impl JsonAfterPolicy {
-    /// Reads and parses the body.
+    /// Reads and parses the body: 413 at once for a `Content-Length` over the limit (a body
+    /// without one is cut when it reaches the limit, as it is read).
     async fn read<T: serde::de::DeserializeOwned>(self) -> ApiResult<T> {
+        let limit = self.0.extensions().get::<BodyLimit>().map(|l| l.0);
+        let announced = self
+            .0
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if let (Some(limit), Some(n)) = (limit, announced)
+            && n > limit
+        {
+            return Err(ApiError(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("Request is too large: the limit is {limit} bytes."),
+            ));
+        }
         let Json(value) = Json::<T>::from_request(self.0, &()).await?;
         Ok(value)
     }
@@ -275,6 +291,7 @@ pub fn app_with_limits(
         .method_not_allowed_fallback(method_not_allowed)
         .nest("/v1", v1)
         .fallback(not_found)
+        .layer(axum::Extension(BodyLimit(limits.max_request_body_size)))
         .layer(DefaultBodyLimit::max(
             usize::try_from(limits.max_request_body_size).unwrap_or(usize::MAX),
         ))
@@ -286,6 +303,10 @@ pub fn app_with_limits(
         )
         .layer(RequestIdLayer)
 }
+
+/// `max_request_body_size`, for [`JsonAfterPolicy`] to refuse a body announced larger at once.
+#[derive(Debug, Clone, Copy)]
+struct BodyLimit(u64);
 
 /// The access log: one line per response (status and latency, in the request's span), at the
 /// configured level, for the configured share of requests; server errors always.

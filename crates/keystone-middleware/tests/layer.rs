@@ -1052,3 +1052,119 @@ async fn a_trust_scoped_tokens_trust_reaches_the_handler() {
     assert_eq!(body["ctx_trust"], Value::Null);
     assert_eq!(body["ctx_trustor"], Value::Null);
 }
+
+/// A hung Keystone (every validation takes 5 s): at most `max_concurrent_validations` are in
+/// flight, the others are answered 503 at once (counted), each validation ends at its one
+/// deadline without being sent again, and cached tokens keep being served.
+#[tokio::test]
+async fn a_hung_keystone_holds_a_bounded_number_of_validations_each_with_one_deadline() {
+    let w = world().await;
+    let layer = w.layer(|c| {
+        c.max_concurrent_validations = 2;
+        c.validation_timeout = 1;
+        c.http_request_max_retries = 3;
+    });
+    let app = app(layer.clone());
+    let cached = w.token("carol").await;
+    assert_eq!(
+        call(&app, "/echo", &[("x-auth-token", &cached)]).await.0,
+        StatusCode::OK
+    );
+    let mut tokens = Vec::new();
+    for _ in 0..6 {
+        tokens.push(w.token("alice").await);
+    }
+    let before = w.fake.requests(VALIDATE);
+    w.fake.controls().set_fault(
+        VALIDATE,
+        keystone_fake::Fault::latency(Duration::from_secs(5)),
+    );
+    let started = std::time::Instant::now();
+    let calls: Vec<_> = tokens
+        .iter()
+        .map(|t| {
+            let app = app.clone();
+            let t = t.clone();
+            tokio::spawn(async move {
+                let (s, _, _) = call(&app, "/echo", &[("x-auth-token", &t)]).await;
+                (s, std::time::Instant::now())
+            })
+        })
+        .collect();
+    // the cached token is served meanwhile, at once
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (s, _, _) = call(&app, "/echo", &[("x-auth-token", &cached)]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(started.elapsed() < Duration::from_millis(900));
+    let mut at_once = 0;
+    for c in calls {
+        let (status, at) = c.await.unwrap();
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        let took = at - started;
+        assert!(
+            took < Duration::from_millis(2500),
+            "{took:?}: past the deadline"
+        );
+        if took < Duration::from_millis(500) {
+            at_once += 1;
+        }
+    }
+    assert_eq!(at_once, 4, "beyond two in flight, 503 at once");
+    assert_eq!(layer.counters().overloaded, 4);
+    // each validation asked once: the deadline cut it and a timeout is not retried
+    assert_eq!(w.fake.requests(VALIDATE) - before, 2);
+}
+
+/// One client address sending many unknown tokens has them validated at a bounded rate; over
+/// it, 429 without asking Keystone. Other clients, and its own cached tokens, are unaffected.
+#[tokio::test]
+async fn a_client_over_its_rate_of_unknown_tokens_is_answered_429() {
+    let w = world().await;
+    let layer = w.layer(|c| {
+        c.unknown_token_rate = 1;
+        c.unknown_token_burst = 3;
+    });
+    let app = app(layer.clone());
+    let from = |ip: &str, token: &str| {
+        let mut req = Request::builder()
+            .uri("/echo")
+            .header("x-auth-token", token)
+            .body(Body::empty())
+            .unwrap();
+        let peer: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        let app = app.clone();
+        async move { app.oneshot(req).await.unwrap() }
+    };
+    let alice = w.token("alice").await;
+    assert_eq!(from("10.0.0.1", &alice).await.status(), StatusCode::OK);
+    let before = w.fake.requests(VALIDATE);
+    for i in 0..2 {
+        let junk = format!("gAAAAABjunk{i}");
+        assert_eq!(
+            from("10.0.0.1", &junk).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let over = from("10.0.0.1", "gAAAAABjunk-over").await;
+    assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(over.headers()["retry-after"], "1");
+    let body = axum::body::to_bytes(over.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"]["code"], 429);
+    assert_eq!(
+        w.fake.requests(VALIDATE) - before,
+        2,
+        "Keystone not asked over the rate"
+    );
+    // its cached token still works; another client's unknown token is validated
+    assert_eq!(from("10.0.0.1", &alice).await.status(), StatusCode::OK);
+    assert_eq!(
+        from("10.0.0.2", "gAAAAABjunk-other").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(layer.counters().rate_limited, 1);
+}

@@ -143,7 +143,11 @@ impl Cloud {
         let layer = AuthTokenLayer::from_config(&config)?;
         let state = AppState::new(Policy::with_defaults(policy_defaults())?);
         let router = app(state, layer.clone());
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        // served as the binary serves it: bounded connections, header read timeout
+        tokio::spawn(async move {
+            let config = keystone_middleware::config::ServerConfig::default();
+            keystone_middleware::serve(listener, router, &config, std::future::pending()).await
+        });
         log("example-service is running");
         Ok(Cloud {
             fake,
