@@ -15,7 +15,7 @@ use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
 use crate::controls::{Clock, Controls};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, validation_error};
 use crate::policy::Caller;
 use crate::store::{Store, TokenProblem, TokenScope};
 use crate::{admin_api, auth_api, group_api, trust_api};
@@ -108,7 +108,7 @@ impl Shared {
                 .check_token(token, self.clock.now(), false)
                 .map_err(|problem| match problem {
                     TokenProblem::TrustNotFound | TokenProblem::TrustForbidden => {
-                        token_error(&store, token, problem)
+                        store.token_error(token, problem)
                     }
                     _ => ApiError::unauthorized(),
                 })?;
@@ -127,39 +127,6 @@ impl Shared {
             token: serde_json::to_value(&body).unwrap_or_default(),
         })
     }
-}
-
-/// The answer Keystone gives for `token` when it does not validate because of `problem`.
-pub(crate) fn token_error(store: &Store, token: &str, problem: TokenProblem) -> ApiError {
-    match problem {
-        TokenProblem::Unknown => {
-            ApiError::new(StatusCode::NOT_FOUND, "Could not recognize Fernet token")
-        }
-        TokenProblem::Invalid | TokenProblem::Expired => {
-            ApiError::new(StatusCode::NOT_FOUND, "Failed to validate token")
-        }
-        TokenProblem::TrustNotFound => {
-            let trust = store
-                .tokens
-                .get(token)
-                .and_then(|rec| rec.trust_id.as_deref())
-                .unwrap_or_default();
-            ApiError::not_found("trust", trust)
-        }
-        TokenProblem::TrustForbidden => ApiError::forbidden_undisclosed(),
-    }
-}
-
-/// The tail Keystone's `ValidationError` appends to "Expecting to find X in Y."
-const VALIDATION_TAIL: &str = " The server could not comply with the request since it is either \
-                               malformed or otherwise incorrect. The client is assumed to be in \
-                               error.";
-
-/// Keystone's `ValidationError`: "Expecting to find {attribute} in {target}. The server...".
-pub(crate) fn validation_error(attribute: &str, target: &str) -> ApiError {
-    ApiError::bad_request(format!(
-        "Expecting to find {attribute} in {target}.{VALIDATION_TAIL}"
-    ))
 }
 
 /// Whether a `Content-Type` is JSON as werkzeug's `is_json` decides: `application/json` or

@@ -11,7 +11,7 @@ use keystone_types::token::CatalogResponse;
 use keystone_types::version::{Version, VersionList, VersionResponse, VersionsResponse};
 use serde_json::json;
 
-use crate::app::{AppState, KsJson, KsQuery, QueryMap, query_bool_from_string, token_error};
+use crate::app::{AppState, KsJson, KsQuery, QueryMap, query_bool_from_string};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{PolicyTarget, enforce};
 use crate::store::Target;
@@ -96,7 +96,7 @@ pub(crate) async fn validate_token(
     // against the subject token's owner.
     let rec = store
         .check_token(subject, state.clock.now(), allow_expired)
-        .map_err(|problem| token_error(&store, subject, problem))?;
+        .map_err(|problem| store.token_error(subject, problem))?;
     let understands_rules = headers
         .get("openstack-identity-access-rules")
         .and_then(|v| v.to_str().ok())
@@ -107,11 +107,7 @@ pub(crate) async fn validate_token(
             "a token of an application credential with access rules, validated by a \
              middleware that does not enforce them"
         );
-        return Err(token_error(
-            &store,
-            subject,
-            crate::store::TokenProblem::Invalid,
-        ));
+        return Err(store.token_error(subject, crate::store::TokenProblem::Invalid));
     }
     let rule = if method == Method::HEAD {
         "identity:check_token"
@@ -125,7 +121,7 @@ pub(crate) async fn validate_token(
     )?;
     let body = store
         .token_body(rec, !q.contains_key("nocatalog"))
-        .map_err(|problem| token_error(&store, subject, problem))?;
+        .map_err(|problem| store.token_error(subject, problem))?;
     let body = views(&state).token(&store, rec, body);
     drop(store);
     let mut response = Json(body).into_response();
@@ -145,7 +141,7 @@ pub(crate) async fn revoke_token(
     let mut store = state.store();
     let owner = store
         .check_token(subject, state.clock.now(), false)
-        .map_err(|problem| token_error(&store, subject, problem))?
+        .map_err(|problem| store.token_error(subject, problem))?
         .user_id
         .clone();
     enforce(

@@ -31,7 +31,6 @@ mod auth_api;
 pub mod controls;
 pub mod error;
 mod group_api;
-mod ops;
 pub mod policy;
 pub mod seed;
 pub mod store;

@@ -9,7 +9,7 @@ use keystone_policy::{Enforcer, EnforcerConfig};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::store::TokenScope;
+use crate::store::{TokenScope, is_delegated};
 
 /// Keystone's default rules, as `oslopolicy-policy-generator --namespace keystone` prints them.
 pub const KEYSTONE_POLICY: &str = include_str!("../../../fixtures/keystone-policy-effective.yaml");
@@ -74,7 +74,8 @@ impl Caller {
             .unwrap_or_else(|| self.user_domain_id.clone())
     }
 
-    /// Whether the token comes from a delegated credential (see [`is_delegated`]).
+    /// Whether the token comes from a delegated credential, as Keystone's `is_delegated_method`
+    /// decides.
     pub fn is_delegated(&self) -> bool {
         is_delegated(&self.methods)
     }
@@ -109,17 +110,6 @@ impl Caller {
         creds.insert("token".into(), self.token.clone());
         creds
     }
-}
-
-/// Whether a token obtained with `methods` comes from a delegated credential, as Keystone's
-/// `is_delegated_method` decides: a method that is not one of the primary ones (an
-/// application credential, say), or none at all. Keystone lets such tokens manage no trusts,
-/// nor be exchanged for other tokens.
-pub fn is_delegated(methods: &[String]) -> bool {
-    const PRIMARY: [&str; 9] = [
-        "external", "kerberos", "mapped", "openid", "password", "saml2", "token", "totp", "x509",
-    ];
-    methods.is_empty() || methods.iter().any(|m| !PRIMARY.contains(&m.as_str()))
 }
 
 /// A policy target: flattened keys such as `target.token.user_id`, as Keystone builds them.

@@ -15,9 +15,8 @@ use serde_json::{Map, Value};
 use crate::admin_api::path_and_query;
 use crate::app::{AppState, KsJson, KsPath, KsQuery, QueryMap, json_from_value};
 use crate::error::{ApiError, ApiResult};
-use crate::ops::NewTrust;
 use crate::policy::{Caller, PolicyTarget, enforce};
-use crate::store::{TokenScope, TrustRec};
+use crate::store::{NewTrust, TokenScope, TrustRec};
 use crate::views::Views;
 
 fn views(state: &AppState) -> Views {
