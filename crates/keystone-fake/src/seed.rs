@@ -204,6 +204,7 @@ pub struct SeedAppCred {
 
 /// Why a seed could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SeedError {
     /// The YAML did not parse.
     #[error("seed file does not parse: {0}")]

@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use keystone_types::resources::{RoleCreate, RoleUpdate};
 
-use super::{Grant, RoleRec, Store, Target, new_id};
+use super::{Actor, Grant, RoleRec, Store, Target, new_id};
 use crate::error::ApiError;
 
 /// The names of roles no rule may imply: Keystone's `[assignment] prohibited_implied_role`
@@ -189,5 +189,72 @@ impl Store {
             ));
         }
         Ok(())
+    }
+}
+
+/// A row of a role assignment list: `holder` holds `role_id` on `target` through `grant`.
+#[derive(Debug, Clone)]
+pub(crate) struct AssignmentRow<'a> {
+    /// The grant the row comes from.
+    pub(crate) grant: &'a Grant,
+    /// Where: the grant's target or, effective, a project an inherited grant reaches.
+    pub(crate) target: Target,
+    /// Who: the grant's user or group or, effective, a member of its group.
+    pub(crate) holder: Actor,
+    /// The role: the granted one or, effective, one it implies.
+    pub(crate) role_id: String,
+    /// For an implied role, the role implying it directly.
+    pub(crate) prior: Option<String>,
+}
+
+impl Store {
+    /// The rows of a role assignment list before its filters, in the order of the grants. A
+    /// grant is one row; with `effective`, the rows it amounts to, as Keystone lists them: an
+    /// inherited grant's on each project it reaches, a group's for each member, each with the
+    /// granted role then each role it implies (with the role implying it directly), and no
+    /// system grant (Keystone's effective listing reads none).
+    pub(crate) fn assignment_rows(&self, effective: bool) -> Vec<AssignmentRow<'_>> {
+        let mut rows = Vec::new();
+        for g in &self.grants {
+            if effective && g.target == Target::System {
+                continue;
+            }
+            let targets = if effective && g.inherited {
+                self.inheriting_projects(&g.target)
+                    .into_iter()
+                    .map(Target::Project)
+                    .collect()
+            } else {
+                vec![g.target.clone()]
+            };
+            let holders: Vec<Actor> = match (&g.actor, effective) {
+                (Actor::Group(group), true) => self
+                    .members
+                    .iter()
+                    .filter(|(member_of, _)| member_of == group)
+                    .map(|(_, user)| Actor::User(user.clone()))
+                    .collect(),
+                (actor, _) => vec![actor.clone()],
+            };
+            let mut roles = vec![(g.role_id.clone(), None)];
+            if effective {
+                let implied = self.implied_with_priors(&g.role_id);
+                roles.extend(implied.into_iter().map(|(role, prior)| (role, Some(prior))));
+            }
+            for target in &targets {
+                for holder in &holders {
+                    for (role_id, prior) in &roles {
+                        rows.push(AssignmentRow {
+                            grant: g,
+                            target: target.clone(),
+                            holder: holder.clone(),
+                            role_id: role_id.clone(),
+                            prior: prior.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        rows
     }
 }

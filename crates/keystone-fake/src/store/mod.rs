@@ -23,6 +23,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{ApiError, validation_detail};
 
+pub(crate) use assignment::AssignmentRow;
 pub(crate) use records::{
     AccessRuleRec, Actor, AppCredRec, DomainRec, EndpointRec, Grant, GroupRec, RegionRec,
     ServiceRec, Target, TrustRec,
@@ -36,6 +37,15 @@ pub(crate) use trusts::NewTrust;
 /// A fresh Keystone-style id: 32 hex digits.
 pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// The record `id` of `records`, or Keystone's 404 naming `kind`.
+pub(crate) fn found<'a, R>(
+    records: &'a BTreeMap<String, R>,
+    kind: &str,
+    id: &str,
+) -> Result<&'a R, ApiError> {
+    records.get(id).ok_or_else(|| ApiError::not_found(kind, id))
 }
 
 /// The `expires_at` of an application credential or a trust as Keystone's
