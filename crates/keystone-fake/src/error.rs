@@ -1,6 +1,9 @@
 //! Errors of the fake's API, answered in Keystone's JSON error shape.
 
-use axum::http::{HeaderValue, StatusCode, header};
+/// The status of an error answer (the `http` crate's, through axum): the store words its
+/// errors with it without importing the web framework.
+pub(crate) use axum::http::StatusCode;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use keystone_types::ErrorResponse;
 

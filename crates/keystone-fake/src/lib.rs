@@ -25,6 +25,10 @@
 //! # }
 //! ```
 
+// Top-down: `routes` names every handler of `api` (one module per Keystone subsystem); the
+// handlers read requests through `extract` and `state` (which also gives the caller), ask
+// `policy` and render through `views`; all of these sit on `store`, which sits on `error`
+// alone. `seed` and `FakeKeystone` below reach the store directly.
 mod api;
 mod controls;
 mod error;
@@ -58,7 +62,7 @@ use state::{AppState, Shared};
 use store::{Actor, Grant, Target};
 
 /// The default token lifetime, as Keystone's `[token] expiration` (one hour).
-pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
+const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
 
 /// The admin's credentials, as `keystone-manage bootstrap` creates them.
 #[derive(Debug, Clone)]

@@ -314,7 +314,7 @@ impl Views {
             deleted_at: None,
             links: self.link("OS-TRUST/trusts", &t.id),
             roles_links: (!in_list).then(|| self.trust_roles_links(&t.id)),
-            // unknown attributes only (`trust_api` kept no known one)
+            // unknown attributes only (`api::trusts` kept no known one)
             extra: t.extra.clone(),
         }
     }

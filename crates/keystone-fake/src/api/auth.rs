@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{KsJson, KsQuery, QueryMap, query_bool_from_string};
 use crate::policy::{Caller, PolicyTarget};
 use crate::state::AppState;
-use crate::store::Target;
+use crate::store::{Target, TokenProblem};
 
 fn v3_version(state: &AppState) -> Version {
     Version::identity_v3(format!("{}/v3/", state.base()))
@@ -103,7 +103,7 @@ pub(crate) async fn validate_token(
             "a token of an application credential with access rules, validated by a \
              middleware that does not enforce them"
         );
-        return Err(store.token_error(subject, crate::store::TokenProblem::Invalid));
+        return Err(store.token_error(subject, TokenProblem::Invalid));
     }
     let rule = if method == Method::HEAD {
         "identity:check_token"

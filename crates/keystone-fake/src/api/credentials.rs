@@ -103,14 +103,8 @@ pub(crate) async fn delete_app_cred(
         "identity:delete_application_credential",
         &owner_target(&user_id),
     )?;
-    let mut store = state.store();
-    match store.app_creds.get(&id) {
-        Some(c) if c.user_id == user_id => {
-            store.app_creds.remove(&id);
-            Ok(StatusCode::NO_CONTENT)
-        }
-        _ => Err(ApiError::not_found("application credential", &id)),
-    }
+    state.store().delete_app_cred(&user_id, &id)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ----- access rules --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ use crate::state::{AppState, Authed};
 use crate::store::Target;
 
 /// The target Keystone builds for a user named in the path: the user, when they exist.
-pub(crate) fn user_target(state: &AppState, id: &str) -> PolicyTarget {
+fn user_target(state: &AppState, id: &str) -> PolicyTarget {
     let domain = state.store().users.get(id).map(|u| u.domain_id.clone());
     match domain {
         Some(d) => PolicyTarget::new()
@@ -412,7 +412,7 @@ pub(crate) async fn list_user_groups(
     caller.enforce("identity:list_groups_for_user", &target)?;
     let store = state.store();
     if !store.users.contains_key(&user_id) {
-        return Err(crate::error::ApiError::not_found("user", &user_id));
+        return Err(ApiError::not_found("user", &user_id));
     }
     let v = state.views();
     let groups = store

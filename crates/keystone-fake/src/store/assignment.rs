@@ -1,11 +1,10 @@
 //! Roles, the rules of which role implies which, and grants (Keystone's assignment
 //! subsystem).
 
-use axum::http::StatusCode;
 use keystone_types::resources::{RoleCreate, RoleUpdate};
 
 use super::{Actor, Grant, RoleRec, Store, Target, new_id};
-use crate::error::ApiError;
+use crate::error::{ApiError, StatusCode};
 
 /// The names of roles no rule may imply: Keystone's `[assignment] prohibited_implied_role`
 /// default.

@@ -1,7 +1,6 @@
 //! Token requests: a `POST /v3/auth/tokens` body authenticated method by method, then scoped,
 //! as Keystone's `AuthInfo` and token provider do it.
 
-use axum::http::StatusCode;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use keystone_types::auth::{AuthRequest, Identity, PasswordUser, Scope, SystemScope};
 use keystone_types::token::Token;
@@ -11,7 +10,7 @@ use super::{
     AppCredRec, ProjectRec, Store, Target, TokenProblem, TokenRec, TokenScope, TrustRec, UserRec,
     is_delegated,
 };
-use crate::error::{ApiError, validation_error};
+use crate::error::{ApiError, StatusCode, validation_error};
 
 impl Store {
     /// Finds the user an auth request names: by id, or by name within a domain (a name

@@ -1,6 +1,5 @@
 //! Application credentials and their access rules.
 
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use keystone_types::Secret;
 use keystone_types::resources::ApplicationCredentialCreate;
@@ -8,7 +7,7 @@ use keystone_types::token::AccessRule;
 use rand::RngCore;
 
 use super::{AccessRuleRec, AppCredRec, Store, new_id, parse_expiration};
-use crate::error::{ApiError, validation_error};
+use crate::error::{ApiError, StatusCode, validation_error};
 
 impl Store {
     /// Creates an application credential for `user_id` on `project_id`, carrying `role_ids`
@@ -154,6 +153,18 @@ impl Store {
             }
         }
         Ok((used, created))
+    }
+
+    /// Deletes one of `user_id`'s application credentials (404 when the user has no such
+    /// credential); its access rules stay.
+    pub(crate) fn delete_app_cred(&mut self, user_id: &str, id: &str) -> Result<(), ApiError> {
+        match self.app_creds.get(id) {
+            Some(c) if c.user_id == user_id => {
+                self.app_creds.remove(id);
+                Ok(())
+            }
+            _ => Err(ApiError::not_found("application credential", id)),
+        }
     }
 
     /// Deletes one of `user_id`'s access rules: 404 when the user has no such rule, and, as

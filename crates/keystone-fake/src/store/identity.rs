@@ -1,12 +1,11 @@
 //! Users and groups, with group memberships (Keystone's identity subsystem).
 
-use axum::http::StatusCode;
 use keystone_types::Secret;
 use keystone_types::auth::DomainRef;
 use keystone_types::resources::{GroupCreate, GroupUpdate, UserCreate, UserUpdate};
 
 use super::{Actor, GroupRec, Store, UserRec, new_id};
-use crate::error::ApiError;
+use crate::error::{ApiError, StatusCode};
 
 impl Store {
     /// A user by id, or by name within a domain.

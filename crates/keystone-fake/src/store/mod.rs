@@ -4,7 +4,15 @@
 //!
 //! Everything that both the HTTP API and the Rust seeding API change goes through [`Store`], so
 //! the two cannot disagree. The store is the floor of the crate: it knows nothing of requests,
-//! routes, extractors or handlers, and answers in Keystone's words with `ApiError`s.
+//! routes, extractors or handlers (it imports nothing from `api`, `routes`, `extract` or
+//! `state`), and answers in Keystone's words with `ApiError`s.
+//!
+//! - `records`: the records, one a Keystone table;
+//! - `tokens`: token strings and records, validating, revoking and rendering tokens;
+//! - `auth`: token requests, authenticated method by method and scoped;
+//! - `roles`: who holds which role where (groups, inheritance, implied roles);
+//! - `resource`, `identity`, `assignment`, `catalog`, `credentials`, `trusts`: each
+//!   subsystem's lookups and the mutators that create, change and delete its records.
 
 mod assignment;
 mod auth;

@@ -213,7 +213,7 @@ pub(crate) struct AppCredRec {
     /// `null` when it was not given).
     pub(crate) unrestricted: Option<bool>,
     /// The requests it is limited to (none: not limited): copies of its owner's rules in
-    /// [`Store::access_rules`], ids included. They cannot drift apart: a rule never changes,
+    /// the store's access rules, ids included. They cannot drift apart: a rule never changes,
     /// and one a credential uses cannot be deleted.
     pub(crate) access_rules: Vec<AccessRule>,
 }

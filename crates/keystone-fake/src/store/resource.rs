@@ -1,11 +1,10 @@
 //! Domains and projects (Keystone's resource subsystem).
 
-use axum::http::StatusCode;
 use keystone_types::auth::DomainRef;
 use keystone_types::resources::{DomainCreate, DomainUpdate, ProjectCreate, ProjectUpdate};
 
 use super::{DomainRec, ProjectRec, Store, Target, new_id};
-use crate::error::ApiError;
+use crate::error::{ApiError, StatusCode};
 
 impl Store {
     /// A domain by id or, failing that, by name.

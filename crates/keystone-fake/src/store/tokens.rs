@@ -4,7 +4,6 @@
 
 use std::collections::HashSet;
 
-use axum::http::StatusCode;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use keystone_types::Timestamp;
@@ -16,7 +15,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::{Store, Target};
-use crate::error::ApiError;
+use crate::error::{ApiError, StatusCode};
 
 /// The bytes of a token string after its `gAAAAAB` prefix: the expiry (8 bytes), random
 /// bytes, and a tag over both made with the store's key.

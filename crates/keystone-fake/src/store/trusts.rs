@@ -1,12 +1,11 @@
 //! Trusts (OS-TRUST): looking them up, the roles their tokens carry, creating them (with
 //! redelegation) and deleting them.
 
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use keystone_types::resources::TrustCreate;
 
 use super::{Store, Target, TokenProblem, TrustRec, new_id, parse_expiration};
-use crate::error::{ApiError, validation_error};
+use crate::error::{ApiError, StatusCode, validation_error};
 
 /// How many times a trust may be redelegated at most: Keystone's `[trust]
 /// max_redelegation_count` default.
@@ -169,18 +168,68 @@ impl Store {
     /// the expiry (400), redelegation (`allow_redelegation`: a depth past 3 is a 403, with
     /// `remaining_uses` a 400), and duplicates (409: a role named twice, or a trust like
     /// another, deleted ones included, down to its expiry). `redelegating_from` is the trust
-    /// of a trust-scoped caller: Keystone refuses that when the trust may not be redelegated
-    /// (403), and the fake does not serve redelegation (501).
+    /// of a trust-scoped caller: the new trust is redelegated from it, which it and every
+    /// trust up its chain must allow (403 otherwise).
     pub(crate) fn create_trust(
         &mut self,
         new: NewTrust,
         redelegating_from: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<TrustRec, ApiError> {
-        let c = new.create;
+        let c = &new.create;
         if !self.users.contains_key(&c.trustee_user_id) {
             return Err(ApiError::not_found("user", &c.trustee_user_id));
         }
+        let role_ids = self.delegated_roles(c)?;
+        let expires_at = c
+            .expires_at
+            .as_deref()
+            .map(|t| parse_expiration(t, now))
+            .transpose()?;
+        let parent = redelegating_from
+            .map(|id| {
+                self.live_trust(id, now)
+                    .cloned()
+                    .ok_or_else(|| ApiError::not_found("trust", id))
+            })
+            .transpose()?;
+        let (redelegation_count, expires_at) =
+            self.redelegation(&new, parent.as_ref(), &role_ids, expires_at)?;
+        let id = new_id();
+        let duplicate_role = role_ids
+            .iter()
+            .enumerate()
+            .any(|(i, r)| role_ids[..i].contains(r));
+        if duplicate_role || self.is_duplicate(c, expires_at) {
+            return Err(ApiError::conflict(
+                "trust",
+                format!("Duplicate entry found with ID {id}"),
+            ));
+        }
+        let c = new.create;
+        let rec = TrustRec {
+            id,
+            trustor_user_id: c.trustor_user_id,
+            trustee_user_id: c.trustee_user_id,
+            // kept as given: an empty project id is no project for the roles, as in Keystone
+            project_id: c.project_id,
+            impersonation: c.impersonation,
+            expires_at,
+            remaining_uses: c.remaining_uses,
+            role_ids,
+            redelegation_count,
+            redelegated_trust_id: parent.map(|p| p.id),
+            extra: new.extra,
+            deleted: false,
+        };
+        self.trusts.push(rec.clone());
+        Ok(rec)
+    }
+
+    /// The roles a new trust delegates, as named (by id, or by name: 404 "Role X is not
+    /// defined" when unknown), each of which the trustor must hold on the trust's project (404
+    /// for the project, then for the role); a trust without a project delegates none.
+    fn delegated_roles(&self, c: &TrustCreate) -> Result<Vec<String>, ApiError> {
         let mut role_ids = Vec::new();
         for r in &c.roles {
             let id = match (&r.id, &r.name) {
@@ -208,18 +257,20 @@ impl Store {
         if let Some(missing) = role_ids.iter().find(|r| !held.contains(r)) {
             return Err(ApiError::not_found("role", missing));
         }
-        let expires_at = c
-            .expires_at
-            .as_deref()
-            .map(|t| parse_expiration(t, now))
-            .transpose()?;
-        let parent = redelegating_from
-            .map(|id| {
-                self.live_trust(id, now)
-                    .cloned()
-                    .ok_or_else(|| ApiError::not_found("trust", id))
-            })
-            .transpose()?;
+        Ok(role_ids)
+    }
+
+    /// How many times a new trust may be redelegated, and its expiry. Redelegated from
+    /// `parent`, it takes one step of its parent's depth, and every trust of the chain must
+    /// allow it (Keystone's `create_trust` and `_validate_redelegation`).
+    fn redelegation(
+        &self,
+        new: &NewTrust,
+        parent: Option<&TrustRec>,
+        role_ids: &[String],
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(u64, Option<DateTime<Utc>>), ApiError> {
+        let c = &new.create;
         let redelegatable = new.allow_redelegation && new.redelegation_count != Some(0);
         let redelegation_count = if redelegatable {
             let count = new.redelegation_count.unwrap_or(MAX_REDELEGATION_COUNT);
@@ -235,72 +286,40 @@ impl Store {
         } else {
             0
         };
-        // a redelegation: the new trust takes one step of its parent's depth, and every trust of
-        // the chain must allow it (Keystone's `create_trust` and `_validate_redelegation`)
-        let (redelegation_count, expires_at) = match &parent {
-            None => (redelegation_count, expires_at),
-            Some(p) => {
-                let remaining = p.redelegation_count.saturating_sub(1);
-                if redelegatable
-                    && new
-                        .redelegation_count
-                        .is_some_and(|n| n != 0 && n != remaining)
-                {
-                    // "Modifying redelegation_count upon redelegation is forbidden"
-                    return Err(ApiError::forbidden_undisclosed());
-                }
-                let count = if redelegatable { remaining } else { 0 };
-                let mut expires_at = expires_at;
-                for t in self.trust_chain(p) {
-                    expires_at = redelegation_allowed(
-                        t,
-                        &role_ids,
-                        c.impersonation,
-                        c.remaining_uses,
-                        expires_at,
-                    )?;
-                }
-                (count, expires_at)
-            }
+        let Some(p) = parent else {
+            return Ok((redelegation_count, expires_at));
         };
-        let id = new_id();
-        let duplicate_role = role_ids
-            .iter()
-            .enumerate()
-            .any(|(i, r)| role_ids[..i].contains(r));
-        // kept as given: an empty project id is no project for the roles, as in Keystone
-        let project_id = c.project_id;
-        let duplicate_trust = project_id.is_some()
+        let remaining = p.redelegation_count.saturating_sub(1);
+        if redelegatable
+            && new
+                .redelegation_count
+                .is_some_and(|n| n != 0 && n != remaining)
+        {
+            // "Modifying redelegation_count upon redelegation is forbidden"
+            return Err(ApiError::forbidden_undisclosed());
+        }
+        let count = if redelegatable { remaining } else { 0 };
+        let mut expires_at = expires_at;
+        for t in self.trust_chain(p) {
+            expires_at =
+                redelegation_allowed(t, role_ids, c.impersonation, c.remaining_uses, expires_at)?;
+        }
+        Ok((count, expires_at))
+    }
+
+    /// Whether a trust like the new one exists (deleted ones included): same trustor, trustee,
+    /// project, impersonation and expiry. A trust without a project or an expiry is like none,
+    /// as NULLs never collide in Keystone's unique constraint.
+    fn is_duplicate(&self, c: &TrustCreate, expires_at: Option<DateTime<Utc>>) -> bool {
+        c.project_id.is_some()
             && expires_at.is_some()
             && self.trusts.iter().any(|t| {
                 t.trustor_user_id == c.trustor_user_id
                     && t.trustee_user_id == c.trustee_user_id
-                    && t.project_id == project_id
+                    && t.project_id == c.project_id
                     && t.impersonation == c.impersonation
                     && t.expires_at == expires_at
-            });
-        if duplicate_role || duplicate_trust {
-            return Err(ApiError::conflict(
-                "trust",
-                format!("Duplicate entry found with ID {id}"),
-            ));
-        }
-        let rec = TrustRec {
-            id,
-            trustor_user_id: c.trustor_user_id,
-            trustee_user_id: c.trustee_user_id,
-            project_id,
-            impersonation: c.impersonation,
-            expires_at,
-            remaining_uses: c.remaining_uses,
-            role_ids,
-            redelegation_count,
-            redelegated_trust_id: parent.map(|p| p.id),
-            extra: new.extra,
-            deleted: false,
-        };
-        self.trusts.push(rec.clone());
-        Ok(rec)
+            })
     }
 
     /// Deletes a trust that can still be used (404 otherwise, as Keystone finds it only
