@@ -1,6 +1,9 @@
 //! Errors of the fake's API, answered in Keystone's JSON error shape.
 
-use axum::http::{HeaderValue, StatusCode, header};
+/// The status of an error answer (the `http` crate's, through axum): the store words its
+/// errors with it without importing the web framework.
+pub(crate) use axum::http::StatusCode;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use keystone_types::ErrorResponse;
 
@@ -95,4 +98,20 @@ impl IntoResponse for ApiError {
 }
 
 /// The result of a handler.
-pub type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
+
+/// The sentence Keystone's `ValidationError` messages end with.
+const VALIDATION_TAIL: &str = "The server could not comply with the request since it is either \
+                               malformed or otherwise incorrect. The client is assumed to be in \
+                               error.";
+
+/// A 400 of Keystone's `ValidationError` family: the message, then the sentence they end
+/// with.
+pub(crate) fn validation_detail(message: &str) -> ApiError {
+    ApiError::bad_request(format!("{message} {VALIDATION_TAIL}"))
+}
+
+/// Keystone's `ValidationError`: "Expecting to find {attribute} in {target}. The server...".
+pub(crate) fn validation_error(attribute: &str, target: &str) -> ApiError {
+    validation_detail(&format!("Expecting to find {attribute} in {target}."))
+}

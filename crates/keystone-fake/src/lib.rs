@@ -25,17 +25,19 @@
 //! # }
 //! ```
 
-mod admin_api;
-mod app;
-mod auth_api;
-pub mod controls;
-pub mod error;
-mod group_api;
-mod ops;
-pub mod policy;
+// Top-down: `routes` names every handler of `api` (one module per Keystone subsystem); the
+// handlers read requests through `extract` and `state` (which also gives the caller), ask
+// `policy` and render through `views`; all of these sit on `store`, which sits on `error`
+// alone. `seed` and `FakeKeystone` below reach the store directly.
+mod api;
+mod controls;
+mod error;
+mod extract;
+mod policy;
+mod routes;
 pub mod seed;
-pub mod store;
-mod trust_api;
+mod state;
+mod store;
 mod views;
 
 use std::net::SocketAddr;
@@ -54,13 +56,13 @@ use tokio::task::JoinHandle;
 pub use controls::{Clock, Controls, Fault};
 pub use error::ApiError;
 pub use seed::{Seed, SeedError};
-pub use store::Store;
+pub use store::{ProjectRec, RoleRec, Store, TokenRec, TokenScope, UserRec};
 
-use app::{AppState, Shared};
+use state::{AppState, Shared};
 use store::{Actor, Grant, Target};
 
 /// The default token lifetime, as Keystone's `[token] expiration` (one hour).
-pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
+const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
 
 /// The admin's credentials, as `keystone-manage bootstrap` creates them.
 #[derive(Debug, Clone)]
@@ -83,6 +85,7 @@ pub struct AdminCredentials {
 
 /// Why the fake could not start or be seeded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FakeError {
     /// Binding or serving failed.
     #[error("fake keystone i/o: {0}")]
@@ -180,7 +183,7 @@ struct Server {
 
 fn spawn_server(listener: TcpListener, shared: AppState) -> Server {
     let (stop, mut stopped) = watch::channel(false);
-    let router = app::router(shared);
+    let router = routes::router(shared);
     let task = tokio::spawn(async move {
         let shutdown = async move {
             let _ = stopped.wait_for(|s| *s).await;

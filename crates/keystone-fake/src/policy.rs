@@ -9,10 +9,11 @@ use keystone_policy::{Enforcer, EnforcerConfig};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::store::TokenScope;
+use crate::store::{TokenScope, is_delegated};
 
 /// Keystone's default rules, as `oslopolicy-policy-generator --namespace keystone` prints them.
-pub const KEYSTONE_POLICY: &str = include_str!("../../../fixtures/keystone-policy-effective.yaml");
+pub(crate) const KEYSTONE_POLICY: &str =
+    include_str!("../../../fixtures/keystone-policy-effective.yaml");
 
 fn enforcer() -> &'static Enforcer {
     static ENFORCER: OnceLock<Enforcer> = OnceLock::new();
@@ -28,30 +29,30 @@ fn enforcer() -> &'static Enforcer {
 
 /// Who is calling: what their `X-Auth-Token` says.
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub(crate) struct Caller {
     /// The caller's user id.
-    pub user_id: String,
+    pub(crate) user_id: String,
     /// The caller's user's domain.
-    pub user_domain_id: String,
+    pub(crate) user_domain_id: String,
     /// The token's scope.
-    pub scope: TokenScope,
+    pub(crate) scope: TokenScope,
     /// The scoped project's domain, for project-scoped tokens.
-    pub project_domain_id: Option<String>,
+    pub(crate) project_domain_id: Option<String>,
     /// The token's effective role names.
-    pub roles: Vec<String>,
+    pub(crate) roles: Vec<String>,
     /// The token's effective role ids.
-    pub role_ids: Vec<String>,
+    pub(crate) role_ids: Vec<String>,
     /// The methods the token was obtained with.
-    pub methods: Vec<String>,
+    pub(crate) methods: Vec<String>,
     /// The trust the token is scoped to.
-    pub trust_id: Option<String>,
+    pub(crate) trust_id: Option<String>,
     /// The token body, as Keystone puts it in the credentials (`token.domain.id` rules).
-    pub token: Value,
+    pub(crate) token: Value,
 }
 
 impl Caller {
     /// The scoped project's id.
-    pub fn project_id(&self) -> Option<&str> {
+    pub(crate) fn project_id(&self) -> Option<&str> {
         match &self.scope {
             TokenScope::Project(p) => Some(p),
             _ => None,
@@ -59,7 +60,7 @@ impl Caller {
     }
 
     /// The scoped domain's id, for domain-scoped tokens.
-    pub fn domain_id(&self) -> Option<&str> {
+    pub(crate) fn domain_id(&self) -> Option<&str> {
         match &self.scope {
             TokenScope::Domain(d) => Some(d),
             _ => None,
@@ -68,15 +69,28 @@ impl Caller {
 
     /// The domain new projects and users go to when the request names none: the scoped
     /// project's domain, else the user's.
-    pub fn default_domain(&self) -> String {
+    pub(crate) fn default_domain(&self) -> String {
         self.project_domain_id
             .clone()
             .unwrap_or_else(|| self.user_domain_id.clone())
     }
 
-    /// Whether the token comes from a delegated credential (see [`is_delegated`]).
-    pub fn is_delegated(&self) -> bool {
+    /// Whether the token comes from a delegated credential, as Keystone's `is_delegated_method`
+    /// decides.
+    pub(crate) fn is_delegated(&self) -> bool {
         is_delegated(&self.methods)
+    }
+
+    /// Allows or denies `rule` for this caller (see [`enforce`]).
+    pub(crate) fn enforce(&self, rule: &str, target: &PolicyTarget) -> Result<(), ApiError> {
+        enforce(rule, self, target)
+    }
+
+    /// The target Keystone builds for a list of users, projects or role assignments: the
+    /// token's domain as `target.domain_id` when it is domain-scoped, nothing otherwise (the
+    /// query's filters are not part of it).
+    pub(crate) fn list_target(&self) -> PolicyTarget {
+        PolicyTarget::new().with_opt("target.domain_id", self.domain_id())
     }
 
     /// The credentials Keystone hands to oslo.policy.
@@ -111,35 +125,24 @@ impl Caller {
     }
 }
 
-/// Whether a token obtained with `methods` comes from a delegated credential, as Keystone's
-/// `is_delegated_method` decides: a method that is not one of the primary ones (an
-/// application credential, say), or none at all. Keystone lets such tokens manage no trusts,
-/// nor be exchanged for other tokens.
-pub fn is_delegated(methods: &[String]) -> bool {
-    const PRIMARY: [&str; 9] = [
-        "external", "kerberos", "mapped", "openid", "password", "saml2", "token", "totp", "x509",
-    ];
-    methods.is_empty() || methods.iter().any(|m| !PRIMARY.contains(&m.as_str()))
-}
-
 /// A policy target: flattened keys such as `target.token.user_id`, as Keystone builds them.
 #[derive(Debug, Clone, Default)]
-pub struct PolicyTarget(Map<String, Value>);
+pub(crate) struct PolicyTarget(Map<String, Value>);
 
 impl PolicyTarget {
     /// An empty target.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Adds a key.
-    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+    pub(crate) fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.0.insert(key.to_owned(), value.into());
         self
     }
 
     /// Adds a key when the value is known.
-    pub fn with_opt(self, key: &str, value: Option<&str>) -> Self {
+    pub(crate) fn with_opt(self, key: &str, value: Option<&str>) -> Self {
         match value {
             Some(v) => self.with(key, v),
             None => self,
@@ -147,14 +150,14 @@ impl PolicyTarget {
     }
 
     /// Adds another target's keys.
-    pub fn merge(mut self, other: PolicyTarget) -> Self {
+    pub(crate) fn merge(mut self, other: PolicyTarget) -> Self {
         self.0.extend(other.0);
         self
     }
 }
 
 /// Allows or denies `rule` (such as `identity:validate_token`) with a 403 naming it.
-pub fn enforce(rule: &str, caller: &Caller, target: &PolicyTarget) -> Result<(), ApiError> {
+pub(crate) fn enforce(rule: &str, caller: &Caller, target: &PolicyTarget) -> Result<(), ApiError> {
     if enforcer().enforce(rule, &target.0, &caller.credentials()) {
         Ok(())
     } else {

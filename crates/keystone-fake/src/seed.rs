@@ -204,6 +204,7 @@ pub struct SeedAppCred {
 
 /// Why a seed could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SeedError {
     /// The YAML did not parse.
     #[error("seed file does not parse: {0}")]
@@ -224,21 +225,22 @@ impl Seed {
         Ok(yaml_serde::from_str(text)?)
     }
 
-    /// Adds everything to `store`.
+    /// Adds everything to `store`, in the order entries name each other: regions, projects,
+    /// users, roles, groups (with their members), grants, services (with their endpoints) and
+    /// application credentials.
     pub fn apply(&self, store: &mut Store) -> Result<(), SeedError> {
-        fn entry<T>(what: String, r: Result<T, ApiError>) -> Result<T, SeedError> {
-            r.map_err(|e| SeedError::Entry {
-                entry: what,
-                message: e.message,
-            })
-        }
-        fn missing(what: String, kind: &str, name: &str) -> SeedError {
-            SeedError::Entry {
-                entry: what,
-                message: format!("no {kind} named {name:?}"),
-            }
-        }
-        let default = DomainRef::id("default");
+        self.add_regions(store)?;
+        self.add_projects(store)?;
+        self.add_users(store)?;
+        self.add_roles(store)?;
+        self.add_groups(store)?;
+        self.add_grants(store)?;
+        self.add_services(store)?;
+        self.add_app_creds(store)
+    }
+
+    /// The regions.
+    fn add_regions(&self, store: &mut Store) -> Result<(), SeedError> {
         for r in &self.regions {
             entry(
                 format!("region {}", r.id),
@@ -249,6 +251,11 @@ impl Seed {
                 }),
             )?;
         }
+        Ok(())
+    }
+
+    /// The projects.
+    fn add_projects(&self, store: &mut Store) -> Result<(), SeedError> {
         for p in &self.projects {
             entry(
                 format!("project {}", p.name),
@@ -260,6 +267,11 @@ impl Seed {
                 }),
             )?;
         }
+        Ok(())
+    }
+
+    /// The users, each with their default project, which must exist.
+    fn add_users(&self, store: &mut Store) -> Result<(), SeedError> {
         for u in &self.users {
             let what = format!("user {}", u.name);
             let domain = DomainRef::id(u.domain.clone().unwrap_or_else(|| "default".into()));
@@ -285,6 +297,11 @@ impl Seed {
                 }),
             )?;
         }
+        Ok(())
+    }
+
+    /// The roles.
+    fn add_roles(&self, store: &mut Store) -> Result<(), SeedError> {
         for r in &self.roles {
             entry(
                 format!("role {}", r.name),
@@ -294,6 +311,12 @@ impl Seed {
                 }),
             )?;
         }
+        Ok(())
+    }
+
+    /// The groups, each with its members, who must exist.
+    fn add_groups(&self, store: &mut Store) -> Result<(), SeedError> {
+        let default = DomainRef::id("default");
         for g in &self.groups {
             let what = format!("group {}", g.name);
             let group = entry(
@@ -313,6 +336,12 @@ impl Seed {
                 entry(what.clone(), store.add_user_to_group(&group.id, &user_id))?;
             }
         }
+        Ok(())
+    }
+
+    /// The grants, each to a user or a group, on a project, a domain or the system.
+    fn add_grants(&self, store: &mut Store) -> Result<(), SeedError> {
+        let default = DomainRef::id("default");
         for g in &self.grants {
             let holder = g.user.as_deref().or(g.group.as_deref()).unwrap_or_default();
             let what = format!("grant of {} to {holder}", g.role);
@@ -378,6 +407,11 @@ impl Seed {
                 }),
             )?;
         }
+        Ok(())
+    }
+
+    /// The services, each with its endpoints.
+    fn add_services(&self, store: &mut Store) -> Result<(), SeedError> {
         for s in &self.services {
             let what = format!("service {}", s.name);
             let service = entry(
@@ -401,6 +435,12 @@ impl Seed {
                 )?;
             }
         }
+        Ok(())
+    }
+
+    /// The application credentials, each with the roles it carries.
+    fn add_app_creds(&self, store: &mut Store) -> Result<(), SeedError> {
+        let default = DomainRef::id("default");
         for a in &self.application_credentials {
             let what = format!("application credential {}", a.name);
             let user_id = store
@@ -440,5 +480,21 @@ impl Seed {
             )?;
         }
         Ok(())
+    }
+}
+
+/// A seed entry's resource refused by the store, as the entry's error.
+fn entry<T>(what: String, r: Result<T, ApiError>) -> Result<T, SeedError> {
+    r.map_err(|e| SeedError::Entry {
+        entry: what,
+        message: e.message,
+    })
+}
+
+/// A name a seed entry gives that names nothing.
+fn missing(what: String, kind: &str, name: &str) -> SeedError {
+    SeedError::Entry {
+        entry: what,
+        message: format!("no {kind} named {name:?}"),
     }
 }

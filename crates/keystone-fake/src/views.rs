@@ -1,16 +1,18 @@
 //! Records rendered as Keystone's JSON resources, with links under the fake's own URL.
 
 use chrono::{DateTime, Utc};
+use keystone_types::auth::SystemScope;
 use keystone_types::resources::{
-    ApplicationCredential, Domain, Endpoint, Group, InferenceRole, Links, Project, Region, Role,
-    SelfLink, Service, Trust, User, UserAccessRule,
+    ApplicationCredential, AssignmentActor, AssignmentLinks, AssignmentScope, Domain, Endpoint,
+    Group, InferenceRole, Links, Project, Region, Role, RoleAssignment, SelfLink, Service, Trust,
+    User, UserAccessRule,
 };
-use keystone_types::token::{Token, TokenResponse};
+use keystone_types::token::{NamedRef, Token, TokenResponse};
 use serde_json::{Map, Value};
 
 use crate::store::{
-    AccessRuleRec, AppCredRec, DomainRec, EndpointRec, GroupRec, ProjectRec, RegionRec, RoleRec,
-    ServiceRec, Store, TokenRec, TrustRec, UserRec,
+    AccessRuleRec, Actor, AppCredRec, AssignmentRow, DomainRec, EndpointRec, GroupRec, ProjectRec,
+    RegionRec, RoleRec, ServiceRec, Store, Target, TokenRec, TrustRec, UserRec,
 };
 
 /// A time as Keystone's `isotime(subsecond=True)` writes it: to the second, with six zeros.
@@ -231,6 +233,58 @@ impl Views {
         answer
     }
 
+    /// A row of a role assignment list (with names when `names`), with its links as Keystone
+    /// writes them: `assignment` is the grant's path
+    /// (`/v3[/OS-INHERIT]/{target}/{users,groups}/{id}/roles/{role}[/inherited_to_projects]`),
+    /// where an implied role's names the role implying it directly (not always a grant), and
+    /// its `prior_role` link is `/v3/prior_role/{implied}/implies/{prior}`, the names swapped;
+    /// a row of a group's member links the membership it comes through.
+    pub(crate) fn role_assignment(
+        &self,
+        store: &Store,
+        names: bool,
+        row: &AssignmentRow<'_>,
+    ) -> RoleAssignment {
+        let base = &self.base;
+        let g = row.grant;
+        let target_path = match &g.target {
+            Target::Project(p) => format!("projects/{p}"),
+            Target::Domain(d) => format!("domains/{d}"),
+            Target::System => "system".to_owned(),
+        };
+        let inherit = if g.inherited { "/OS-INHERIT" } else { "" };
+        let grants = format!(
+            "{base}/v3{inherit}/{target_path}/{}/{}/roles",
+            g.actor.collection(),
+            g.actor.id()
+        );
+        let suffix = if g.inherited {
+            "/inherited_to_projects"
+        } else {
+            ""
+        };
+        let role_id = &row.role_id;
+        let role_in_link = row.prior.as_deref().unwrap_or(role_id);
+        let links = AssignmentLinks {
+            assignment: format!("{grants}/{role_in_link}{suffix}"),
+            prior_role: row
+                .prior
+                .as_ref()
+                .map(|prior| format!("{base}/v3/prior_role/{role_id}/implies/{prior}")),
+            membership: match (&g.actor, &row.holder) {
+                (Actor::Group(group), Actor::User(user)) => {
+                    Some(format!("{base}/v3/groups/{group}/users/{user}"))
+                }
+                _ => None,
+            },
+        };
+        let mut answer = assignment(store, names, &row.holder, &row.target, role_id, links);
+        if g.inherited {
+            answer.scope.inherited_to = Some("projects".to_owned());
+        }
+        answer
+    }
+
     /// Keystone's link to a trust's roles: `/v3/{id}/roles`, without the `OS-TRUST/trusts`
     /// the path it serves them at has.
     pub(crate) fn trust_roles_links(&self, id: &str) -> Links {
@@ -260,7 +314,7 @@ impl Views {
             deleted_at: None,
             links: self.link("OS-TRUST/trusts", &t.id),
             roles_links: (!in_list).then(|| self.trust_roles_links(&t.id)),
-            // unknown attributes only (`trust_api` kept no known one)
+            // unknown attributes only (`api::trusts` kept no known one)
             extra: t.extra.clone(),
         }
     }
@@ -273,6 +327,83 @@ impl Views {
             .filter_map(|id| store.roles.get(id))
             .map(|r| self.role(r, true))
             .collect()
+    }
+}
+
+fn named_domain(store: &Store, id: &str) -> NamedRef {
+    NamedRef {
+        id: id.to_owned(),
+        name: store
+            .domains
+            .get(id)
+            .map(|d| d.name.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// One row of a role assignment list: `holder` has `role_id` on `target`.
+fn assignment(
+    store: &Store,
+    names: bool,
+    holder: &Actor,
+    target: &Target,
+    role_id: &str,
+    links: AssignmentLinks,
+) -> RoleAssignment {
+    let role = store.roles.get(role_id);
+    let scope = match target {
+        Target::Project(p) => {
+            let rec = store.projects.get(p);
+            AssignmentScope {
+                project: Some(AssignmentActor {
+                    domain: names.then(|| {
+                        named_domain(store, rec.map(|r| r.domain_id.as_str()).unwrap_or(""))
+                    }),
+                    id: p.clone(),
+                    name: names.then(|| rec.map(|r| r.name.clone()).unwrap_or_default()),
+                }),
+                domain: None,
+                system: None,
+                inherited_to: None,
+            }
+        }
+        Target::Domain(d) => AssignmentScope {
+            project: None,
+            domain: Some(AssignmentActor {
+                domain: None,
+                id: d.clone(),
+                name: names.then(|| named_domain(store, d).name),
+            }),
+            system: None,
+            inherited_to: None,
+        },
+        Target::System => AssignmentScope {
+            project: None,
+            domain: None,
+            system: Some(SystemScope { all: true }),
+            inherited_to: None,
+        },
+    };
+    let (name, domain) = store.actor_named(holder).unwrap_or_default();
+    let named = AssignmentActor {
+        domain: names.then(|| named_domain(store, domain)),
+        id: holder.id().to_owned(),
+        name: names.then(|| name.to_owned()),
+    };
+    let (user, group) = match holder {
+        Actor::User(_) => (Some(named), None),
+        Actor::Group(_) => (None, Some(named)),
+    };
+    RoleAssignment {
+        links,
+        role: AssignmentActor {
+            domain: None,
+            id: role_id.to_owned(),
+            name: names.then(|| role.map(|r| r.name.clone()).unwrap_or_default()),
+        },
+        scope,
+        user,
+        group,
     }
 }
 

@@ -5,24 +5,18 @@
 //! delegated credential (an application credential) manages trusts at all.
 
 use axum::Json;
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequest, OriginalUri, Request, State};
+use axum::http::StatusCode;
 use keystone_types::resources::{
     RoleList, RoleResponse, TrustCreateRequest, TrustList, TrustResponse,
 };
 use serde_json::{Map, Value};
 
-use crate::admin_api::path_and_query;
-use crate::app::{AppState, KsJson, KsPath, KsQuery, QueryMap, json_from_value};
 use crate::error::{ApiError, ApiResult};
-use crate::ops::NewTrust;
-use crate::policy::{Caller, PolicyTarget, enforce};
-use crate::store::{TokenScope, TrustRec};
-use crate::views::Views;
-
-fn views(state: &AppState) -> Views {
-    Views { base: state.base() }
-}
+use crate::extract::{KsJson, KsPath, KsQuery, QueryMap, json_from_value, path_and_query};
+use crate::policy::{Caller, PolicyTarget};
+use crate::state::{AppState, Authed};
+use crate::store::{NewTrust, TokenScope, TrustRec};
 
 /// Checks `rule` as Keystone 30.0.0 does, scope types included (oslo.policy enforces them):
 /// the trust rules are for system and project scope (an unscoped token counts as a project
@@ -39,7 +33,7 @@ fn authorize(
         TokenScope::System if !system_allowed => return Err(ApiError::forbidden(rule)),
         _ => {}
     }
-    enforce(rule, caller, target)
+    caller.enforce(rule, target)
 }
 
 /// Keystone's `_check_delegated_token`: a token of a delegated credential (an application
@@ -55,16 +49,10 @@ fn refuse_delegated(caller: &Caller) -> ApiResult<()> {
 
 /// The live trust `id`, once the caller may act on it with `rule`: 404 for a trust unknown,
 /// deleted, expired or used up (whoever asks), then the rule, then no delegated token.
-fn allowed_trust(
-    state: &AppState,
-    headers: &HeaderMap,
-    id: &str,
-    rule: &str,
-) -> ApiResult<TrustRec> {
-    let caller = state.caller(headers)?;
+fn allowed_trust(state: &AppState, caller: &Caller, id: &str, rule: &str) -> ApiResult<TrustRec> {
     let trust = live_trust(state, id)?;
-    authorize(rule, &caller, &trust_target(&trust), true)?;
-    refuse_delegated(&caller)?;
+    authorize(rule, caller, &trust_target(&trust), true)?;
+    refuse_delegated(caller)?;
     Ok(trust)
 }
 
@@ -109,6 +97,20 @@ const TRUST_ATTRIBUTES: [&str; 14] = [
 /// other 400s do, but never quoting the value (Keystone's newer validator quotes it).
 fn invalid(field: &str, reason: &str) -> ApiError {
     ApiError::bad_request(format!("Invalid input for field '{field}': {reason}"))
+}
+
+/// A trust create request, read as [`new_trust`] reads it: a request whose body Keystone refuses
+/// is a 400 whatever its token.
+#[derive(Debug)]
+pub(crate) struct TrustBody(NewTrust);
+
+impl<S: Send + Sync> FromRequest<S> for TrustBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> ApiResult<Self> {
+        let KsJson(body) = KsJson::<Value>::from_request(req, state).await?;
+        new_trust(&body).map(TrustBody)
+    }
 }
 
 /// Reads a create request as Keystone's schema reads it: the typed attributes, then what the
@@ -180,11 +182,8 @@ fn new_trust(body: &Value) -> ApiResult<NewTrust> {
 /// be specified"); the rest is checked as `Store::create_trust` says.
 pub(crate) async fn create_trust(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    KsJson(body): KsJson<Value>,
+    Authed(caller, TrustBody(new)): Authed<TrustBody>,
 ) -> ApiResult<(StatusCode, Json<TrustResponse>)> {
-    let new = new_trust(&body)?;
-    let caller = state.caller(&headers)?;
     let c = &new.create;
     authorize(
         "identity:create_trust",
@@ -201,7 +200,7 @@ pub(crate) async fn create_trust(
     }
     let mut store = state.store();
     let rec = store.create_trust(new, caller.trust_id.as_deref(), state.clock.now())?;
-    let trust = views(&state).trust(&store, &rec, false);
+    let trust = state.views().trust(&store, &rec, false);
     Ok((StatusCode::CREATED, Json(TrustResponse { trust })))
 }
 
@@ -211,11 +210,10 @@ pub(crate) async fn create_trust(
 /// any other query lists nothing. Trusts expired or used up are listed, deleted ones not.
 pub(crate) async fn list_trusts(
     State(state): State<AppState>,
-    headers: HeaderMap,
     uri: OriginalUri,
     KsQuery(q): KsQuery<QueryMap>,
+    caller: Caller,
 ) -> ApiResult<Json<TrustList>> {
-    let caller = state.caller(&headers)?;
     let filter = |name: &str| q.get(name).filter(|v| !v.is_empty()).cloned();
     let (trustor, trustee) = (filter("trustor_user_id"), filter("trustee_user_id"));
     let (rule, target) = match (&trustor, &trustee) {
@@ -232,7 +230,7 @@ pub(crate) async fn list_trusts(
     authorize(rule, &caller, &target, true)?;
     refuse_delegated(&caller)?;
     let store = state.store();
-    let v = views(&state);
+    let v = state.views();
     let listed = |t: &&TrustRec| match (&trustor, &trustee) {
         _ if t.deleted => false,
         (Some(id), _) => &t.trustor_user_id == id,
@@ -255,13 +253,13 @@ pub(crate) async fn list_trusts(
 /// reader (403 otherwise); 404 for a trust unknown, deleted, expired or used up, whoever asks.
 pub(crate) async fn get_trust(
     State(state): State<AppState>,
-    headers: HeaderMap,
     KsPath(id): KsPath<String>,
+    caller: Caller,
 ) -> ApiResult<Json<TrustResponse>> {
-    let trust = allowed_trust(&state, &headers, &id, "identity:get_trust")?;
+    let trust = allowed_trust(&state, &caller, &id, "identity:get_trust")?;
     let store = state.store();
     Ok(Json(TrustResponse {
-        trust: views(&state).trust(&store, &trust, false),
+        trust: state.views().trust(&store, &trust, false),
     }))
 }
 
@@ -269,10 +267,10 @@ pub(crate) async fn get_trust(
 /// tokens of the trust no longer validate (404, "Could not find trust").
 pub(crate) async fn delete_trust(
     State(state): State<AppState>,
-    headers: HeaderMap,
     KsPath(id): KsPath<String>,
+    caller: Caller,
 ) -> ApiResult<StatusCode> {
-    allowed_trust(&state, &headers, &id, "identity:delete_trust")?;
+    allowed_trust(&state, &caller, &id, "identity:delete_trust")?;
     state.store().delete_trust(&id, state.clock.now())?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -281,12 +279,12 @@ pub(crate) async fn delete_trust(
 /// the trust.
 pub(crate) async fn list_trust_roles(
     State(state): State<AppState>,
-    headers: HeaderMap,
     KsPath(id): KsPath<String>,
+    caller: Caller,
 ) -> ApiResult<Json<RoleList>> {
-    let trust = allowed_trust(&state, &headers, &id, "identity:list_roles_for_trust")?;
+    let trust = allowed_trust(&state, &caller, &id, "identity:list_roles_for_trust")?;
     let store = state.store();
-    let v = views(&state);
+    let v = state.views();
     Ok(Json(RoleList {
         roles: v.trust_roles(&store, &trust),
         links: v.trust_roles_links(&trust.id),
@@ -297,10 +295,10 @@ pub(crate) async fn list_trust_roles(
 /// (404 otherwise, an implied role included).
 pub(crate) async fn get_trust_role(
     State(state): State<AppState>,
-    headers: HeaderMap,
     KsPath((id, role_id)): KsPath<(String, String)>,
+    caller: Caller,
 ) -> ApiResult<Json<RoleResponse>> {
-    let trust = allowed_trust(&state, &headers, &id, "identity:get_role_for_trust")?;
+    let trust = allowed_trust(&state, &caller, &id, "identity:get_role_for_trust")?;
     let store = state.store();
     let role = store
         .roles
@@ -308,6 +306,6 @@ pub(crate) async fn get_trust_role(
         .filter(|_| trust.role_ids.contains(&role_id))
         .ok_or_else(|| ApiError::not_found("role", &role_id))?;
     Ok(Json(RoleResponse {
-        role: views(&state).role(role, true),
+        role: state.views().role(role, true),
     }))
 }

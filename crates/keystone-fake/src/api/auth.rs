@@ -11,15 +11,11 @@ use keystone_types::token::CatalogResponse;
 use keystone_types::version::{Version, VersionList, VersionResponse, VersionsResponse};
 use serde_json::json;
 
-use crate::app::{AppState, KsJson, KsQuery, QueryMap, query_bool_from_string, token_error};
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{PolicyTarget, enforce};
-use crate::store::Target;
-use crate::views::Views;
-
-fn views(state: &AppState) -> Views {
-    Views { base: state.base() }
-}
+use crate::extract::{KsJson, KsQuery, QueryMap, query_bool_from_string};
+use crate::policy::{Caller, PolicyTarget};
+use crate::state::AppState;
+use crate::store::{Target, TokenProblem};
 
 fn v3_version(state: &AppState) -> Version {
     Version::identity_v3(format!("{}/v3/", state.base()))
@@ -63,7 +59,7 @@ pub(crate) async fn issue_token(
         state.ttl(),
         !q.contains_key("nocatalog"),
     )?;
-    let body = views(&state).token(&store, &rec, body);
+    let body = state.views().token(&store, &rec, body);
     drop(store);
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     response
@@ -87,8 +83,8 @@ pub(crate) async fn validate_token(
     method: Method,
     headers: HeaderMap,
     KsQuery(q): KsQuery<QueryMap>,
+    caller: Caller,
 ) -> ApiResult<Response> {
-    let caller = state.caller(&headers)?;
     let subject = subject_token(&headers)?;
     let allow_expired = query_bool_from_string(&q, "allow_expired");
     let store = state.store();
@@ -96,7 +92,7 @@ pub(crate) async fn validate_token(
     // against the subject token's owner.
     let rec = store
         .check_token(subject, state.clock.now(), allow_expired)
-        .map_err(|problem| token_error(&store, subject, problem))?;
+        .map_err(|problem| store.token_error(subject, problem))?;
     let understands_rules = headers
         .get("openstack-identity-access-rules")
         .and_then(|v| v.to_str().ok())
@@ -107,26 +103,21 @@ pub(crate) async fn validate_token(
             "a token of an application credential with access rules, validated by a \
              middleware that does not enforce them"
         );
-        return Err(token_error(
-            &store,
-            subject,
-            crate::store::TokenProblem::Invalid,
-        ));
+        return Err(store.token_error(subject, TokenProblem::Invalid));
     }
     let rule = if method == Method::HEAD {
         "identity:check_token"
     } else {
         "identity:validate_token"
     };
-    enforce(
+    caller.enforce(
         rule,
-        &caller,
         &PolicyTarget::new().with("target.token.user_id", rec.user_id.as_str()),
     )?;
     let body = store
         .token_body(rec, !q.contains_key("nocatalog"))
-        .map_err(|problem| token_error(&store, subject, problem))?;
-    let body = views(&state).token(&store, rec, body);
+        .map_err(|problem| store.token_error(subject, problem))?;
+    let body = state.views().token(&store, rec, body);
     drop(store);
     let mut response = Json(body).into_response();
     response
@@ -139,18 +130,17 @@ pub(crate) async fn validate_token(
 pub(crate) async fn revoke_token(
     State(state): State<AppState>,
     headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<StatusCode> {
-    let caller = state.caller(&headers)?;
     let subject = subject_token(&headers)?;
     let mut store = state.store();
     let owner = store
         .check_token(subject, state.clock.now(), false)
-        .map_err(|problem| token_error(&store, subject, problem))?
+        .map_err(|problem| store.token_error(subject, problem))?
         .user_id
         .clone();
-    enforce(
+    caller.enforce(
         "identity:revoke_token",
-        &caller,
         &PolicyTarget::new().with("target.token.user_id", owner.as_str()),
     )?;
     store.revoke(subject);
@@ -160,26 +150,19 @@ pub(crate) async fn revoke_token(
 /// `GET /v3/auth/catalog`.
 pub(crate) async fn auth_catalog(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<Json<CatalogResponse>> {
-    let caller = state.caller(&headers)?;
-    enforce(
-        "identity:get_auth_catalog",
-        &caller,
-        &PolicyTarget::default(),
-    )?;
+    caller.enforce("identity:get_auth_catalog", &PolicyTarget::default())?;
     // Keystone raises `Forbidden` for any token but a project-scoped one; its detail is only
     // shown in `insecure_debug` mode
-    if crate::app::scope_project(&caller.scope).is_none() {
+    if caller.project_id().is_none() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "You are not authorized to perform the requested action.",
         ));
     }
     Ok(Json(CatalogResponse {
-        catalog: state
-            .store()
-            .catalog(&caller.user_id, crate::app::scope_project(&caller.scope)),
+        catalog: state.store().catalog(&caller.user_id, caller.project_id()),
         links: SelfLink {
             self_link: format!("{}/v3/auth/catalog", state.base()),
         },
@@ -189,16 +172,11 @@ pub(crate) async fn auth_catalog(
 /// `GET /v3/auth/projects`: the projects the caller holds a role on.
 pub(crate) async fn auth_projects(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<Json<ProjectList>> {
-    let caller = state.caller(&headers)?;
-    enforce(
-        "identity:get_auth_projects",
-        &caller,
-        &PolicyTarget::default(),
-    )?;
+    caller.enforce("identity:get_auth_projects", &PolicyTarget::default())?;
     let store = state.store();
-    let views = Views { base: state.base() };
+    let views = state.views();
     let projects = store
         .projects
         .values()
@@ -219,16 +197,11 @@ pub(crate) async fn auth_projects(
 /// `GET /v3/auth/domains`: the domains the caller holds a role on.
 pub(crate) async fn auth_domains(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<Json<DomainList>> {
-    let caller = state.caller(&headers)?;
-    enforce(
-        "identity:get_auth_domains",
-        &caller,
-        &PolicyTarget::default(),
-    )?;
+    caller.enforce("identity:get_auth_domains", &PolicyTarget::default())?;
     let store = state.store();
-    let views = Views { base: state.base() };
+    let views = state.views();
     let domains = store
         .domains
         .values()
@@ -249,14 +222,9 @@ pub(crate) async fn auth_domains(
 /// `GET /v3/auth/system`: `[{"all": true}]` when the caller holds a system role.
 pub(crate) async fn auth_system(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let caller = state.caller(&headers)?;
-    enforce(
-        "identity:get_auth_system",
-        &caller,
-        &PolicyTarget::default(),
-    )?;
+    caller.enforce("identity:get_auth_system", &PolicyTarget::default())?;
     let has_system = !state
         .store()
         .direct_roles(&caller.user_id, &Target::System)

@@ -1,0 +1,337 @@
+//! The router: every route of the fake and the handler that serves it, the fallbacks, and the
+//! middleware every answer goes through (request counters and faults, Keystone's headers).
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+
+use crate::api::{assignment, auth, catalog, credentials, identity, resource, trusts};
+use crate::error::ApiError;
+use crate::state::{self, AppState};
+
+/// Builds the router over `state`: every subsystem's routes, counted and faulted by the test
+/// controls, with Keystone's fallbacks and headers.
+pub(crate) fn router(state: AppState) -> Router {
+    let routes = [
+        auth_routes,
+        catalog_routes,
+        resource_routes,
+        identity_routes,
+        assignment_routes,
+        credential_routes,
+        trust_routes,
+    ]
+    .into_iter()
+    .fold(Router::new(), |routes, add| add(routes));
+    routes
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            route_controls,
+        ))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            keystone_headers,
+        ))
+        .with_state(state)
+}
+
+/// Version discovery and `/v3/auth/*`.
+fn auth_routes(routes: Router<AppState>) -> Router<AppState> {
+    routes
+        .route("/", get(auth::versions))
+        .route("/v3", get(auth::v3_root))
+        .route("/v3/", get(auth::v3_root))
+        .route(
+            "/v3/auth/tokens",
+            get(auth::validate_token)
+                .post(auth::issue_token)
+                .delete(auth::revoke_token),
+        )
+        .route("/v3/auth/catalog", get(auth::auth_catalog))
+        .route("/v3/auth/projects", get(auth::auth_projects))
+        .route("/v3/auth/domains", get(auth::auth_domains))
+        .route("/v3/auth/system", get(auth::auth_system))
+}
+
+/// Services, endpoints and regions.
+fn catalog_routes(routes: Router<AppState>) -> Router<AppState> {
+    routes
+        .route(
+            "/v3/services",
+            get(catalog::list_services).post(catalog::create_service),
+        )
+        .route(
+            "/v3/services/{id}",
+            get(catalog::get_service)
+                .patch(catalog::update_service)
+                .delete(catalog::delete_service),
+        )
+        .route(
+            "/v3/endpoints",
+            get(catalog::list_endpoints).post(catalog::create_endpoint),
+        )
+        .route(
+            "/v3/endpoints/{id}",
+            get(catalog::get_endpoint)
+                .patch(catalog::update_endpoint)
+                .delete(catalog::delete_endpoint),
+        )
+        .route(
+            "/v3/regions",
+            get(catalog::list_regions).post(catalog::create_region),
+        )
+        .route(
+            "/v3/regions/{id}",
+            get(catalog::get_region)
+                .put(catalog::put_region)
+                .patch(catalog::update_region)
+                .delete(catalog::delete_region),
+        )
+}
+
+/// Domains and projects.
+fn resource_routes(routes: Router<AppState>) -> Router<AppState> {
+    routes
+        .route(
+            "/v3/domains",
+            get(resource::list_domains).post(resource::create_domain),
+        )
+        .route(
+            "/v3/domains/{id}",
+            get(resource::get_domain)
+                .patch(resource::update_domain)
+                .delete(resource::delete_domain),
+        )
+        .route(
+            "/v3/projects",
+            get(resource::list_projects).post(resource::create_project),
+        )
+        .route(
+            "/v3/projects/{id}",
+            get(resource::get_project)
+                .patch(resource::update_project)
+                .delete(resource::delete_project),
+        )
+}
+
+/// Users (their projects, their own password changes) and groups with their members.
+fn identity_routes(routes: Router<AppState>) -> Router<AppState> {
+    routes
+        .route(
+            "/v3/users",
+            get(identity::list_users).post(identity::create_user),
+        )
+        .route(
+            "/v3/users/{id}",
+            get(identity::get_user)
+                .patch(identity::update_user)
+                .delete(identity::delete_user),
+        )
+        .route("/v3/users/{id}/projects", get(identity::list_user_projects))
+        .route("/v3/users/{id}/password", post(identity::change_password))
+        .route(
+            "/v3/groups",
+            get(identity::list_groups).post(identity::create_group),
+        )
+        .route(
+            "/v3/groups/{id}",
+            get(identity::get_group)
+                .patch(identity::update_group)
+                .delete(identity::delete_group),
+        )
+        .route("/v3/groups/{id}/users", get(identity::list_group_users))
+        .route(
+            "/v3/groups/{id}/users/{user_id}",
+            put(identity::add_user_to_group)
+                .get(identity::check_user_in_group)
+                .delete(identity::remove_user_from_group),
+        )
+        .route("/v3/users/{id}/groups", get(identity::list_user_groups))
+}
+
+/// Roles and the rules of which implies which, grants (to users and groups, on projects,
+/// domains and the system, OS-INHERIT's inherited ones) and role assignments.
+fn assignment_routes(routes: Router<AppState>) -> Router<AppState> {
+    let routes = routes
+        .route(
+            "/v3/roles",
+            get(assignment::list_roles).post(assignment::create_role),
+        )
+        .route(
+            "/v3/roles/{id}",
+            get(assignment::get_role)
+                .patch(assignment::update_role)
+                .delete(assignment::delete_role),
+        )
+        .route(
+            "/v3/roles/{prior_role_id}/implies",
+            get(assignment::list_implied_roles),
+        )
+        .route(
+            "/v3/roles/{prior_role_id}/implies/{implied_role_id}",
+            put(assignment::put_implied_role)
+                .get(assignment::get_implied_role)
+                .head(assignment::check_implied_role)
+                .delete(assignment::delete_implied_role),
+        )
+        .route("/v3/role_inferences", get(assignment::list_role_inferences))
+        .route(
+            "/v3/role_assignments",
+            get(assignment::list_role_assignments),
+        );
+    let grant = |path: &str| {
+        (
+            path.to_owned(),
+            put(assignment::put_grant)
+                .get(assignment::check_grant)
+                .delete(assignment::delete_grant),
+        )
+    };
+    // the same handlers serve users' and groups' grants: they read which from the path
+    let grants = ["projects", "domains"].into_iter().flat_map(|target| {
+        ["users", "groups"].into_iter().flat_map(move |actor| {
+            [
+                grant(&format!(
+                    "/v3/{target}/{{target_id}}/{actor}/{{actor_id}}/roles/{{role_id}}"
+                )),
+                (
+                    format!("/v3/{target}/{{target_id}}/{actor}/{{actor_id}}/roles"),
+                    get(assignment::list_grants),
+                ),
+            ]
+        })
+    });
+    // OS-INHERIT: inherited grants on a domain (with their list) or a project
+    let inherited_grants = ["users", "groups"].into_iter().flat_map(move |actor| {
+        [
+            grant(&format!(
+                "/v3/OS-INHERIT/domains/{{target_id}}/{actor}/{{actor_id}}/roles/{{role_id}}/inherited_to_projects"
+            )),
+            (
+                format!(
+                    "/v3/OS-INHERIT/domains/{{target_id}}/{actor}/{{actor_id}}/roles/inherited_to_projects"
+                ),
+                get(assignment::list_grants),
+            ),
+            grant(&format!(
+                "/v3/OS-INHERIT/projects/{{target_id}}/{actor}/{{actor_id}}/roles/{{role_id}}/inherited_to_projects"
+            )),
+        ]
+    });
+    let system_grants = ["users", "groups"].into_iter().flat_map(|actor| {
+        [
+            (
+                format!("/v3/system/{actor}/{{actor_id}}/roles"),
+                get(assignment::list_system_grants),
+            ),
+            (
+                format!("/v3/system/{actor}/{{actor_id}}/roles/{{role_id}}"),
+                put(assignment::put_system_grant)
+                    .get(assignment::check_system_grant)
+                    .delete(assignment::delete_system_grant),
+            ),
+        ]
+    });
+    grants
+        .chain(inherited_grants)
+        .chain(system_grants)
+        .fold(routes, |r, (path, methods)| r.route(&path, methods))
+}
+
+/// Application credentials and their access rules.
+fn credential_routes(routes: Router<AppState>) -> Router<AppState> {
+    routes
+        .route(
+            "/v3/users/{user_id}/application_credentials",
+            get(credentials::list_app_creds).post(credentials::create_app_cred),
+        )
+        .route(
+            "/v3/users/{user_id}/application_credentials/{id}",
+            get(credentials::get_app_cred).delete(credentials::delete_app_cred),
+        )
+        .route(
+            "/v3/users/{user_id}/access_rules",
+            get(credentials::list_access_rules),
+        )
+        .route(
+            "/v3/users/{user_id}/access_rules/{id}",
+            get(credentials::get_access_rule).delete(credentials::delete_access_rule),
+        )
+}
+
+/// Trusts (OS-TRUST) and their roles.
+fn trust_routes(routes: Router<AppState>) -> Router<AppState> {
+    routes
+        .route(
+            "/v3/OS-TRUST/trusts",
+            get(trusts::list_trusts).post(trusts::create_trust),
+        )
+        .route(
+            "/v3/OS-TRUST/trusts/{trust_id}",
+            get(trusts::get_trust).delete(trusts::delete_trust),
+        )
+        .route(
+            "/v3/OS-TRUST/trusts/{trust_id}/roles",
+            get(trusts::list_trust_roles),
+        )
+        .route(
+            "/v3/OS-TRUST/trusts/{trust_id}/roles/{role_id}",
+            get(trusts::get_trust_role),
+        )
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "The resource could not be found.")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "The method is not allowed for the requested URL.",
+    )
+}
+
+/// Counts the request and applies the route's fault, if any.
+async fn route_controls(
+    State(state): State<AppState>,
+    path: MatchedPath,
+    req: Request,
+    next: Next,
+) -> Response {
+    let route = format!("{} {}", req.method(), path.as_str());
+    state.controls.count(&route);
+    if let Some(fault) = state.controls.fault_for(&route) {
+        if let Some(latency) = fault.latency {
+            tokio::time::sleep(latency).await;
+        }
+        if let Some(status) = fault.status {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            return ApiError::new(status, format!("fault injected on {route}")).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Adds what every Keystone answer carries: `Vary`, a request id, and on a 401 the
+/// `WWW-Authenticate` header naming the identity endpoint.
+async fn keystone_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let base = state::request_base(&req).unwrap_or_else(|| state.base());
+    let mut response = state::with_request_base(base.clone(), next.run(req)).await;
+    let headers = response.headers_mut();
+    headers.insert(header::VARY, HeaderValue::from_static("X-Auth-Token"));
+    let request_id = format!("req-{}", uuid::Uuid::new_v4());
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-openstack-request-id", v);
+    }
+    if response.status() == StatusCode::UNAUTHORIZED
+        && let Ok(v) = HeaderValue::from_str(&format!("Keystone uri=\"{}/v3\"", base))
+    {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    response
+}

@@ -1,0 +1,259 @@
+//! The catalog: services, endpoints and regions, and the catalog tokens carry.
+
+use keystone_types::resources::{
+    EndpointCreate, EndpointUpdate, RegionCreate, RegionUpdate, ServiceCreate, ServiceUpdate,
+};
+use keystone_types::token::{CatalogEndpoint, CatalogService};
+
+use super::{EndpointRec, RegionRec, ServiceRec, Store, new_id};
+use crate::error::ApiError;
+
+const INTERFACES: [&str; 3] = ["public", "internal", "admin"];
+
+impl Store {
+    /// The catalog as tokens carry it: enabled services with their enabled endpoints, whose
+    /// URL templates (`$(project_id)s`, `%(tenant_id)s`, `$(user_id)s`) are filled in for
+    /// `user_id` and `project_id`. As Keystone's `get_v3_catalog` does, an endpoint that needs
+    /// a project id is left out without one, and one with any other substitution is left out
+    /// as malformed.
+    pub(crate) fn catalog(&self, user_id: &str, project_id: Option<&str>) -> Vec<CatalogService> {
+        self.services
+            .values()
+            .filter(|s| s.enabled)
+            .map(|s| CatalogService {
+                endpoints: self
+                    .endpoints
+                    .values()
+                    .filter(|e| e.enabled && e.service_id == s.id)
+                    .filter_map(|e| {
+                        Some(CatalogEndpoint {
+                            id: e.id.clone(),
+                            interface: e.interface.clone(),
+                            region: e.region_id.clone(),
+                            region_id: e.region_id.clone(),
+                            url: format_url(&e.url, user_id, project_id)?,
+                        })
+                    })
+                    .collect(),
+                id: s.id.clone(),
+                name: s.name.clone().unwrap_or_default(),
+                kind: s.kind.clone(),
+            })
+            .collect()
+    }
+
+    /// Creates a service.
+    pub(crate) fn create_service(&mut self, c: ServiceCreate) -> Result<ServiceRec, ApiError> {
+        let rec = ServiceRec {
+            id: new_id(),
+            kind: c.kind,
+            name: c.name,
+            description: c.description,
+            enabled: c.enabled.unwrap_or(true),
+        };
+        self.services.insert(rec.id.clone(), rec.clone());
+        Ok(rec)
+    }
+
+    /// Updates a service.
+    pub(crate) fn update_service(
+        &mut self,
+        id: &str,
+        u: ServiceUpdate,
+    ) -> Result<ServiceRec, ApiError> {
+        let s = self
+            .services
+            .get_mut(id)
+            .ok_or_else(|| ApiError::not_found("service", id))?;
+        if let Some(v) = u.kind {
+            s.kind = v;
+        }
+        if let Some(v) = u.name {
+            s.name = Some(v);
+        }
+        if let Some(v) = u.description {
+            s.description = Some(v);
+        }
+        if let Some(v) = u.enabled {
+            s.enabled = v;
+        }
+        Ok(s.clone())
+    }
+
+    /// Deletes a service and its endpoints.
+    pub(crate) fn delete_service(&mut self, id: &str) -> Result<(), ApiError> {
+        self.services
+            .remove(id)
+            .ok_or_else(|| ApiError::not_found("service", id))?;
+        self.endpoints.retain(|_, e| e.service_id != id);
+        Ok(())
+    }
+
+    fn check_endpoint(
+        &self,
+        interface: &str,
+        service_id: &str,
+        region: Option<&String>,
+    ) -> Result<(), ApiError> {
+        if !INTERFACES.contains(&interface) {
+            return Err(ApiError::bad_request(
+                "Invalid input for field 'interface': the value does not match \
+                 '^public$|^internal$|^admin$'",
+            ));
+        }
+        if !self.services.contains_key(service_id) {
+            return Err(ApiError::bad_request(format!(
+                "Could not find service: {service_id}."
+            )));
+        }
+        if let Some(r) = region
+            && !self.regions.contains_key(r)
+        {
+            return Err(ApiError::bad_request(format!(
+                "Could not find region: {r}."
+            )));
+        }
+        Ok(())
+    }
+
+    /// Creates an endpoint.
+    pub(crate) fn create_endpoint(&mut self, c: EndpointCreate) -> Result<EndpointRec, ApiError> {
+        let region_id = c.region_id.or(c.region);
+        self.check_endpoint(&c.interface, &c.service_id, region_id.as_ref())?;
+        let rec = EndpointRec {
+            id: new_id(),
+            service_id: c.service_id,
+            interface: c.interface,
+            url: c.url,
+            region_id,
+            enabled: c.enabled.unwrap_or(true),
+        };
+        self.endpoints.insert(rec.id.clone(), rec.clone());
+        Ok(rec)
+    }
+
+    /// Updates an endpoint.
+    pub(crate) fn update_endpoint(
+        &mut self,
+        id: &str,
+        u: EndpointUpdate,
+    ) -> Result<EndpointRec, ApiError> {
+        let mut e = self
+            .endpoints
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("endpoint", id))?
+            .clone();
+        if let Some(v) = u.interface {
+            e.interface = v;
+        }
+        if let Some(v) = u.service_id {
+            e.service_id = v;
+        }
+        if let Some(v) = u.region_id {
+            e.region_id = Some(v);
+        }
+        if let Some(v) = u.url {
+            e.url = v;
+        }
+        if let Some(v) = u.enabled {
+            e.enabled = v;
+        }
+        self.check_endpoint(&e.interface, &e.service_id, e.region_id.as_ref())?;
+        self.endpoints.insert(id.to_owned(), e.clone());
+        Ok(e)
+    }
+
+    /// Deletes an endpoint.
+    pub(crate) fn delete_endpoint(&mut self, id: &str) -> Result<(), ApiError> {
+        self.endpoints
+            .remove(id)
+            .map(|_| ())
+            .ok_or_else(|| ApiError::not_found("endpoint", id))
+    }
+
+    /// Creates a region, with a fresh id when none (or an empty one) is given. As Keystone's
+    /// `create_region`, an id in use is a 409 (the doubled period is Keystone's) and a parent
+    /// that does not exist a 404.
+    pub(crate) fn create_region(&mut self, c: RegionCreate) -> Result<RegionRec, ApiError> {
+        let id = c.id.filter(|id| !id.is_empty()).unwrap_or_else(new_id);
+        if self.regions.contains_key(&id) {
+            return Err(ApiError::conflict("region", format!("Duplicate ID, {id}.")));
+        }
+        if let Some(p) = &c.parent_region_id
+            && !self.regions.contains_key(p)
+        {
+            return Err(ApiError::not_found("region", p));
+        }
+        let rec = RegionRec {
+            id,
+            description: c.description.unwrap_or_default(),
+            parent_region_id: c.parent_region_id,
+        };
+        self.regions.insert(rec.id.clone(), rec.clone());
+        Ok(rec)
+    }
+
+    /// Updates a region.
+    pub(crate) fn update_region(
+        &mut self,
+        id: &str,
+        u: RegionUpdate,
+    ) -> Result<RegionRec, ApiError> {
+        let r = self
+            .regions
+            .get_mut(id)
+            .ok_or_else(|| ApiError::not_found("region", id))?;
+        if let Some(v) = u.description {
+            r.description = v;
+        }
+        if let Some(v) = u.parent_region_id {
+            r.parent_region_id = Some(v);
+        }
+        Ok(r.clone())
+    }
+
+    /// Deletes a region.
+    pub(crate) fn delete_region(&mut self, id: &str) -> Result<(), ApiError> {
+        self.regions
+            .remove(id)
+            .map(|_| ())
+            .ok_or_else(|| ApiError::not_found("region", id))
+    }
+}
+
+/// Fills in an endpoint URL template as Keystone's `format_url` does: `$(` is read as `%(`,
+/// then `%(name)s` takes `user_id`, `project_id` or `tenant_id` (the last two only for a
+/// project) and `%%` is a `%`. `None` means the endpoint is left out: it needs a project id
+/// there is none of, or it names any other key.
+fn format_url(url: &str, user_id: &str, project_id: Option<&str>) -> Option<String> {
+    let url = url.replace("$(", "%(");
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url.as_str();
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('%') {
+            out.push('%');
+            rest = tail;
+        } else if let Some(named) = after.strip_prefix('(') {
+            let (key, tail) = named.split_once(')')?;
+            let tail = tail.strip_prefix('s')?;
+            let value = match key {
+                "user_id" => user_id,
+                "project_id" | "tenant_id" => project_id?,
+                _ => {
+                    tracing::warn!(url, "malformed endpoint: unknown key {key}");
+                    return None;
+                }
+            };
+            out.push_str(value);
+            rest = tail;
+        } else {
+            // not a substitution the fake knows; kept as written
+            out.push('%');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Some(out)
+}

@@ -1,0 +1,145 @@
+//! The fake's data: what Keystone keeps in its database, in memory, the rules that change it
+//! (with Keystone's conflicts and not-found errors), and the rules that issue, validate and
+//! revoke tokens.
+//!
+//! Everything that both the HTTP API and the Rust seeding API change goes through [`Store`], so
+//! the two cannot disagree. The store is the floor of the crate: it knows nothing of requests,
+//! routes, extractors or handlers (it imports nothing from `api`, `routes`, `extract` or
+//! `state`), and answers in Keystone's words with `ApiError`s.
+//!
+//! - `records`: the records, one a Keystone table;
+//! - `tokens`: token strings and records, validating, revoking and rendering tokens;
+//! - `auth`: token requests, authenticated method by method and scoped;
+//! - `roles`: who holds which role where (groups, inheritance, implied roles);
+//! - `resource`, `identity`, `assignment`, `catalog`, `credentials`, `trusts`: each
+//!   subsystem's lookups and the mutators that create, change and delete its records.
+
+mod assignment;
+mod auth;
+mod catalog;
+mod credentials;
+mod identity;
+mod records;
+mod resource;
+mod roles;
+mod tokens;
+mod trusts;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{ApiError, validation_detail};
+
+pub(crate) use assignment::AssignmentRow;
+pub(crate) use records::{
+    AccessRuleRec, Actor, AppCredRec, DomainRec, EndpointRec, Grant, GroupRec, RegionRec,
+    ServiceRec, Target, TrustRec,
+};
+pub use records::{ProjectRec, RoleRec, UserRec};
+use tokens::TokenKey;
+pub(crate) use tokens::{TokenProblem, is_delegated};
+pub use tokens::{TokenRec, TokenScope};
+pub(crate) use trusts::NewTrust;
+
+/// A fresh Keystone-style id: 32 hex digits.
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// The record `id` of `records`, or Keystone's 404 naming `kind`.
+pub(crate) fn found<'a, R>(
+    records: &'a BTreeMap<String, R>,
+    kind: &str,
+    id: &str,
+) -> Result<&'a R, ApiError> {
+    records.get(id).ok_or_else(|| ApiError::not_found(kind, id))
+}
+
+/// The `expires_at` of an application credential or a trust as Keystone's
+/// `parse_expiration_date` reads it: a `Z` is added unless the text ends with one, then the
+/// text must be an ISO 8601 date and time (`T` or a space between them, seconds and a
+/// fraction optional; a date alone, or any other zone, followed by that `Z` does not parse);
+/// not before `now`.
+fn parse_expiration(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+    const FORMATS: [&str; 4] = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y%m%dT%H%M%S%.f",
+        "%Y%m%dT%H%M",
+    ];
+    let bare = text
+        .strip_suffix('Z')
+        .unwrap_or(text)
+        .replacen(' ', "T", 1)
+        .replace(',', ".");
+    let parsed = FORMATS
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(&bare, f).ok())
+        .map(|n| n.and_utc())
+        .ok_or_else(|| validation_detail("Timestamp not in expected format."))?;
+    if parsed < now {
+        return Err(validation_detail(
+            "The 'expires_at' must not be before now.",
+        ));
+    }
+    Ok(parsed)
+}
+
+/// The fake's whole database.
+#[derive(Default)]
+pub struct Store {
+    pub(crate) domains: BTreeMap<String, DomainRec>,
+    pub(crate) projects: BTreeMap<String, ProjectRec>,
+    pub(crate) users: BTreeMap<String, UserRec>,
+    pub(crate) roles: BTreeMap<String, RoleRec>,
+    /// (prior role id, implied role id), each once, in the order they were made: Keystone's SQL
+    /// backend lists them so (bootstrap's first, `member` implying `reader`).
+    pub(crate) implied: Vec<(String, String)>,
+    pub(crate) grants: BTreeSet<Grant>,
+    pub(crate) groups: BTreeMap<String, GroupRec>,
+    /// Group memberships: (group id, user id).
+    pub(crate) members: BTreeSet<(String, String)>,
+    pub(crate) services: BTreeMap<String, ServiceRec>,
+    pub(crate) endpoints: BTreeMap<String, EndpointRec>,
+    pub(crate) regions: BTreeMap<String, RegionRec>,
+    pub(crate) app_creds: BTreeMap<String, AppCredRec>,
+    /// Users' access rules, by id.
+    pub(crate) access_rules: BTreeMap<String, AccessRuleRec>,
+    /// Trusts, deleted ones included, in the order they were made (Keystone lists them so).
+    pub(crate) trusts: Vec<TrustRec>,
+    /// Live tokens, by token string (a secret: never printed).
+    tokens: HashMap<String, TokenRec>,
+    revoked_audit_ids: HashSet<String>,
+    /// For users whose tokens were revoked: the serial of the first token still good.
+    user_tokens_valid_from: HashMap<String, u64>,
+    /// The serial of the next token.
+    next_serial: u64,
+    /// The token count at which issuing sweeps out the tokens past any use.
+    purge_at: usize,
+    token_key: TokenKey,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // the token map is keyed by token strings: only its size is printed
+        f.debug_struct("Store")
+            .field("domains", &self.domains)
+            .field("projects", &self.projects)
+            .field("users", &self.users)
+            .field("roles", &self.roles)
+            .field("implied", &self.implied)
+            .field("grants", &self.grants)
+            .field("groups", &self.groups)
+            .field("members", &self.members)
+            .field("services", &self.services)
+            .field("endpoints", &self.endpoints)
+            .field("regions", &self.regions)
+            .field("app_creds", &self.app_creds)
+            .field("access_rules", &self.access_rules)
+            .field("trusts", &self.trusts)
+            .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
+            .field("revoked_audit_ids", &self.revoked_audit_ids)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,267 @@
+//! Domains and projects (Keystone's resource subsystem).
+
+use keystone_types::auth::DomainRef;
+use keystone_types::resources::{DomainCreate, DomainUpdate, ProjectCreate, ProjectUpdate};
+
+use super::{DomainRec, ProjectRec, Store, Target, new_id};
+use crate::error::{ApiError, StatusCode};
+
+impl Store {
+    /// A domain by id or, failing that, by name.
+    pub(crate) fn find_domain(&self, r: &DomainRef) -> Option<&DomainRec> {
+        match (&r.id, &r.name) {
+            (Some(id), _) => self.domains.get(id),
+            (None, Some(name)) => self.domains.values().find(|d| &d.name == name),
+            (None, None) => None,
+        }
+    }
+
+    /// A project by id, or by name within a domain.
+    pub fn find_project(
+        &self,
+        id: Option<&str>,
+        name: Option<&str>,
+        domain: Option<&DomainRef>,
+    ) -> Option<&ProjectRec> {
+        if let Some(id) = id {
+            return self.projects.get(id);
+        }
+        let domain = self.find_domain(domain?)?;
+        let name = name?;
+        self.projects
+            .values()
+            .find(|p| p.name == name && p.domain_id == domain.id)
+    }
+
+    /// Creates a domain.
+    pub(crate) fn create_domain(
+        &mut self,
+        c: DomainCreate,
+        id: Option<String>,
+    ) -> Result<DomainRec, ApiError> {
+        if self.domains.values().any(|d| d.name == c.name) {
+            return Err(ApiError::conflict(
+                "domain",
+                format!("Duplicate entry found with name {}", c.name),
+            ));
+        }
+        let rec = DomainRec {
+            id: id.unwrap_or_else(new_id),
+            name: c.name,
+            description: c.description.unwrap_or_default(),
+            enabled: c.enabled.unwrap_or(true),
+            tags: c.tags.unwrap_or_default(),
+        };
+        self.domains.insert(rec.id.clone(), rec.clone());
+        Ok(rec)
+    }
+
+    /// Updates a domain.
+    pub(crate) fn update_domain(
+        &mut self,
+        id: &str,
+        u: DomainUpdate,
+    ) -> Result<DomainRec, ApiError> {
+        if let Some(name) = &u.name
+            && self.domains.values().any(|d| &d.name == name && d.id != id)
+        {
+            return Err(ApiError::conflict(
+                "domain",
+                format!("Duplicate entry found with name {name}"),
+            ));
+        }
+        let d = self
+            .domains
+            .get_mut(id)
+            .ok_or_else(|| ApiError::not_found("domain", id))?;
+        if let Some(v) = u.name {
+            d.name = v;
+        }
+        if let Some(v) = u.description {
+            d.description = v;
+        }
+        if let Some(v) = u.enabled {
+            d.enabled = v;
+        }
+        if let Some(v) = u.tags {
+            d.tags = v;
+        }
+        Ok(d.clone())
+    }
+
+    /// Deletes a domain; like Keystone, only a disabled one.
+    pub(crate) fn delete_domain(&mut self, id: &str) -> Result<(), ApiError> {
+        let d = self
+            .domains
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("domain", id))?;
+        if d.enabled {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Cannot delete a domain that is enabled, please disable it first.",
+            ));
+        }
+        self.domains.remove(id);
+        // its projects (each with what goes with it) and users (likewise), as Keystone deletes
+        // a domain's contents
+        let projects: Vec<String> = self
+            .projects
+            .values()
+            .filter(|p| p.domain_id == id)
+            .map(|p| p.id.clone())
+            .collect();
+        for p in projects {
+            self.remove_project(&p);
+        }
+        let users: Vec<String> = self
+            .users
+            .values()
+            .filter(|u| u.domain_id == id)
+            .map(|u| u.id.clone())
+            .collect();
+        for u in users {
+            self.delete_user(&u)?;
+        }
+        let groups: Vec<String> = self
+            .groups
+            .values()
+            .filter(|g| g.domain_id == id)
+            .map(|g| g.id.clone())
+            .collect();
+        for g in groups {
+            self.delete_group(&g)?;
+        }
+        self.grants
+            .retain(|g| g.target != Target::Domain(id.to_owned()));
+        Ok(())
+    }
+
+    /// Creates a project.
+    pub(crate) fn create_project(&mut self, c: ProjectCreate) -> Result<ProjectRec, ApiError> {
+        let domain_id = c.domain_id.unwrap_or_else(|| "default".to_owned());
+        if !self.domains.contains_key(&domain_id) {
+            return Err(ApiError::bad_request(format!(
+                "Could not find domain: {domain_id}."
+            )));
+        }
+        if let Some(parent) = &c.parent_id
+            && parent != &domain_id
+        {
+            let Some(parent_rec) = self.projects.get(parent) else {
+                return Err(ApiError::bad_request(format!(
+                    "Could not find project: {parent}."
+                )));
+            };
+            // a project tree stays in one domain
+            if parent_rec.domain_id != domain_id {
+                return Err(ApiError::bad_request(format!(
+                    "Cannot create project, since it specifies its domain_id {domain_id}, but \
+                     specifies a parent in a different domain ({}).",
+                    parent_rec.domain_id
+                )));
+            }
+        }
+        if self
+            .projects
+            .values()
+            .any(|p| p.name == c.name && p.domain_id == domain_id)
+        {
+            return Err(ApiError::conflict(
+                "project",
+                format!(
+                    "Duplicate entry found with name {} at domain ID {domain_id}",
+                    c.name
+                ),
+            ));
+        }
+        let rec = ProjectRec {
+            id: new_id(),
+            name: c.name,
+            parent_id: Some(c.parent_id.unwrap_or_else(|| domain_id.clone())),
+            domain_id,
+            description: c.description.unwrap_or_default(),
+            enabled: c.enabled.unwrap_or(true),
+            tags: c.tags.unwrap_or_default(),
+        };
+        self.projects.insert(rec.id.clone(), rec.clone());
+        Ok(rec)
+    }
+
+    /// Updates a project.
+    pub(crate) fn update_project(
+        &mut self,
+        id: &str,
+        u: ProjectUpdate,
+    ) -> Result<ProjectRec, ApiError> {
+        let domain_id = self
+            .projects
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("project", id))?
+            .domain_id
+            .clone();
+        if let Some(name) = &u.name
+            && self
+                .projects
+                .values()
+                .any(|p| &p.name == name && p.domain_id == domain_id && p.id != id)
+        {
+            return Err(ApiError::conflict(
+                "project",
+                format!("Duplicate entry found with name {name} at domain ID {domain_id}"),
+            ));
+        }
+        let p = self
+            .projects
+            .get_mut(id)
+            .ok_or_else(|| ApiError::not_found("project", id))?;
+        if let Some(v) = u.name {
+            p.name = v;
+        }
+        if let Some(v) = u.description {
+            p.description = v;
+        }
+        if let Some(v) = u.enabled {
+            p.enabled = v;
+        }
+        if let Some(v) = u.tags {
+            p.tags = v;
+        }
+        Ok(p.clone())
+    }
+
+    /// Deletes a project with its grants, application credentials and trusts.
+    pub(crate) fn delete_project(&mut self, id: &str) -> Result<(), ApiError> {
+        if !self.projects.contains_key(id) {
+            return Err(ApiError::not_found("project", id));
+        }
+        // as Keystone (without `cascade`): only a leaf of the hierarchy
+        if self
+            .projects
+            .values()
+            .any(|p| p.parent_id.as_deref() == Some(id))
+        {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "Cannot delete the project {id} since it is not a leaf in the hierarchy. Use \
+                     the cascade option if you want to delete a whole subtree."
+                ),
+            ));
+        }
+        self.remove_project(id);
+        Ok(())
+    }
+
+    /// Removes a project with its grants, application credentials and trusts.
+    fn remove_project(&mut self, id: &str) {
+        self.projects.remove(id);
+        self.grants
+            .retain(|g| g.target != Target::Project(id.to_owned()));
+        self.app_creds.retain(|_, c| c.project_id != id);
+        for t in &mut self.trusts {
+            if t.project_id.as_deref() == Some(id) {
+                t.deleted = true;
+            }
+        }
+    }
+}
