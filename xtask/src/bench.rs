@@ -69,7 +69,8 @@ pub(crate) fn run() -> anyhow::Result<()> {
         "--bench",
         "cache_memory",
     ])?;
-    let policy = Path::new("fixtures/keystone-policy-effective.yaml").canonicalize()?;
+    let policy =
+        Path::new("crates/keystone-fake/policy/keystone-policy-effective.yaml").canonicalize()?;
     let out = Command::new(venv.bin("python"))
         .arg("-c")
         .arg(PYTHON)

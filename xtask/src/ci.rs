@@ -14,7 +14,7 @@ const LIBRARIES: &[&str] = &[
     "keystone-fake",
 ];
 
-/// Runs fmt, clippy, rustdoc, the tests, the demo, packaging and the conformance steps.
+/// Runs fmt, clippy, rustdoc, the tests, the demo, packaging, chaos and the conformance steps.
 pub(crate) fn ci() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     cargo(&["fmt", "--all", "--", "--check"])?;
@@ -48,6 +48,7 @@ pub(crate) fn ci() -> anyhow::Result<()> {
         package.extend(["-p", name]);
     }
     cargo(&package)?;
+    crate::chaos::run()?;
     crate::conformance::run()?;
     eprintln!("ci passed in {:.0?}", started.elapsed());
     Ok(())

@@ -74,7 +74,7 @@ impl Venv {
 
 /// The fake Keystone's binary, started on a free port; killed when dropped.
 pub(crate) struct FakeProcess {
-    _child: KillOnDrop,
+    child: KillOnDrop,
     /// Such as `http://127.0.0.1:41234`.
     pub(crate) url: String,
 }
@@ -86,6 +86,15 @@ impl FakeProcess {
 
     /// Starts the fake's binary with seed files.
     pub(crate) fn start_with(admin_password: &str, seeds: &[&Path]) -> anyhow::Result<Self> {
+        Self::start_with_args(admin_password, seeds, &[])
+    }
+
+    /// Starts the fake's binary with seed files and more arguments (`--controls`).
+    pub(crate) fn start_with_args(
+        admin_password: &str,
+        seeds: &[&Path],
+        args: &[&str],
+    ) -> anyhow::Result<Self> {
         let bin = Path::new("target/debug/keystone-fake");
         let mut child = Command::new(bin)
             .args([
@@ -99,6 +108,7 @@ impl FakeProcess {
                     .iter()
                     .flat_map(|s| [std::ffi::OsStr::new("--seed"), s.as_os_str()]),
             )
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -115,6 +125,11 @@ impl FakeProcess {
             .strip_prefix("keystone-fake listening on ")
             .with_context(|| format!("unexpected first line from the fake: {first:?}"))?
             .to_owned();
-        Ok(FakeProcess { _child: child, url })
+        Ok(FakeProcess { child, url })
+    }
+
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.0.id()
     }
 }

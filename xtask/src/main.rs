@@ -3,6 +3,8 @@
 //! - `ci`: what CI runs: fmt, clippy, the tests, and the conformance steps.
 //! - `demo`: the seed documents' flow, offline, on the fake Keystone.
 //! - `e2e`: the same flow as assertions, with what production meets (also part of `ci`).
+//! - `chaos`: example-service as a process under hostile load and Keystone faults (also part
+//!   of `ci`).
 //! - `conformance`: the real OpenStack tools (from PyPI, in a venv under `target/`) against our
 //!   code.
 //! - `bench`: the benchmarks.
@@ -10,6 +12,7 @@
 //! It always works from the workspace root, whatever the current directory.
 
 mod bench;
+mod chaos;
 mod ci;
 mod conformance;
 mod harness;
@@ -20,11 +23,13 @@ mod util;
 
 use anyhow::bail;
 
-const USAGE: &str = "usage: cargo xtask <ci|demo|e2e|conformance|bench>
+const USAGE: &str = "usage: cargo xtask <ci|demo|e2e|chaos|conformance|bench>
 
   ci           cargo fmt --check, clippy -D warnings, cargo test, conformance
   demo         the seed flow on an in-process fake Keystone, offline
   e2e          the seed flow as assertions, plus service tokens, expiry, revocation, outages
+  chaos        example-service as a process: slowloris, Keystone stopped, slow uploads,
+               a rotated service password, SIGTERM mid-request
   conformance  the real openstack CLI (PyPI, venv under target/) against the fake
   bench        criterion benchmarks, and the same policy checks timed with oslo.policy: ratios";
 
@@ -43,6 +48,7 @@ fn main() -> anyhow::Result<()> {
             "demo",
         ]),
         Some("e2e") => util::cargo(&["test", "-p", "example-service", "--test", "e2e"]),
+        Some("chaos") => chaos::run(),
         Some("conformance") => conformance::run(),
         Some("bench") => bench::run(),
         Some("help" | "--help" | "-h") | None => {

@@ -464,7 +464,7 @@ pub(crate) fn run(python: &Path, ours: &Path) -> anyhow::Result<DiffReport> {
     let mut all = cases(&dir, &dir.join("generated-policy.json"), "generated")?;
     all.extend(cases(
         &dir,
-        Path::new("fixtures/keystone-policy-effective.yaml"),
+        Path::new("crates/keystone-fake/policy/keystone-policy-effective.yaml"),
         "keystone",
     )?);
 

@@ -96,6 +96,9 @@ pub enum FakeError {
     /// A seeding call was refused (duplicate, missing reference...).
     #[error("fake keystone refused: {0}")]
     Api(#[from] ApiError),
+    /// The test controls were asked for on an address beyond loopback.
+    #[error("the test controls are served on a loopback address only, not {0}")]
+    ControlsNotLoopback(SocketAddr),
 }
 
 /// Configures a fake before it starts.
@@ -105,6 +108,7 @@ pub struct FakeKeystoneBuilder {
     admin_password: Secret,
     token_ttl: Duration,
     seed: Option<Seed>,
+    controls_api: bool,
 }
 
 impl Default for FakeKeystoneBuilder {
@@ -114,6 +118,7 @@ impl Default for FakeKeystoneBuilder {
             admin_password: Secret::new("adminpw"),
             token_ttl: DEFAULT_TOKEN_TTL,
             seed: None,
+            controls_api: false,
         }
     }
 }
@@ -144,8 +149,19 @@ impl FakeKeystoneBuilder {
         self
     }
 
+    /// Serves the test controls over HTTP under `/_fake/` (request counts, faults, the
+    /// clock), for tests that drive the fake from another process. Only on a loopback
+    /// address: starting fails otherwise.
+    pub fn controls_api(mut self, on: bool) -> Self {
+        self.controls_api = on;
+        self
+    }
+
     /// Binds, bootstraps, seeds and starts serving.
     pub async fn start(self) -> Result<FakeKeystone, FakeError> {
+        if self.controls_api && !self.listen.ip().is_loopback() {
+            return Err(FakeError::ControlsNotLoopback(self.listen));
+        }
         let listener = TcpListener::bind(self.listen).await?;
         let addr = listener.local_addr()?;
         let base = format!("http://{addr}");
@@ -155,6 +171,7 @@ impl FakeKeystoneBuilder {
             clock: Clock::default(),
             controls: Controls::default(),
             token_ttl: Mutex::new(to_chrono(self.token_ttl)),
+            controls_api: self.controls_api,
         });
         let _ = shared.base_url.set(base.clone());
         let admin = bootstrap(&mut shared.store(), &base, self.admin_password)?;

@@ -1,5 +1,5 @@
 //! The fake Keystone as a program: `keystone-fake --listen 127.0.0.1:5000 --admin-password PW
-//! [--seed FILE.yaml] [--token-ttl SECS]`. It prints its URL and the admin's `OS_*` variables,
+//! [--seed FILE.yaml] [--token-ttl SECS] [--controls]`. It prints its URL and the admin's `OS_*` variables,
 //! then serves until interrupted.
 
 use std::io::Write;
@@ -30,6 +30,10 @@ struct Args {
     /// Token lifetime in seconds (at most ten years).
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=MAX_TOKEN_TTL_SECS))]
     token_ttl: u64,
+    /// Serve the test controls over HTTP under `/_fake/` (request counts, faults, the clock),
+    /// for tests driving the fake from another process; only with a loopback `--listen`.
+    #[arg(long)]
+    controls: bool,
 }
 
 #[tokio::main]
@@ -44,7 +48,8 @@ async fn main() -> anyhow::Result<()> {
     let mut builder = FakeKeystone::builder()
         .listen(args.listen)
         .admin_password(args.admin_password)
-        .token_ttl(Duration::from_secs(args.token_ttl));
+        .token_ttl(Duration::from_secs(args.token_ttl))
+        .controls_api(args.controls);
     if let Some(path) = &args.seed {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read seed file {}", path.display()))?;

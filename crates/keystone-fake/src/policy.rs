@@ -1,5 +1,5 @@
 //! Authorization of the fake's own API with Keystone 30.0.0's 204 default rules
-//! (`fixtures/keystone-policy-effective.yaml`, compiled in), through `keystone-policy`.
+//! (`policy/keystone-policy-effective.yaml`, compiled in), through `keystone-policy`.
 //! Credentials and targets are built the way Keystone builds them: the caller's ids, roles and
 //! token, and flattened `target.*` keys.
 
@@ -12,8 +12,7 @@ use crate::error::ApiError;
 use crate::store::{TokenScope, is_delegated};
 
 /// Keystone's default rules, as `oslopolicy-policy-generator --namespace keystone` prints them.
-pub(crate) const KEYSTONE_POLICY: &str =
-    include_str!("../../../fixtures/keystone-policy-effective.yaml");
+pub(crate) const KEYSTONE_POLICY: &str = include_str!("../policy/keystone-policy-effective.yaml");
 
 fn enforcer() -> &'static Enforcer {
     static ENFORCER: OnceLock<Enforcer> = OnceLock::new();

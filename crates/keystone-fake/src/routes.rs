@@ -8,7 +8,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
-use crate::api::{assignment, auth, catalog, credentials, identity, resource, trusts};
+use crate::api::{assignment, auth, catalog, controls, credentials, identity, resource, trusts};
 use crate::error::ApiError;
 use crate::state::{self, AppState};
 
@@ -26,11 +26,24 @@ pub(crate) fn router(state: AppState) -> Router {
     ]
     .into_iter()
     .fold(Router::new(), |routes, add| add(routes));
+    let mut routes = routes.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        route_controls,
+    ));
+    // after the counting layer: the controls are neither counted nor faulted
+    if state.controls_api {
+        routes = routes
+            .route(
+                "/_fake/requests",
+                get(controls::requests).delete(controls::reset_requests),
+            )
+            .route(
+                "/_fake/faults",
+                put(controls::set_fault).delete(controls::clear_faults),
+            )
+            .route("/_fake/clock", post(controls::advance_clock));
+    }
     routes
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            route_controls,
-        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

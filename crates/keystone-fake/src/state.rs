@@ -65,6 +65,8 @@ pub(crate) struct Shared {
     pub(crate) controls: Controls,
     /// Token lifetime.
     pub(crate) token_ttl: Mutex<chrono::Duration>,
+    /// Whether the test controls are served over HTTP (`/_fake/`).
+    pub(crate) controls_api: bool,
 }
 
 /// The state handlers receive.

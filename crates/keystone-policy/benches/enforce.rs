@@ -33,7 +33,7 @@ fn bench(c: &mut Criterion) {
         policy_file: Some(
             concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../../fixtures/keystone-policy-effective.yaml"
+                "/../keystone-fake/policy/keystone-policy-effective.yaml"
             )
             .into(),
         ),

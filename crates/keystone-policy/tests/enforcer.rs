@@ -383,7 +383,7 @@ fn keystone_defaults_load_cleanly() {
         policy_file: Some(
             concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../../fixtures/keystone-policy-effective.yaml"
+                "/../keystone-fake/policy/keystone-policy-effective.yaml"
             )
             .into(),
         ),

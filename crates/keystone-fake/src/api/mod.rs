@@ -116,6 +116,7 @@ macro_rules! simple_crud {
 pub(crate) mod assignment;
 pub(crate) mod auth;
 pub(crate) mod catalog;
+pub(crate) mod controls;
 pub(crate) mod credentials;
 pub(crate) mod identity;
 pub(crate) mod resource;

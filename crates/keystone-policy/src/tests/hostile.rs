@@ -309,7 +309,7 @@ fn keystone_defaults_follow_few_references() {
         policy_file: Some(
             concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../../fixtures/keystone-policy-effective.yaml"
+                "/../keystone-fake/policy/keystone-policy-effective.yaml"
             )
             .into(),
         ),
