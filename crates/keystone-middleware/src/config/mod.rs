@@ -170,13 +170,13 @@ pub struct AuthTokenConfig {
     #[serde(default = "ten", deserialize_with = "oslo_u64")]
     pub validation_timeout: u64,
     /// Ours: how many tokens not in the cache one client address may have validated per
-    /// second (10 by default; 0 turns the limit off). Beyond it, and its burst, such requests
+    /// second (50 by default; 0 turns the limit off). Beyond it, and its burst, such requests
     /// are answered 429 without asking Keystone. Behind a load balancer that hides the client's
     /// address, every client shares one limit: turn it off there.
-    #[serde(default = "ten", deserialize_with = "oslo_u64")]
-    pub unknown_token_rate: u64,
-    /// Ours: the burst allowed above `unknown_token_rate` (50 by default).
     #[serde(default = "fifty", deserialize_with = "oslo_u64")]
+    pub unknown_token_rate: u64,
+    /// Ours: the burst allowed above `unknown_token_rate` (100 by default).
+    #[serde(default = "one_hundred", deserialize_with = "oslo_u64")]
     pub unknown_token_burst: u64,
     /// The most tokens kept in the cache (10,000 by default).
     #[serde(default = "ten_thousand", deserialize_with = "oslo_u64")]
@@ -204,6 +204,10 @@ fn sixty_four() -> u64 {
 
 fn fifty() -> u64 {
     50
+}
+
+fn one_hundred() -> u64 {
+    100
 }
 
 fn ten_thousand() -> u64 {
