@@ -93,6 +93,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { config, listen } => {
             let cfg = Config::load(&config).with_context(|| format!("in {}", config.display()))?;
             let auth = AuthTokenLayer::from_config(&cfg.keystone_authtoken)?;
+            // a configuration mistake is reported now, with its cause, not as 503s later
+            auth.check()
+                .await
+                .with_context(|| format!("[keystone_authtoken] in {}", config.display()))?;
             let enforcer = Enforcer::new(cfg.oslo_policy.enforcer_config());
             enforcer.register_defaults(policy_defaults())?;
             enforcer.load_rules()?;

@@ -149,13 +149,22 @@ async fn serve_logs_json_answers_and_stops_on_sigterm() {
 /// Text logs on a pipe (a file, a journal) carry no terminal color codes.
 #[tokio::test]
 async fn text_logs_on_a_pipe_have_no_colors() {
+    // a Keystone where the service's user may validate tokens: the startup check passes
+    let fake = FakeKeystone::start().await.unwrap();
+    let services = fake.create_project("services").unwrap();
+    let svc = fake.create_user("svc", "pw").unwrap();
+    fake.grant_project_role(&svc, &services, "service").unwrap();
     let dir = std::env::temp_dir().join(format!("myservice-text-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let conf = dir.join("myservice.toml");
     std::fs::write(
         &conf,
-        "[keystone_authtoken]\nauth_url = \"http://127.0.0.1:9/v3\"\nusername = \"svc\"\n\
-         password = \"pw\"\nuser_domain_id = \"default\"\n",
+        format!(
+            "[keystone_authtoken]\nauth_url = \"{}\"\nusername = \"svc\"\n\
+             password = \"pw\"\nuser_domain_id = \"default\"\nproject_name = \"services\"\n\
+             project_domain_id = \"default\"\n",
+            fake.auth_url()
+        ),
     )
     .unwrap();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_example-service"))
@@ -175,4 +184,50 @@ async fn text_logs_on_a_pipe_have_no_colors() {
     assert!(!line.contains('\u{1b}'), "{line:?}");
     child.kill().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A misconfigured service user stops the service at start, with a message that names the
+/// cause (the user and its domain) and never the password.
+#[tokio::test]
+async fn a_wrong_service_password_stops_the_service_at_start_with_its_cause() {
+    let fake = FakeKeystone::start().await.unwrap();
+    let services = fake.create_project("services").unwrap();
+    let svc = fake.create_user("myservice", "svc-secret-pw").unwrap();
+    fake.grant_project_role(&svc, &services, "service").unwrap();
+    let dir = std::env::temp_dir().join(format!("myservice-badpw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("myservice.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[keystone_authtoken]\nauth_url = {url}\nusername = myservice\n\
+             password = not-the-right-pw\nuser_domain_name = Default\n\
+             project_name = services\nproject_domain_id = default\n",
+            url = fake.auth_url()
+        ),
+    )
+    .unwrap();
+    let out = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_example-service"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&conf)
+            .output(),
+    )
+    .await
+    .expect("the service exits")
+    .unwrap();
+    assert!(!out.status.success());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("rejected the service's credentials")
+            && text.contains("user myservice in domain Default"),
+        "{text}"
+    );
+    assert!(!text.contains("not-the-right-pw"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

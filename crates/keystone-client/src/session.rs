@@ -312,6 +312,11 @@ impl Session {
         &self.inner.auth_url
     }
 
+    /// How the session authenticates (its `Debug` never shows a secret).
+    pub fn auth(&self) -> &Auth {
+        &self.inner.config.auth
+    }
+
     /// The underlying HTTP client (no redirects followed).
     pub fn http(&self) -> &reqwest::Client {
         &self.inner.http

@@ -55,6 +55,9 @@ pub enum Rejection {
     Unavailable(String),
     /// Too many validations in flight: not asked, answered 503 at once.
     Overloaded,
+    /// Keystone rejected the service's own credentials or its permission to validate: a
+    /// configuration mistake, answered 503.
+    CredentialsRejected,
     /// This client had too many unknown tokens validated lately: not asked, answered 429.
     RateLimited,
 }
@@ -71,6 +74,7 @@ pub(crate) struct CacheStats {
     negative_hits: AtomicU64,
     overloaded: AtomicU64,
     rate_limited: AtomicU64,
+    credentials_rejected: AtomicU64,
 }
 
 /// A snapshot of the counters.
@@ -94,6 +98,9 @@ pub struct CacheCounters {
     /// Requests answered 429 without asking Keystone: their client had too many unknown
     /// tokens validated lately.
     pub rate_limited: u64,
+    /// Requests answered 503 because Keystone rejected the service's own credentials or its
+    /// permission to validate tokens (a configuration mistake, not an outage).
+    pub credentials_rejected: u64,
 }
 
 impl CacheStats {
@@ -109,6 +116,7 @@ impl CacheStats {
             negative_hits: l(&self.negative_hits),
             overloaded: l(&self.overloaded),
             rate_limited: l(&self.rate_limited),
+            credentials_rejected: l(&self.credentials_rejected),
         }
     }
 }
@@ -480,6 +488,11 @@ impl TokenCache {
             }
             Err(Rejection::RateLimited) => {
                 self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(Rejection::CredentialsRejected) => {
+                self.stats
+                    .credentials_rejected
+                    .fetch_add(1, Ordering::Relaxed);
             }
             Err(Rejection::Invalid) => {
                 if let Some(neg) = &self.invalid {

@@ -49,7 +49,7 @@ mod policy;
 mod request_id;
 mod serve;
 
-pub use auth_token::{AuthToken, AuthTokenLayer, ResponseFuture};
+pub use auth_token::{AuthToken, AuthTokenLayer, ResponseFuture, StartupError};
 pub use cache::CacheCounters;
 pub use context::{Context, ContextRejection, IdentityStatus};
 pub use policy::{Policy, PolicyDenied};

@@ -1168,3 +1168,89 @@ async fn a_client_over_its_rate_of_unknown_tokens_is_answered_429() {
     );
     assert_eq!(layer.counters().rate_limited, 1);
 }
+
+/// The startup check names each configuration mistake, never a secret; a good configuration
+/// passes.
+#[tokio::test]
+async fn the_startup_check_names_the_cause_of_a_misconfiguration() {
+    let w = world().await;
+    w.layer(|_| {}).check().await.unwrap();
+
+    let err = w
+        .layer(|c| c.password = Some("wrong-secret-pw".into()))
+        .check()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(
+            err,
+            keystone_middleware::StartupError::CredentialsRejected { .. }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        text.contains("myservice") && text.contains("domain id default"),
+        "{text}"
+    );
+    assert!(!text.contains("wrong-secret-pw"), "{text}");
+
+    // a user with only the member role may not validate others' tokens
+    let plain = w.fake.create_user("plain", "plainpw").unwrap();
+    w.fake
+        .grant_project_role(&plain, &w.project, "member")
+        .unwrap();
+    let err = w
+        .layer(|c| {
+            c.username = Some("plain".into());
+            c.password = Some("plainpw".into());
+        })
+        .check()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("identity:validate_token"), "{err}");
+
+    let err = w
+        .layer(|c| c.region_name = Some("Atlantis".into()))
+        .check()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            keystone_middleware::StartupError::NoIdentityEndpoint { .. }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("Atlantis"), "{err}");
+
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}/v3", silent.local_addr().unwrap());
+    drop(silent);
+    let err = w
+        .layer(|c| c.auth_url = Some(nowhere.clone()))
+        .check()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, keystone_middleware::StartupError::Unreachable { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(&nowhere), "{err}");
+}
+
+/// At run time, a service whose credentials Keystone rejects answers 503 (the body stays
+/// generic) and counts it apart from Keystone outages.
+#[tokio::test]
+async fn rejected_service_credentials_are_counted_apart_from_outages() {
+    let w = world().await;
+    let layer = w.layer(|c| c.password = Some("not-the-password".into()));
+    let app = app(layer.clone());
+    let alice = w.token("alice").await;
+    let (s, _, b) = call(&app, "/echo", &[("x-auth-token", &alice)]).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!b.to_string().contains("password"), "{b}");
+    let c = layer.counters();
+    assert_eq!(c.credentials_rejected, 1);
+    assert_eq!(c.keystone_errors, 0);
+}

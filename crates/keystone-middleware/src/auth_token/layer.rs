@@ -14,6 +14,7 @@ use tower::Layer;
 
 use super::access::path_matches;
 use super::service::AuthToken;
+use super::startup::StartupError;
 use crate::cache::{CacheCounters, Rejection, TokenCache};
 use crate::compact::CompactToken;
 use crate::config::AuthTokenConfig;
@@ -39,7 +40,14 @@ pub(crate) struct Shared {
     pub(crate) validation_timeout: Duration,
     /// Validations of unknown tokens per client address (`unknown_token_rate`), if limited.
     pub(crate) unknown_tokens: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// When the layer was made, and the second after it of the last ERROR about rejected
+    /// credentials (0: never).
+    pub(crate) started: std::time::Instant,
+    pub(crate) rejection_logged: std::sync::atomic::AtomicU64,
 }
+
+/// The least time between two ERROR lines about rejected credentials.
+const REJECTION_LOG_EVERY: Duration = Duration::from_secs(30);
 
 /// Above this many client addresses, the rate limiter forgets those back at a full burst.
 const RATE_LIMITER_KEYS: usize = 10_000;
@@ -91,6 +99,10 @@ impl Shared {
         match tokio::time::timeout(self.validation_timeout, asked).await {
             Ok(Ok(a)) => Ok(a),
             Ok(Err(e)) if e.kind() == ErrorKind::NotFound => Err(Rejection::Invalid),
+            Ok(Err(e)) if matches!(e.kind(), ErrorKind::Unauthorized | ErrorKind::Forbidden) => {
+                self.log_rejected_credentials(&e);
+                Err(Rejection::CredentialsRejected)
+            }
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "cannot validate a token with Keystone");
                 Err(Rejection::Unavailable(e.to_string()))
@@ -100,6 +112,35 @@ impl Shared {
                 tracing::warn!(error = %e, "cannot validate a token with Keystone");
                 Err(Rejection::Unavailable(e))
             }
+        }
+    }
+
+    /// An ERROR line, at most one every [`REJECTION_LOG_EVERY`], for a validation that failed
+    /// because Keystone rejected the service's own credentials (the session logs each of its
+    /// login backoff steps too) or its permission to validate tokens.
+    fn log_rejected_credentials(&self, e: &keystone_client::Error) {
+        let now = self.started.elapsed().as_secs();
+        let last = self
+            .rejection_logged
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let due = last == 0 || now >= last + REJECTION_LOG_EVERY.as_secs();
+        if due
+            && self
+                .rejection_logged
+                .compare_exchange(
+                    last,
+                    now.max(1),
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            let cause = if e.kind() == ErrorKind::Forbidden {
+                "the service user may not validate tokens (identity:validate_token)"
+            } else {
+                "Keystone rejected the service's own credentials"
+            };
+            tracing::error!(error = %e, "{cause}: answering 503 until it is fixed");
         }
     }
 
@@ -243,8 +284,20 @@ impl AuthTokenLayer {
                 ),
                 validation_timeout: Duration::from_secs(config.validation_timeout.max(1)),
                 unknown_tokens: unknown_token_limiter(config),
+                started: std::time::Instant::now(),
+                rejection_logged: std::sync::atomic::AtomicU64::new(0),
             }),
         }
+    }
+
+    /// The startup check: authenticates the service user, finds its identity endpoint and
+    /// validates its own token there, so that the credentials and the permission to validate
+    /// tokens (`identity:validate_token`) are both proven. Run it at start and exit with its
+    /// error, which names the cause (an unreachable Keystone with its URL, rejected credentials
+    /// with the user and domain, the missing permission, no identity endpoint for the
+    /// interface and region) and never a secret.
+    pub async fn check(&self) -> Result<(), StartupError> {
+        super::startup::check(&self.shared.session).await
     }
 
     /// A layer from `[keystone_authtoken]`.

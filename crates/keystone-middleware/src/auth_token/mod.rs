@@ -11,7 +11,9 @@ mod access;
 mod future;
 mod layer;
 mod service;
+mod startup;
 
 pub use self::future::ResponseFuture;
 pub use self::layer::AuthTokenLayer;
 pub use self::service::AuthToken;
+pub use self::startup::StartupError;
