@@ -28,14 +28,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use keystone_middleware::config::ServerConfig;
-use keystone_middleware::{
-    AuthTokenLayer, Context, Policy, PolicyDenied, RequestIdLayer, RequestIds,
-};
+use keystone_middleware::{AuthTokenLayer, Context, Policy, PolicyDenied, RequestIdLayer};
 use keystone_policy::RuleDefault;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tower_http::timeout::RequestBodyTimeoutLayer;
-use tower_http::trace::{DefaultOnResponse, OnResponse, TraceLayer};
 
 /// The service's version, as the liveness probe reports it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -244,21 +241,6 @@ async fn method_not_allowed() -> ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// The access log's span for a request: its method, path and request id. Never its headers or
-/// query string, where tokens travel.
-fn request_span(req: &axum::extract::Request) -> tracing::Span {
-    let span = tracing::info_span!(
-        "request",
-        method = %req.method(),
-        path = %req.uri().path(),
-        request_id = tracing::field::Empty,
-    );
-    if let Some(ids) = req.extensions().get::<RequestIds>() {
-        span.record("request_id", tracing::field::display(ids.request_id));
-    }
-    span
-}
-
 /// The router: `GET /` without authentication, everything under `/v1` behind `auth` (its
 /// unknown paths too, so that without a token they answer 401 as keystonemiddleware's whole-app
 /// filter does, not 404); around all of it an access log line per response (status, latency,
@@ -296,63 +278,13 @@ pub fn app_with_limits(
             usize::try_from(limits.max_request_body_size).unwrap_or(usize::MAX),
         ))
         .layer(RequestBodyTimeoutLayer::new(limits.body_read_timeout()))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                .on_response(AccessLog::new(limits)),
-        )
+        .layer(keystone_middleware::access_log(limits))
         .layer(RequestIdLayer)
 }
 
 /// `max_request_body_size`, for [`JsonAfterPolicy`] to refuse a body announced larger at once.
 #[derive(Debug, Clone, Copy)]
 struct BodyLimit(u64);
-
-/// The access log: one line per response (status and latency, in the request's span), at the
-/// configured level, for the configured share of requests; server errors always.
-#[derive(Debug, Clone, Copy)]
-struct AccessLog {
-    level: Option<tracing::Level>,
-    sample_rate: f64,
-}
-
-impl AccessLog {
-    fn new(limits: &ServerConfig) -> Self {
-        let level = match limits.access_log_level.to_ascii_lowercase().as_str() {
-            "off" | "none" => None,
-            "debug" => Some(tracing::Level::DEBUG),
-            "warn" | "warning" => Some(tracing::Level::WARN),
-            "error" => Some(tracing::Level::ERROR),
-            "trace" => Some(tracing::Level::TRACE),
-            _ => Some(tracing::Level::INFO),
-        };
-        AccessLog {
-            level,
-            sample_rate: limits.access_log_sample_rate.clamp(0.0, 1.0),
-        }
-    }
-}
-
-impl<B> OnResponse<B> for AccessLog {
-    fn on_response(
-        self,
-        response: &axum::http::Response<B>,
-        latency: std::time::Duration,
-        span: &tracing::Span,
-    ) {
-        let level = if response.status().is_server_error() {
-            tracing::Level::ERROR
-        } else {
-            match self.level {
-                Some(l) if self.sample_rate >= 1.0 || rand::random::<f64>() < self.sample_rate => l,
-                _ => return,
-            }
-        };
-        DefaultOnResponse::new()
-            .level(level)
-            .on_response(response, latency, span);
-    }
-}
 
 async fn liveness() -> Json<Value> {
     Json(json!({"myservice": VERSION}))

@@ -73,6 +73,12 @@ const X_SERVICE_DOMAIN_ID: HeaderName = HeaderName::from_static("x-service-domai
 const X_SERVICE_DOMAIN_NAME: HeaderName = HeaderName::from_static("x-service-domain-name");
 const X_SERVICE_ROLES: HeaderName = HeaderName::from_static("x-service-roles");
 
+/// Whether a header (by its lower-case name) is one of the identity headers the layer strips
+/// from requests and sets from validated tokens (`x-user-id`, `x-roles`, ...).
+pub fn is_identity_header(name: &str) -> bool {
+    is_identity(name)
+}
+
 /// Whether a header name is one the layer owns.
 fn is_identity(name: &str) -> bool {
     (name.starts_with("x-") || name.starts_with("openstack-")) && IDENTITY_HEADERS.contains(&name)

@@ -38,6 +38,7 @@
 //! # Ok(()) }
 //! ```
 
+mod access_log;
 mod answers;
 mod auth_token;
 mod cache;
@@ -49,9 +50,11 @@ mod policy;
 mod request_id;
 mod serve;
 
+pub use access_log::{AccessLog, AccessLogLayer, access_log};
 pub use auth_token::{AuthToken, AuthTokenLayer, ResponseFuture, StartupError};
 pub use cache::CacheCounters;
 pub use context::{Context, ContextRejection, IdentityStatus};
+pub use headers::is_identity_header;
 pub use policy::{Policy, PolicyDenied};
 pub use request_id::{RequestId, RequestIdFuture, RequestIdLayer, RequestIdService, RequestIds};
 pub use serve::serve;

@@ -15,6 +15,7 @@ use figment::{Metadata, Profile, Provider};
 pub struct IniFile {
     path: Option<PathBuf>,
     text: Option<String>,
+    extra: Vec<super::ExtraSection>,
 }
 
 /// The path only: the text holds passwords.
@@ -38,6 +39,7 @@ impl IniFile {
         IniFile {
             path: Some(path.to_owned()),
             text: None,
+            extra: Vec::new(),
         }
     }
 
@@ -47,7 +49,14 @@ impl IniFile {
         IniFile {
             path: None,
             text: Some(text.to_owned()),
+            extra: Vec::new(),
         }
+    }
+
+    /// Also reads these sections (a component's own, such as keystone-proxy's `[proxy]`).
+    pub fn with_sections(mut self, extra: &[super::ExtraSection]) -> Self {
+        self.extra.extend_from_slice(extra);
+        self
     }
 }
 
@@ -211,7 +220,11 @@ impl Provider for IniFile {
                 .map(|(_, v)| v)
         };
         let mut dict = Dict::new();
-        for section in SECTIONS {
+        let sections = SECTIONS
+            .iter()
+            .copied()
+            .chain(self.extra.iter().map(|e| e.name));
+        for section in sections {
             if ini.section(Some(section)).is_none() {
                 continue;
             }
@@ -253,7 +266,12 @@ impl Provider for IniFile {
                     };
                     figment::Error::from(format!("{at}: [{section}] {k}: {e}")).with_path(&k)
                 })?;
-                if MULTI.contains(&(section, k.as_str())) {
+                let multi = MULTI.contains(&(section, k.as_str()))
+                    || self
+                        .extra
+                        .iter()
+                        .any(|e| e.name == section && e.multi.contains(&k.as_str()));
+                if multi {
                     if let Value::Array(_, items) = table
                         .entry(k)
                         .or_insert_with(|| Value::from(Vec::<String>::new()))

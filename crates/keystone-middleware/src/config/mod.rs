@@ -375,12 +375,7 @@ impl Config {
     /// Loads a TOML file (`.toml`) or a keystonemiddleware-style INI file (anything else),
     /// then the environment overrides.
     pub fn load(path: &Path) -> Result<Self, LoadConfigError> {
-        let figment = if path.extension().is_some_and(|e| e == "toml") {
-            Figment::from(Compatible(Toml::file_exact(path)))
-        } else {
-            Figment::from(Compatible(IniFile::new(path)))
-        };
-        let mut config: Config = Self::with_env(figment).extract()?;
+        let mut config: Config = load_file(path, &[])?;
         config
             .oslo_policy
             .relative_to(path.parent().unwrap_or(Path::new(".")));
@@ -389,25 +384,73 @@ impl Config {
 
     /// Loads INI text (for tests and embedded configurations).
     pub fn from_ini_str(text: &str) -> Result<Self, LoadConfigError> {
-        Ok(Figment::from(Compatible(IniFile::from_str(text))).extract()?)
+        load_ini_str(text, &[])
     }
 
     /// Loads TOML text.
     pub fn from_toml_str(text: &str) -> Result<Self, LoadConfigError> {
-        Ok(Figment::from(Compatible(Toml::string(text))).extract()?)
+        load_toml_str(text)
     }
+}
 
-    fn with_env(figment: Figment) -> Figment {
-        figment
-            .merge(Compatible(EnvText {
-                prefix: "KEYSTONE_AUTHTOKEN_",
-                section: "keystone_authtoken",
-            }))
-            .merge(Compatible(EnvText {
-                prefix: "OSLO_POLICY_",
-                section: "oslo_policy",
-            }))
+/// A section of a component built on the middleware, read beside `[keystone_authtoken]`,
+/// `[oslo_policy]` and `[server]` (keystone-proxy's `[proxy]`, say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtraSection {
+    /// The section's name.
+    pub name: &'static str,
+    /// Its options that take one value per line, repeated (oslo.config's `MultiStrOpt`).
+    pub multi: &'static [&'static str],
+    /// The prefix of its environment overrides (`PROXY_`).
+    pub env_prefix: &'static str,
+}
+
+/// Loads `T`, whose fields are the sections, from a TOML file (`.toml`) or a
+/// keystonemiddleware-style INI file (anything else) with the `extra` sections, then the
+/// environment overrides, as [`Config::load`] does. Relative paths are left as written (see
+/// [`OsloPolicyConfig::relative_to`]).
+pub fn load_file<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    extra: &[ExtraSection],
+) -> Result<T, LoadConfigError> {
+    let figment = if path.extension().is_some_and(|e| e == "toml") {
+        Figment::from(Compatible(Toml::file_exact(path)))
+    } else {
+        Figment::from(Compatible(IniFile::new(path).with_sections(extra)))
+    };
+    Ok(with_env(figment, extra).extract()?)
+}
+
+/// Loads `T` from INI text with the `extra` sections.
+pub fn load_ini_str<T: serde::de::DeserializeOwned>(
+    text: &str,
+    extra: &[ExtraSection],
+) -> Result<T, LoadConfigError> {
+    Ok(Figment::from(Compatible(IniFile::from_str(text).with_sections(extra))).extract()?)
+}
+
+/// Loads `T` from TOML text.
+pub fn load_toml_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, LoadConfigError> {
+    Ok(Figment::from(Compatible(Toml::string(text))).extract()?)
+}
+
+fn with_env(figment: Figment, extra: &[ExtraSection]) -> Figment {
+    let mut figment = figment
+        .merge(Compatible(EnvText {
+            prefix: "KEYSTONE_AUTHTOKEN_",
+            section: "keystone_authtoken",
+        }))
+        .merge(Compatible(EnvText {
+            prefix: "OSLO_POLICY_",
+            section: "oslo_policy",
+        }));
+    for e in extra {
+        figment = figment.merge(Compatible(EnvText {
+            prefix: e.env_prefix,
+            section: e.name,
+        }));
     }
+    figment
 }
 
 /// Environment overrides of one section (`<PREFIX><OPTION>`), every value plain text as
@@ -437,7 +480,8 @@ impl Provider for EnvText {
 }
 
 impl OsloPolicyConfig {
-    fn relative_to(&mut self, dir: &Path) {
+    /// Makes relative policy paths relative to `dir` (the configuration file's directory).
+    pub fn relative_to(&mut self, dir: &Path) {
         if self.policy_file.is_relative() {
             self.policy_file = dir.join(&self.policy_file);
         }

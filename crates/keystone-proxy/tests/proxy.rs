@@ -1,0 +1,515 @@
+//! The proxy over real sockets, between the fake Keystone and an upstream that echoes what it
+//! received: 401/403/200/201 as the routes and rules say, the identity headers
+//! keystonemiddleware sets (spoofed ones never reach the upstream), forwarding headers and
+//! request ids, public and unmatched routes, streamed bodies, 502 and 504, forward auth for
+//! nginx and Traefik, and the metrics.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::routing::any;
+use futures_util::StreamExt;
+use keystone_fake::FakeKeystone;
+use keystone_middleware::config::ServerConfig;
+use keystone_proxy::{Proxy, ProxyConfig};
+use serde_json::{Value, json};
+
+/// An upstream that answers what it saw: method, path, headers, the body's length.
+async fn echo_upstream() -> (SocketAddr, Arc<AtomicU64>) {
+    let seen = Arc::new(AtomicU64::new(0));
+    let counted = seen.clone();
+    let app = Router::new()
+        .route(
+            "/slow",
+            any(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        )
+        .fallback(any(move |req: Request| {
+            let counted = counted.clone();
+            async move {
+                let (parts, body) = req.into_parts();
+                let mut stream = body.into_data_stream();
+                let mut length = 0u64;
+                while let Some(chunk) = stream.next().await {
+                    length += chunk.map(|c| c.len() as u64).unwrap_or(0);
+                }
+                counted.fetch_add(length, Ordering::Relaxed);
+                let headers: serde_json::Map<String, Value> = parts
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or("?"))))
+                    .collect();
+                let status = if parts.method == "POST" {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                (
+                    status,
+                    axum::Json(json!({
+                        "method": parts.method.as_str(),
+                        "path": parts.uri.path_and_query().map(|p| p.as_str()),
+                        "headers": headers,
+                        "length": length,
+                    })),
+                )
+            }
+        }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, seen)
+}
+
+struct World {
+    fake: FakeKeystone,
+    demo: String,
+    other: String,
+    proxy: String,
+    admin: String,
+    upstream_bytes: Arc<AtomicU64>,
+}
+
+async fn world(upstream: Option<&str>) -> World {
+    let fake = FakeKeystone::start().await.unwrap();
+    let services = fake.create_project("services").unwrap();
+    let demo = fake.create_project("demo").unwrap();
+    let other = fake.create_project("other").unwrap();
+    let svc = fake.create_user("proxysvc", "svcpw").unwrap();
+    fake.grant_project_role(&svc, &services, "service").unwrap();
+    let alice = fake.create_user("alice", "alicepw").unwrap();
+    fake.grant_project_role(&alice, &demo, "member").unwrap();
+    let bob = fake.create_user("bob", "bobpw").unwrap();
+    fake.grant_project_role(&bob, &demo, "admin").unwrap();
+
+    let (echo, upstream_bytes) = echo_upstream().await;
+    let upstream = upstream
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("http://{echo}"));
+    let config = ProxyConfig::from_toml_str(&format!(
+        r#"
+[keystone_authtoken]
+auth_url = "{auth}"
+username = "proxysvc"
+password = "svcpw"
+user_domain_id = "default"
+project_name = "services"
+project_domain_id = "default"
+include_service_catalog = false
+
+[proxy]
+upstream = "{upstream}"
+forward_auth_path = "/_auth"
+upstream_timeout = 1
+
+[[proxy.route]]
+methods = ["GET"]
+path = "/v1/{{project_id}}/things"
+rule = "things:list"
+
+[[proxy.route]]
+methods = ["POST"]
+path = "/v1/{{project_id}}/things"
+rule = "things:create"
+
+[[proxy.route]]
+path = "/public/**"
+public = true
+
+[[proxy.route]]
+path = "/slow"
+public = true
+
+[proxy.rules]
+"things:list" = "project_id:%(project_id)s"
+"things:create" = "role:admin and project_id:%(project_id)s"
+"#,
+        auth = fake.auth_url()
+    ))
+    .unwrap();
+    let proxy = Proxy::from_config(&config).unwrap();
+    proxy.check().await.unwrap();
+    let serve = |router: Router| async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            keystone_middleware::serve(
+                listener,
+                router,
+                &ServerConfig::default(),
+                std::future::pending(),
+            )
+            .await
+        });
+        format!("http://{addr}")
+    };
+    let proxy_url = serve(proxy.router()).await;
+    let admin_url = serve(proxy.admin_router()).await;
+    World {
+        fake,
+        demo,
+        other,
+        proxy: proxy_url,
+        admin: admin_url,
+        upstream_bytes,
+    }
+}
+
+impl World {
+    async fn token(&self, user: &str, password: &str) -> String {
+        let body = json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "domain": {"id": "default"}, "password": password}}},
+            "scope": {"project": {"id": self.demo}},
+        }});
+        let r = reqwest::Client::new()
+            .post(format!("{}/auth/tokens", self.fake.auth_url()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        r.headers()["x-subject-token"].to_str().unwrap().to_owned()
+    }
+}
+
+async fn send(
+    method: reqwest::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<reqwest::Body>,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut req = reqwest::Client::new().request(method, url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if let Some(b) = body {
+        req = req.body(b);
+    }
+    let r = req.send().await.unwrap();
+    let status = StatusCode::from_u16(r.status().as_u16()).unwrap();
+    let h = r.headers().clone();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        h,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[tokio::test]
+async fn routes_rules_and_the_identity_headers_keystonemiddleware_sets() {
+    let w = world(None).await;
+    let alice = w.token("alice", "alicepw").await;
+    let bob = w.token("bob", "bobpw").await;
+    let things = format!("{}/v1/{}/things?limit=2", w.proxy, w.demo);
+    let get = reqwest::Method::GET;
+    let post = reqwest::Method::POST;
+
+    // no token: 401 in Keystone's shape, with WWW-Authenticate
+    let (s, h, b) = send(get.clone(), &things, &[], None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(b["error"]["code"], 401);
+    assert!(
+        h["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Keystone uri=")
+    );
+
+    // a member reads her project's things; what she spoofs never reaches the upstream
+    let (s, h, b) = send(
+        get.clone(),
+        &things,
+        &[
+            ("x-auth-token", &alice),
+            ("x-roles", "admin"),
+            ("x-user-name", "root"),
+            ("x-forwarded-for", "203.0.113.9"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let seen = &b["headers"];
+    assert_eq!(seen["x-identity-status"], "Confirmed");
+    assert_eq!(seen["x-user-name"], "alice");
+    assert_eq!(seen["x-roles"], "member,reader");
+    assert_eq!(seen["x-project-id"], w.demo.as_str());
+    assert_eq!(seen["x-user-domain-id"], "default");
+    assert_eq!(seen["x-forwarded-for"], "203.0.113.9, 127.0.0.1");
+    assert_eq!(seen["x-forwarded-proto"], "http");
+    assert!(
+        seen["x-forwarded-host"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
+    assert_eq!(b["path"], format!("/v1/{}/things?limit=2", w.demo));
+    // the upstream and the client see one request id
+    let id = h["x-openstack-request-id"].to_str().unwrap();
+    assert!(id.starts_with("req-"), "{id}");
+    assert_eq!(seen["x-openstack-request-id"], id);
+    assert_eq!(
+        seen["x-auth-token"],
+        alice.as_str(),
+        "the token goes on, as keystonemiddleware leaves it"
+    );
+
+    // another project's things: the rule's target is the path's project
+    let (s, _, b) = send(
+        get.clone(),
+        &format!("{}/v1/{}/things", w.proxy, w.other),
+        &[("x-auth-token", &alice)],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("things:list"),
+        "{b}"
+    );
+
+    // creating: the member is denied, the admin creates
+    let (s, _, _) = send(
+        post.clone(),
+        &things,
+        &[("x-auth-token", &alice)],
+        Some("{}".into()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, b) = send(
+        post.clone(),
+        &things,
+        &[("x-auth-token", &bob)],
+        Some("{}".into()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["method"], "POST");
+
+    // no route: 401 without a token, 403 with one
+    let nowhere = format!("{}/v2/elsewhere", w.proxy);
+    assert_eq!(
+        send(get.clone(), &nowhere, &[], None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(get.clone(), &nowhere, &[("x-auth-token", &bob)], None)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+
+    // public routes need no token, and say so upstream
+    let (s, _, b) = send(
+        get.clone(),
+        &format!("{}/public/a/b", w.proxy),
+        &[("x-roles", "admin")],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["headers"]["x-identity-status"], "Invalid");
+    assert!(b["headers"].get("x-roles").is_none(), "{b}");
+
+    // the metrics count the outcomes and the layer's cache
+    let metrics = reqwest::get(format!("{}/metrics", w.admin))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "keystone_proxy_requests_total{outcome=\"allowed\"}",
+        "keystone_proxy_requests_total{outcome=\"forbidden\"}",
+        "keystone_proxy_requests_total{outcome=\"unauthenticated\"}",
+        "keystone_proxy_validations_total",
+        "keystone_proxy_upstream_latency_seconds_bucket",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
+    assert_eq!(
+        reqwest::get(format!("{}/livez", w.admin))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        reqwest::get(format!("{}/readyz", w.admin))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn bodies_stream_and_upstream_failures_are_502_and_504() {
+    let w = world(None).await;
+    let bob = w.token("bob", "bobpw").await;
+    let things = format!("{}/v1/{}/things", w.proxy, w.demo);
+    // 64 MiB in 64 KiB chunks, never whole in the proxy's memory
+    let chunks = futures_util::stream::iter(
+        (0..1024).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 64 << 10])),
+    );
+    let (s, _, b) = send(
+        reqwest::Method::POST,
+        &things,
+        &[("x-auth-token", &bob)],
+        Some(reqwest::Body::wrap_stream(chunks)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["length"], 64u64 << 20);
+    assert_eq!(w.upstream_bytes.load(Ordering::Relaxed), 64 << 20);
+
+    // an upstream too slow: 504 in OpenStack's shape
+    let (s, _, b) = send(
+        reqwest::Method::GET,
+        &format!("{}/slow", w.proxy),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(b["error"]["code"], 504);
+
+    // an upstream that cannot be reached: 502
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gone = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let w = world(Some(&gone)).await;
+    let (s, _, b) = send(
+        reqwest::Method::GET,
+        &format!("{}/public/x", w.proxy),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_GATEWAY);
+    assert_eq!(b["error"]["code"], 502);
+}
+
+#[tokio::test]
+async fn forward_auth_for_nginx_and_traefik() {
+    let w = world(None).await;
+    let alice = w.token("alice", "alicepw").await;
+    let auth = format!("{}/_auth", w.proxy);
+    let mine = format!("/v1/{}/things?limit=1", w.demo);
+    let theirs = format!("/v1/{}/things", w.other);
+    let get = reqwest::Method::GET;
+
+    // nginx's auth_request
+    let (s, h, _) = send(
+        get.clone(),
+        &auth,
+        &[
+            ("x-original-method", "GET"),
+            ("x-original-uri", &mine),
+            ("x-auth-token", &alice),
+            ("x-roles", "admin"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h["x-user-name"], "alice");
+    assert_eq!(
+        h["x-roles"], "member,reader",
+        "the caller's own spoofed roles are not echoed"
+    );
+    assert_eq!(h["x-identity-status"], "Confirmed");
+    assert_eq!(h["x-project-id"], w.demo.as_str());
+
+    // Traefik's ForwardAuth
+    let (s, _, _) = send(
+        get.clone(),
+        &auth,
+        &[
+            ("x-forwarded-method", "GET"),
+            ("x-forwarded-uri", &theirs),
+            ("x-auth-token", &alice),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, h, _) = send(
+        get.clone(),
+        &auth,
+        &[("x-forwarded-method", "GET"), ("x-forwarded-uri", &mine)],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(h.contains_key("www-authenticate"));
+
+    // without the original request's headers: 400, saying which
+    let (s, _, b) = send(get, &auth, &[("x-auth-token", &alice)], None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("X-Original-URI")
+    );
+}
+
+#[test]
+fn configuration_mistakes_are_named_at_load() {
+    let base = "[keystone_authtoken]\nauth_url = http://k/v3\n";
+    for (proxy, want) in [
+        ("[proxy]\n", "upstream"),
+        ("[proxy]\nupstream = ftp://x\n", "http:// URL"),
+        (
+            "[proxy]\nupstream = http://u\nroute = GET /a nothing:here\n",
+            "nothing:here has no default",
+        ),
+        (
+            "[proxy]\nupstream = http://u\nroute = GET /a\n",
+            "METHODS PATH ACCESS",
+        ),
+        (
+            "[proxy]\nupstream = http://u\nrule = missing-equals\n",
+            "NAME = CHECK",
+        ),
+        (
+            "[proxy]\nupstream = http://u\nforward_auth_path = auth\n",
+            "starting with /",
+        ),
+        (
+            "[proxy]\nupstream = http://u\nupstrem_timeout = 3\n",
+            "upstrem_timeout",
+        ),
+    ] {
+        let err = ProxyConfig::from_ini_str(&format!("{base}{proxy}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{proxy:?}: {err}");
+    }
+    // the INI form of routes and rules
+    let ok = ProxyConfig::from_ini_str(&format!(
+        "{base}[proxy]\nupstream = http://127.0.0.1:9000/api\nroute = GET,HEAD /v1/{{project_id}}/x things:read\n\
+         route = * /healthz public\nrule = things:read = project_id:%(project_id)s\n"
+    ))
+    .unwrap();
+    assert_eq!(ok.proxy.routes.len(), 2);
+    assert_eq!(ok.proxy.routes[0].methods, ["GET", "HEAD"]);
+    assert!(ok.proxy.routes[1].public);
+    assert_eq!(ok.proxy.rules["things:read"], "project_id:%(project_id)s");
+    let sample = keystone_policy::sample(&keystone_proxy::rule_defaults(&ok));
+    assert!(sample.contains("/v1/{project_id}/x"), "{sample}");
+}
