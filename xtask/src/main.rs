@@ -18,6 +18,7 @@ mod conformance;
 mod harness;
 mod openstack_cli;
 mod policy_diff;
+mod proxy_stack;
 mod real_stack;
 mod util;
 
@@ -30,7 +31,9 @@ const USAGE: &str = "usage: cargo xtask <ci|demo|e2e|chaos|conformance|bench>
   e2e          the seed flow as assertions, plus service tokens, expiry, revocation, outages
   chaos        example-service as a process: slowloris, Keystone stopped, slow uploads,
                a rotated service password, SIGTERM mid-request
-  conformance  the real openstack CLI (PyPI, venv under target/) against the fake
+  conformance  the real openstack CLI (PyPI, venv under target/) against the fake;
+               `conformance STEP...` runs only those steps (openstack-cli, oslo-policy,
+               keystonemiddleware, keystone-proxy)
   bench        criterion benchmarks, and the same policy checks timed with oslo.policy: ratios";
 
 fn main() -> anyhow::Result<()> {
@@ -49,6 +52,7 @@ fn main() -> anyhow::Result<()> {
         ]),
         Some("e2e") => util::cargo(&["test", "-p", "example-service", "--test", "e2e"]),
         Some("chaos") => chaos::run(),
+        Some("conformance") if args.len() > 1 => conformance::run_only(&args[1..]),
         Some("conformance") => conformance::run(),
         Some("bench") => bench::run(),
         Some("help" | "--help" | "-h") | None => {
