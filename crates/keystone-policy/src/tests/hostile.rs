@@ -157,7 +157,11 @@ fn deeply_nested_literal_kinds_raise_or_read_as_paths() {
         assert!(matches!(classify(&calls), KindMeaning::Path(_)));
         // 200 nested lists whose items come second go past the parser's 6000 nested rule
         // calls: Python's MemoryError
-        let second = format!("{}1{}", "[1, ".repeat(MAX_BRACKETS), "]".repeat(MAX_BRACKETS));
+        let second = format!(
+            "{}1{}",
+            "[1, ".repeat(MAX_BRACKETS),
+            "]".repeat(MAX_BRACKETS)
+        );
         assert!(raises(&second));
         let second = format!("{}1{}", "[1, ".repeat(190), "]".repeat(190));
         assert!(matches!(classify(&second), KindMeaning::Literal(_)));
