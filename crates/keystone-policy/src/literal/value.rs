@@ -8,6 +8,9 @@
 //! Not emulated: the order of a set's members, which Python takes from their hashes (strings'
 //! are randomised per process); members are kept in the order written.
 
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+
 use super::grammar::{Expr, Node};
 use super::strings::PyStr;
 use crate::pyfmt::py_float_repr;
@@ -72,10 +75,11 @@ pub(super) fn convert(node: &Node) -> Result<PyVal, EvalError> {
             .map(PyVal::List),
         Expr::Set(items) => {
             let mut members: Vec<PyVal> = Vec::new();
+            let mut seen = HashSet::new();
             for item in items {
                 let v = convert(item)?;
                 hashable(&v)?;
-                if !members.iter().any(|m| py_eq(m, &v)) {
+                if seen.insert(eq_key(&v, members.len())) {
                     members.push(v);
                 }
             }
@@ -84,6 +88,7 @@ pub(super) fn convert(node: &Node) -> Result<PyVal, EvalError> {
         Expr::SetCall => Ok(PyVal::Set(Vec::new())),
         Expr::Dict(items) => {
             let mut entries: Vec<(PyVal, PyVal)> = Vec::new();
+            let mut seen: HashMap<String, usize> = HashMap::new();
             for (key, value) in items {
                 let Some(key) = key else {
                     return Err(EvalError::Value);
@@ -91,9 +96,12 @@ pub(super) fn convert(node: &Node) -> Result<PyVal, EvalError> {
                 let key = convert(key)?;
                 let value = convert(value)?;
                 hashable(&key)?;
-                match entries.iter_mut().find(|(k, _)| py_eq(k, &key)) {
-                    Some(entry) => entry.1 = value,
-                    None => entries.push((key, value)),
+                match seen.entry(eq_key(&key, entries.len())) {
+                    Entry::Occupied(at) => entries[*at.get()].1 = value,
+                    Entry::Vacant(at) => {
+                        at.insert(entries.len());
+                        entries.push((key, value));
+                    }
                 }
             }
             Ok(PyVal::Dict(entries))
@@ -237,54 +245,43 @@ fn hashable(v: &PyVal) -> Result<(), EvalError> {
     }
 }
 
-/// A number as `(real, imaginary)` for `==`: an exact integer, or a float.
-enum Real<'a> {
-    Int(bool, &'a str),
-    Float(f64),
-}
-
-fn real_eq(a: &Real<'_>, b: &Real<'_>) -> bool {
-    match (a, b) {
-        (Real::Int(sa, da), Real::Int(sb, db)) => sa == sb && da == db,
-        (Real::Float(x), Real::Float(y)) => x == y,
-        (Real::Int(s, d), Real::Float(f)) | (Real::Float(f), Real::Int(s, d)) => {
-            f.is_finite()
-                && f.fract() == 0.0
-                && (*f < 0.0) == (*s && *d != "0")
-                && format!("{:.0}", f.abs()) == *d
+/// A text equal for two hashable values exactly where Python's `==` says they are equal
+/// (`1 == 1.0 == True == 1+0j`, `(1, 'a') == (1.0, 'a')`); `at` makes an integer too long to
+/// print (more than `MAX_STR_DIGITS` digits) equal to nothing else here, which only changes
+/// what `str()` raises on anyway.
+fn eq_key(v: &PyVal, at: usize) -> String {
+    let int = |negative: bool, digits: &str| {
+        let sign = if negative && digits != "0" { "-" } else { "" };
+        format!("n{sign}{digits}")
+    };
+    let float = |f: f64| {
+        if f.is_finite() && f.fract() == 0.0 {
+            int(f < 0.0, &format!("{:.0}", f.abs()))
+        } else {
+            format!("f{f:?}")
         }
-    }
-}
-
-fn as_number(v: &PyVal) -> Option<(Real<'_>, f64)> {
+    };
     match v {
         PyVal::Int(PyInt {
             negative,
             digits: Some(d),
-        }) => Some((Real::Int(*negative, d), 0.0)),
-        // too long to compare digit by digit here: equal to no float, and to no other such int
-        // in any policy (a kind of thousands of digits)
-        PyVal::Int(PyInt { digits: None, .. }) => None,
-        PyVal::Bool(b) => Some((Real::Int(false, if *b { "1" } else { "0" }), 0.0)),
-        PyVal::Float(f) => Some((Real::Float(*f), 0.0)),
-        PyVal::Complex(re, im) => Some((Real::Float(*re), *im)),
-        _ => None,
-    }
-}
-
-/// Python's `==` on hashable values.
-fn py_eq(a: &PyVal, b: &PyVal) -> bool {
-    if let (Some((ra, ia)), Some((rb, ib))) = (as_number(a), as_number(b)) {
-        return ia == ib && real_eq(&ra, &rb);
-    }
-    match (a, b) {
-        (PyVal::Str(x), PyVal::Str(y)) => x == y,
-        (PyVal::Bytes(x), PyVal::Bytes(y)) => x == y,
-        (PyVal::None, PyVal::None) | (PyVal::Ellipsis, PyVal::Ellipsis) => true,
-        (PyVal::Tuple(x), PyVal::Tuple(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| py_eq(p, q))
+        }) => int(*negative, d),
+        PyVal::Int(PyInt { digits: None, .. }) => format!("big{at}"),
+        PyVal::Bool(b) => int(false, if *b { "1" } else { "0" }),
+        PyVal::Float(f) => float(*f),
+        PyVal::Complex(re, im) if *im == 0.0 => float(*re),
+        PyVal::Complex(re, im) => format!("c{}|{im:?}", float(*re)),
+        PyVal::Str(s) => format!("s{}:{}{:?}", s.text.len(), s.text, s.surrogates),
+        PyVal::Bytes(b) => format!("b{b:?}"),
+        PyVal::None => "None".into(),
+        PyVal::Ellipsis => "Ellipsis".into(),
+        PyVal::Tuple(items) => {
+            let keys: Vec<String> = items.iter().map(|i| eq_key(i, at)).collect();
+            let parts: Vec<String> = keys.iter().map(|k| format!("{}:{k}", k.len())).collect();
+            format!("t{}({})", items.len(), parts.join(""))
         }
-        _ => false,
+        // unhashable: never a key
+        PyVal::List(_) | PyVal::Set(_) | PyVal::Dict(_) => format!("unhashable{at}"),
     }
 }
 
