@@ -1,5 +1,6 @@
 //! `cargo xtask conformance`: the real OpenStack tools against our code, one step each:
-//! `openstack-cli` (`openstack_cli.rs`), `oslo-policy` (here, with `policy_diff.rs`),
+//! `openstack-cli` (`openstack_cli.rs`), `oslo-policy` and `python-kinds` (here, with
+//! `policy_diff.rs`),
 //! `keystonemiddleware`, `client-real`, the service flow and parity against a real Keystone
 //! (`real_stack.rs`). Their venv and processes are in `harness.rs`.
 
@@ -25,6 +26,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
     let mut reports = vec![
         openstack_cli(&venv)?,
         oslo_policy(&venv)?,
+        python_kinds(&venv)?,
         crate::real_stack::keystonemiddleware(&venv)?,
         crate::proxy_stack::keystone_proxy(&venv)?,
     ];
@@ -93,6 +95,29 @@ fn print_summary(reports: &[StepReport]) {
         );
     }
     println!();
+}
+
+/// CPython's `ast.literal_eval` against `keystone_policy::classify_kind`, on generated kinds.
+fn python_kinds(venv: &Venv) -> anyhow::Result<StepReport> {
+    let started = Instant::now();
+    let report = crate::policy_diff::run_kinds(&venv.bin("python"), 4000)?;
+    println!(
+        "python-kinds: {} generated kinds classified, {} disagreements",
+        report.lines,
+        report.disagreements.len()
+    );
+    let mut failures = report.disagreements;
+    if failures.len() > 20 {
+        let more = failures.len() - 20;
+        failures.truncate(20);
+        failures.push(format!("... and {more} more"));
+    }
+    Ok(StepReport {
+        step: "python-kinds",
+        cases: report.lines,
+        failures,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// oslo.policy 6.0.1 against `keystone-policy check`, line by line.

@@ -7,7 +7,17 @@
 //! spaced parentheses, odd whitespace, the list-of-lists form) and malformed ones (unbalanced
 //! parentheses, dangling operators, quoted strings, bad kinds and templates, cycles). Corpus
 //! (b): Keystone's 204 default rules with the tokens of a system admin, a project admin, a
-//! member, a reader, a service user and a domain manager.
+//! member, a reader, a service user and a domain manager. The list-of-lists entries include
+//! kinds that are Python expressions but not literals (`xyz and methods:token`, issue #22),
+//! which oslo.policy reads as paths, and 200 generated expression kinds, each alone and under
+//! `not rule:`.
+//!
+//! The kinds differential (`run_kinds`): a seeded generator writes expression-shaped check
+//! kinds (Python's operators, keywords, brackets, comprehensions, lambdas, calls, subscripts,
+//! strings and f-strings, numbers in every form, odd whitespace, and broken text);
+//! `classify_kinds.py` gives CPython's verdict on each (`ast.literal_eval`: a literal and its
+//! `str()`, `ValueError`, `SyntaxError` or another exception) and
+//! `keystone_policy::classify_kind` must give the same.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -304,15 +314,432 @@ fn generate(dir: &Path) -> anyhow::Result<usize> {
         json!([["( 1\n):1"]]),
         json!([["x\n y:1"], ["@"]]),
         json!([["1 2:1"], ["@"]]),
+        // Python expressions that are not literals: ValueError, then a path (issue #22)
+        json!([["xyz and methods:token", "role:member"]]),
+        json!([["xyz and methods:token AND role:manager"]]),
+        json!([["methods:password"]]),
+        json!([["user.id if 1 else 2:admin1"], ["role:reader"]]),
+        json!([["not roles:member"]]),
+        json!([["roles or x:member"]]),
+        json!([["lambda: 1:x"]]),
+        json!([["[x for x in roles]:x"]]),
+        json!([["f(x, *y, z=1):x"]]),
+        json!([["a[1:2]"]]),
+        json!([["await x:y", "@"]]),
+        json!([["(yield):x"], ["@"]]),
+        json!([["x if y:x"], ["@"]]),
+        json!([["'a' b'b':x"], ["@"]]),
+        json!([["{[1]}:x"], ["@"]]),
+        json!([["f'{x!z}':x"], ["@"]]),
+        json!([["0o17:15"]]),
+        json!([["1+2j:(1+2j)"]]),
     ];
     for (i, l) in lists.iter().enumerate() {
         rules.insert(format!("list:{i}"), l.clone());
+    }
+    // generated expression kinds in the list form, alone and under `not` (`not rule:...`
+    // allows where the kind is a path that is not found, raises where the kind raises)
+    let mut kind_rng = StdRng::seed_from_u64(0x6b69_6e64);
+    let matches = ["x", "member", "%(user_id)s", "True", "1", "password"];
+    for i in 0..KIND_RULES {
+        let kind = kind_expression(&mut kind_rng, i % 3).replace(':', "");
+        let matched = pick(&mut kind_rng, &matches);
+        rules.insert(
+            format!("kind:{i:03}"),
+            json!([[format!("{kind}:{matched}")]]),
+        );
+        rules.insert(
+            format!("not-kind:{i:03}"),
+            Value::String(format!("not rule:kind:{i:03}")),
+        );
     }
     std::fs::write(
         dir.join("generated-policy.json"),
         serde_json::to_string_pretty(&Value::Object(rules))?,
     )?;
-    Ok(count + lists.len())
+    Ok(count + lists.len() + 2 * KIND_RULES)
+}
+
+/// Generated list-of-lists rules whose kinds are expressions.
+const KIND_RULES: usize = 200;
+
+const KIND_NAMES: &[&str] = &[
+    "a", "b", "x", "xyz", "methods", "token", "user_id", "roles", "set", "True", "False", "None",
+    "print", "match", "_", "é", "ſet", "if", "in", "is", "not", "and", "or", "for", "lambda",
+    "await", "yield", "async", "class", "else", "from", "del",
+];
+const KIND_NUMBERS: &[&str] = &[
+    "0",
+    "1",
+    "00",
+    "0123",
+    "1_0",
+    "1__0",
+    "1_",
+    "0x1f",
+    "0X_F",
+    "0o17",
+    "0o8",
+    "0b101",
+    "0b2",
+    "1.5",
+    "1.",
+    ".5",
+    "1e5",
+    "1E-5",
+    "1e",
+    "1e+",
+    "1j",
+    "1.5J",
+    "1e400",
+    "1e400j",
+    "10000000000000000000000",
+    "0xffffffffffffffffffffffffffffffffffffffff",
+    "1if",
+    "1else",
+    "1a",
+    "0_0",
+    "09.5",
+    "1.e5",
+    "0e0",
+    "1__",
+    "1_000.0_5",
+];
+const KIND_STRINGS: &[&str] = &[
+    "'a'",
+    "\"b\"",
+    "''",
+    "'''t'''",
+    "\"\"\"u\"\"\"",
+    "b'x'",
+    "B'y'",
+    "rb'\\d'",
+    "Rb'z'",
+    "br''",
+    "u'v'",
+    "U'w'",
+    "r'\\n'",
+    "f'{x}'",
+    "F'{a!r}'",
+    "f'{x:>{w}}'",
+    "f'{x=}'",
+    "fr'{x}'",
+    "rf'\\{x}'",
+    "f''",
+    "'\\x41'",
+    "'\\x4'",
+    "'\\u00e9'",
+    "'\\U0001F600'",
+    "'\\777'",
+    "'\\q'",
+    "b'\\xff'",
+    "b'é'",
+    "'é'",
+    "ub''",
+    "bu''",
+    "ur''",
+    "f'{'",
+    "f'}'",
+    "f'{{}}'",
+    "f'{}'",
+    "f'{x!z}'",
+    "f'{a#}'",
+    "'a",
+    "'''a",
+    "f'{x:{y:{z}}}'",
+    "f'{*a, b}'",
+    "f'{yield}'",
+    "f'{x for x in y}'",
+    "f'{lambda:1}'",
+    "f'{(lambda:1)}'",
+];
+const KIND_BINARY: &[&str] = &[
+    "+", "-", "*", "/", "//", "%", "@", "**", "<<", ">>", "&", "|", "^", "<", ">", "==", "!=",
+    "<=", ">=", "<>", "in", "not in", "is", "is not", "and", "or", "if", "else", ":=", "=", ",",
+    ".", ":", "->", "+=", ";", "!", "$", "?",
+];
+const KIND_PREFIXES: &[&str] = &[
+    "-",
+    "+",
+    "~",
+    "not ",
+    "await ",
+    "*",
+    "**",
+    "lambda: ",
+    "lambda x: ",
+    "lambda x=1, *a, k, **kw: ",
+    "lambda *, a: ",
+    "lambda a, /: ",
+    "yield ",
+    "yield from ",
+];
+const KIND_BLANKS: &[&str] = &["", " ", "  ", "\t", "\n", " \\\n", "#c\n", "\x0c"];
+
+/// An expression-shaped kind, `depth` levels of nesting at most: mostly valid Python, often
+/// not a literal, sometimes broken.
+fn kind_expression(rng: &mut StdRng, depth: usize) -> String {
+    if depth == 0 {
+        return kind_atom(rng, 0);
+    }
+    match rng.random_range(0..20) {
+        0..7 => kind_atom(rng, depth),
+        7..14 => {
+            let left = kind_expression(rng, depth - 1);
+            let (b1, op, b2) = (
+                pick(rng, &KIND_BLANKS[..3]),
+                pick(rng, KIND_BINARY),
+                pick(rng, &KIND_BLANKS[..3]),
+            );
+            format!("{left}{b1}{op}{b2}{}", kind_expression(rng, depth - 1))
+        }
+        14..17 => {
+            let prefix = pick(rng, KIND_PREFIXES);
+            format!("{prefix}{}", kind_expression(rng, depth - 1))
+        }
+        17..19 => {
+            let body = kind_expression(rng, depth - 1);
+            let test = kind_expression(rng, depth - 1);
+            format!("{body} if {test} else {}", kind_expression(rng, depth - 1))
+        }
+        _ => {
+            let left = kind_expression(rng, depth - 1);
+            let blank = pick(rng, KIND_BLANKS);
+            format!("{left}{blank}{}", kind_expression(rng, depth - 1))
+        }
+    }
+}
+
+/// `n` items from `item`, joined by `, `, with a trailing comma or not.
+fn kind_items(rng: &mut StdRng, n: usize, item: impl Fn(&mut StdRng) -> String) -> String {
+    let items: Vec<String> = (0..n).map(|_| item(rng)).collect();
+    let comma = if n > 0 && rng.random_bool(0.3) {
+        ","
+    } else {
+        ""
+    };
+    format!("{}{comma}", items.join(", "))
+}
+
+fn kind_atom(rng: &mut StdRng, depth: usize) -> String {
+    let simple = rng.random_range(0..100);
+    if simple < 25 || depth == 0 {
+        return pick(rng, KIND_NAMES).to_owned();
+    }
+    if simple < 40 {
+        return pick(rng, KIND_NUMBERS).to_owned();
+    }
+    if simple < 50 {
+        let s = pick(rng, KIND_STRINGS).to_owned();
+        return if rng.random_bool(0.2) {
+            format!("{s} {}", pick(rng, KIND_STRINGS))
+        } else {
+            s
+        };
+    }
+    if simple < 53 {
+        return "...".into();
+    }
+    let d = depth - 1;
+    let e = |rng: &mut StdRng| kind_expression(rng, d);
+    let n = rng.random_range(0..4);
+    match rng.random_range(0..14) {
+        0 => format!("({})", e(rng)),
+        1 => format!("({})", kind_items(rng, n, e)),
+        2 => format!("[{}]", kind_items(rng, n, e)),
+        // a set of one member: Python prints larger ones in hash order
+        3 => format!("{{{}}}", e(rng)),
+        4 => {
+            let items = kind_items(rng, n, |rng| {
+                let key = e(rng);
+                format!("{key}: {}", e(rng))
+            });
+            format!("{{{items}}}")
+        }
+        5 => {
+            let (open, close) = [("[", "]"), ("(", ")"), ("{", "}")][rng.random_range(0..3)];
+            let element = e(rng);
+            let asynchronous = if rng.random_bool(0.2) { "async " } else { "" };
+            let target = kind_target(rng, d);
+            let iterable = e(rng);
+            let guard = if rng.random_bool(0.5) {
+                format!(" if {}", e(rng))
+            } else {
+                String::new()
+            };
+            format!("{open}{element} {asynchronous}for {target} in {iterable}{guard}{close}")
+        }
+        6 => {
+            let func = kind_atom(rng, d);
+            let args = kind_items(rng, n, |rng| match rng.random_range(0..6) {
+                0 => format!("*{}", e(rng)),
+                1 => format!("**{}", e(rng)),
+                2 => {
+                    let name = pick(rng, KIND_NAMES);
+                    format!("{name}={}", e(rng))
+                }
+                _ => e(rng),
+            });
+            format!("{func}({args})")
+        }
+        7 => {
+            let value = kind_atom(rng, d);
+            let slices = kind_items(rng, n.max(1), |rng| match rng.random_range(0..5) {
+                0 => {
+                    let lower = e(rng);
+                    format!("{lower}:{}", e(rng))
+                }
+                1 => format!(":{}:", e(rng)),
+                2 => format!("*{}", e(rng)),
+                _ => e(rng),
+            });
+            format!("{value}[{slices}]")
+        }
+        8 => {
+            let value = kind_atom(rng, d);
+            format!("{value}.{}", pick(rng, KIND_NAMES))
+        }
+        9 => "set()".into(),
+        10 => {
+            let (a, op, b) = (
+                pick(rng, KIND_NUMBERS),
+                pick(rng, &["+", "-"]),
+                pick(rng, KIND_NUMBERS),
+            );
+            format!("-{a}{op}{b}")
+        }
+        11 => {
+            let (key, value) = (e(rng), e(rng));
+            let target = kind_target(rng, d);
+            format!("{{{key}: {value} for {target} in {}}}", e(rng))
+        }
+        12 => match rng.random_range(0..3) {
+            0 => "(yield)".into(),
+            1 => format!("(yield {})", e(rng)),
+            _ => format!("(yield from {})", e(rng)),
+        },
+        _ => pick(rng, KIND_NAMES).to_owned(),
+    }
+}
+
+/// The target of a comprehension's `for`.
+fn kind_target(rng: &mut StdRng, depth: usize) -> String {
+    let n = rng.random_range(0..3);
+    match rng.random_range(0..8) {
+        0 if depth > 0 => {
+            let items = kind_items(rng, n, |rng| kind_target(rng, depth - 1));
+            format!("({items})")
+        }
+        1 if depth > 0 => {
+            let items = kind_items(rng, n, |rng| kind_target(rng, depth - 1));
+            format!("[{items}]")
+        }
+        2 if depth > 0 => format!("*{}", kind_target(rng, depth - 1)),
+        3 => {
+            let value = kind_atom(rng, depth);
+            format!("{value}.{}", pick(rng, KIND_NAMES))
+        }
+        4 => format!("{}[0]", kind_atom(rng, depth)),
+        5 => kind_atom(rng, depth),
+        _ => pick(rng, KIND_NAMES).to_owned(),
+    }
+}
+
+/// The kinds for the kinds differential.
+fn generated_kinds(count: usize) -> Vec<String> {
+    let mut rng = StdRng::seed_from_u64(0x4b49_4e44_5331);
+    (0..count)
+        .map(|_| {
+            let depth = rng.random_range(0..5);
+            let mut kind = kind_expression(&mut rng, depth);
+            if rng.random_bool(0.1) {
+                kind.insert_str(0, pick(&mut rng, KIND_BLANKS));
+            }
+            if rng.random_bool(0.1) {
+                kind.push_str(pick(&mut rng, KIND_BLANKS));
+            }
+            kind
+        })
+        .collect()
+}
+
+/// Our verdict on `kind`, in `classify_kinds.py`'s words.
+fn our_verdict(kind: &str) -> String {
+    use keystone_policy::{KindClass, classify_kind};
+    match classify_kind(kind) {
+        KindClass::Literal(text) => format!("literal {}", Value::String(text)),
+        KindClass::ValueError => "value".into(),
+        KindClass::SyntaxError(_) => "syntax".into(),
+        KindClass::OtherError(e) => {
+            let name = e.split(':').next().unwrap_or_default().to_owned();
+            format!("error {}", Value::String(name))
+        }
+        other => format!("unknown {other:?}"),
+    }
+}
+
+/// Python's verdict in comparable form: the literal's text decoded, the messages left out.
+fn python_verdict(line: &str) -> String {
+    let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
+    match word {
+        "literal" => match serde_json::from_str::<String>(rest) {
+            Ok(text) => format!("literal {}", Value::String(text)),
+            Err(_) => format!("unreadable {line}"),
+        },
+        "error" => format!("error {rest}"),
+        other => other.to_owned(),
+    }
+}
+
+/// Runs the kinds differential with `python` (3.11, as the venv's): `count` generated kinds,
+/// each classified by CPython and by keystone-policy.
+pub(crate) fn run_kinds(python: &Path, count: usize) -> anyhow::Result<DiffReport> {
+    let dir = PathBuf::from("target/conformance/policy");
+    std::fs::create_dir_all(&dir)?;
+    let kinds = generated_kinds(count);
+    let mut input = String::new();
+    for kind in &kinds {
+        input.push_str(&Value::String(kind.clone()).to_string());
+        input.push('\n');
+    }
+    let input_file = dir.join("kinds.jsonl");
+    std::fs::write(&input_file, input)?;
+    let out = Command::new(python)
+        .arg("xtask/src/classify_kinds.py")
+        .arg(&input_file)
+        .output()
+        .context("cannot run classify_kinds.py")?;
+    if !out.status.success() {
+        bail!(
+            "classify_kinds.py failed with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let verdicts: Vec<&str> = stdout.lines().collect();
+    if verdicts.len() != kinds.len() {
+        bail!(
+            "classify_kinds.py gave {} verdicts for {} kinds",
+            verdicts.len(),
+            kinds.len()
+        );
+    }
+    let mut disagreements = Vec::new();
+    for (kind, theirs) in kinds.iter().zip(verdicts) {
+        let (ours, theirs) = (our_verdict(kind), python_verdict(theirs));
+        if ours != theirs {
+            disagreements.push(format!(
+                "kind {}: keystone-policy says {ours}, Python says {theirs}",
+                Value::String(kind.clone())
+            ));
+        }
+    }
+    Ok(DiffReport {
+        lines: kinds.len(),
+        disagreements,
+        generated_rules: kinds.len(),
+    })
 }
 
 fn token(roles: &[&str], scope: Value, user: &str) -> Value {
@@ -431,8 +858,9 @@ fn cases(dir: &Path, policy: &Path, prefix: &str) -> anyhow::Result<Vec<Case>> {
 
 /// The Python side: one process runs every case through `oslo_policy.shell.tool`.
 const DRIVER: &str = r#"
-import contextlib, io, json, logging, sys
+import contextlib, io, json, logging, sys, warnings
 logging.disable(logging.CRITICAL)  # oslo.policy logs a traceback for every unparsable rule
+warnings.simplefilter("ignore")  # SyntaxWarnings for kinds such as `1if`
 from oslo_policy import shell
 cases = json.load(open(sys.argv[1]))
 out = {}

@@ -149,3 +149,44 @@ fn check_validate_sample_redundant_and_convert() {
     assert!(err.contains("/nonexistent"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Issue #22: a kind that is a Python expression but not a literal (`xyz and methods`) is a
+/// `ValueError` for `ast.literal_eval`, which oslo.policy's generic check catches to look the
+/// kind up as a path: the check fails, and `not` of it passes. Only what Python cannot parse
+/// (`xyz and`) raises. The expected lines are what oslopolicy-checker (oslo.policy 6.0.1)
+/// printed for these files.
+#[test]
+fn check_reads_python_expression_kinds_as_oslopolicy_checker_does() {
+    let dir = std::env::temp_dir().join(format!("kp-cli-kinds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = write(
+        &dir,
+        "policy.json",
+        r#"{"issue:a": [["xyz and methods:token"]], "issue:b": "not rule:issue:a", "issue:c": [["xyz and methods:token AND role:manager"]], "issue:d": [["xyz and:token"]], "issue:e": "not rule:issue:d", "issue:f": [["methods:password"]]}"#,
+    );
+    let access = write(
+        &dir,
+        "token.json",
+        r#"{"token": {"methods": ["password"], "roles": [{"id": "1", "name": "member"}], "user": {"id": "u1", "domain": {"id": "default", "name": "Default"}}, "project": {"id": "p1", "name": "p", "domain": {"id": "default", "name": "Default"}}}}"#,
+    );
+    let (code, out, err) = run(&["check", "--policy", &policy, "--access", &access]);
+    assert_eq!(code, 0, "{err}");
+    let decisions: Vec<&str> = out
+        .lines()
+        .filter(|l| {
+            l.starts_with("passed: ") || l.starts_with("failed: ") || l.starts_with("exception: ")
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            "failed: issue:a",
+            "passed: issue:b",
+            "failed: issue:c",
+            "exception: xyz and:token",
+            "exception: not rule:issue:d",
+            "passed: issue:f",
+        ]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

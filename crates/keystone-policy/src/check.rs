@@ -214,6 +214,7 @@ impl Env<'_> {
                 };
                 match meaning {
                     KindMeaning::Literal(text) => Ok(*text == *matched),
+                    KindMeaning::Unequal => Ok(false),
                     KindMeaning::Raise(e) => {
                         Err(Raised(format!("invalid check kind {:?}: {e}", check.kind)))
                     }

@@ -48,5 +48,6 @@ pub use enforcer::{
     DeprecatedRule, Enforcer, EnforcerConfig, Explanation, LoadError, Operation, PolicyError,
     PolicyTextError, RegisterError, RuleDefault, RuleProblem, parse_policy_text, read_policy_file,
 };
+pub use literal::{KindClass, classify_kind};
 pub use parser::{Check, MAX_NESTING, Parsed, Rule, parse, parse_list, parse_text, parse_value};
 pub use sample::{format_rule, sample};

@@ -141,37 +141,53 @@ fn deeply_nested_literal_kinds_raise_or_read_as_paths() {
     on_small_stack(|| {
         let n = 50_000;
         let brackets = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
-        // too many nested brackets is a SyntaxError (Python's own limit is 200)
-        assert!(matches!(classify(&brackets(n)), KindMeaning::Raise(_)));
-        assert!(matches!(
-            classify(&brackets(MAX_BRACKETS + 1)),
-            KindMeaning::Raise(_)
-        ));
+        let raises = |kind: &str| matches!(classify(kind), KindMeaning::Raise(_));
+        // Python's tokenizer refuses a 201st nested bracket ("too many nested parentheses")
+        assert_eq!(MAX_BRACKETS, 200);
+        assert!(raises(&brackets(n)));
+        assert!(raises(&brackets(MAX_BRACKETS + 1)));
         assert_eq!(
             classify(&brackets(MAX_BRACKETS)),
             KindMeaning::Literal(brackets(MAX_BRACKETS))
         );
         let parens = format!("{}-1{}", "(".repeat(MAX_BRACKETS), ")".repeat(MAX_BRACKETS));
         assert_eq!(classify(&parens), KindMeaning::Literal("-1".into()));
-        assert!(matches!(
-            classify(&format!("{}{}", "f(".repeat(n), ")".repeat(n))),
-            KindMeaning::Raise(_)
-        ));
-        // chains Python parses without brackets are valid expressions but not literals
-        for kind in [
-            format!("{}1", "-".repeat(n)),
-            format!("{}1", "+-~".repeat(n)),
-            format!("{}2", "2**".repeat(n)),
-            format!("{}2", "2**-".repeat(n)),
-            format!("{}1", "1+".repeat(n)),
-            format!("{}1", "1-".repeat(n)),
-            format!("{}x", "not ".repeat(n)),
-        ] {
+        assert!(raises(&format!("{}{}", "f(".repeat(n), ")".repeat(n))));
+        let calls = format!("{}{}", "f(".repeat(MAX_BRACKETS), ")".repeat(MAX_BRACKETS));
+        assert!(matches!(classify(&calls), KindMeaning::Path(_)));
+        // 200 nested lists whose items come second go past the parser's 6000 nested rule
+        // calls: Python's MemoryError
+        let second = format!(
+            "{}1{}",
+            "[1, ".repeat(MAX_BRACKETS),
+            "]".repeat(MAX_BRACKETS)
+        );
+        assert!(raises(&second));
+        let second = format!("{}1{}", "[1, ".repeat(190), "]".repeat(190));
+        assert!(matches!(classify(&second), KindMeaning::Literal(_)));
+        // chains Python parses without brackets: valid expressions but not literals, up to
+        // the depth where building the AST raises RecursionError (or the parser MemoryError)
+        let chains: [fn(usize) -> String; 8] = [
+            |n| format!("{}1", "-".repeat(n)),
+            |n| format!("{}1", "+-~".repeat(n / 3)),
+            |n| format!("{}2", "2**".repeat(n)),
+            |n| format!("{}1", "1+".repeat(n)),
+            |n| format!("{}x", "not ".repeat(n)),
+            |n| format!("a{}", ".b".repeat(n)),
+            |n| format!("{}1", "x if y else ".repeat(n)),
+            |n| format!("{}1", "lambda:".repeat(n)),
+        ];
+        for chain in chains {
+            let kind = chain(2000);
             assert_eq!(
                 classify(&kind),
                 KindMeaning::Path(kind.split('.').map(str::to_owned).collect()),
                 "{kind:.40}"
             );
+            for n in [3000, n] {
+                let kind = chain(n);
+                assert!(raises(&kind), "{kind:.40}");
+            }
         }
         // a kind that raises denies, under `not` too
         let e = enforcer(&[

@@ -2,4 +2,5 @@
 //! kinds, the canonical text of a rule), so they live inside the crate rather than in `tests/`.
 
 mod hostile;
+mod kinds;
 mod properties;
