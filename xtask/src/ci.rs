@@ -33,14 +33,7 @@ pub(crate) fn ci() -> anyhow::Result<()> {
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     cargo(&["test", "--workspace"])?;
-    cargo(&[
-        "run",
-        "--quiet",
-        "-p",
-        "example-service",
-        "--example",
-        "demo",
-    ])?;
+    crate::demo()?;
     // every library crate is ready for crates.io: its manifest, its files, and a build of the
     // packaged sources alone (a file included from outside the crate fails here)
     let mut package = vec!["package", "--allow-dirty"];

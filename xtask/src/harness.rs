@@ -23,6 +23,11 @@ pub(crate) const PACKAGES: &[&str] = &[
     "gunicorn==23.0.0",
 ];
 
+/// The environment that keeps the Python tools from printing what nobody acts on: the
+/// deprecation warnings and banners (Eventlet's, oslo's, pkg_resources') that every run of
+/// Keystone's, keystonemiddleware's and the CLI's code prints.
+pub(crate) const QUIET_PYTHON: &[(&str, &str)] = &[("PYTHONWARNINGS", "ignore")];
+
 /// One line of the summary table.
 pub(crate) struct StepReport {
     pub(crate) step: &'static str,
@@ -61,14 +66,21 @@ impl Venv {
         Ok(Venv { dir })
     }
 
-    /// A program installed in the venv.
     /// The venv's directory.
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// A program installed in the venv.
     pub(crate) fn bin(&self, name: &str) -> PathBuf {
         self.dir.join("bin").join(name)
+    }
+
+    /// A program of the venv, to run with Python's warnings silenced ([`QUIET_PYTHON`]).
+    pub(crate) fn command(&self, name: &str) -> Command {
+        let mut cmd = Command::new(self.bin(name));
+        cmd.envs(QUIET_PYTHON.iter().copied());
+        cmd
     }
 }
 
@@ -109,6 +121,8 @@ impl FakeProcess {
                     .flat_map(|s| [std::ffi::OsStr::new("--seed"), s.as_os_str()]),
             )
             .args(args)
+            // problems only: a line per request would bury the steps' own output
+            .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -36,20 +36,27 @@ const USAGE: &str = "usage: cargo xtask <ci|demo|e2e|chaos|conformance|bench>
                keystonemiddleware, keystone-proxy)
   bench        criterion benchmarks, and the same policy checks timed with oslo.policy: ratios";
 
+/// The demo: built first with cargo's progress shown (a fresh clone compiles for a minute or
+/// two), then run quietly so that its transcript stands alone.
+pub(crate) fn demo() -> anyhow::Result<()> {
+    util::cargo(&["build", "-p", "example-service", "--example", "demo"])?;
+    util::cargo(&[
+        "run",
+        "--quiet",
+        "-p",
+        "example-service",
+        "--example",
+        "demo",
+    ])
+}
+
 fn main() -> anyhow::Result<()> {
     let root = util::project_root();
     std::env::set_current_dir(&root)?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci::ci(),
-        Some("demo") => util::cargo(&[
-            "run",
-            "--quiet",
-            "-p",
-            "example-service",
-            "--example",
-            "demo",
-        ]),
+        Some("demo") => demo(),
         Some("e2e") => util::cargo(&["test", "-p", "example-service", "--test", "e2e"]),
         Some("chaos") => chaos::run(),
         Some("conformance") if args.len() > 1 => conformance::run_only(&args[1..]),

@@ -30,6 +30,7 @@ impl Cli<'_> {
                 cmd.env(key, v);
             }
         }
+        cmd.envs(crate::harness::QUIET_PYTHON.iter().copied());
         // an empty value in `env` removes the variable
         for (k, v) in self.env.iter().chain(env) {
             if v.is_empty() {

@@ -27,7 +27,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn all_rust_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in ["crates", "xtask"] {
+    for dir in ["crates", "examples", "xtask"] {
         rust_files(&root().join(dir), &mut files);
     }
     assert!(files.len() > 10, "found only {} Rust files", files.len());

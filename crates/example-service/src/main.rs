@@ -16,7 +16,7 @@ use keystone_middleware::{AuthTokenLayer, Policy};
 use keystone_policy::Enforcer;
 
 /// mimalloc: the middleware allocates a little per request on every worker thread, and glibc's
-/// allocator makes those threads wait on each other (see docs/middleware.md, "Performance").
+/// allocator makes those threads wait on each other (see docs/performance.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -33,6 +33,7 @@ mod api;
 mod controls;
 mod error;
 mod extract;
+mod logins;
 mod policy;
 mod routes;
 pub mod seed;
@@ -55,6 +56,7 @@ use tokio::task::JoinHandle;
 
 pub use controls::{Clock, Controls, Fault};
 pub use error::ApiError;
+pub use logins::{AppCredLogin, Login, LoginProject};
 pub use seed::{Seed, SeedError};
 pub use store::{ProjectRec, RoleRec, Store, TokenRec, TokenScope, UserRec};
 
@@ -109,6 +111,7 @@ pub struct FakeKeystoneBuilder {
     token_ttl: Duration,
     seed: Option<Seed>,
     controls_api: bool,
+    access_log: bool,
 }
 
 impl Default for FakeKeystoneBuilder {
@@ -119,6 +122,7 @@ impl Default for FakeKeystoneBuilder {
             token_ttl: DEFAULT_TOKEN_TTL,
             seed: None,
             controls_api: false,
+            access_log: false,
         }
     }
 }
@@ -157,6 +161,15 @@ impl FakeKeystoneBuilder {
         self
     }
 
+    /// Logs one line per request at `info` (target `keystone_fake::access`): the method, the
+    /// path (without the query), the status, the latency and, when known, the caller's user
+    /// name (the token's owner, or for a token request the user it was issued to); never a
+    /// token or a password. Off by default: tests see only what they ask for.
+    pub fn access_log(mut self, on: bool) -> Self {
+        self.access_log = on;
+        self
+    }
+
     /// Binds, bootstraps, seeds and starts serving.
     pub async fn start(self) -> Result<FakeKeystone, FakeError> {
         if self.controls_api && !self.listen.ip().is_loopback() {
@@ -172,6 +185,7 @@ impl FakeKeystoneBuilder {
             controls: Controls::default(),
             token_ttl: Mutex::new(to_chrono(self.token_ttl)),
             controls_api: self.controls_api,
+            access_log: self.access_log,
         });
         let _ = shared.base_url.set(base.clone());
         let admin = bootstrap(&mut shared.store(), &base, self.admin_password)?;
@@ -292,6 +306,13 @@ impl FakeKeystone {
             a.user_domain_name,
             a.project_domain_name
         )
+    }
+
+    /// Every user who can get a token, with a password or an application credential, the
+    /// bootstrap `admin` first: their secrets, the roles they hold and the project a token is
+    /// best scoped to (what the binary prints at start).
+    pub fn logins(&self) -> Vec<Login> {
+        logins::logins(&self.shared.store())
     }
 
     /// The clock tokens are issued and checked against; tests move it forward.

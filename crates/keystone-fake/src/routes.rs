@@ -1,9 +1,11 @@
 //! The router: every route of the fake and the handler that serves it, the fallbacks, and the
 //! middleware every answer goes through (request counters and faults, Keystone's headers).
 
+use std::time::Instant;
+
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -43,14 +45,18 @@ pub(crate) fn router(state: AppState) -> Router {
             )
             .route("/_fake/clock", post(controls::advance_clock));
     }
-    routes
+    let mut routes = routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             keystone_headers,
-        ))
-        .with_state(state)
+        ));
+    // outermost: the line shows the answer as the client gets it, fallbacks included
+    if state.access_log {
+        routes = routes.layer(middleware::from_fn_with_state(state.clone(), access_log));
+    }
+    routes.with_state(state)
 }
 
 /// Version discovery and `/v3/auth/*`.
@@ -328,6 +334,40 @@ async fn route_controls(
         }
     }
     next.run(req).await
+}
+
+/// One line per request at `info`: method, path (never the query), status, latency, and the
+/// caller's user name when known: the owner of `X-Auth-Token`, or for a token just issued its
+/// user. Neither a token nor a password is ever written.
+async fn access_log(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    // looked up before the answer: a token revoked by this request still names its user
+    let caller = req
+        .headers()
+        .get("x-auth-token")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| state.store().token_user_name(t).map(str::to_owned));
+    let response = next.run(req).await;
+    let user = caller.or_else(|| {
+        let issued = method == Method::POST && response.status() == StatusCode::CREATED;
+        issued
+            .then(|| response.headers().get("x-subject-token"))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| state.store().token_user_name(t).map(str::to_owned))
+    });
+    tracing::info!(
+        target: "keystone_fake::access",
+        method = %method,
+        path,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        user = user.as_deref(),
+        "request"
+    );
+    response
 }
 
 /// Adds what every Keystone answer carries: `Vary`, a request id, and on a 401 the

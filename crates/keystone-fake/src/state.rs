@@ -67,6 +67,8 @@ pub(crate) struct Shared {
     pub(crate) token_ttl: Mutex<chrono::Duration>,
     /// Whether the test controls are served over HTTP (`/_fake/`).
     pub(crate) controls_api: bool,
+    /// Whether every request is logged (method, path, status, latency, user name).
+    pub(crate) access_log: bool,
 }
 
 /// The state handlers receive.

@@ -389,7 +389,7 @@ async fn the_fake_answers_like_a_live_keystone() {
             .map(|k| k.reason.as_str());
         let result = match (problems.is_empty(), known_reason) {
             (true, _) => "same".to_owned(),
-            (false, Some(reason)) => format!("known difference: {reason}"),
+            (false, Some(reason)) => format!("expected, a known difference: {reason}"),
             (false, None) => {
                 failures.push(format!("{}:\n  {}", step.name, problems.join("\n  ")));
                 "DIFFERENT".to_owned()

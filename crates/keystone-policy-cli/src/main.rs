@@ -5,8 +5,8 @@
 //! compared line by line.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -29,15 +29,26 @@ struct Cli {
 #[derive(Debug, clap::Args)]
 struct Inputs {
     /// The policy file (YAML or JSON).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     policy: PathBuf,
-    /// A token body as Keystone returns it (`{"token": {...}}`).
-    #[arg(long)]
+    /// A file holding a token body as Keystone returns it (`{"token": {...}}`), or `-` for
+    /// stdin. The body is the JSON Keystone answers to `GET /v3/auth/tokens` with the token
+    /// in `X-Subject-Token` (and any token allowed to validate it in `X-Auth-Token`), or to
+    /// the `POST` that issued it: `curl -s -H "X-Auth-Token: $OS_TOKEN" -H "X-Subject-Token:
+    /// $OS_TOKEN" $OS_AUTH_URL/auth/tokens > token.json`. Only the body: not curl -i's
+    /// headers, and not `openstack token issue -f json`, which prints a summary without the
+    /// roles.
+    #[arg(long, value_name = "FILE", verbatim_doc_comment)]
     access: PathBuf,
-    /// A JSON target; nested objects are flattened to dotted keys.
-    #[arg(long)]
+    /// A file holding a JSON target, or `-` for stdin; nested objects are flattened to dotted
+    /// keys. Without it: the token's `user_id` and `project_id`.
+    #[arg(long, value_name = "FILE")]
     target: Option<PathBuf>,
 }
+
+/// The help of every `--defaults`: what the file holds.
+const DEFAULTS_HELP: &str = "The registered defaults: a YAML list of {name, check_str, \
+description, operations: [{method, path}], scope_types} (not a policy file)";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -64,13 +75,13 @@ enum Command {
         rule: String,
     },
     /// Report rules that do not parse, refer to undefined rules, form cycles or (with
-    /// `--defaults`) are not registered, and a missing file; exit 1 if any.
+    /// `--defaults`) are not registered, and a missing file; exit 1 if any, otherwise print
+    /// a one-line summary.
     Validate {
         /// The policy file.
         #[arg(long)]
         policy: PathBuf,
-        /// Registered defaults (YAML list of name, check_str, ...).
-        #[arg(long)]
+        #[arg(long, value_name = "FILE", help = DEFAULTS_HELP)]
         defaults: Option<PathBuf>,
     },
     /// Print the file rules that are the same as the registered defaults.
@@ -78,14 +89,12 @@ enum Command {
         /// The policy file.
         #[arg(long)]
         policy: PathBuf,
-        /// Registered defaults.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE", help = DEFAULTS_HELP)]
         defaults: PathBuf,
     },
     /// Write a documented sample policy file from registered defaults.
     Sample {
-        /// Registered defaults.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE", help = DEFAULTS_HELP)]
         defaults: PathBuf,
         /// Where to write it (stdout by default).
         #[arg(long)]
@@ -99,8 +108,7 @@ enum Command {
         /// Where to write the YAML.
         #[arg(long)]
         output_file: PathBuf,
-        /// Registered defaults.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE", help = DEFAULTS_HELP)]
         defaults: Option<PathBuf>,
     },
 }
@@ -125,11 +133,26 @@ struct OperationEntry {
     path: String,
 }
 
-fn read_defaults(path: &std::path::Path) -> anyhow::Result<Vec<RuleDefault>> {
+fn read_defaults(path: &Path) -> anyhow::Result<Vec<RuleDefault>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let entries: Vec<DefaultEntry> =
+    let value: yaml_serde::Value =
         yaml_serde::from_str(&text).with_context(|| format!("in {}", path.display()))?;
+    if value.is_mapping() {
+        bail!(
+            "{} maps rule names to rules, as a policy file does; --defaults wants the registered \
+             defaults: a YAML list of {{name, check_str, description, operations: [{{method, \
+             path}}], scope_types}}, such as `- {{name: admin, check_str: \"role:admin\"}}`",
+            path.display()
+        );
+    }
+    let entries: Vec<DefaultEntry> = yaml_serde::from_value(value).with_context(|| {
+        format!(
+            "in {}: --defaults wants a YAML list of {{name, check_str, description, \
+             operations: [{{method, path}}], scope_types}}",
+            path.display()
+        )
+    })?;
     Ok(entries
         .into_iter()
         .map(|e| {
@@ -143,13 +166,59 @@ fn read_defaults(path: &std::path::Path) -> anyhow::Result<Vec<RuleDefault>> {
         .collect())
 }
 
-fn read_json(path: &std::path::Path) -> anyhow::Result<Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+/// The text of `path`, or of stdin for `-`.
+fn read_input(path: &Path) -> anyhow::Result<String> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read stdin")?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-fn load_rules(policy: &std::path::Path) -> anyhow::Result<RuleSet> {
+/// How `path` is named in messages.
+fn shown(path: &Path) -> String {
+    if path == Path::new("-") {
+        "stdin".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+fn read_json(path: &Path) -> anyhow::Result<Value> {
+    let text = read_input(path)?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", shown(path)))
+}
+
+/// The token body of `--access`, with what is wrong when it is something else.
+fn read_access(path: &Path) -> anyhow::Result<Value> {
+    let text = read_input(path)?;
+    if text.trim_start().starts_with("HTTP/") {
+        bail!(
+            "{} holds an HTTP response with its headers (it starts with HTTP/); --access wants \
+             only its JSON body: drop curl's -i (or -D -)",
+            shown(path)
+        );
+    }
+    let body: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", shown(path)))?;
+    let summary = body.get("token").is_none()
+        && ["id", "expires"].iter().all(|k| body.get(k).is_some())
+        && body.get("roles").is_none();
+    if summary {
+        bail!(
+            "{} looks like `openstack token issue -f json`, a summary without the roles; \
+             --access wants the token body Keystone answers to GET /v3/auth/tokens with the \
+             token in X-Subject-Token",
+            shown(path)
+        );
+    }
+    Ok(body)
+}
+
+fn load_rules(policy: &Path) -> anyhow::Result<RuleSet> {
     let raw = read_policy_file(policy)?;
     let rules: HashMap<String, keystone_policy::Rule> = raw
         .iter()
@@ -165,7 +234,11 @@ fn creds_and_target(
     inputs: &Inputs,
     is_admin: bool,
 ) -> anyhow::Result<(Map<String, Value>, Map<String, Value>)> {
-    let creds = checker_credentials(&read_json(&inputs.access)?, is_admin)?;
+    if inputs.access == Path::new("-") && inputs.target.as_deref() == Some(Path::new("-")) {
+        bail!("only one of --access and --target can be - (stdin)");
+    }
+    let creds = checker_credentials(&read_access(&inputs.access)?, is_admin)
+        .with_context(|| format!("in {}", shown(&inputs.access)))?;
     let target = match &inputs.target {
         Some(path) => {
             let v = read_json(path)?;
@@ -280,11 +353,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     failed = true;
                 }
             }
-            Ok(if failed {
-                ExitCode::FAILURE
+            if failed {
+                return Ok(ExitCode::FAILURE);
+            }
+            let against = if check_unknown {
+                format!(
+                    ", all of them among the {} registered defaults",
+                    registered.len()
+                )
             } else {
-                ExitCode::SUCCESS
-            })
+                String::new()
+            };
+            println!(
+                "{}: {} rules, none unparsable, undefined or circular{against}",
+                policy.display(),
+                enforcer.file_rules().len()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::ListRedundant { policy, defaults } => {
             let raw = read_policy_file(&policy)?;

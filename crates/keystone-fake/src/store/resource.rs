@@ -16,6 +16,11 @@ impl Store {
         }
     }
 
+    /// Every project, by id.
+    pub fn projects(&self) -> impl Iterator<Item = &ProjectRec> {
+        self.projects.values()
+    }
+
     /// A project by id, or by name within a domain.
     pub fn find_project(
         &self,

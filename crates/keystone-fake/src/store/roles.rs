@@ -4,6 +4,11 @@
 use super::{Actor, Grant, RoleRec, Store, Target};
 
 impl Store {
+    /// Every role, by id.
+    pub fn roles(&self) -> impl Iterator<Item = &RoleRec> {
+        self.roles.values()
+    }
+
     /// A role by name (global roles only).
     pub fn role_by_name(&self, name: &str) -> Option<&RoleRec> {
         self.roles

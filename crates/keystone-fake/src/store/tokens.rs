@@ -212,6 +212,13 @@ impl Store {
         self.tokens.len()
     }
 
+    /// The name of the user a token this store issued belongs to, whether or not the token is
+    /// still good (for logs: never the token itself).
+    pub(crate) fn token_user_name(&self, token: &str) -> Option<&str> {
+        let rec = self.tokens.get(token)?;
+        Some(self.users.get(&rec.user_id)?.name.as_str())
+    }
+
     /// Looks a token up and checks that it is still good. A trust-scoped token's trust is
     /// checked first, as Keystone checks it while rebuilding the token: a trust gone answers
     /// for an expired or revoked token too.
