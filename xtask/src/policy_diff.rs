@@ -710,7 +710,7 @@ pub(crate) fn run_kinds(python: &Path, count: usize) -> anyhow::Result<DiffRepor
         .output()
         .context("cannot run classify_kinds.py")?;
     if !out.status.success() {
-        bail!(
+        anyhow::bail!(
             "classify_kinds.py failed with {}: {}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
@@ -719,7 +719,7 @@ pub(crate) fn run_kinds(python: &Path, count: usize) -> anyhow::Result<DiffRepor
     let stdout = String::from_utf8_lossy(&out.stdout);
     let verdicts: Vec<&str> = stdout.lines().collect();
     if verdicts.len() != kinds.len() {
-        bail!(
+        anyhow::bail!(
             "classify_kinds.py gave {} verdicts for {} kinds",
             verdicts.len(),
             kinds.len()
