@@ -267,12 +267,7 @@ impl Service {
 
     /// Resident memory, in KiB.
     fn rss_kib(&self) -> anyhow::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?))?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmRSS")
+        crate::harness::rss_kib(self.pid()?)
     }
 }
 
@@ -486,10 +481,9 @@ async fn rotated_password(service: &Service, keystone: &Keystone) -> anyhow::Res
     let mut statuses = std::collections::BTreeMap::new();
     for batch in fresh.chunks(5) {
         let started = Instant::now();
-        let answers =
-            futures_join(batch.iter().map(|t| service.get("/v1/thing/list", Some(t)))).await;
-        for a in answers {
-            *statuses.entry(a?).or_insert(0u32) += 1;
+        for t in batch {
+            let status = service.get("/v1/thing/list", Some(t)).await?;
+            *statuses.entry(status).or_insert(0u32) += 1;
         }
         tokio::time::sleep(Duration::from_millis(100).saturating_sub(started.elapsed())).await;
     }
@@ -516,16 +510,6 @@ async fn rotated_password(service: &Service, keystone: &Keystone) -> anyhow::Res
         "answers {statuses:?}; {failed_logins} failed logins; recovered in {:.1?}",
         recovered.elapsed()
     ))
-}
-
-/// Awaits all of `futures`, in order.
-async fn futures_join<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let mut out = Vec::new();
-    let handles: Vec<_> = futures.collect();
-    for f in handles {
-        out.push(f.await);
-    }
-    out
 }
 
 async fn sigterm(service: &mut Service) -> anyhow::Result<String> {

@@ -9,11 +9,11 @@ use std::time::Instant;
 
 use anyhow::bail;
 
-use crate::harness::{PACKAGES, StepReport, Venv};
+use crate::harness::{PACKAGES, StepReport, Venv, first_failures};
 use crate::openstack_cli::openstack_cli;
 
-/// Runs every conformance step and prints the summary table; fails if any case failed.
-pub(crate) fn run() -> anyhow::Result<()> {
+/// The venv, and the binaries the steps run.
+fn prepare() -> anyhow::Result<Venv> {
     let venv = Venv::ensure(PACKAGES)?;
     crate::util::cargo(&[
         "build",
@@ -23,6 +23,12 @@ pub(crate) fn run() -> anyhow::Result<()> {
         "-p",
         "keystone-policy-cli",
     ])?;
+    Ok(venv)
+}
+
+/// Runs every conformance step and prints the summary table; fails if any case failed.
+pub(crate) fn run() -> anyhow::Result<()> {
+    let venv = prepare()?;
     let mut reports = vec![
         openstack_cli(&venv)?,
         oslo_policy(&venv)?,
@@ -41,25 +47,18 @@ pub(crate) fn run() -> anyhow::Result<()> {
 /// Runs only the named steps of those that need no real Keystone (for a quick look while
 /// working on one).
 pub(crate) fn run_only(steps: &[String]) -> anyhow::Result<()> {
-    let venv = Venv::ensure(PACKAGES)?;
-    crate::util::cargo(&[
-        "build",
-        "--quiet",
-        "-p",
-        "keystone-fake",
-        "-p",
-        "keystone-policy-cli",
-    ])?;
+    let venv = prepare()?;
     let mut reports = Vec::new();
     for step in steps {
         reports.push(match step.as_str() {
             "openstack-cli" => openstack_cli(&venv)?,
             "oslo-policy" => oslo_policy(&venv)?,
+            "python-kinds" => python_kinds(&venv)?,
             "keystonemiddleware" => crate::real_stack::keystonemiddleware(&venv)?,
             "keystone-proxy" => crate::proxy_stack::keystone_proxy(&venv)?,
             other => bail!(
-                "unknown step {other:?}: openstack-cli, oslo-policy, keystonemiddleware or \
-                 keystone-proxy"
+                "unknown step {other:?}: openstack-cli, oslo-policy, python-kinds, \
+                 keystonemiddleware or keystone-proxy"
             ),
         });
     }
@@ -106,16 +105,10 @@ fn python_kinds(venv: &Venv) -> anyhow::Result<StepReport> {
         report.lines,
         report.disagreements.len()
     );
-    let mut failures = report.disagreements;
-    if failures.len() > 20 {
-        let more = failures.len() - 20;
-        failures.truncate(20);
-        failures.push(format!("... and {more} more"));
-    }
     Ok(StepReport {
         step: "python-kinds",
         cases: report.lines,
-        failures,
+        failures: first_failures(report.disagreements, 20),
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -137,16 +130,10 @@ fn oslo_policy(venv: &Venv) -> anyhow::Result<StepReport> {
         "target/conformance/policy/disagreements.txt",
         report.disagreements.join("\n"),
     )?;
-    let mut failures = report.disagreements;
-    if failures.len() > 50 {
-        let more = failures.len() - 50;
-        failures.truncate(50);
-        failures.push(format!("... and {more} more"));
-    }
     Ok(StepReport {
         step: "oslo-policy",
         cases: report.lines,
-        failures,
+        failures: first_failures(report.disagreements, 50),
         seconds: started.elapsed().as_secs_f64(),
     })
 }

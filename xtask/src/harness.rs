@@ -147,3 +147,30 @@ impl FakeProcess {
         self.child.0.id()
     }
 }
+
+/// A free port on 127.0.0.1 (free when asked; the caller binds it soon after).
+pub(crate) fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// A process's resident memory, in KiB (`/proc/PID/status`).
+pub(crate) fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS for process {pid}"))
+}
+
+/// At most `keep` failures, and how many more there were.
+pub(crate) fn first_failures(mut failures: Vec<String>, keep: usize) -> Vec<String> {
+    if failures.len() > keep {
+        let more = failures.len() - keep;
+        failures.truncate(keep);
+        failures.push(format!("... and {more} more"));
+    }
+    failures
+}

@@ -33,7 +33,7 @@ const USAGE: &str = "usage: cargo xtask <ci|demo|e2e|chaos|conformance|bench>
                a rotated service password, SIGTERM mid-request
   conformance  the real openstack CLI (PyPI, venv under target/) against the fake;
                `conformance STEP...` runs only those steps (openstack-cli, oslo-policy,
-               keystonemiddleware, keystone-proxy)
+               python-kinds, keystonemiddleware, keystone-proxy)
   bench        criterion benchmarks, and the same policy checks timed with oslo.policy: ratios";
 
 /// The demo: built first with cargo's progress shown (a fresh clone compiles for a minute or

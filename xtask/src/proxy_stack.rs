@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::harness::{FakeProcess, StepReport, Venv};
+use crate::harness::{FakeProcess, StepReport, Venv, free_port, rss_kib};
 
 /// The identity headers the gateway copies from the forward-auth answer to the upstream
 /// request (all of them, so that a client's own are replaced, empty when unset).
@@ -41,12 +41,6 @@ pub(crate) const FORWARDED_IDENTITY: &[&str] = &[
 ];
 
 const APP: &str = include_str!("proxy_app.py");
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
 
 /// The conformance step.
 pub(crate) fn keystone_proxy(venv: &Venv) -> anyhow::Result<StepReport> {
@@ -166,7 +160,7 @@ async fn cases(venv: &Venv) -> anyhow::Result<Vec<String>> {
         ),
     );
     // 300 MiB through the proxy, streamed
-    let before = rss_kib(&proxy)?;
+    let before = rss_kib(proxy.id().context("the proxy has ended")?)?;
     let chunks = futures_util::stream::iter(
         (0..4800).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 64 << 10])),
     );
@@ -178,7 +172,7 @@ async fn cases(venv: &Venv) -> anyhow::Result<Vec<String>> {
         .await?;
     let status = r.status().as_u16();
     let b: Value = r.json().await?;
-    let grown = rss_kib(&proxy)?.saturating_sub(before);
+    let grown = rss_kib(proxy.id().context("the proxy has ended")?)?.saturating_sub(before);
     check(
         status == 201 && b["length"] == 300u64 << 20,
         format!("a 300 MiB upload: {status} {}", b["length"]),
@@ -334,14 +328,4 @@ async fn wait_for(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     Ok(())
-}
-
-fn rss_kib(child: &Child) -> anyhow::Result<u64> {
-    let pid = child.id().context("the proxy has ended")?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmRSS")
 }

@@ -3,7 +3,6 @@
 //! client's integration tests and example-service's seed flow against it, and
 //! keystonemiddleware 13.0.1 against our fake.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -11,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::Value;
 
+use crate::harness::free_port;
 use crate::harness::{FakeProcess, StepReport, Venv};
 use crate::util::{KillOnDrop, run_logged, tail};
 
@@ -24,10 +24,6 @@ pub(crate) struct RealKeystone {
     pub(crate) url: String,
     /// Where its server's output goes (tracebacks of its 500s included).
     pub(crate) log: PathBuf,
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 fn current(flag: &str) -> String {

@@ -52,26 +52,6 @@ enum Command {
     SamplePolicy,
 }
 
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down");
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -109,7 +89,13 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {listen}"))?;
             tracing::info!(address = %listener.local_addr()?, "myservice listening");
             let app = app_with_limits(state, auth, &cfg.server);
-            keystone_middleware::serve(listener, app, &cfg.server, shutdown()).await?;
+            keystone_middleware::serve(
+                listener,
+                app,
+                &cfg.server,
+                keystone_middleware::shutdown_signal(),
+            )
+            .await?;
             Ok(())
         }
     }

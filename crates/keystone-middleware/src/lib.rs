@@ -57,7 +57,7 @@ pub use context::{Context, ContextRejection, IdentityStatus};
 pub use headers::is_identity_header;
 pub use policy::{Policy, PolicyDenied};
 pub use request_id::{RequestId, RequestIdFuture, RequestIdLayer, RequestIdService, RequestIds};
-pub use serve::serve;
+pub use serve::{serve, shutdown_signal};
 
 /// Not part of the API: the token cache, reachable for the memory benchmark
 /// (`benches/cache_memory.rs`) only.

@@ -132,6 +132,30 @@ pub async fn serve(
     Ok(())
 }
 
+/// Resolves when the process is asked to stop: Ctrl-C, or SIGTERM on Unix. Pass it to
+/// [`serve`] as its `shutdown`.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
 /// The peer's address of a request's connection, when [`serve`] (or axum's
 /// `into_make_service_with_connect_info`) served it.
 pub(crate) fn peer_addr<B>(req: &axum::http::Request<B>) -> Option<SocketAddr> {

@@ -54,25 +54,6 @@ enum Command {
     },
 }
 
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down");
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -137,7 +118,13 @@ async fn main() -> anyhow::Result<()> {
                 }
                 None => None,
             };
-            keystone_middleware::serve(listener, app, &cfg.server, shutdown()).await?;
+            keystone_middleware::serve(
+                listener,
+                app,
+                &cfg.server,
+                keystone_middleware::shutdown_signal(),
+            )
+            .await?;
             let _ = stop.send(true);
             if let Some(admin) = admin {
                 admin.await??;
