@@ -12,6 +12,7 @@ const LIBRARIES: &[&str] = &[
     "keystone-policy-cli",
     "keystone-middleware",
     "keystone-fake",
+    "keystone-proxy",
 ];
 
 /// Runs fmt, clippy, rustdoc, the tests, the demo, packaging, chaos and the conformance steps.

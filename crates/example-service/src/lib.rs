@@ -241,7 +241,8 @@ async fn method_not_allowed() -> ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// The router: `GET /` without authentication, everything under `/v1` behind `auth` (its
+/// The router: `GET /` and `GET /metrics` (the layer's metrics, Prometheus text) without
+/// authentication, everything under `/v1` behind `auth` (its
 /// unknown paths too, so that without a token they answer 401 as keystonemiddleware's whole-app
 /// filter does, not 404); around all of it an access log line per response (status, latency,
 /// in the request's span) and request ids.
@@ -257,6 +258,10 @@ pub fn app_with_limits(
     auth: AuthTokenLayer,
     limits: &ServerConfig,
 ) -> Router {
+    let mut registry =
+        keystone_middleware::prometheus_client::registry::Registry::with_prefix("myservice");
+    auth.register_metrics(&mut registry);
+    let registry = Arc::new(registry);
     let v1 = Router::new()
         .route("/thing/list", get(thing_list))
         .route("/proxy", get(proxy_index).post(proxy_create))
@@ -270,6 +275,10 @@ pub fn app_with_limits(
         .with_state(state);
     Router::new()
         .route("/", get(liveness))
+        .route(
+            "/metrics",
+            get(move || async move { keystone_middleware::metrics_response(&registry) }),
+        )
         .method_not_allowed_fallback(method_not_allowed)
         .nest("/v1", v1)
         .fallback(not_found)

@@ -202,6 +202,28 @@ async fn the_seed_flow() {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b["proxies"], json!([]));
+
+    // the layer's metrics, without a token: three callers' tokens validated once each, timed
+    let metrics = reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} not in:\n{metrics}"))
+    };
+    assert_eq!(value("myservice_validations_total"), 3.0, "{metrics}");
+    assert_eq!(
+        value("myservice_validation_latency_seconds_count"),
+        3.0,
+        "{metrics}"
+    );
+    assert!(value("myservice_validation_latency_seconds_sum") > 0.0);
+    assert!(value("myservice_token_cache_hits_total") > 0.0);
 }
 
 #[tokio::test]

@@ -63,8 +63,10 @@ pub enum Rejection {
 }
 
 /// Cache counters.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct CacheStats {
+    /// How long Keystone took to answer validations.
+    pub(crate) validation_latency: prometheus_client::metrics::histogram::Histogram,
     /// Hits in the shared cache; hits in the per-thread maps are counted there.
     hits: AtomicU64,
     misses: AtomicU64,
@@ -101,6 +103,23 @@ pub struct CacheCounters {
     /// Requests answered 503 because Keystone rejected the service's own credentials or its
     /// permission to validate tokens (a configuration mistake, not an outage).
     pub credentials_rejected: u64,
+}
+
+impl Default for CacheStats {
+    fn default() -> Self {
+        CacheStats {
+            validation_latency: crate::metrics::validation_histogram(),
+            hits: AtomicU64::default(),
+            misses: AtomicU64::default(),
+            coalesced: AtomicU64::default(),
+            validations: AtomicU64::default(),
+            keystone_errors: AtomicU64::default(),
+            negative_hits: AtomicU64::default(),
+            overloaded: AtomicU64::default(),
+            rate_limited: AtomicU64::default(),
+            credentials_rejected: AtomicU64::default(),
+        }
+    }
 }
 
 impl CacheStats {
@@ -310,6 +329,11 @@ impl TokenCache {
         self.stats.snapshot(local)
     }
 
+    /// The histogram of Keystone's validation latency.
+    pub(crate) fn validation_latency(&self) -> &prometheus_client::metrics::histogram::Histogram {
+        &self.stats.validation_latency
+    }
+
     /// How many valid tokens are cached (after pending maintenance).
     pub async fn len(&self) -> u64 {
         match &self.valid {
@@ -450,9 +474,13 @@ impl TokenCache {
     where
         Fut: Future<Output = Result<AccessInfo, Rejection>>,
     {
+        let started = Instant::now();
         let result = validation.await;
         if !matches!(result, Err(Rejection::Overloaded | Rejection::RateLimited)) {
             self.stats.validations.fetch_add(1, Ordering::Relaxed);
+            self.stats
+                .validation_latency
+                .observe(started.elapsed().as_secs_f64());
         }
         result
     }

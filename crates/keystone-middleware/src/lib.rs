@@ -46,6 +46,7 @@ mod compact;
 pub mod config;
 mod context;
 mod headers;
+mod metrics;
 mod policy;
 mod request_id;
 mod serve;
@@ -55,7 +56,11 @@ pub use auth_token::{AuthToken, AuthTokenLayer, ResponseFuture, StartupError};
 pub use cache::CacheCounters;
 pub use context::{Context, ContextRejection, IdentityStatus};
 pub use headers::is_identity_header;
+pub use metrics::metrics_response;
 pub use policy::{Policy, PolicyDenied};
+/// The metrics crate [`AuthTokenLayer::register_metrics`] registers into, at the version this
+/// crate uses.
+pub use prometheus_client;
 pub use request_id::{RequestId, RequestIdFuture, RequestIdLayer, RequestIdService, RequestIds};
 pub use serve::{serve, shutdown_signal};
 

@@ -90,6 +90,14 @@ pub struct ProxySection {
     /// stream without a limit.
     #[serde(default = "sixty", deserialize_with = "number")]
     pub upstream_timeout: u64,
+    /// Upgraded connections (WebSockets) spliced to the upstream at once (256). They leave the
+    /// HTTP server once upgraded, so `[server] max_connections` does not count them; beyond
+    /// this many, an upgrade request is answered 503.
+    #[serde(default = "two_hundred_fifty_six", deserialize_with = "number")]
+    pub max_upgraded_connections: u64,
+    /// Seconds an upgraded connection may stay silent both ways before it is closed (3600).
+    #[serde(default = "hour", deserialize_with = "number")]
+    pub upgraded_idle_timeout: u64,
     /// Speak HTTP/2 (prior knowledge) to the upstream instead of HTTP/1.1.
     #[serde(default, deserialize_with = "boolean")]
     pub upstream_http2: bool,
@@ -140,6 +148,14 @@ fn five() -> u64 {
 
 fn sixty() -> u64 {
     60
+}
+
+fn two_hundred_fifty_six() -> u64 {
+    256
+}
+
+fn hour() -> u64 {
+    3600
 }
 
 /// Why the configuration cannot be used.
@@ -254,6 +270,11 @@ impl ProxyConfig {
     /// `upstream_connect_timeout` as a duration (at least 1 s).
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_secs(self.proxy.upstream_connect_timeout.max(1))
+    }
+
+    /// `upgraded_idle_timeout` as a duration (at least 1 s).
+    pub fn upgraded_idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.proxy.upgraded_idle_timeout.max(1))
     }
 
     /// `upstream_timeout` as a duration (at least 1 s).

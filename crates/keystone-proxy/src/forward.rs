@@ -1,11 +1,16 @@
 //! Forwarding to the upstream: bodies stream both ways (nothing is buffered), hop-by-hop
 //! headers stay on their hop, `X-Forwarded-For/-Proto/-Host` and the request id are set,
-//! WebSocket (and any other) upgrades are spliced through, and failures answer in
+//! WebSocket (and any other) upgrades are spliced through (at most `max_upgraded_connections`
+//! at once, each closed after `upgraded_idle_timeout` of silence), and failures answer in
 //! OpenStack's JSON error shape: 502 when the upstream cannot be reached, 504 when it does not
 //! answer in time.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -13,6 +18,8 @@ use axum::http::{Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Semaphore;
 
 use crate::metrics::Outcome;
 use crate::{json_error, with_outcome};
@@ -46,16 +53,30 @@ pub(crate) struct Upstream {
     /// `host:port`, the `Host` the upstream is sent.
     authority: HeaderValue,
     timeout: Duration,
+    /// Permits for upgraded connections, one held by each splice.
+    upgrades: Arc<Semaphore>,
+    upgraded_idle_timeout: Duration,
+}
+
+/// How the upstream is reached and how long it may take.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UpstreamLimits {
+    pub(crate) connect_timeout: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) http2: bool,
+    pub(crate) max_upgraded: usize,
+    pub(crate) upgraded_idle_timeout: Duration,
 }
 
 impl Upstream {
     /// A client for `url` (checked when the configuration loaded).
-    pub(crate) fn new(
-        url: &str,
-        connect_timeout: Duration,
-        timeout: Duration,
-        http2: bool,
-    ) -> Result<Self, String> {
+    pub(crate) fn new(url: &str, limits: UpstreamLimits) -> Result<Self, String> {
+        let UpstreamLimits {
+            connect_timeout,
+            timeout,
+            http2,
+            ..
+        } = limits;
         let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
         let host = parsed.host_str().ok_or_else(|| format!("{url}: no host"))?;
         let authority = match parsed.port() {
@@ -75,6 +96,10 @@ impl Upstream {
             prefix: parsed.path().trim_end_matches('/').to_owned(),
             authority: HeaderValue::from_str(&authority).map_err(|e| format!("{url}: {e}"))?,
             timeout,
+            upgrades: Arc::new(Semaphore::new(
+                limits.max_upgraded.clamp(1, Semaphore::MAX_PERMITS),
+            )),
+            upgraded_idle_timeout: limits.upgraded_idle_timeout,
         })
     }
 
@@ -95,6 +120,22 @@ impl Upstream {
             Err(_) => return json_error(StatusCode::BAD_REQUEST, "The request's path is invalid."),
         };
         let upgrade = upgrade_protocol(req.headers());
+        let permit = match upgrade {
+            None => None,
+            Some(_) => match self.upgrades.clone().try_acquire_owned() {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    tracing::warn!("too many upgraded connections: an upgrade was refused");
+                    return with_outcome(
+                        json_error(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "Too many upgraded connections are open; try again later.",
+                        ),
+                        Outcome::UpstreamError,
+                    );
+                }
+            },
+        };
         let client_side = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
         let (mut parts, body) = req.into_parts();
         parts.uri = uri;
@@ -138,12 +179,11 @@ impl Upstream {
         {
             let mut for_upgrade = Response::from_parts(parts.clone(), ());
             let upstream_side = hyper::upgrade::on(&mut for_upgrade);
+            let idle = self.upgraded_idle_timeout;
             tokio::spawn(async move {
+                let _permit = permit;
                 match (client_side.await, upstream_side.await) {
-                    (Ok(a), Ok(b)) => {
-                        let (mut a, mut b) = (TokioIo::new(a), TokioIo::new(b));
-                        let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
-                    }
+                    (Ok(a), Ok(b)) => splice(TokioIo::new(a), TokioIo::new(b), idle).await,
                     (Err(e), _) | (_, Err(e)) => {
                         tracing::debug!(error = %e, "an upgrade did not complete");
                     }
@@ -153,6 +193,84 @@ impl Upstream {
         }
         strip_hop_by_hop(&mut parts.headers);
         Response::from_parts(parts, Body::new(body))
+    }
+}
+
+/// Copies both ways until either side closes or neither sends a byte for `idle`.
+async fn splice<A, B>(a: A, b: B, idle: Duration)
+where
+    A: AsyncRead + AsyncWrite + Unpin,
+    B: AsyncRead + AsyncWrite + Unpin,
+{
+    let started = Instant::now();
+    // milliseconds since `started` of the last byte read on either side
+    let last = Arc::new(AtomicU64::new(0));
+    let mut a = Active {
+        io: a,
+        started,
+        last: last.clone(),
+    };
+    let mut b = Active {
+        io: b,
+        started,
+        last: last.clone(),
+    };
+    let watchdog = async {
+        loop {
+            let quiet = started
+                .elapsed()
+                .saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
+            if quiet >= idle {
+                tracing::debug!(?idle, "an upgraded connection was silent: closed");
+                return;
+            }
+            tokio::time::sleep(idle - quiet).await;
+        }
+    };
+    tokio::select! {
+        _ = tokio::io::copy_bidirectional(&mut a, &mut b) => {}
+        () = watchdog => {}
+    }
+}
+
+/// An upgraded connection that notes when it last read a byte.
+struct Active<T> {
+    io: T,
+    started: Instant,
+    last: Arc<AtomicU64>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Active<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.io).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.last.store(now, Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Active<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 

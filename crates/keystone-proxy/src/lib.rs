@@ -40,7 +40,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
+use axum::http::{HeaderMap, Method, Response, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{any, get};
 use keystone_middleware::{
@@ -120,15 +120,20 @@ impl Proxy {
             Some(url) => Some(
                 Upstream::new(
                     url,
-                    config.connect_timeout(),
-                    config.upstream_timeout(),
-                    p.upstream_http2,
+                    forward::UpstreamLimits {
+                        connect_timeout: config.connect_timeout(),
+                        timeout: config.upstream_timeout(),
+                        http2: p.upstream_http2,
+                        max_upgraded: usize::try_from(p.max_upgraded_connections)
+                            .unwrap_or(usize::MAX),
+                        upgraded_idle_timeout: config.upgraded_idle_timeout(),
+                    },
                 )
                 .map_err(BuildError::Upstream)?,
             ),
             None => None,
         };
-        let metrics = Metrics::new(layer.clone());
+        let metrics = Metrics::new(&layer);
         Ok(Proxy {
             state: Arc::new(Shared {
                 routes,
@@ -374,20 +379,5 @@ async fn readyz(State(state): State<Arc<Shared>>) -> Response<Body> {
 }
 
 async fn metrics_text(State(state): State<Arc<Shared>>) -> Response<Body> {
-    match state.metrics.encode() {
-        Ok(text) => (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                HeaderValue::from_static(
-                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                ),
-            )],
-            text,
-        )
-            .into_response(),
-        Err(_) => json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Metrics could not be encoded.",
-        ),
-    }
+    keystone_middleware::metrics_response(state.metrics.registry())
 }

@@ -1,12 +1,12 @@
 //! `/metrics` in Prometheus' text format (prometheus-client): requests by outcome, the
-//! upstream's latency, and the authentication layer's cache and validation counters.
+//! upstream's latency, and the authentication layer's metrics (its cache and validation
+//! counters and Keystone's validation latency).
 
 use std::time::Duration;
 
 use keystone_middleware::AuthTokenLayer;
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
-use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
@@ -55,7 +55,7 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    pub(crate) fn new(layer: AuthTokenLayer) -> Self {
+    pub(crate) fn new(layer: &AuthTokenLayer) -> Self {
         let mut registry = Registry::with_prefix("keystone_proxy");
         let requests = Family::<OutcomeLabel, Counter>::default();
         registry.register(
@@ -70,7 +70,7 @@ impl Metrics {
             "Time to the upstream's answer head",
             upstream.clone(),
         );
-        registry.register_collector(Box::new(LayerCounters(layer)));
+        layer.register_metrics(&mut registry);
         Metrics {
             registry,
             requests,
@@ -90,71 +90,7 @@ impl Metrics {
         self.upstream.observe(d.as_secs_f64());
     }
 
-    pub(crate) fn encode(&self) -> Result<String, std::fmt::Error> {
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
-        Ok(text)
-    }
-}
-
-/// The layer's counters, read at each scrape.
-#[derive(Debug)]
-struct LayerCounters(AuthTokenLayer);
-
-impl Collector for LayerCounters {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let c = self.0.counters();
-        for (name, help, value) in [
-            (
-                "token_cache_hits",
-                "Requests whose token was in the cache",
-                c.hits,
-            ),
-            (
-                "token_cache_misses",
-                "Requests whose token was not in the cache",
-                c.misses,
-            ),
-            (
-                "token_cache_coalesced",
-                "Misses that waited for another request's validation",
-                c.coalesced,
-            ),
-            (
-                "validations",
-                "Validations asked of Keystone",
-                c.validations,
-            ),
-            (
-                "keystone_errors",
-                "Validations that failed because Keystone was unavailable",
-                c.keystone_errors,
-            ),
-            (
-                "negative_cache_hits",
-                "Requests rejected from the negative cache",
-                c.negative_hits,
-            ),
-            (
-                "validations_overloaded",
-                "Requests answered 503 at once: too many validations in flight",
-                c.overloaded,
-            ),
-            (
-                "validations_rate_limited",
-                "Requests answered 429: their client had too many unknown tokens validated",
-                c.rate_limited,
-            ),
-            (
-                "credentials_rejected",
-                "Requests answered 503: Keystone rejected the service's own credentials",
-                c.credentials_rejected,
-            ),
-        ] {
-            let counter = ConstCounter::new(value);
-            let metric = encoder.encode_descriptor(name, help, None, counter.metric_type())?;
-            counter.encode(metric)?;
-        }
-        Ok(())
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
     }
 }

@@ -11,19 +11,24 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
+use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::routing::any;
+use futures_util::SinkExt;
 use futures_util::StreamExt;
 use keystone_fake::FakeKeystone;
 use keystone_middleware::config::ServerConfig;
 use keystone_proxy::{Proxy, ProxyConfig};
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// An upstream that answers what it saw: method, path, headers, the body's length.
 async fn echo_upstream() -> (SocketAddr, Arc<AtomicU64>) {
     let seen = Arc::new(AtomicU64::new(0));
     let counted = seen.clone();
     let app = Router::new()
+        .route("/v1/{project}/ws", any(websocket))
         .route(
             "/slow",
             any(|| async {
@@ -68,6 +73,28 @@ async fn echo_upstream() -> (SocketAddr, Arc<AtomicU64>) {
     (addr, seen)
 }
 
+/// A WebSocket that first says who the proxy said the caller is, then echoes.
+async fn websocket(
+    ws: WebSocketUpgrade,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let user = headers
+        .get("x-user-name")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("nobody")
+        .to_owned();
+    ws.on_upgrade(move |mut socket| async move {
+        if socket.send(Message::Text(user.into())).await.is_err() {
+            return;
+        }
+        while let Some(Ok(m)) = socket.recv().await {
+            if matches!(m, Message::Close(_)) || socket.send(m).await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
 struct World {
     fake: FakeKeystone,
     demo: String,
@@ -78,6 +105,11 @@ struct World {
 }
 
 async fn world(upstream: Option<&str>) -> World {
+    world_with(upstream, "").await
+}
+
+/// The world with more `[proxy]` options (TOML lines).
+async fn world_with(upstream: Option<&str>, proxy_options: &str) -> World {
     let fake = FakeKeystone::start().await.unwrap();
     let services = fake.create_project("services").unwrap();
     let demo = fake.create_project("demo").unwrap();
@@ -108,6 +140,7 @@ include_service_catalog = false
 upstream = "{upstream}"
 forward_auth_path = "/_auth"
 upstream_timeout = 1
+{proxy_options}
 
 [[proxy.route]]
 methods = ["GET"]
@@ -126,6 +159,11 @@ public = true
 [[proxy.route]]
 path = "/slow"
 public = true
+
+[[proxy.route]]
+methods = ["GET"]
+path = "/v1/{{project_id}}/ws"
+rule = "things:list"
 
 [proxy.rules]
 "things:list" = "project_id:%(project_id)s"
@@ -337,6 +375,8 @@ async fn routes_rules_and_the_identity_headers_keystonemiddleware_sets() {
         "keystone_proxy_requests_total{outcome=\"unauthenticated\"}",
         "keystone_proxy_validations_total",
         "keystone_proxy_upstream_latency_seconds_bucket",
+        "keystone_proxy_validation_latency_seconds_bucket{le=\"0.001\"}",
+        "keystone_proxy_validation_latency_seconds_count",
     ] {
         assert!(metrics.contains(line), "{line} not in:\n{metrics}");
     }
@@ -512,4 +552,78 @@ fn configuration_mistakes_are_named_at_load() {
     assert_eq!(ok.proxy.rules["things:read"], "project_id:%(project_id)s");
     let sample = keystone_policy::sample(&keystone_proxy::rule_defaults(&ok));
     assert!(sample.contains("/v1/{project_id}/x"), "{sample}");
+}
+
+/// A WebSocket upgrade to `path` on the proxy with `token`.
+async fn ws_connect(
+    w: &World,
+    path: &str,
+    token: Option<&str>,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    tungstenite::Error,
+> {
+    let url = format!("{}{path}", w.proxy.replacen("http://", "ws://", 1));
+    let mut req = url.into_client_request().unwrap();
+    if let Some(t) = token {
+        req.headers_mut().insert("x-auth-token", t.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(req).await.map(|(s, _)| s)
+}
+
+fn refused_with(e: tungstenite::Error) -> u16 {
+    match e {
+        tungstenite::Error::Http(r) => r.status().as_u16(),
+        other => panic!("not an HTTP refusal: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn websockets_pass_authenticated_bounded_and_closed_when_silent() {
+    let w = world_with(
+        None,
+        "max_upgraded_connections = 1\nupgraded_idle_timeout = 1",
+    )
+    .await;
+    let alice = w.token("alice", "alicepw").await;
+    let path = format!("/v1/{}/ws", w.demo);
+
+    // without a token the upgrade is refused before the upstream sees it
+    let e = ws_connect(&w, &path, None).await.unwrap_err();
+    assert_eq!(refused_with(e), 401);
+    // another project's path: the rule denies it
+    let e = ws_connect(&w, &format!("/v1/{}/ws", w.other), Some(&alice))
+        .await
+        .unwrap_err();
+    assert_eq!(refused_with(e), 403);
+
+    let mut ws = ws_connect(&w, &path, Some(&alice)).await.unwrap();
+    let hello = ws.next().await.unwrap().unwrap();
+    assert_eq!(
+        hello,
+        tungstenite::Message::text("alice"),
+        "the identity headers reached it"
+    );
+    for i in 0..3 {
+        let m = tungstenite::Message::text(format!("ping {i}"));
+        ws.send(m.clone()).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), m);
+    }
+
+    // one upgraded connection at most: a second one is refused while the first is open
+    let e = ws_connect(&w, &path, Some(&alice)).await.unwrap_err();
+    assert_eq!(refused_with(e), 503);
+
+    // silent for longer than upgraded_idle_timeout: the proxy closes it, and frees its permit
+    let closed = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
+    match closed {
+        Ok(None | Some(Err(_))) => {}
+        Ok(Some(Ok(m))) => assert!(m.is_close(), "{m:?}"),
+        Err(_) => panic!("a silent upgraded connection stayed open"),
+    }
+    let mut again = ws_connect(&w, &path, Some(&alice)).await.unwrap();
+    assert_eq!(
+        again.next().await.unwrap().unwrap(),
+        tungstenite::Message::text("alice")
+    );
 }

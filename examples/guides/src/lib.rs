@@ -2,9 +2,6 @@
 //! this crate (compiled, and run unless marked `no_run`), and the tests below check that
 //! docs/getting-started.md shows `examples/protect-axum` exactly as it is, with the dependency
 //! versions of the workspace.
-//!
-//! docs/middleware.md is not among them: its one Rust block (in "Request ids") is a fragment
-//! naming handlers it does not define.
 
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/getting-started.md")]
@@ -13,6 +10,10 @@ mod getting_started {}
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/client.md")]
 mod client {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/middleware.md")]
+mod middleware {}
 
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/policy.md")]

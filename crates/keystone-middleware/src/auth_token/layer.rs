@@ -311,6 +311,21 @@ impl AuthTokenLayer {
         self.shared.cache.counters()
     }
 
+    /// Registers the layer's metrics in a Prometheus registry, under its prefix: the cache and
+    /// validation counters (`token_cache_hits`, `token_cache_misses`, `token_cache_coalesced`,
+    /// `validations`, `keystone_errors`, `negative_cache_hits`, `validations_overloaded`,
+    /// `validations_rate_limited`, `credentials_rejected`) and the histogram
+    /// `validation_latency_seconds`. Serve the registry with
+    /// [`metrics_response`](crate::metrics_response).
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        crate::metrics::register(self, registry);
+    }
+
+    /// The histogram of Keystone's validation latency.
+    pub(crate) fn validation_latency(&self) -> &prometheus_client::metrics::histogram::Histogram {
+        self.shared.cache.validation_latency()
+    }
+
     /// How many validated tokens the shared cache holds (by their hashes; pending work
     /// done first, so the figure is current).
     pub async fn cached_tokens(&self) -> u64 {
