@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: the criterion benchmarks, the middleware's throughput with
-//! keystonemiddleware 13.0.1 measured beside it, then the same policy decisions timed with
+//! keystonemiddleware 13.0.1 measured beside it, keystone-proxy's (over a direct upstream, and
+//! in front of a WSGI app over keystonemiddleware in-process), then the same policy decisions timed with
 //! oslo.policy 6.0.1 in the same run, and the ratios.
 
 use std::path::Path;
@@ -69,6 +70,13 @@ pub(crate) fn run() -> anyhow::Result<()> {
         "--bench",
         "cache_memory",
     ])?;
+    // keystone-proxy against a Rust upstream reached directly, and in front of a WSGI app
+    // against keystonemiddleware in-process
+    crate::util::run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+            .args(["bench", "-p", "keystone-proxy", "--bench", "proxy"])
+            .env("KSM_BENCH_VENV", venv.dir().canonicalize()?),
+    )?;
     let policy =
         Path::new("crates/keystone-fake/policy/keystone-policy-effective.yaml").canonicalize()?;
     let out = Command::new(venv.bin("python"))

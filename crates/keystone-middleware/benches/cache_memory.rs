@@ -59,9 +59,12 @@ fn main() {
         println!(
             "cache memory per token without catalog (target <= 1024 bytes): {per_token:.0} bytes"
         );
-        let _ = std::fs::create_dir_all("target/bench-results");
+        // the workspace's target directory (cargo runs benchmarks in their crate's)
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-results");
+        let _ = std::fs::create_dir_all(&dir);
         let _ = std::fs::write(
-            "target/bench-results/cache_memory.json",
+            dir.join("cache_memory.json"),
             serde_json::json!({"bytes_per_token": per_token}).to_string(),
         );
     });

@@ -17,10 +17,6 @@
 //! The figures are also written to `target/bench-results/middleware.json`.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
@@ -28,52 +24,13 @@ use keystone_middleware::{AuthTokenLayer, RequestIdLayer};
 
 mod common;
 
+use common::load::{Gunicorn, median, median_ratio, rate};
+
 /// The same allocator as example-service, the server this benchmark stands for.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const WORKERS: usize = 16;
-/// One measuring round per route; the routes alternate, so that drift in the machine's speed
-/// (other load, frequency) falls on all alike, and the ratio is the median of the rounds'.
-const DURATION: Duration = Duration::from_millis(1000);
 const ROUNDS: usize = 7;
-
-/// Requests per second against `url` with `WORKERS` concurrent loops for `DURATION`. The token
-/// header is built once, as load generators do (wrk, hey), so that what differs between the
-/// routes is the server's work.
-async fn rate(client: &reqwest::Client, url: &str, token: Option<&str>) -> f64 {
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + DURATION;
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            let (client, url, token, done) = (
-                client.clone(),
-                url.to_owned(),
-                token.map(str::to_owned),
-                done.clone(),
-            );
-            tokio::spawn(async move {
-                // each loop its own header value: clones of one would share a reference count
-                let token = token
-                    .map(|t| reqwest::header::HeaderValue::from_str(&t).expect("token header"));
-                while Instant::now() < deadline {
-                    let mut req = client.get(&url);
-                    if let Some(t) = &token {
-                        req = req.header("x-auth-token", t.clone());
-                    }
-                    let r = req.send().await.expect("request");
-                    assert!(r.status().is_success(), "{}", r.status());
-                    r.bytes().await.expect("body");
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        w.await.expect("worker");
-    }
-    done.load(Ordering::Relaxed) as f64 / DURATION.as_secs_f64()
-}
 
 /// The app, shaped as example-service is: request ids for the whole router, auth for `/v1`;
 /// and a route behind a layer that does nothing.
@@ -104,11 +61,6 @@ async fn serve(app: Router) -> String {
     base
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// What the rounds measured.
 struct Figures {
     open: f64,
@@ -120,11 +72,6 @@ struct Figures {
     open_token_ratio: f64,
     /// The no-op layer's route with the token header, over open.
     noop_ratio: f64,
-}
-
-/// The median over the rounds of `v`'s figures over the same round's `open`.
-fn median_ratio(v: &[f64], open: &[f64]) -> f64 {
-    median(v.iter().zip(open).map(|(a, o)| a / o).collect())
 }
 
 async fn measure(client: &reqwest::Client, base: &str, token: &str) -> Figures {
@@ -155,74 +102,6 @@ async fn measure(client: &reqwest::Client, base: &str, token: &str) -> Figures {
         open_token_ratio: median_ratio(&open_token, &open),
         noop_ratio: median_ratio(&noop, &open),
     }
-}
-
-/// The WSGI app keystonemiddleware serves.
-const KSM_APP: &str = include_str!("ksm_app.py");
-
-/// gunicorn serving keystonemiddleware; stopped when dropped.
-struct Gunicorn(Child);
-
-impl Drop for Gunicorn {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts keystonemiddleware's app with `venv`'s gunicorn, validating with the setup's service
-/// user against its fake; returns the server and its base URL once `/open` answers.
-async fn start_keystonemiddleware(venv: &Path, setup: &common::Setup) -> (Gunicorn, String) {
-    let dir = std::env::temp_dir().join(format!("ksm-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("app directory");
-    std::fs::write(dir.join("ksm_app.py"), KSM_APP).expect("app");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let child = Command::new(venv.join("bin/gunicorn"))
-        .args([
-            "--workers",
-            "2",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "8",
-        ])
-        .args([
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--log-level",
-            "error",
-        ])
-        .arg("--chdir")
-        .arg(&dir)
-        .arg("ksm_app:application")
-        .env("KSM_BENCH_AUTH_URL", setup.fake.auth_url())
-        .env("KSM_BENCH_USERNAME", "svc")
-        .env("KSM_BENCH_PASSWORD", "pw")
-        .env("KSM_BENCH_PROJECT_ID", &setup.project)
-        .env("PYTHONWARNINGS", "ignore")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("gunicorn starts (is keystonemiddleware in KSM_BENCH_VENV?)");
-    let server = Gunicorn(child);
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    while !client
-        .get(format!("{base}/open"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "keystonemiddleware did not answer on {base} within 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    (server, base)
 }
 
 /// keystonemiddleware's open and cached-token rates, alternating rounds as [`measure`] does.
@@ -282,7 +161,8 @@ fn main() {
 
         let theirs = match std::env::var_os("KSM_BENCH_VENV") {
             Some(venv) => {
-                let (_server, ksm) = start_keystonemiddleware(Path::new(&venv), &setup).await;
+                let (_server, ksm) =
+                    Gunicorn::start(Path::new(&venv), &setup, "ksm_app:application").await;
                 Some(measure_keystonemiddleware(&client, &ksm, &alice).await)
             }
             None => None,
@@ -331,7 +211,6 @@ fn main() {
                  `cargo xtask bench` sets it)"
             ),
         }
-        let _ = std::fs::create_dir_all("target/bench-results");
         let ksm = theirs.as_ref().map(|t| {
             serde_json::json!({
                 "open_rps": t.open, "cached_rps": t.cached, "ratio": t.ratio,
@@ -345,6 +224,6 @@ fn main() {
             "burst_validations": validations,
             "keystonemiddleware": ksm,
         });
-        let _ = std::fs::write("target/bench-results/middleware.json", json.to_string());
+        common::load::write_results("middleware", &json);
     });
 }

@@ -1,7 +1,10 @@
 //! What the benchmarks share: a fake Keystone with a service user and members on a `services`
-//! project, a layer validating with the service user, and members' tokens.
+//! project, a layer validating with the service user, and members' tokens; and the load
+//! generator (`load`).
 
 #![allow(dead_code, unreachable_pub)]
+
+pub mod load;
 
 use keystone_client::{Auth, Session, UserIdentity};
 use keystone_fake::FakeKeystone;
