@@ -35,6 +35,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
         python_kinds(&venv)?,
         crate::real_stack::keystonemiddleware(&venv)?,
         crate::proxy_stack::keystone_proxy(&venv)?,
+        crate::memcache_interop::run(&venv)?,
     ];
     let keystone = crate::real_stack::RealKeystone::start(&venv)?;
     reports.push(crate::real_stack::client_tests(&keystone)?);
@@ -56,9 +57,10 @@ pub(crate) fn run_only(steps: &[String]) -> anyhow::Result<()> {
             "python-kinds" => python_kinds(&venv)?,
             "keystonemiddleware" => crate::real_stack::keystonemiddleware(&venv)?,
             "keystone-proxy" => crate::proxy_stack::keystone_proxy(&venv)?,
+            "memcached" => crate::memcache_interop::run(&venv)?,
             other => bail!(
                 "unknown step {other:?}: openstack-cli, oslo-policy, python-kinds, \
-                 keystonemiddleware or keystone-proxy"
+                 keystonemiddleware, keystone-proxy or memcached"
             ),
         });
     }

@@ -21,6 +21,8 @@ pub(crate) const PACKAGES: &[&str] = &[
     "keystone==30.0.0",
     "keystonemiddleware==13.0.1",
     "gunicorn==23.0.0",
+    // keystonemiddleware's memcached client, which it does not install itself
+    "python-memcached==1.62",
 ];
 
 /// The environment that keeps the Python tools from printing what nobody acts on: the

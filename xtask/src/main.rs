@@ -16,6 +16,7 @@ mod chaos;
 mod ci;
 mod conformance;
 mod harness;
+mod memcache_interop;
 mod openstack_cli;
 mod policy_diff;
 mod proxy_stack;
@@ -33,7 +34,7 @@ const USAGE: &str = "usage: cargo xtask <ci|demo|e2e|chaos|conformance|bench>
                a rotated service password, SIGTERM mid-request
   conformance  the real openstack CLI (PyPI, venv under target/) against the fake;
                `conformance STEP...` runs only those steps (openstack-cli, oslo-policy,
-               python-kinds, keystonemiddleware, keystone-proxy)
+               python-kinds, keystonemiddleware, keystone-proxy, memcached)
   bench        criterion benchmarks, and the same policy checks timed with oslo.policy: ratios";
 
 /// The demo: built first with cargo's progress shown (a fresh clone compiles for a minute or

@@ -222,7 +222,7 @@ async fn call(
     ))
 }
 
-async fn token(
+pub(crate) async fn token(
     http: &reqwest::Client,
     keystone: &str,
     user: &str,
@@ -244,7 +244,7 @@ async fn token(
     Ok(r.headers()["x-subject-token"].to_str()?.to_owned())
 }
 
-async fn start_proxy(conf: &Path) -> anyhow::Result<Child> {
+pub(crate) async fn start_proxy(conf: &Path) -> anyhow::Result<Child> {
     let bin = std::fs::canonicalize("target/debug/keystone-proxy")?;
     let mut child = Command::new(&bin)
         .args(["--log-format", "json", "serve", "--config"])

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use crate::compact::CompactToken;
 use crate::headers::UserHeaders;
+use crate::shared_cache::SharedCache;
 use hashbrown::HashTable;
 use keystone_client::AccessInfo;
 use moka::Expiry;
@@ -103,6 +104,16 @@ pub struct CacheCounters {
     /// Requests answered 503 because Keystone rejected the service's own credentials or its
     /// permission to validate tokens (a configuration mistake, not an outage).
     pub credentials_rejected: u64,
+    /// Tokens found in the shared (memcached) tier, validated by another replica.
+    pub shared_hits: u64,
+    /// Tokens looked up in the shared tier and not found there (bad entries included).
+    pub shared_misses: u64,
+    /// Shared-tier operations that failed: a server unreachable, slow or refusing; each is a
+    /// miss, and the request goes on to Keystone.
+    pub shared_errors: u64,
+    /// Shared-tier entries refused: a MAC that does not match (another secret key or
+    /// strategy, or tampering), a value that does not decrypt or does not parse.
+    pub shared_bad_entries: u64,
 }
 
 impl Default for CacheStats {
@@ -123,10 +134,15 @@ impl Default for CacheStats {
 }
 
 impl CacheStats {
-    /// The current counts, with `local_hits` more hits.
-    fn snapshot(&self, local_hits: u64) -> CacheCounters {
+    /// The current counts, with `local_hits` more hits and the shared tier's.
+    fn snapshot(&self, local_hits: u64, shared: Option<&SharedCache>) -> CacheCounters {
         let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let s = |f: fn(&SharedCache) -> &AtomicU64| shared.map(|c| l(f(c))).unwrap_or(0);
         CacheCounters {
+            shared_hits: s(|c| &c.stats.hits),
+            shared_misses: s(|c| &c.stats.misses),
+            shared_errors: s(|c| &c.stats.errors),
+            shared_bad_entries: s(|c| &c.stats.bad_entries),
             hits: l(&self.hits) + local_hits,
             misses: l(&self.misses),
             coalesced: l(&self.coalesced),
@@ -284,6 +300,8 @@ pub struct TokenCache {
     local: ThreadLocal<Local>,
     local_hits: ThreadLocal<LocalHits>,
     invalid: Option<Cache<Key, ()>>,
+    /// The memcached tier, between this process's tiers and Keystone.
+    shared: Option<SharedCache>,
     stats: CacheStats,
 }
 
@@ -315,8 +333,20 @@ impl TokenCache {
                     .time_to_live(ttl)
                     .build()
             }),
+            shared: None,
             stats: CacheStats::default(),
         }
+    }
+
+    /// This cache with a shared tier.
+    pub(crate) fn with_shared(mut self, shared: Option<SharedCache>) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// The shared tier's servers, and how many are skipped as dead now; `None` without one.
+    pub(crate) fn shared_servers(&self) -> Option<(usize, usize)> {
+        self.shared.as_ref().map(SharedCache::servers)
     }
 
     /// The counters.
@@ -326,7 +356,7 @@ impl TokenCache {
             .iter()
             .map(|l| l.0.load(Ordering::Relaxed))
             .sum();
-        self.stats.snapshot(local)
+        self.stats.snapshot(local, self.shared.as_ref())
     }
 
     /// The histogram of Keystone's validation latency.
@@ -449,6 +479,15 @@ impl TokenCache {
         let result = cache
             .try_get_with(key, async {
                 ran.store(true, Ordering::Relaxed);
+                // another replica's validation, then Keystone's (written for the others)
+                if let Some(shared) = &self.shared {
+                    if let Some(body) = shared.get(token).await {
+                        return Ok(Entry::new(CompactToken::new(&body), *max));
+                    }
+                    let access = self.counted(validate()).await?;
+                    shared.set(token, access.body()).await;
+                    return Ok(Entry::new(CompactToken::new(access.body()), *max));
+                }
                 self.counted(validate())
                     .await
                     .map(|a| Entry::new(CompactToken::new(a.body()), *max))

@@ -50,6 +50,7 @@ mod metrics;
 mod policy;
 mod request_id;
 mod serve;
+mod shared_cache;
 
 pub use access_log::{AccessLog, AccessLogLayer, access_log};
 pub use auth_token::{AuthToken, AuthTokenLayer, ResponseFuture, StartupError};

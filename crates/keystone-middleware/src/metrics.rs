@@ -21,7 +21,8 @@ pub(crate) fn validation_histogram() -> Histogram {
 /// Registers `layer`'s metrics in `registry`, under the registry's prefix:
 /// `token_cache_hits`, `token_cache_misses`, `token_cache_coalesced`, `validations`,
 /// `keystone_errors`, `negative_cache_hits`, `validations_overloaded`,
-/// `validations_rate_limited`, `credentials_rejected` (counters) and
+/// `validations_rate_limited`, `credentials_rejected`, `shared_cache_hits`,
+/// `shared_cache_misses`, `shared_cache_errors`, `shared_cache_bad_entries` (counters) and
 /// `validation_latency_seconds` (a histogram of the calls to Keystone).
 pub(crate) fn register(layer: &AuthTokenLayer, registry: &mut Registry) {
     registry.register(
@@ -106,6 +107,26 @@ impl Collector for LayerCounters {
                 "credentials_rejected",
                 "Requests answered 503: Keystone rejected the service's own credentials",
                 c.credentials_rejected,
+            ),
+            (
+                "shared_cache_hits",
+                "Tokens found in memcached, validated by another replica",
+                c.shared_hits,
+            ),
+            (
+                "shared_cache_misses",
+                "Tokens looked up in memcached and not found there",
+                c.shared_misses,
+            ),
+            (
+                "shared_cache_errors",
+                "memcached operations that failed (a miss each; the request goes on to Keystone)",
+                c.shared_errors,
+            ),
+            (
+                "shared_cache_bad_entries",
+                "memcached entries refused: bad MAC, not decrypting or not parsing",
+                c.shared_bad_entries,
             ),
         ] {
             let counter = ConstCounter::new(value);

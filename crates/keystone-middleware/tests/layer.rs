@@ -181,10 +181,9 @@ async fn missing_and_invalid_tokens_are_401() {
     let (s, h, b) = call(&app, "/echo", &[("x-auth-token", "gAAAAABbogus")]).await;
     assert_keystone_401(s, &h, &b, &w);
     // a layer made from a session, its configuration naming no URI: the session's auth URL
-    let bare = self::app(AuthTokenLayer::new(
-        w.user_session("myservice"),
-        &AuthTokenConfig::default(),
-    ));
+    let bare = self::app(
+        AuthTokenLayer::new(w.user_session("myservice"), &AuthTokenConfig::default()).unwrap(),
+    );
     let (s, h, b) = call(&bare, "/echo", &[]).await;
     assert_keystone_401(s, &h, &b, &w);
     // an inner 401 gets the header too: after a validation, and when the token is cached
@@ -1253,4 +1252,177 @@ async fn rejected_service_credentials_are_counted_apart_from_outages() {
     let c = layer.counters();
     assert_eq!(c.credentials_rejected, 1);
     assert_eq!(c.keystone_errors, 0);
+}
+
+mod memcached;
+
+/// Requests through `app` with `token`, each answered 200.
+async fn ok(app: &Router, token: &str) {
+    let (s, _, b) = call(app, "/echo", &[("x-auth-token", token)]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+}
+
+#[tokio::test]
+async fn replicas_share_validations_through_memcached_in_every_strategy() {
+    let w = world().await;
+    for (strategy, secret) in [
+        ("None", None),
+        ("MAC", Some("s3cret")),
+        ("ENCRYPT", Some("s3cret")),
+    ] {
+        let (m1, m2) = (memcached::Memcached::start(), memcached::Memcached::start());
+        let replica = || {
+            w.layer(|c| {
+                c.memcached_servers = vec![m1.addr.clone(), m2.addr.clone()];
+                c.memcache_security_strategy = Some(strategy.into());
+                c.memcache_secret_key = secret.map(Into::into);
+            })
+        };
+        let (a, b) = (replica(), replica());
+        let (app_a, app_b) = (self::app(a.clone()), self::app(b.clone()));
+        let mut tokens = vec![];
+        for _ in 0..8 {
+            tokens.push(w.token("alice").await);
+        }
+        let before = w.fake.requests("GET /v3/auth/tokens");
+        for t in &tokens {
+            ok(&app_a, t).await;
+            ok(&app_b, t).await;
+            ok(&app_b, t).await;
+        }
+        assert_eq!(
+            w.fake.requests("GET /v3/auth/tokens") - before,
+            tokens.len() as u64,
+            "{strategy}: one validation per token for both replicas"
+        );
+        let (ca, cb) = (a.counters(), b.counters());
+        assert_eq!(
+            (ca.shared_misses, ca.validations),
+            (8, 8),
+            "{strategy}: {ca:?}"
+        );
+        assert_eq!(
+            (cb.shared_hits, cb.validations),
+            (8, 0),
+            "{strategy}: {cb:?}"
+        );
+        assert_eq!(
+            cb.hits, 8,
+            "{strategy}: the second request from the process's own tier"
+        );
+        // the entries are keystonemiddleware's, spread over both servers by its hash
+        let keys: Vec<String> = m1.keys().into_iter().chain(m2.keys()).collect();
+        assert_eq!(keys.len(), 8, "{strategy}: {keys:?}");
+        assert!(
+            !m1.keys().is_empty() && !m2.keys().is_empty(),
+            "{strategy}: both servers used"
+        );
+        for k in &keys {
+            match strategy {
+                "None" => assert!(k.starts_with("tokens/") && k.len() == 71, "{k}"),
+                _ => assert!(k.starts_with("tokens/b'") && k.ends_with("=='"), "{k}"),
+            }
+        }
+        // what is stored: the token body, never the token string (and encrypted with ENCRYPT)
+        for k in &keys {
+            let value = m1.raw_get(k).or_else(|| m2.raw_get(k)).unwrap();
+            let text = String::from_utf8(value).unwrap();
+            assert!(
+                tokens.iter().all(|t| !text.contains(t.as_str())),
+                "{strategy}: token stored"
+            );
+            let plain_body = text.contains("\"expires_at\"") || {
+                use base64::Engine;
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(text.get(64..).unwrap_or_default())
+                    .unwrap_or_default();
+                String::from_utf8_lossy(&decoded).contains("\"expires_at\"")
+            };
+            assert_eq!(plain_body, strategy != "ENCRYPT", "{strategy}: {text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_entries_and_dead_servers_are_misses_never_failures() {
+    let w = world().await;
+    let mut m = memcached::Memcached::start();
+    let addr = m.addr.clone();
+    let with = |secret: &'static str| {
+        let addr = addr.clone();
+        w.layer(move |c| {
+            c.memcached_servers = vec![addr];
+            c.memcache_security_strategy = Some("MAC".into());
+            c.memcache_secret_key = Some(secret.into());
+            c.memcache_pool_socket_timeout = 1;
+        })
+    };
+    let (a, b) = (with("one secret"), with("another secret"));
+    let token = w.token("alice").await;
+    let before = w.fake.requests("GET /v3/auth/tokens");
+    ok(&self::app(a.clone()), &token).await;
+    // another secret derives another key: a miss, validated again (as keystonemiddleware)
+    ok(&self::app(b.clone()), &token).await;
+    assert_eq!(w.fake.requests("GET /v3/auth/tokens") - before, 2);
+    let cb = b.counters();
+    assert_eq!(
+        (cb.shared_misses, cb.shared_hits, cb.validations),
+        (1, 0, 1),
+        "{cb:?}"
+    );
+
+    // junk, or a value whose MAC is not the key's, is refused: a miss, counted, validated
+    for (i, key) in m.keys().iter().enumerate() {
+        let junk: &[u8] = if i == 0 {
+            b"not what keystonemiddleware writes"
+        } else {
+            b"ucRHAaRGIyyQiCqs5wJYu3Vl9oM4Wq6DFmo53BlGzLohJj9TLGGmQrj/Hc+bVOJYeyJ0b2tlbiI6IHt9fQ=="
+        };
+        m.raw_set(key, junk);
+    }
+    let c = with("one secret");
+    ok(&self::app(c.clone()), &token).await;
+    let cc = c.counters();
+    assert_eq!((cc.shared_bad_entries, cc.validations), (1, 1), "{cc:?}");
+
+    // memcached gone: requests go on to Keystone, the server is skipped until dead_retry
+    m.stop();
+    let d = with("one secret");
+    let app = self::app(d.clone());
+    for _ in 0..3 {
+        let fresh = w.token("alice").await;
+        ok(&app, &fresh).await;
+    }
+    let cd = d.counters();
+    assert_eq!(cd.validations, 3, "{cd:?}");
+    assert!(cd.shared_errors >= 1, "{cd:?}");
+    assert_eq!(d.shared_cache_servers(), Some((1, 1)));
+}
+
+#[tokio::test]
+async fn memcache_options_are_checked_when_the_layer_is_made() {
+    let w = world().await;
+    for (edit, names) in [
+        (
+            (|c: &mut AuthTokenConfig| {
+                c.memcached_servers = vec!["127.0.0.1:11211".into()];
+                c.memcache_security_strategy = Some("ENCRYPT".into());
+            }) as fn(&mut AuthTokenConfig),
+            "memcache_secret_key",
+        ),
+        (
+            |c: &mut AuthTokenConfig| c.memcache_security_strategy = Some("AES".into()),
+            "None, MAC or ENCRYPT",
+        ),
+        (
+            |c: &mut AuthTokenConfig| c.memcached_servers = vec!["cache:port".into()],
+            "memcached_servers",
+        ),
+    ] {
+        let mut c = w.config();
+        edit(&mut c);
+        let e = AuthTokenLayer::from_config(&c).unwrap_err().to_string();
+        assert!(e.contains(names), "{e}");
+        assert!(!e.contains("svcpw"), "{e}");
+    }
 }

@@ -19,6 +19,7 @@ use crate::cache::{CacheCounters, Rejection, TokenCache};
 use crate::compact::CompactToken;
 use crate::config::AuthTokenConfig;
 use crate::headers;
+use crate::shared_cache::SharedCache;
 
 /// What the layer shares between clones and requests.
 #[derive(Debug)]
@@ -252,8 +253,17 @@ pub struct AuthTokenLayer {
 }
 
 impl AuthTokenLayer {
-    /// A layer validating with `session` (the service's own credentials).
-    pub fn new(session: Session, config: &AuthTokenConfig) -> Self {
+    /// A layer validating with `session` (the service's own credentials). The `memcache*`
+    /// options are checked here: a security strategy without its secret key, or a server that
+    /// is not `host:port`, is an error.
+    pub fn new(session: Session, config: &AuthTokenConfig) -> Result<Self, keystone_client::Error> {
+        let shared = SharedCache::from_config(config).map_err(|m| {
+            keystone_client::Error::Config(keystone_client::ConfigError::Invalid {
+                key: format!("[keystone_authtoken] {}", m.option),
+                value: m.value,
+                reason: m.reason,
+            })
+        })?;
         // as keystonemiddleware: -1 disables the cache, 0 keeps entries until their tokens
         // expire
         let lifetime = match config.token_cache_time {
@@ -266,10 +276,11 @@ impl AuthTokenLayer {
         // as keystonemiddleware, the session's auth URL when the configuration names none
         let uri = config.www_authenticate_uri().unwrap_or(session.auth_url());
         let www_authenticate = HeaderValue::from_str(&format!("Keystone uri=\"{uri}\"")).ok();
-        AuthTokenLayer {
+        Ok(AuthTokenLayer {
             shared: Arc::new(Shared {
                 session,
-                cache: TokenCache::new(config.token_cache_size, lifetime, negative),
+                cache: TokenCache::new(config.token_cache_size, lifetime, negative)
+                    .with_shared(shared),
                 delay_auth_decision: config.delay_auth_decision,
                 include_service_catalog: config.include_service_catalog,
                 service_token_roles: config.service_token_roles.clone(),
@@ -287,7 +298,7 @@ impl AuthTokenLayer {
                 started: std::time::Instant::now(),
                 rejection_logged: std::sync::atomic::AtomicU64::new(0),
             }),
-        }
+        })
     }
 
     /// The startup check: authenticates the service user, finds its identity endpoint and
@@ -303,7 +314,7 @@ impl AuthTokenLayer {
     /// A layer from `[keystone_authtoken]`.
     pub fn from_config(config: &AuthTokenConfig) -> Result<Self, keystone_client::Error> {
         let session = config.session_builder()?.build()?;
-        Ok(Self::new(session, config))
+        Self::new(session, config)
     }
 
     /// The cache counters (hits, misses, coalesced waits, validations, Keystone errors).
@@ -324,6 +335,13 @@ impl AuthTokenLayer {
     /// The histogram of Keystone's validation latency.
     pub(crate) fn validation_latency(&self) -> &prometheus_client::metrics::histogram::Histogram {
         self.shared.cache.validation_latency()
+    }
+
+    /// The shared (memcached) tier's servers, and how many are skipped now because they
+    /// failed within `memcache_pool_dead_retry`; `None` without `memcached_servers`. A dead
+    /// server costs hits, never requests: readiness endpoints report it without failing.
+    pub fn shared_cache_servers(&self) -> Option<(usize, usize)> {
+        self.shared.cache.shared_servers()
     }
 
     /// How many validated tokens the shared cache holds (by their hashes; pending work

@@ -153,10 +153,33 @@ pub struct AuthTokenConfig {
     /// This service's type, against which application credentials' access rules are checked
     /// (a token limited by access rules is refused when it is unset).
     pub service_type: Option<String>,
-    /// Accepted and unused: the cache is in-process (`memcache_servers`, the old spelling, too).
-    /// A comma-separated list, or an array in TOML.
+    /// memcached servers (`host:port`) shared by every replica as a second cache tier, in
+    /// keystonemiddleware's format (`memcache_servers`, the old spelling, too). A
+    /// comma-separated list, or an array in TOML; none by default (the cache is in-process
+    /// only).
     #[serde(default, alias = "memcache_servers", deserialize_with = "oslo_list")]
     pub memcached_servers: Vec<String>,
+    /// How memcached entries are protected: `None` (the default), `MAC` (authenticated) or
+    /// `ENCRYPT` (authenticated and encrypted), with `memcache_secret_key`.
+    pub memcache_security_strategy: Option<String>,
+    /// The secret the `MAC` and `ENCRYPT` strategies derive their keys from; required by them.
+    pub memcache_secret_key: Option<Secret>,
+    /// Seconds to connect to a memcached server, and for each operation on it (3).
+    #[serde(default = "three_u64", deserialize_with = "oslo_u64")]
+    pub memcache_pool_socket_timeout: u64,
+    /// Connections open at most to each memcached server (10).
+    #[serde(default = "ten", deserialize_with = "oslo_u64")]
+    pub memcache_pool_maxsize: u64,
+    /// Seconds a request waits for a free memcached connection before it skips the shared
+    /// tier (10).
+    #[serde(default = "ten", deserialize_with = "oslo_u64")]
+    pub memcache_pool_conn_get_timeout: u64,
+    /// Seconds a memcached server that failed is skipped before it is tried again (300).
+    #[serde(default = "three_hundred_u64", deserialize_with = "oslo_u64")]
+    pub memcache_pool_dead_retry: u64,
+    /// Seconds an idle memcached connection is kept (60).
+    #[serde(default = "sixty_u64", deserialize_with = "oslo_u64")]
+    pub memcache_pool_unused_timeout: u64,
     /// Seconds a token Keystone called invalid is remembered (0, the default, disables it).
     #[serde(default, deserialize_with = "oslo_i64")]
     pub negative_cache_time: i64,
@@ -191,6 +214,15 @@ fn three() -> u32 {
 }
 fn three_hundred() -> i64 {
     300
+}
+fn three_hundred_u64() -> u64 {
+    300
+}
+fn three_u64() -> u64 {
+    3
+}
+fn sixty_u64() -> u64 {
+    60
 }
 fn yes() -> bool {
     true
@@ -594,18 +626,11 @@ const IGNORED: &[(&str, &[&str])] = &[
         "keystone_authtoken",
         &[
             "cache",
-            "memcache_security_strategy",
-            "memcache_secret_key",
             "memcache_tls_enabled",
             "memcache_tls_cafile",
             "memcache_tls_certfile",
             "memcache_tls_keyfile",
             "memcache_tls_allowed_ciphers",
-            "memcache_pool_dead_retry",
-            "memcache_pool_maxsize",
-            "memcache_pool_socket_timeout",
-            "memcache_pool_unused_timeout",
-            "memcache_pool_conn_get_timeout",
             "memcache_use_advanced_pool",
             "memcache_sasl_enabled",
             "memcache_username",

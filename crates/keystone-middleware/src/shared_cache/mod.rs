@@ -1,0 +1,241 @@
+//! The shared token cache tier on memcached, in keystonemiddleware 13.0.1's format, so that a
+//! token any replica validated (ours or keystonemiddleware's) is a hit for all of them.
+//!
+//! An entry is `{"token": <Keystone's token body>}` as JSON, under the key and protection of
+//! `memcache_security_strategy` (`crypt`), on the server python-memcached would pick
+//! (`servers`), written with memcached flags 0 and an expiry of `token_cache_time`, never past
+//! the token's own. We never write the token string (keystonemiddleware adds it as
+//! `auth_token`, and reads entries without it). A value that fails its MAC, does not decrypt or
+//! does not parse is a miss, counted and logged; a dead or slow server is a miss too.
+
+mod crypt;
+mod servers;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use keystone_types::token::{Token, TokenResponse};
+
+use self::crypt::Protection;
+use self::servers::{PoolLimits, Server};
+use crate::config::AuthTokenConfig;
+
+/// memcached's default largest item; larger values are not written.
+const MAX_VALUE: usize = 1024 * 1024;
+
+/// The shared tier's counters.
+#[derive(Debug, Default)]
+pub(crate) struct SharedStats {
+    pub(crate) hits: AtomicU64,
+    pub(crate) misses: AtomicU64,
+    pub(crate) errors: AtomicU64,
+    pub(crate) bad_entries: AtomicU64,
+}
+
+/// The memcached tier.
+#[derive(Debug)]
+pub(crate) struct SharedCache {
+    servers: Vec<Server>,
+    protection: Protection,
+    /// `token_cache_time`, the entries' longest life.
+    lifetime: Duration,
+    pub(crate) stats: SharedStats,
+}
+
+/// A configuration mistake in the `memcache*` options: the option and why.
+#[derive(Debug)]
+pub(crate) struct Misconfigured {
+    pub(crate) option: &'static str,
+    pub(crate) value: String,
+    pub(crate) reason: String,
+}
+
+impl SharedCache {
+    /// The tier `config` asks for: none without `memcached_servers`, or when the cache is off
+    /// (`token_cache_time` < 0).
+    pub(crate) fn from_config(config: &AuthTokenConfig) -> Result<Option<Self>, Misconfigured> {
+        let protection = Protection::new(
+            config.memcache_security_strategy.as_deref(),
+            config.memcache_secret_key.as_ref(),
+        )
+        .map_err(|reason| Misconfigured {
+            option: "memcache_security_strategy",
+            value: config
+                .memcache_security_strategy
+                .clone()
+                .unwrap_or_default(),
+            reason,
+        })?;
+        if config.memcached_servers.is_empty() || config.token_cache_time < 0 {
+            return Ok(None);
+        }
+        let limits = PoolLimits {
+            socket_timeout: secs(config.memcache_pool_socket_timeout),
+            maxsize: usize::try_from(config.memcache_pool_maxsize.max(1)).unwrap_or(usize::MAX),
+            conn_get_timeout: secs(config.memcache_pool_conn_get_timeout),
+            dead_retry: secs(config.memcache_pool_dead_retry),
+            unused_timeout: secs(config.memcache_pool_unused_timeout),
+        };
+        let servers = config
+            .memcached_servers
+            .iter()
+            .map(|s| servers::parse_server(s).map(|addr| Server::new(addr, limits)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|reason| Misconfigured {
+                option: "memcached_servers",
+                value: config.memcached_servers.join(","),
+                reason,
+            })?;
+        let lifetime = match config.token_cache_time {
+            // as keystonemiddleware: 0 keeps entries as long as their tokens live
+            0 => Duration::MAX,
+            t => Duration::from_secs(t.unsigned_abs()),
+        };
+        Ok(Some(SharedCache {
+            servers,
+            protection,
+            lifetime,
+            stats: SharedStats::default(),
+        }))
+    }
+
+    /// How many servers are configured, and how many are skipped as dead now.
+    pub(crate) fn servers(&self) -> (usize, usize) {
+        let dead = self.servers.iter().filter(|s| s.is_dead()).count();
+        (self.servers.len(), dead)
+    }
+
+    /// The server for `key`: python-memcached's pick, skipping dead servers.
+    fn server(&self, key: &str) -> Option<&Server> {
+        servers::candidates(key.as_bytes(), self.servers.len())
+            .map(|i| &self.servers[i])
+            .find(|s| !s.is_dead())
+    }
+
+    /// The token body another replica stored, if any (counted: hit, miss, error, bad entry).
+    pub(crate) async fn get(&self, token: &str) -> Option<Token> {
+        let keys = self.protection.keys(token.as_bytes());
+        let value = self.fetch(&keys.key).await;
+        let Some(value) = value else {
+            self.stats.misses.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        let parsed = self
+            .protection
+            .unprotect(&keys, value)
+            .map_err(|e| format!("{e:?}"))
+            .and_then(|plain| parse(&plain));
+        match parsed {
+            Ok(body) => {
+                self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                Some(body)
+            }
+            Err(why) => {
+                self.stats.bad_entries.fetch_add(1, Ordering::Relaxed);
+                self.stats.misses.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    strategy = ?self.protection,
+                    why,
+                    "a memcached entry was refused (another memcache_secret_key or strategy, \
+                     or tampered with): validating with Keystone"
+                );
+                None
+            }
+        }
+    }
+
+    /// The raw value under `key`; `None` for a miss or any failure (counted as an error).
+    async fn fetch(&self, key: &str) -> Option<Vec<u8>> {
+        let Some(server) = self.server(key) else {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        let Some(mut conn) = server.connection().await else {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        match tokio::time::timeout(server_timeout(server), conn.protocol().get(key.as_bytes()))
+            .await
+        {
+            Ok(Ok(v)) => Some(v),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Ok(Err(e)) => {
+                tracing::warn!(server = %server.addr, error = %e, "memcached get failed");
+                self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                conn.failed();
+                None
+            }
+            Err(_) => {
+                tracing::warn!(server = %server.addr, "memcached get timed out");
+                self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                conn.failed();
+                None
+            }
+        }
+    }
+
+    /// Stores a validated token's body for the other replicas, for `token_cache_time` and
+    /// never past the token's expiry. A failure is counted and logged, never the caller's.
+    pub(crate) async fn set(&self, token: &str, body: &Token) {
+        let left = (body.expires_at.0 - chrono::Utc::now())
+            .num_seconds()
+            .max(0)
+            .unsigned_abs();
+        let ttl = self.lifetime.as_secs().min(left);
+        if ttl == 0 {
+            return;
+        }
+        let Ok(plain) = serde_json::to_vec(&TokenResponse {
+            token: body.clone(),
+        }) else {
+            return;
+        };
+        let keys = self.protection.keys(token.as_bytes());
+        let value = self.protection.protect(&keys, &plain);
+        if value.len() > MAX_VALUE {
+            return;
+        }
+        let Some(server) = self.server(&keys.key) else {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let Some(mut conn) = server.connection().await else {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        // memcached takes up to 30 days as relative seconds
+        let ttl = u32::try_from(ttl.min(30 * 24 * 3600)).unwrap_or(30 * 24 * 3600);
+        let sent = tokio::time::timeout(
+            server_timeout(server),
+            conn.protocol().set(&keys.key, &value, ttl),
+        )
+        .await;
+        if !matches!(sent, Ok(Ok(()))) {
+            tracing::warn!(server = %server.addr, "memcached set failed");
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            conn.failed();
+        }
+    }
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s.max(1))
+}
+
+fn server_timeout(server: &Server) -> Duration {
+    server.socket_timeout()
+}
+
+/// The token body in a stored value: `{"token": {...}}`, or keystonemiddleware's older
+/// `[data, expiry]`.
+fn parse(plain: &[u8]) -> Result<Token, String> {
+    let mut v: serde_json::Value = serde_json::from_slice(plain).map_err(|e| e.to_string())?;
+    if let serde_json::Value::Array(items) = &mut v
+        && items.len() == 2
+    {
+        v = items.swap_remove(0);
+    }
+    serde_json::from_value::<TokenResponse>(v)
+        .map(|r| r.token)
+        .map_err(|e| e.to_string())
+}
