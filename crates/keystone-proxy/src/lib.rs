@@ -370,7 +370,18 @@ async fn count(
 
 async fn readyz(State(state): State<Arc<Shared>>) -> Response<Body> {
     match state.layer.check().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        // a dead memcached costs hits, not requests: said, but still ready
+        Ok(()) => match state.layer.shared_cache_servers() {
+            Some((n, dead)) if dead > 0 => (
+                StatusCode::OK,
+                format!(
+                    "ready; memcached: {dead} of {n} servers unreachable, their tokens are \
+                     validated with Keystone"
+                ),
+            )
+                .into_response(),
+            _ => (StatusCode::OK, "ready").into_response(),
+        },
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
             json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())

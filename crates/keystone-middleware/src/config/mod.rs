@@ -619,7 +619,7 @@ fn option_name(key: &str) -> String {
 }
 
 /// Options keystonemiddleware 13, keystoneauth or oslo.policy 6 define that have no meaning
-/// here (the cache is in-process, `http:` checks are not made): accepted, with a warning, so
+/// here (memcached is spoken in plain TCP with one pool kind, `http:` checks are not made): accepted, with a warning, so
 /// that an existing file loads unchanged.
 const IGNORED: &[(&str, &[&str])] = &[
     (
