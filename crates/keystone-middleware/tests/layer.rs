@@ -1418,6 +1418,13 @@ async fn memcache_options_are_checked_when_the_layer_is_made() {
             |c: &mut AuthTokenConfig| c.memcached_servers = vec!["cache:port".into()],
             "memcached_servers",
         ),
+        (
+            |c: &mut AuthTokenConfig| {
+                c.memcached_servers = vec!["127.0.0.1:11211".into()];
+                c.memcache_tls_enabled = true;
+            },
+            "memcache_tls_enabled",
+        ),
     ] {
         let mut c = w.config();
         edit(&mut c);

@@ -177,6 +177,13 @@ pub struct AuthTokenConfig {
     /// Seconds a memcached server that failed is skipped before it is tried again (300).
     #[serde(default = "three_hundred_u64", deserialize_with = "oslo_u64")]
     pub memcache_pool_dead_retry: u64,
+    /// memcached over TLS: not supported; true with `memcached_servers` is an error (rather
+    /// than plain TCP where TLS was asked for).
+    #[serde(default, deserialize_with = "oslo_bool")]
+    pub memcache_tls_enabled: bool,
+    /// memcached with SASL: not supported; true with `memcached_servers` is an error.
+    #[serde(default, deserialize_with = "oslo_bool")]
+    pub memcache_sasl_enabled: bool,
     /// Seconds an idle memcached connection is kept (60).
     #[serde(default = "sixty_u64", deserialize_with = "oslo_u64")]
     pub memcache_pool_unused_timeout: u64,
@@ -626,13 +633,11 @@ const IGNORED: &[(&str, &[&str])] = &[
         "keystone_authtoken",
         &[
             "cache",
-            "memcache_tls_enabled",
             "memcache_tls_cafile",
             "memcache_tls_certfile",
             "memcache_tls_keyfile",
             "memcache_tls_allowed_ciphers",
             "memcache_use_advanced_pool",
-            "memcache_sasl_enabled",
             "memcache_username",
             "memcache_password",
             "enforce_token_bind",

@@ -15,9 +15,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use keystone_types::token::{Token, TokenResponse};
+use memcache_async::ascii::Protocol;
+use tokio::net::TcpStream;
 
 use self::crypt::Protection;
-use self::servers::{PoolLimits, Server};
+use self::servers::{NoConnection, PoolLimits, Server};
 use crate::config::AuthTokenConfig;
 
 /// memcached's default largest item; larger values are not written.
@@ -39,6 +41,8 @@ pub(crate) struct SharedCache {
     protection: Protection,
     /// `token_cache_time`, the entries' longest life.
     lifetime: Duration,
+    /// `memcache_pool_socket_timeout`.
+    socket_timeout: Duration,
     pub(crate) stats: SharedStats,
 }
 
@@ -69,6 +73,18 @@ impl SharedCache {
         if config.memcached_servers.is_empty() || config.token_cache_time < 0 {
             return Ok(None);
         }
+        for (option, on) in [
+            ("memcache_tls_enabled", config.memcache_tls_enabled),
+            ("memcache_sasl_enabled", config.memcache_sasl_enabled),
+        ] {
+            if on {
+                return Err(Misconfigured {
+                    option,
+                    value: "true".into(),
+                    reason: "memcached over TLS or SASL is not supported (plain TCP only)".into(),
+                });
+            }
+        }
         let limits = PoolLimits {
             socket_timeout: secs(config.memcache_pool_socket_timeout),
             maxsize: usize::try_from(config.memcache_pool_maxsize.max(1)).unwrap_or(usize::MAX),
@@ -95,6 +111,7 @@ impl SharedCache {
             servers,
             protection,
             lifetime,
+            socket_timeout: limits.socket_timeout,
             stats: SharedStats::default(),
         }))
     }
@@ -103,13 +120,6 @@ impl SharedCache {
     pub(crate) fn servers(&self) -> (usize, usize) {
         let dead = self.servers.iter().filter(|s| s.is_dead()).count();
         (self.servers.len(), dead)
-    }
-
-    /// The server for `key`: python-memcached's pick, skipping dead servers.
-    fn server(&self, key: &str) -> Option<&Server> {
-        servers::candidates(key.as_bytes(), self.servers.len())
-            .map(|i| &self.servers[i])
-            .find(|s| !s.is_dead())
     }
 
     /// The token body another replica stored, if any (counted: hit, miss, error, bad entry).
@@ -146,32 +156,62 @@ impl SharedCache {
 
     /// The raw value under `key`; `None` for a miss or any failure (counted as an error).
     async fn fetch(&self, key: &str) -> Option<Vec<u8>> {
-        let Some(server) = self.server(key) else {
-            self.stats.errors.fetch_add(1, Ordering::Relaxed);
-            return None;
-        };
-        let Some(mut conn) = server.connection().await else {
-            self.stats.errors.fetch_add(1, Ordering::Relaxed);
-            return None;
-        };
-        match tokio::time::timeout(server_timeout(server), conn.protocol().get(key.as_bytes()))
-            .await
-        {
-            Ok(Ok(v)) => Some(v),
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Ok(Err(e)) => {
-                tracing::warn!(server = %server.addr, error = %e, "memcached get failed");
+        match self.on_server(key, Op::Get).await {
+            Some(v) => v,
+            None => {
                 self.stats.errors.fetch_add(1, Ordering::Relaxed);
-                conn.failed();
-                None
-            }
-            Err(_) => {
-                tracing::warn!(server = %server.addr, "memcached get timed out");
-                self.stats.errors.fetch_add(1, Ordering::Relaxed);
-                conn.failed();
                 None
             }
         }
+    }
+
+    /// Runs `op` on `key`'s server as python-memcached chooses it: dead servers skipped by
+    /// rehashing, a server that cannot be connected to marked dead and the next one tried, an
+    /// idle connection the server had closed replaced once. `None` when no server answered;
+    /// the whole costs at most twice `memcache_pool_socket_timeout`.
+    async fn on_server(&self, key: &str, op: Op<'_>) -> Option<Option<Vec<u8>>> {
+        let budget = self.socket_timeout.saturating_mul(2);
+        let attempt = async {
+            for i in servers::candidates(key.as_bytes(), self.servers.len()) {
+                let server = &self.servers[i];
+                if server.is_dead() {
+                    continue;
+                }
+                let mut fresh = false;
+                loop {
+                    let mut conn = match server.connection(fresh).await {
+                        Ok(c) => c,
+                        Err(NoConnection::Busy) => return None,
+                        Err(NoConnection::Unreachable) => break,
+                    };
+                    let reused = conn.reused;
+                    let exchange = op.run(key, conn.protocol());
+                    match tokio::time::timeout(self.socket_timeout, exchange).await {
+                        Ok(Ok(v)) => {
+                            conn.release();
+                            return Some(v);
+                        }
+                        // an idle connection the server closed: once more on a new one
+                        Ok(Err(_)) if reused && !fresh => {
+                            server.clear_idle();
+                            fresh = true;
+                        }
+                        Ok(Err(e)) => {
+                            tracing::warn!(server = %server.addr, error = %e, "memcached failed");
+                            server.mark_dead();
+                            return None;
+                        }
+                        Err(_) => {
+                            tracing::warn!(server = %server.addr, "memcached did not answer in time");
+                            server.mark_dead();
+                            return None;
+                        }
+                    }
+                }
+            }
+            None
+        };
+        tokio::time::timeout(budget, attempt).await.ok().flatten()
     }
 
     /// Stores a validated token's body for the other replicas, for `token_cache_time` and
@@ -195,35 +235,47 @@ impl SharedCache {
         if value.len() > MAX_VALUE {
             return;
         }
-        let Some(server) = self.server(&keys.key) else {
-            self.stats.errors.fetch_add(1, Ordering::Relaxed);
-            return;
-        };
-        let Some(mut conn) = server.connection().await else {
-            self.stats.errors.fetch_add(1, Ordering::Relaxed);
-            return;
-        };
         // memcached takes up to 30 days as relative seconds
         let ttl = u32::try_from(ttl.min(30 * 24 * 3600)).unwrap_or(30 * 24 * 3600);
-        let sent = tokio::time::timeout(
-            server_timeout(server),
-            conn.protocol().set(&keys.key, &value, ttl),
-        )
-        .await;
-        if !matches!(sent, Ok(Ok(()))) {
-            tracing::warn!(server = %server.addr, "memcached set failed");
+        let key = keys.key.as_str();
+        let op = Op::Set { value: &value, ttl };
+        if self.on_server(key, op).await.is_none() {
             self.stats.errors.fetch_add(1, Ordering::Relaxed);
-            conn.failed();
         }
     }
 }
 
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s.max(1))
+/// What [`SharedCache::on_server`] does on the server.
+#[derive(Clone, Copy)]
+enum Op<'a> {
+    Get,
+    Set { value: &'a [u8], ttl: u32 },
 }
 
-fn server_timeout(server: &Server) -> Duration {
-    server.socket_timeout()
+impl Op<'_> {
+    /// One complete exchange: `Some(value)` of a get, `None` for a miss or after a set.
+    async fn run(self, key: &str, p: &mut Protocol<TcpStream>) -> std::io::Result<Option<Vec<u8>>> {
+        match self {
+            Op::Get => {
+                // get_multi reads the reply's own key: a value for another key is not this one
+                let mut values = p.get_multi(&[key]).await?;
+                Ok(values.remove(key))
+            }
+            Op::Set { value, ttl } => {
+                p.set(key, value, ttl).await?;
+                // the set is sent without a reply; a round trip on the same connection says it
+                // was applied (so that the next replica's get sees it) and leaves no reply
+                // unread
+                p.version().await?;
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Seconds as a duration, at least one, at most a year (so that deadlines never overflow).
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s.clamp(1, 365 * 24 * 3600))
 }
 
 /// The token body in a stored value: `{"token": {...}}`, or keystonemiddleware's older

@@ -44,6 +44,7 @@ pub(crate) fn candidates(key: &[u8], n: usize) -> impl Iterator<Item = usize> {
 /// reads `memcached_servers`.
 pub(crate) fn parse_server(s: &str) -> Result<String, String> {
     let s = s.trim();
+    let s = s.strip_prefix("inet:").unwrap_or(s);
     if let Some(v6) = s.strip_prefix("inet6:") {
         let (addr, port) = match v6.rsplit_once("]:") {
             Some((a, p)) => (a.trim_start_matches('['), p),
@@ -77,33 +78,37 @@ pub(crate) struct PoolLimits {
     pub(crate) unused_timeout: Duration,
 }
 
-/// A connection, back to its server's idle list when dropped healthy.
+/// A connection taken from a server's pool. Dropped, it is closed: only [`Connection::release`]
+/// after a complete exchange puts it back, so that a cancelled or failed operation never
+/// leaves a reply unread on a pooled connection.
 pub(crate) struct Connection<'a> {
     server: &'a Server,
-    protocol: Option<Protocol<TcpStream>>,
+    protocol: Protocol<TcpStream>,
+    /// It was idle in the pool (and may have been closed by the server meanwhile).
+    pub(crate) reused: bool,
     _permit: OwnedSemaphorePermit,
 }
 
 impl Connection<'_> {
     pub(crate) fn protocol(&mut self) -> &mut Protocol<TcpStream> {
-        self.protocol
-            .as_mut()
-            .unwrap_or_else(|| unreachable!("taken only on drop or failure"))
+        &mut self.protocol
     }
 
-    /// The connection failed: closed, and its server marked dead.
-    pub(crate) fn failed(mut self) {
-        self.protocol = None;
-        self.server.mark_dead();
+    /// Back to the pool, after a complete exchange.
+    pub(crate) fn release(self) {
+        self.server
+            .lock_idle()
+            .push((self.protocol, Instant::now()));
     }
 }
 
-impl Drop for Connection<'_> {
-    fn drop(&mut self) {
-        if let Some(p) = self.protocol.take() {
-            self.server.lock_idle().push((p, Instant::now()));
-        }
-    }
+/// Why no connection was had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoConnection {
+    /// Every connection of the pool is in use past the wait: the server is fine, skip the tier.
+    Busy,
+    /// The server is dead, or connecting failed (it is dead now): try the next candidate.
+    Unreachable,
 }
 
 /// One memcached server.
@@ -141,11 +146,6 @@ impl Server {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// How long connecting and each operation may take.
-    pub(crate) fn socket_timeout(&self) -> Duration {
-        self.limits.socket_timeout
-    }
-
     /// Whether the server is skipped now.
     pub(crate) fn is_dead(&self) -> bool {
         let mut until = self.dead_until.lock().unwrap_or_else(|e| e.into_inner());
@@ -159,56 +159,68 @@ impl Server {
         }
     }
 
-    fn mark_dead(&self) {
+    /// Skips the server for `dead_retry`, closing its idle connections.
+    pub(crate) fn mark_dead(&self) {
         tracing::warn!(
             server = %self.addr,
             retry_in = ?self.limits.dead_retry,
             "memcached server unreachable: skipped until the retry time"
         );
         *self.dead_until.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(Instant::now() + self.limits.dead_retry);
+            Instant::now().checked_add(self.limits.dead_retry);
         self.lock_idle().clear();
     }
 
-    /// A connection: an idle one, or a new one. `None` when none is free within
-    /// `conn_get_timeout` or connecting fails (the server is then dead).
-    pub(crate) async fn connection(&self) -> Option<Connection<'_>> {
-        let permit = tokio::time::timeout(
-            self.limits.conn_get_timeout,
-            self.permits.clone().acquire_owned(),
-        )
-        .await
-        .ok()?
-        .ok()?;
-        let reused = {
+    /// Closes the idle connections (one of them turned out closed by the server).
+    pub(crate) fn clear_idle(&self) {
+        self.lock_idle().clear();
+    }
+
+    /// A connection: an idle one unless `fresh`, or a new one. The wait for a free one is
+    /// at most `conn_get_timeout` (and `socket_timeout`, so that a request is never held
+    /// longer than the tier may cost it); connecting at most `socket_timeout`.
+    pub(crate) async fn connection(&self, fresh: bool) -> Result<Connection<'_>, NoConnection> {
+        let wait = self.limits.conn_get_timeout.min(self.limits.socket_timeout);
+        let permit = tokio::time::timeout(wait, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| NoConnection::Busy)?
+            .map_err(|_| NoConnection::Busy)?;
+        // it may have died while this request waited
+        if self.is_dead() {
+            return Err(NoConnection::Unreachable);
+        }
+        let reused = if fresh {
+            None
+        } else {
             let mut idle = self.lock_idle();
             let now = Instant::now();
             idle.retain(|(_, used)| now.duration_since(*used) < self.limits.unused_timeout);
             idle.pop().map(|(p, _)| p)
         };
-        let protocol = match reused {
-            Some(p) => p,
+        let (protocol, reused) = match reused {
+            Some(p) => (p, true),
             None => {
-                match tokio::time::timeout(
+                let connected = tokio::time::timeout(
                     self.limits.socket_timeout,
                     TcpStream::connect(&self.addr),
                 )
-                .await
-                {
+                .await;
+                match connected {
                     Ok(Ok(stream)) => {
                         let _ = stream.set_nodelay(true);
-                        Protocol::new(stream)
+                        (Protocol::new(stream), false)
                     }
                     _ => {
                         self.mark_dead();
-                        return None;
+                        return Err(NoConnection::Unreachable);
                     }
                 }
             }
         };
-        Some(Connection {
+        Ok(Connection {
             server: self,
-            protocol: Some(protocol),
+            protocol,
+            reused,
             _permit: permit,
         })
     }
@@ -254,6 +266,7 @@ mod tests {
     fn server_strings_as_python_memcached_reads_them() {
         assert_eq!(parse_server("127.0.0.1:11212").unwrap(), "127.0.0.1:11212");
         assert_eq!(parse_server(" cache1 ").unwrap(), "cache1:11211");
+        assert_eq!(parse_server("inet:cache2:11212").unwrap(), "cache2:11212");
         assert_eq!(parse_server("inet6:[::1]:11213").unwrap(), "[::1]:11213");
         assert!(parse_server("unix:/run/memcached.sock").is_err());
         assert!(parse_server("host:port").is_err());
