@@ -70,6 +70,13 @@ pub(crate) fn run() -> anyhow::Result<()> {
         "--bench",
         "cache_memory",
     ])?;
+    crate::util::cargo(&[
+        "bench",
+        "-p",
+        "keystone-middleware",
+        "--bench",
+        "shared_cache",
+    ])?;
     // keystone-proxy against a Rust upstream reached directly, and in front of a WSGI app
     // against keystonemiddleware in-process
     crate::util::run(

@@ -15,6 +15,29 @@ const LIBRARIES: &[&str] = &[
     "keystone-proxy",
 ];
 
+/// Removes cargo's extracted copies of our crates from earlier `cargo package` runs. Cargo
+/// unpacks the packaged crates under `$CARGO_HOME/registry/src/-<hash of the overlay's path>/`
+/// and reuses that directory when it exists, so a second clone at the same path would verify
+/// against the first clone's sources (a clean clone failed so, building an older
+/// keystone-client).
+fn forget_packaged_sources() {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cargo")));
+    let Some(src) = home.map(|h| h.join("registry/src")) else {
+        return;
+    };
+    let Ok(dirs) = std::fs::read_dir(&src) else {
+        return;
+    };
+    for dir in dirs.flatten() {
+        // the overlay registries' directories are named `-<hash>`; crates.io's is not
+        if dir.file_name().to_string_lossy().starts_with('-') {
+            let _ = std::fs::remove_dir_all(dir.path());
+        }
+    }
+}
+
 /// Runs fmt, clippy, rustdoc, the tests, the demo, packaging, chaos and the conformance steps.
 pub(crate) fn ci() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
@@ -41,6 +64,7 @@ pub(crate) fn ci() -> anyhow::Result<()> {
     for name in LIBRARIES {
         package.extend(["-p", name]);
     }
+    forget_packaged_sources();
     cargo(&package)?;
     crate::chaos::run()?;
     crate::conformance::run()?;

@@ -19,6 +19,19 @@ pub struct Setup {
     pub layer: AuthTokenLayer,
 }
 
+/// The layer's configuration: the service user `svc` on `project`, without the catalog.
+pub fn config(fake: &FakeKeystone, project: &str) -> AuthTokenConfig {
+    AuthTokenConfig {
+        auth_url: Some(fake.auth_url()),
+        username: Some("svc".into()),
+        password: Some("pw".into()),
+        user_domain_id: Some("default".into()),
+        project_id: Some(project.to_owned()),
+        include_service_catalog: false,
+        ..Default::default()
+    }
+}
+
 /// Starts the fake with `svc` (service role) and the given members (password `pw`).
 pub async fn setup(members: &[&str]) -> Setup {
     let fake = FakeKeystone::start().await.expect("fake");
@@ -28,16 +41,7 @@ pub async fn setup(members: &[&str]) -> Setup {
         let id = fake.create_user(user, "pw").expect("user");
         fake.grant_project_role(&id, &project, role).expect("grant");
     }
-    let config = AuthTokenConfig {
-        auth_url: Some(fake.auth_url()),
-        username: Some("svc".into()),
-        password: Some("pw".into()),
-        user_domain_id: Some("default".into()),
-        project_id: Some(project.clone()),
-        include_service_catalog: false,
-        ..Default::default()
-    };
-    let layer = AuthTokenLayer::from_config(&config).expect("layer");
+    let layer = AuthTokenLayer::from_config(&config(&fake, &project)).expect("layer");
     Setup {
         fake,
         project,
