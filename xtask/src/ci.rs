@@ -31,8 +31,17 @@ fn forget_packaged_sources() {
         return;
     };
     for dir in dirs.flatten() {
-        // the overlay registries' directories are named `-<hash>`; crates.io's is not
-        if dir.file_name().to_string_lossy().starts_with('-') {
+        // the overlay registries' directories are named `-<hash>` (crates.io's is not); only
+        // those holding our crates
+        let ours = std::fs::read_dir(dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|c| {
+                let name = c.file_name().to_string_lossy().into_owned();
+                LIBRARIES.iter().any(|l| name.starts_with(&format!("{l}-")))
+            });
+        if dir.file_name().to_string_lossy().starts_with('-') && ours {
             let _ = std::fs::remove_dir_all(dir.path());
         }
     }

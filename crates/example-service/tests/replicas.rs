@@ -43,16 +43,7 @@ async fn replicas_on_one_memcached_validate_each_token_once() {
         c.memcache_pool_socket_timeout = 1;
     };
     let cloud = Cloud::start_with(&|_| {}, edit).await.unwrap();
-    let mut config = AuthTokenConfig {
-        auth_url: Some(cloud.auth_url.clone()),
-        username: Some("myservice".into()),
-        password: Some("myservicesecretpassword".into()),
-        user_domain_id: Some("default".into()),
-        project_name: Some("services".into()),
-        project_domain_id: Some("default".into()),
-        include_service_catalog: false,
-        ..Default::default()
-    };
+    let mut config = common::service_config(&cloud.auth_url);
     edit(&mut config);
     let (b, layer_b) = replica(&config).await;
     let a = cloud.service_url.clone();

@@ -480,17 +480,16 @@ impl TokenCache {
             .try_get_with(key, async {
                 ran.store(true, Ordering::Relaxed);
                 // another replica's validation, then Keystone's (written for the others)
-                if let Some(shared) = &self.shared {
-                    if let Some(body) = shared.get(token).await {
-                        return Ok(Entry::new(CompactToken::new(&body), *max));
-                    }
-                    let access = self.counted(validate()).await?;
-                    shared.set(token, access.body()).await;
-                    return Ok(Entry::new(CompactToken::new(access.body()), *max));
+                if let Some(shared) = &self.shared
+                    && let Some(body) = shared.get(token).await
+                {
+                    return Ok(Entry::new(CompactToken::new(&body), *max));
                 }
-                self.counted(validate())
-                    .await
-                    .map(|a| Entry::new(CompactToken::new(a.body()), *max))
+                let access = self.counted(validate()).await?;
+                if let Some(shared) = &self.shared {
+                    shared.set(token, access.body()).await;
+                }
+                Ok::<_, Rejection>(Entry::new(CompactToken::new(access.body()), *max))
             })
             .await;
         if !ran.load(Ordering::Relaxed) {

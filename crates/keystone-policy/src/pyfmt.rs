@@ -62,6 +62,12 @@ fn write_dict(map: &Map<String, Value>, out: &mut String) {
 
 /// `repr(str)`: single quotes unless the text has a single quote and no double quote.
 pub(crate) fn py_str_repr(s: &str) -> String {
+    py_str_repr_with(s, |_| None)
+}
+
+/// `repr(str)` of a text whose character at some byte offsets stands for a lone surrogate:
+/// `surrogate(at)` gives its code, written `\udXXX` as Python writes it.
+pub(crate) fn py_str_repr_with(s: &str, surrogate: impl Fn(usize) -> Option<u32>) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
     } else {
@@ -69,7 +75,12 @@ pub(crate) fn py_str_repr(s: &str) -> String {
     };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
-    for c in s.chars() {
+    for (at, c) in s.char_indices() {
+        if let Some(code) = surrogate(at) {
+            out.push_str(&format!("\\u{code:04x}"));
+            continue;
+        }
+        let code = u32::from(c);
         match c {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
@@ -79,11 +90,8 @@ pub(crate) fn py_str_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if ((c as u32) >= 0x80 && (c as u32) < 0xa0) || c == '\u{ad}' => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
+            _ if code < 0x20 || code == 0x7f || (0x80..0xa0).contains(&code) || code == 0xad => {
+                out.push_str(&format!("\\x{code:02x}"));
             }
             c => out.push(c),
         }

@@ -32,6 +32,22 @@ fn password_session(auth_url: &str, user: &str, password: &str, project: &str) -
     .expect("session")
 }
 
+/// The service's `[keystone_authtoken]` against `auth_url`: the service user `myservice`
+/// on `services`, without the catalog.
+pub fn service_config(auth_url: &str) -> AuthTokenConfig {
+    AuthTokenConfig {
+        auth_url: Some(auth_url.to_owned()),
+        www_authenticate_uri: Some(auth_url.to_owned()),
+        username: Some("myservice".into()),
+        password: Some("myservicesecretpassword".into()),
+        user_domain_id: Some("default".into()),
+        project_name: Some("services".into()),
+        project_domain_id: Some("default".into()),
+        include_service_catalog: false,
+        ..Default::default()
+    }
+}
+
 impl Cloud {
     /// Starts the fake, registers everything through keystone-client, starts the service.
     pub async fn start(log: &dyn Fn(&str)) -> anyhow::Result<Cloud> {
@@ -128,17 +144,7 @@ impl Cloud {
             "created the service user (admin on services), alice (member on demo) and bob (admin on demo)",
         );
 
-        let mut config = AuthTokenConfig {
-            auth_url: Some(auth_url.clone()),
-            www_authenticate_uri: Some(auth_url.clone()),
-            username: Some("myservice".into()),
-            password: Some("myservicesecretpassword".into()),
-            user_domain_id: Some("default".into()),
-            project_name: Some("services".into()),
-            project_domain_id: Some("default".into()),
-            include_service_catalog: false,
-            ..Default::default()
-        };
+        let mut config = service_config(&auth_url);
         edit(&mut config);
         let layer = AuthTokenLayer::from_config(&config)?;
         let state = AppState::new(Policy::with_defaults(policy_defaults())?);

@@ -257,13 +257,7 @@ impl AuthTokenLayer {
     /// options are checked here: a security strategy without its secret key, or a server that
     /// is not `host:port`, is an error.
     pub fn new(session: Session, config: &AuthTokenConfig) -> Result<Self, keystone_client::Error> {
-        let shared = SharedCache::from_config(config).map_err(|m| {
-            keystone_client::Error::Config(keystone_client::ConfigError::Invalid {
-                key: format!("[keystone_authtoken] {}", m.option),
-                value: m.value,
-                reason: m.reason,
-            })
-        })?;
+        let shared = SharedCache::from_config(config)?;
         // as keystonemiddleware: -1 disables the cache, 0 keeps entries until their tokens
         // expire
         let lifetime = match config.token_cache_time {

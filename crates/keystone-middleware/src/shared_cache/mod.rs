@@ -14,6 +14,7 @@ mod servers;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use keystone_client::ConfigError;
 use keystone_types::token::{Token, TokenResponse};
 use memcache_async::ascii::Protocol;
 use tokio::net::TcpStream;
@@ -46,29 +47,23 @@ pub(crate) struct SharedCache {
     pub(crate) stats: SharedStats,
 }
 
-/// A configuration mistake in the `memcache*` options: the option and why.
-#[derive(Debug)]
-pub(crate) struct Misconfigured {
-    pub(crate) option: &'static str,
-    pub(crate) value: String,
-    pub(crate) reason: String,
-}
-
 impl SharedCache {
     /// The tier `config` asks for: none without `memcached_servers`, or when the cache is off
     /// (`token_cache_time` < 0).
-    pub(crate) fn from_config(config: &AuthTokenConfig) -> Result<Option<Self>, Misconfigured> {
+    pub(crate) fn from_config(config: &AuthTokenConfig) -> Result<Option<Self>, ConfigError> {
         let protection = Protection::new(
             config.memcache_security_strategy.as_deref(),
             config.memcache_secret_key.as_ref(),
         )
-        .map_err(|reason| Misconfigured {
-            option: "memcache_security_strategy",
-            value: config
-                .memcache_security_strategy
-                .clone()
-                .unwrap_or_default(),
-            reason,
+        .map_err(|reason| {
+            invalid(
+                "memcache_security_strategy",
+                config
+                    .memcache_security_strategy
+                    .as_deref()
+                    .unwrap_or_default(),
+                reason,
+            )
         })?;
         if config.memcached_servers.is_empty() || config.token_cache_time < 0 {
             return Ok(None);
@@ -78,11 +73,11 @@ impl SharedCache {
             ("memcache_sasl_enabled", config.memcache_sasl_enabled),
         ] {
             if on {
-                return Err(Misconfigured {
+                return Err(invalid(
                     option,
-                    value: "true".into(),
-                    reason: "memcached over TLS or SASL is not supported (plain TCP only)".into(),
-                });
+                    "true",
+                    "memcached over TLS or SASL is not supported (plain TCP only)".into(),
+                ));
             }
         }
         let limits = PoolLimits {
@@ -97,10 +92,12 @@ impl SharedCache {
             .iter()
             .map(|s| servers::parse_server(s).map(|addr| Server::new(addr, limits)))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|reason| Misconfigured {
-                option: "memcached_servers",
-                value: config.memcached_servers.join(","),
-                reason,
+            .map_err(|reason| {
+                invalid(
+                    "memcached_servers",
+                    &config.memcached_servers.join(","),
+                    reason,
+                )
             })?;
         let lifetime = match config.token_cache_time {
             // as keystonemiddleware: 0 keeps entries as long as their tokens live
@@ -270,6 +267,15 @@ impl Op<'_> {
                 Ok(None)
             }
         }
+    }
+}
+
+/// A `[keystone_authtoken]` option whose value cannot be used.
+fn invalid(option: &str, value: &str, reason: String) -> ConfigError {
+    ConfigError::Invalid {
+        key: format!("[keystone_authtoken] {option}"),
+        value: value.to_owned(),
+        reason,
     }
 }
 

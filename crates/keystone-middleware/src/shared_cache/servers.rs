@@ -13,14 +13,12 @@
 //! connecting or any operation at most `memcache_pool_socket_timeout`. Idle connections older
 //! than `memcache_pool_unused_timeout` are closed.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use memcache_async::ascii::Protocol;
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-use std::sync::Arc;
 
 /// python-memcached's `_SERVER_RETRIES`.
 const SERVER_RETRIES: u32 = 10;

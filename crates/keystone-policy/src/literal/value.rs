@@ -348,36 +348,12 @@ fn repr(v: &PyVal) -> Result<String, EvalError> {
 
 /// `repr(str)`, lone surrogates written `\udXXX`.
 fn str_repr(s: &PyStr) -> String {
-    let quote = if s.text.contains('\'') && !s.text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.text.len() + 2);
-    out.push(quote);
-    for (at, c) in s.text.char_indices() {
-        if let Some((_, code)) = s.surrogates.iter().find(|(p, _)| *p == at) {
-            out.push_str(&format!("\\u{code:04x}"));
-            continue;
-        }
-        let code = u32::from(c);
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            _ if code < 0x20 || code == 0x7f || (0x80..0xa0).contains(&code) || code == 0xad => {
-                out.push_str(&format!("\\x{code:02x}"));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
+    crate::pyfmt::py_str_repr_with(&s.text, |at| {
+        s.surrogates
+            .iter()
+            .find(|(p, _)| *p == at)
+            .map(|(_, code)| *code)
+    })
 }
 
 /// `repr(bytes)`.
