@@ -502,6 +502,15 @@ fn expression_text() -> impl Strategy<Value = String> {
     })
 }
 
+/// Python's repr of a complex number keeps a negative zero that reading it back loses:
+/// `str(literal_eval("-2j"))` is `(-0-2j)`, and `str(literal_eval("(-0-2j)"))` is `-2j`.
+#[test]
+fn complex_numbers_print_their_signed_zeros_as_python_does() {
+    assert_eq!(classify_kind("-2j"), KindClass::Literal("(-0-2j)".into()));
+    assert_eq!(classify_kind("(-0-2j)"), KindClass::Literal("-2j".into()));
+    assert_eq!(classify_kind("(1-0j)"), KindClass::Literal("(1+0j)".into()));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
 
@@ -528,9 +537,10 @@ proptest! {
             let want = if keyword { "syntax" } else { "value" };
             prop_assert_eq!(verdict(&text), want);
         }
-        // a number's or a tuple's of numbers text reads back as the same literal
+        // a number's or a tuple's of numbers text reads back as the same literal (not a
+        // complex number's: Python's repr(-2j) is (-0-2j), which reads back as -2j)
         if let KindClass::Literal(value) = &class {
-            let numeric = value.chars().all(|c| "0123456789.-+ej()[], ".contains(c));
+            let numeric = value.chars().all(|c| "0123456789.-+e()[], ".contains(c));
             if numeric && value.chars().any(|c| c.is_ascii_digit()) {
                 prop_assert!(matches!(classify_kind(value), KindClass::Literal(v) if v == *value),
                     "{:?} -> {:?}", text, value);
