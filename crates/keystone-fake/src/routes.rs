@@ -10,7 +10,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
-use crate::api::{assignment, auth, catalog, controls, credentials, identity, resource, trusts};
+use crate::api::{
+    assignment, auth, catalog, controls, credentials, identity, resource, revoke, trusts,
+};
 use crate::error::ApiError;
 use crate::state::{self, AppState};
 
@@ -75,6 +77,7 @@ fn auth_routes(routes: Router<AppState>) -> Router<AppState> {
         .route("/v3/auth/projects", get(auth::auth_projects))
         .route("/v3/auth/domains", get(auth::auth_domains))
         .route("/v3/auth/system", get(auth::auth_system))
+        .route("/v3/OS-REVOKE/events", get(revoke::list_revoke_events))
 }
 
 /// Services, endpoints and regions.

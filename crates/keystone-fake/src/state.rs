@@ -77,7 +77,12 @@ pub(crate) type AppState = Arc<Shared>;
 impl Shared {
     /// Locks the store; a panic elsewhere never poisons the fake for good.
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
+        let ttl = self.ttl();
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        // the time and token lifetime of the operation under way, for what it records
+        store.now = self.clock.now();
+        store.token_ttl = ttl;
+        store
     }
 
     /// The root URL links are built on: during a request, the one the client reached the

@@ -27,6 +27,7 @@ pub mod auth;
 pub mod error;
 mod refs;
 pub mod resources;
+pub mod revoke;
 pub mod secret;
 pub mod timestamp;
 pub mod token;

@@ -120,4 +120,5 @@ pub(crate) mod controls;
 pub(crate) mod credentials;
 pub(crate) mod identity;
 pub(crate) mod resource;
+pub(crate) mod revoke;
 pub(crate) mod trusts;

@@ -4,7 +4,7 @@ use keystone_types::Secret;
 use keystone_types::auth::DomainRef;
 use keystone_types::resources::{GroupCreate, GroupUpdate, UserCreate, UserUpdate};
 
-use super::{Actor, GroupRec, Store, UserRec, new_id};
+use super::{Actor, GroupRec, Revoked, Store, UserRec, new_id};
 use crate::error::{ApiError, StatusCode};
 
 impl Store {
@@ -151,6 +151,7 @@ impl Store {
                 t.deleted = true;
             }
         }
+        self.record_user_event(id);
         Ok(())
     }
 
@@ -294,7 +295,15 @@ impl Store {
             self.membership_parts(group_id, user_id)?;
             return Err(Self::not_a_member(group_id, user_id));
         }
-        self.revoke_user_tokens(user_id);
+        self.user_tokens_valid_from
+            .insert(user_id.to_owned(), self.next_serial);
+        // Keystone takes a second off, so that a token issued in the same second, after the
+        // change, is not revoked
+        self.record_event(Revoked {
+            user_id: Some(user_id.to_owned()),
+            earlier: chrono::Duration::seconds(1),
+            ..Revoked::default()
+        });
         Ok(())
     }
 }

@@ -21,6 +21,7 @@ mod credentials;
 mod identity;
 mod records;
 mod resource;
+mod revoke;
 mod roles;
 mod tokens;
 mod trusts;
@@ -37,6 +38,7 @@ pub(crate) use records::{
     ServiceRec, Target, TrustRec,
 };
 pub use records::{ProjectRec, RoleRec, UserRec};
+pub(crate) use revoke::Revoked;
 use tokens::TokenKey;
 pub(crate) use tokens::{TokenProblem, is_delegated};
 pub use tokens::{TokenRec, TokenScope};
@@ -118,6 +120,12 @@ pub struct Store {
     /// The token count at which issuing sweeps out the tokens past any use.
     purge_at: usize,
     token_key: TokenKey,
+    /// Revocation events, oldest first (`GET /v3/OS-REVOKE/events`).
+    revoke_events: Vec<keystone_types::revoke::RevokeEvent>,
+    /// The time of the operation under way (set when the store is locked).
+    pub(crate) now: DateTime<Utc>,
+    /// The token lifetime, which bounds how long events are kept.
+    pub(crate) token_ttl: chrono::Duration,
 }
 
 impl std::fmt::Debug for Store {

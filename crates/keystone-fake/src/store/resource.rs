@@ -3,7 +3,7 @@
 use keystone_types::auth::DomainRef;
 use keystone_types::resources::{DomainCreate, DomainUpdate, ProjectCreate, ProjectUpdate};
 
-use super::{DomainRec, ProjectRec, Store, Target, new_id};
+use super::{DomainRec, ProjectRec, Revoked, Store, Target, new_id};
 use crate::error::{ApiError, StatusCode};
 
 impl Store {
@@ -138,6 +138,11 @@ impl Store {
         }
         self.grants
             .retain(|g| g.target != Target::Domain(id.to_owned()));
+        // last, as Keystone deletes the project that acts as the domain
+        self.record_event(Revoked {
+            project_id: Some(id.to_owned()),
+            ..Revoked::default()
+        });
         Ok(())
     }
 
@@ -260,6 +265,10 @@ impl Store {
     /// Removes a project with its grants, application credentials and trusts.
     fn remove_project(&mut self, id: &str) {
         self.projects.remove(id);
+        self.record_event(Revoked {
+            project_id: Some(id.to_owned()),
+            ..Revoked::default()
+        });
         self.grants
             .retain(|g| g.target != Target::Project(id.to_owned()));
         self.app_creds.retain(|_, c| c.project_id != id);

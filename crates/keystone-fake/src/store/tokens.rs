@@ -14,7 +14,7 @@ use keystone_types::token::{
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::{Store, Target};
+use super::{Revoked, Store, Target};
 use crate::error::{ApiError, StatusCode};
 
 /// The bytes of a token string after its `gAAAAAB` prefix: the expiry (8 bytes), random
@@ -269,6 +269,7 @@ impl Store {
     pub(crate) fn revoke_user_tokens(&mut self, user_id: &str) {
         self.user_tokens_valid_from
             .insert(user_id.to_owned(), self.next_serial);
+        self.record_user_event(user_id);
     }
 
     /// Whether the token comes from an application credential with access rules: Keystone
@@ -286,7 +287,17 @@ impl Store {
         match self.tokens.get(token) {
             Some(rec) => {
                 let audit = rec.audit_ids[0].clone();
-                self.revoked_audit_ids.insert(audit);
+                self.revoked_audit_ids.insert(audit.clone());
+                // Keystone's `revoke_token`: the token by its audit id, then the tokens made
+                // from it by their chain
+                self.record_event(Revoked {
+                    audit_id: Some(audit.clone()),
+                    ..Revoked::default()
+                });
+                self.record_event(Revoked {
+                    audit_chain_id: Some(audit),
+                    ..Revoked::default()
+                });
                 true
             }
             None => false,

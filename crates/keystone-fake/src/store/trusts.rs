@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use keystone_types::resources::TrustCreate;
 
-use super::{Store, Target, TokenProblem, TrustRec, new_id, parse_expiration};
+use super::{Revoked, Store, Target, TokenProblem, TrustRec, new_id, parse_expiration};
 use crate::error::{ApiError, StatusCode, validation_error};
 
 /// How many times a trust may be redelegated at most: Keystone's `[trust]
@@ -331,6 +331,10 @@ impl Store {
             .find(|t| t.id == id && t.is_live(now))
             .ok_or_else(|| ApiError::not_found("trust", id))?;
         trust.deleted = true;
+        self.record_event(Revoked {
+            trust_id: Some(id.to_owned()),
+            ..Revoked::default()
+        });
         // and, as Keystone, the trusts redelegated from it, recursively
         let children: Vec<String> = self
             .trusts
