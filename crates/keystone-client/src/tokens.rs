@@ -1,8 +1,9 @@
 //! What services need: validating, checking and revoking other people's tokens with the
 //! session's own credentials (`GET`, `HEAD` and `DELETE /v3/auth/tokens`).
 
-use keystone_types::Secret;
+use keystone_types::revoke::{RevokeEvent, RevokeEvents};
 use keystone_types::token::TokenResponse;
+use keystone_types::{Secret, Timestamp};
 use reqwest::Method;
 
 use crate::access::AccessInfo;
@@ -95,5 +96,20 @@ impl Session {
         self.subject_request(Method::DELETE, subject, "", false)
             .await
             .map(drop)
+    }
+
+    /// The revocation events Keystone recorded strictly after `since` (all it keeps without
+    /// it), oldest first (`GET /v3/OS-REVOKE/events`, policy `identity:list_revoke_events`,
+    /// which admins and the `service` role pass).
+    pub async fn revoke_events(&self, since: Option<Timestamp>) -> Result<Vec<RevokeEvent>> {
+        let mut url = format!("{}/OS-REVOKE/events", self.api_identity_url().await?);
+        if let Some(since) = since {
+            // `+` and `:` need no escaping in a query; Keystone reads the `Z` form
+            url.push_str(&format!("?since={since}"));
+        }
+        let response = self.get(url.clone()).send().await?;
+        let response = error_for_status(&url, response).await?;
+        let body: RevokeEvents = parse_json(&url, response).await?;
+        Ok(body.events)
     }
 }

@@ -15,7 +15,7 @@
 //! **Architecture invariant:** the cache never holds a token, only its SHA-256; nothing here
 //! logs a token or prints one in `Debug`.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use crate::compact::CompactToken;
 use crate::headers::UserHeaders;
+use crate::revocation::{Revocations, TokenFacts};
 use crate::shared_cache::SharedCache;
 use hashbrown::HashTable;
 use keystone_client::AccessInfo;
@@ -114,6 +115,14 @@ pub struct CacheCounters {
     /// Shared-tier entries refused: a MAC that does not match (another secret key or
     /// strategy, or tampering), a value that does not decrypt or does not parse.
     pub shared_bad_entries: u64,
+    /// Reads of Keystone's revocation events (`revocation_check_interval`).
+    pub revocation_polls: u64,
+    /// Reads of the revocation events that failed (cached tokens served as before).
+    pub revocation_poll_errors: u64,
+    /// Revocation events received and held (each once).
+    pub revocation_events: u64,
+    /// Cached tokens evicted because a revocation event covers them.
+    pub revocation_evictions: u64,
 }
 
 impl Default for CacheStats {
@@ -135,7 +144,12 @@ impl Default for CacheStats {
 
 impl CacheStats {
     /// The current counts, with `local_hits` more hits and the shared tier's.
-    fn snapshot(&self, local_hits: u64, shared: Option<&SharedCache>) -> CacheCounters {
+    fn snapshot(
+        &self,
+        local_hits: u64,
+        shared: Option<&SharedCache>,
+        revoked: &Revocations,
+    ) -> CacheCounters {
         let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let s = |f: fn(&SharedCache) -> &AtomicU64| shared.map(|c| l(f(c))).unwrap_or(0);
         CacheCounters {
@@ -152,26 +166,36 @@ impl CacheStats {
             overloaded: l(&self.overloaded),
             rate_limited: l(&self.rate_limited),
             credentials_rejected: l(&self.credentials_rejected),
+            revocation_polls: l(&revoked.stats.polls),
+            revocation_poll_errors: l(&revoked.stats.poll_errors),
+            revocation_events: l(&revoked.stats.events_applied),
+            revocation_evictions: l(&revoked.stats.evicted),
         }
     }
 }
 
 /// A cached token body and when its entry ends: `min(token_cache_time, expires_at - now)`
-/// after validation.
+/// after validation; what revocation events are compared with, and the generation of events
+/// its validation began at (Keystone knew those).
 #[derive(Clone)]
 struct Entry {
     body: Arc<CompactToken>,
     until: Instant,
+    facts: Arc<TokenFacts>,
+    generation: u64,
 }
 
 impl Entry {
-    fn new(body: CompactToken, max: Duration) -> Self {
+    fn new(token: &keystone_types::token::Token, max: Duration, generation: u64) -> Self {
+        let body = CompactToken::new(token);
         let left = (body.expires_at() - chrono::Utc::now())
             .to_std()
             .unwrap_or(Duration::ZERO);
         Entry {
             body: Arc::new(body),
             until: Instant::now() + left.min(max),
+            facts: Arc::new(TokenFacts::new(token)),
+            generation,
         }
     }
 }
@@ -196,6 +220,9 @@ struct LocalEntry {
     body: Arc<CompactToken>,
     until: Instant,
     headers: OnceCell<UserHeaders>,
+    facts: Arc<TokenFacts>,
+    /// The generation of revocation events the entry was last checked at.
+    checked: Cell<u64>,
 }
 
 /// A hit in this thread's map.
@@ -234,26 +261,46 @@ struct Local {
 }
 
 impl Local {
-    /// Calls `f` with the entry for `key` if it is still live at `now`.
-    fn with<R>(&self, key: &Key, now: Instant, f: impl FnOnce(LocalHit<'_>) -> R) -> Option<R> {
+    /// Calls `f` with the entry for `key` if it is still live at `now` and no revocation
+    /// event that arrived since it was last checked covers it (an entry an event covers is
+    /// dropped). While no event arrives, the check is one atomic load.
+    fn with<R>(
+        &self,
+        key: &Key,
+        now: Instant,
+        revoked: &Revocations,
+        f: impl FnOnce(LocalHit<'_>) -> R,
+    ) -> Option<R> {
         let entries = self.entries.borrow();
         let entry = entries
             .find(slot(key), |e| e.key == *key)
             .filter(|e| e.until > now)?;
+        let generation = revoked.generation();
+        if entry.checked.get() != generation {
+            if revoked.covers(&entry.facts, entry.checked.get()) {
+                drop(entries);
+                self.remove(key);
+                return None;
+            }
+            entry.checked.set(generation);
+        }
         Some(f(LocalHit { entry }))
     }
 
-    fn get(&self, key: &Key, now: Instant) -> Option<Arc<CompactToken>> {
-        self.with(key, now, |hit| hit.body().clone())
+    fn get(&self, key: &Key, now: Instant, revoked: &Revocations) -> Option<Arc<CompactToken>> {
+        self.with(key, now, revoked, |hit| hit.body().clone())
     }
 
-    fn insert(&self, key: Key, entry: Entry, now: Instant) {
+    /// Keeps `entry`, checked against the revocation events up to `checked`.
+    fn insert(&self, key: Key, entry: Entry, checked: u64, now: Instant) {
         let mut entries = self.entries.borrow_mut();
         let entry = LocalEntry {
             key,
             body: entry.body,
             until: entry.until,
             headers: OnceCell::new(),
+            facts: entry.facts,
+            checked: Cell::new(checked),
         };
         if let Ok(old) = entries.find_entry(slot(&key), |e| e.key == key) {
             old.remove();
@@ -302,6 +349,8 @@ pub struct TokenCache {
     invalid: Option<Cache<Key, ()>>,
     /// The memcached tier, between this process's tiers and Keystone.
     shared: Option<SharedCache>,
+    /// The revocation events that evict tokens from every tier.
+    pub(crate) revoked: Revocations,
     stats: CacheStats,
 }
 
@@ -334,6 +383,7 @@ impl TokenCache {
                     .build()
             }),
             shared: None,
+            revoked: Revocations::default(),
             stats: CacheStats::default(),
         }
     }
@@ -356,7 +406,8 @@ impl TokenCache {
             .iter()
             .map(|l| l.0.load(Ordering::Relaxed))
             .sum();
-        self.stats.snapshot(local, self.shared.as_ref())
+        self.stats
+            .snapshot(local, self.shared.as_ref(), &self.revoked)
     }
 
     /// The histogram of Keystone's validation latency.
@@ -406,7 +457,7 @@ impl TokenCache {
     ) -> Option<R> {
         // a thread holds tokens only when the cache keeps any
         let local = self.local.get()?;
-        let r = local.with(&key(token, allow_expired), Instant::now(), f)??;
+        let r = local.with(&key(token, allow_expired), Instant::now(), &self.revoked, f)??;
         self.local_hits.get_or_default().add();
         Some(r)
     }
@@ -440,11 +491,12 @@ impl TokenCache {
                 .counted(validate())
                 .await
                 .map(|a| Arc::new(CompactToken::new(a.body())));
+            // nothing is cached, so there is nothing for revocation events to evict
             return self.record(key, result).await.and_then(checked);
         };
         let now = Instant::now();
         let local = self.local.get_or_default();
-        if let Some(hit) = local.get(&key, now) {
+        if let Some(hit) = local.get(&key, now, &self.revoked) {
             self.local_hits.get_or_default().add();
             let result = checked(hit);
             if result.is_err() {
@@ -456,40 +508,56 @@ impl TokenCache {
         if self.negative_hit(&key).await {
             return Err(Rejection::Invalid);
         }
-        if let Some(hit) = cache.get(&key).await
-            && hit.until > now
-        {
-            self.stats.hits.fetch_add(1, Ordering::Relaxed);
-            if checked(hit.body.clone()).is_err() {
+        let generation = self.revoked.generation();
+        match cache.get(&key).await {
+            Some(hit) if hit.until > now && self.revoked.covers(&hit.facts, hit.generation) => {
+                // revoked since it was validated: validated again below
                 cache.invalidate(&key).await;
-                return Err(Rejection::Invalid);
             }
-            // this thread's own copy, so that its hits share nothing with other threads (the
-            // thread, after the await, may not be the one `local` belongs to)
-            let copy = Arc::new(hit.body.deep_copy());
-            let entry = Entry {
-                body: copy.clone(),
-                until: hit.until,
-            };
-            self.local.get_or_default().insert(key, entry, now);
-            return Ok(copy);
+            Some(hit) if hit.until > now => {
+                self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                if checked(hit.body.clone()).is_err() {
+                    cache.invalidate(&key).await;
+                    return Err(Rejection::Invalid);
+                }
+                // this thread's own copy, so that its hits share nothing with other threads
+                // (the thread, after the await, may not be the one `local` belongs to)
+                let copy = Arc::new(hit.body.deep_copy());
+                let entry = Entry {
+                    body: copy.clone(),
+                    ..hit
+                };
+                self.local
+                    .get_or_default()
+                    .insert(key, entry, generation, now);
+                return Ok(copy);
+            }
+            _ => {}
         }
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
         let ran = AtomicBool::new(false);
         let result = cache
             .try_get_with(key, async {
                 ran.store(true, Ordering::Relaxed);
-                // another replica's validation, then Keystone's (written for the others)
+                // the events Keystone knew when this validation began
+                let generation = self.revoked.generation();
+                // another replica's validation, unless an event covers it (whenever that
+                // replica validated it, all events held are checked), then Keystone's
+                // (written for the others)
                 if let Some(shared) = &self.shared
                     && let Some(body) = shared.get(token).await
                 {
-                    return Ok(Entry::new(CompactToken::new(&body), *max));
+                    let entry = Entry::new(&body, *max, generation);
+                    if !self.revoked.covers(&entry.facts, 0) {
+                        return Ok(entry);
+                    }
+                    shared.delete(token).await;
                 }
                 let access = self.counted(validate()).await?;
                 if let Some(shared) = &self.shared {
                     shared.set(token, access.body()).await;
                 }
-                Ok::<_, Rejection>(Entry::new(CompactToken::new(access.body()), *max))
+                Ok::<_, Rejection>(Entry::new(access.body(), *max, generation))
             })
             .await;
         if !ran.load(Ordering::Relaxed) {
@@ -501,9 +569,35 @@ impl TokenCache {
         }
         let entry = result?;
         if entry.until > Instant::now() {
-            self.local.get_or_default().insert(key, entry.clone(), now);
+            let checked = entry.generation;
+            self.local
+                .get_or_default()
+                .insert(key, entry.clone(), checked, now);
         }
         checked(entry.body)
+    }
+
+    /// Evicts the entries of the in-process tier that a revocation event covers, and returns
+    /// how many (the per-thread copies are dropped by their own thread, at their next hit).
+    pub(crate) async fn evict_revoked(&self) -> u64 {
+        let Some((cache, _)) = &self.valid else {
+            return 0;
+        };
+        let mut evicted = 0;
+        let covered: Vec<Arc<Key>> = cache
+            .iter()
+            .filter(|(_, e)| self.revoked.covers(&e.facts, e.generation))
+            .map(|(k, _)| k)
+            .collect();
+        for key in covered {
+            cache.invalidate(&*key).await;
+            evicted += 1;
+        }
+        self.revoked
+            .stats
+            .evicted
+            .fetch_add(evicted, Ordering::Relaxed);
+        evicted
     }
 
     /// A validation's result, counted as a call to Keystone unless it was refused before

@@ -49,11 +49,12 @@ mod headers;
 mod metrics;
 mod policy;
 mod request_id;
+mod revocation;
 mod serve;
 mod shared_cache;
 
 pub use access_log::{AccessLog, AccessLogLayer, access_log};
-pub use auth_token::{AuthToken, AuthTokenLayer, ResponseFuture, StartupError};
+pub use auth_token::{AuthToken, AuthTokenLayer, ResponseFuture, RevocationStatus, StartupError};
 pub use cache::CacheCounters;
 pub use context::{Context, ContextRejection, IdentityStatus};
 pub use headers::is_identity_header;

@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, Response, StatusCode, header};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -22,8 +23,10 @@ pub(crate) fn validation_histogram() -> Histogram {
 /// `token_cache_hits`, `token_cache_misses`, `token_cache_coalesced`, `validations`,
 /// `keystone_errors`, `negative_cache_hits`, `validations_overloaded`,
 /// `validations_rate_limited`, `credentials_rejected`, `shared_cache_hits`,
-/// `shared_cache_misses`, `shared_cache_errors`, `shared_cache_bad_entries` (counters) and
-/// `validation_latency_seconds` (a histogram of the calls to Keystone).
+/// `shared_cache_misses`, `shared_cache_errors`, `shared_cache_bad_entries`,
+/// `revocation_polls`, `revocation_poll_errors`, `revocation_events`, `revocation_evictions`
+/// (counters), `revocation_last_poll_age_seconds` (a gauge, while revocation checks are on)
+/// and `validation_latency_seconds` (a histogram of the calls to Keystone).
 pub(crate) fn register(layer: &AuthTokenLayer, registry: &mut Registry) {
     registry.register(
         "validation_latency_seconds",
@@ -128,10 +131,40 @@ impl Collector for LayerCounters {
                 "memcached entries refused: bad MAC, not decrypting or not parsing",
                 c.shared_bad_entries,
             ),
+            (
+                "revocation_polls",
+                "Reads of Keystone's revocation events",
+                c.revocation_polls,
+            ),
+            (
+                "revocation_poll_errors",
+                "Reads of the revocation events that failed (cached tokens served as before)",
+                c.revocation_poll_errors,
+            ),
+            (
+                "revocation_events",
+                "Revocation events received",
+                c.revocation_events,
+            ),
+            (
+                "revocation_evictions",
+                "Cached tokens evicted because a revocation event covers them",
+                c.revocation_evictions,
+            ),
         ] {
             let counter = ConstCounter::new(value);
             let metric = encoder.encode_descriptor(name, help, None, counter.metric_type())?;
             counter.encode(metric)?;
+        }
+        if let Some(age) = self.0.revocation_status().and_then(|s| s.last_poll_age) {
+            let gauge = ConstGauge::new(age.as_secs_f64());
+            let metric = encoder.encode_descriptor(
+                "revocation_last_poll_age_seconds",
+                "Seconds since the last successful read of the revocation events",
+                None,
+                gauge.metric_type(),
+            )?;
+            gauge.encode(metric)?;
         }
         Ok(())
     }

@@ -1433,3 +1433,228 @@ async fn memcache_options_are_checked_when_the_layer_is_made() {
         assert!(!e.contains("svcpw"), "{e}");
     }
 }
+
+/// A layer caching for 300 s and reading revocation events every second.
+fn revocation_layer(w: &World) -> AuthTokenLayer {
+    w.layer(|c| {
+        c.token_cache_time = 300;
+        c.revocation_check_interval = 1;
+    })
+}
+
+/// Requests with `token` until it is answered 401 (within `limit`); how long that took.
+async fn until_rejected(app: &Router, token: &str, limit: Duration) -> Duration {
+    let started = std::time::Instant::now();
+    loop {
+        let (s, _, b) = call(app, "/echo", &[("x-auth-token", token)]).await;
+        if s == StatusCode::UNAUTHORIZED {
+            return started.elapsed();
+        }
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert!(started.elapsed() < limit, "still accepted after {limit:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn revoked_tokens_are_rejected_within_an_interval_while_others_stay_cached() {
+    let w = world().await;
+    let mut ids = vec![];
+    for name in ["dave", "erin", "frank"] {
+        let id = w.fake.create_user(name, "pw").unwrap();
+        w.fake
+            .grant_project_role(&id, &w.project, "member")
+            .unwrap();
+        ids.push(id);
+    }
+    let layer = revocation_layer(&w);
+    let app = app(layer.clone());
+    let bystander = w.token("carol").await;
+    let tokens = [
+        w.token("dave").await,
+        w.token("erin").await,
+        w.token("frank").await,
+    ];
+    for t in tokens.iter().chain([&bystander]) {
+        ok(&app, t).await;
+        ok(&app, t).await;
+    }
+    let validations = w.fake.requests(VALIDATE);
+    // the first poll has been made (at start), with nothing to evict
+    assert!(layer.counters().revocation_polls >= 1);
+
+    // each way Keystone records an event: the token revoked, the user disabled, the user's
+    // password changed
+    w.user_session("bob")
+        .revoke_token(&tokens[0])
+        .await
+        .unwrap();
+    w.fake.set_user_enabled(&ids[1], false).unwrap();
+    w.fake.set_user_password(&ids[2], "newpw").unwrap();
+    let limit = Duration::from_secs(3);
+    for t in &tokens {
+        let took = until_rejected(&app, t, limit).await;
+        eprintln!("rejected {took:?} after the revocation");
+    }
+    // each was validated once more (and Keystone said no); the bystander never again
+    assert_eq!(w.fake.requests(VALIDATE) - validations, 3);
+    ok(&app, &bystander).await;
+    assert_eq!(w.fake.requests(VALIDATE) - validations, 3);
+    let c = layer.counters();
+    assert!(c.revocation_events >= 4, "{c:?}");
+    assert!(c.revocation_evictions >= 3, "{c:?}");
+    assert_eq!(c.revocation_poll_errors, 0);
+    let status = layer.revocation_status().unwrap();
+    assert!(!status.stale);
+    assert!(status.events >= 4);
+}
+
+#[tokio::test]
+async fn what_keystone_records_no_event_for_stays_cached_until_the_entry_ends() {
+    // Keystone 30 checks role assignments, a project's state and application credentials
+    // when it validates, and records no revocation event for them: a cache keeps serving such
+    // a token until its entry ends (token_cache_time), as keystonemiddleware's does
+    let w = world().await;
+    let layer = revocation_layer(&w);
+    let app = app(layer.clone());
+    let alice = w.token("alice").await;
+    ok(&app, &alice).await;
+    let admin = w.user_session("bob");
+    let roles = admin
+        .get(format!("{}/roles?name=member", w.fake.auth_url()))
+        .send()
+        .await
+        .unwrap();
+    let roles: Value = roles.json().await.unwrap();
+    let member = roles["roles"][0]["id"].as_str().unwrap().to_owned();
+    let access = w.user_session("alice").access().await.unwrap();
+    let alice_id = access.body().user.id.clone();
+    let r = admin
+        .request(
+            reqwest::Method::DELETE,
+            format!(
+                "{}/projects/{}/users/{alice_id}/roles/{member}",
+                w.fake.auth_url(),
+                w.project
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::NO_CONTENT);
+    let polls = layer.counters().revocation_polls;
+    while layer.counters().revocation_polls < polls + 2 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ok(&app, &alice).await;
+    assert_eq!(layer.counters().revocation_evictions, 0);
+    // a fresh validation sees the change at once
+    let (s, _, _) = call(
+        &self::app(w.layer(|_| {})),
+        "/echo",
+        &[("x-auth-token", &alice)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_failed_poll_fails_no_request_and_the_feed_recovers() {
+    let w = world().await;
+    let layer = w.layer(|c| {
+        c.token_cache_time = 300;
+        c.revocation_check_interval = 1;
+        c.validation_timeout = 1;
+    });
+    let app = app(layer.clone());
+    let (alice, carol) = (w.token("alice").await, w.token("carol").await);
+    ok(&app, &alice).await;
+    ok(&app, &carol).await;
+    w.fake.refuse_connections(true).await.unwrap();
+    let errors = |l: &AuthTokenLayer| l.counters().revocation_poll_errors;
+    let started = std::time::Instant::now();
+    while errors(&layer) < 2 {
+        assert!(started.elapsed() < Duration::from_secs(10));
+        ok(&app, &alice).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // three intervals and the deadline without a good poll: stale
+    while !layer.revocation_status().unwrap().stale {
+        assert!(started.elapsed() < Duration::from_secs(15));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    ok(&app, &alice).await;
+    w.fake.refuse_connections(false).await.unwrap();
+    w.user_session("bob").revoke_token(&alice).await.unwrap();
+    // after the backoff (at most eight intervals), the revocation arrives
+    until_rejected(&app, &alice, Duration::from_secs(12)).await;
+    assert!(!layer.revocation_status().unwrap().stale);
+    ok(&app, &carol).await;
+}
+
+#[tokio::test]
+async fn without_permission_to_read_events_the_checks_are_off() {
+    let w = world().await;
+    // a service user with a role that may validate tokens but not read events
+    let id = w.fake.create_user("validator", "pw").unwrap();
+    w.fake.grant_system_role(&id, "reader").unwrap();
+    let layer = w.layer(|c| {
+        c.username = Some("validator".into());
+        c.password = Some("pw".into());
+        c.project_name = None;
+        c.project_domain_id = None;
+        c.system_scope = Some("all".into());
+        c.revocation_check_interval = 1;
+    });
+    let app = app(layer.clone());
+    let alice = w.token("alice").await;
+    ok(&app, &alice).await;
+    let started = std::time::Instant::now();
+    while layer.revocation_status().is_some() {
+        assert!(started.elapsed() < Duration::from_secs(5), "still on");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(layer.counters().revocation_polls, 1);
+    ok(&app, &alice).await;
+    // and off by configuration
+    let off = w.layer(|c| c.revocation_check_interval = 0);
+    assert!(off.revocation_status().is_none());
+}
+
+#[tokio::test]
+async fn entries_read_from_memcached_are_checked_against_the_events_and_deleted() {
+    let w = world().await;
+    let m = memcached::Memcached::start();
+    let replica = || {
+        w.layer(|c| {
+            c.memcached_servers = vec![m.addr.clone()];
+            c.token_cache_time = 300;
+            c.revocation_check_interval = 1;
+        })
+    };
+    let (a, b) = (replica(), replica());
+    let (app_a, app_b) = (app(a.clone()), app(b.clone()));
+    let alice = w.token("alice").await;
+    // A validates and writes memcached; then the token is revoked
+    ok(&app_a, &alice).await;
+    w.user_session("bob").revoke_token(&alice).await.unwrap();
+    let started = std::time::Instant::now();
+    while b.counters().revocation_events < 2 {
+        assert!(started.elapsed() < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // B finds A's entry, which the event covers: refused, deleted, validated (and rejected)
+    let (s, _, _) = call(&app_b, "/echo", &[("x-auth-token", &alice)]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(b.counters().shared_hits, 1);
+    assert_eq!(b.counters().validations, 1);
+    // a third replica, without events, finds nothing there any more
+    let c = w.layer(|c| {
+        c.memcached_servers = vec![m.addr.clone()];
+        c.revocation_check_interval = 0;
+    });
+    let (s, _, _) = call(&app(c.clone()), "/echo", &[("x-auth-token", &alice)]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(c.counters().shared_hits, 0);
+    until_rejected(&app_a, &alice, Duration::from_secs(3)).await;
+}

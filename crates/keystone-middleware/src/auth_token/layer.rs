@@ -45,6 +45,22 @@ pub(crate) struct Shared {
     /// credentials (0: never).
     pub(crate) started: std::time::Instant,
     pub(crate) rejection_logged: std::sync::atomic::AtomicU64,
+    /// `revocation_check_interval`, unless the checks are off (0, or no cache).
+    revocation_interval: Option<Duration>,
+    /// How long revocation events are kept.
+    pub(crate) revocation_keep: Duration,
+    /// Ends the revocation task when the last clone of the layer is dropped.
+    revocation_stop: Arc<tokio::sync::Notify>,
+    /// Starts the revocation task once, on a runtime.
+    revocation_started: std::sync::Once,
+    /// This state, for the task (which holds it only while it polls).
+    me: std::sync::Weak<Shared>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.revocation_stop.notify_one();
+    }
 }
 
 /// The least time between two ERROR lines about rejected credentials.
@@ -62,11 +78,31 @@ impl Shared {
         allow_expired: bool,
         client: Option<IpAddr>,
     ) -> Result<Arc<CompactToken>, Rejection> {
+        // a layer made outside a runtime starts its task with its first validation
+        self.start_revocation_checks();
         self.cache
             .get_or_validate(token, allow_expired, || {
                 self.ask_keystone(token, allow_expired, client)
             })
             .await
+    }
+
+    /// Starts reading revocation events, once, if they are on and a runtime is running.
+    pub(super) fn start_revocation_checks(&self) {
+        let Some(interval) = self.revocation_interval else {
+            return;
+        };
+        if self.revocation_started.is_completed() || tokio::runtime::Handle::try_current().is_err()
+        {
+            return;
+        }
+        self.revocation_started.call_once(|| {
+            self.cache
+                .revoked
+                .active
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            super::revoke_poll::spawn(self.me.clone(), interval, self.revocation_stop.clone());
+        });
     }
 
     /// One validation by Keystone, within the bounds: the client's rate of unknown tokens,
@@ -270,8 +306,16 @@ impl AuthTokenLayer {
         // as keystonemiddleware, the session's auth URL when the configuration names none
         let uri = config.www_authenticate_uri().unwrap_or(session.auth_url());
         let www_authenticate = HeaderValue::from_str(&format!("Keystone uri=\"{uri}\"")).ok();
-        Ok(AuthTokenLayer {
-            shared: Arc::new(Shared {
+        // events matter only to a cache; they are kept past its longest entry, in either tier
+        let revocation_interval = (config.revocation_check_interval > 0 && lifetime.is_some())
+            .then(|| Duration::from_secs(config.revocation_check_interval));
+        let longest = lifetime.unwrap_or_default().max(
+            shared
+                .as_ref()
+                .map_or(Duration::ZERO, SharedCache::lifetime),
+        );
+        let layer = AuthTokenLayer {
+            shared: Arc::new_cyclic(|me| Shared {
                 session,
                 cache: TokenCache::new(config.token_cache_size, lifetime, negative)
                     .with_shared(shared),
@@ -291,8 +335,15 @@ impl AuthTokenLayer {
                 unknown_tokens: unknown_token_limiter(config),
                 started: std::time::Instant::now(),
                 rejection_logged: std::sync::atomic::AtomicU64::new(0),
+                revocation_interval,
+                revocation_keep: super::revoke_poll::keep(longest),
+                revocation_stop: Arc::new(tokio::sync::Notify::new()),
+                revocation_started: std::sync::Once::new(),
+                me: me.clone(),
             }),
-        })
+        };
+        layer.shared.start_revocation_checks();
+        Ok(layer)
     }
 
     /// The startup check: authenticates the service user, finds its identity endpoint and
@@ -338,11 +389,46 @@ impl AuthTokenLayer {
         self.shared.cache.shared_servers()
     }
 
+    /// Where revocation checks stand; `None` when they are off (`revocation_check_interval`
+    /// 0, no cache, or a service user that may not read the events).
+    pub fn revocation_status(&self) -> Option<RevocationStatus> {
+        let revoked = &self.shared.cache.revoked;
+        let interval = self.shared.revocation_interval?;
+        if !revoked.active.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        let last_poll_age = revoked.last_success_age();
+        // three intervals (and a validation's deadline) without a good poll
+        let late = interval.saturating_mul(3) + self.shared.validation_timeout;
+        let stale = match last_poll_age {
+            Some(age) => age > late,
+            None => self.shared.started.elapsed() > late,
+        };
+        Some(RevocationStatus {
+            last_poll_age,
+            events: revoked.len(),
+            stale,
+        })
+    }
+
     /// How many validated tokens the shared cache holds (by their hashes; pending work
     /// done first, so the figure is current).
     pub async fn cached_tokens(&self) -> u64 {
         self.shared.cache.len().await
     }
+}
+
+/// Where revocation checks stand ([`AuthTokenLayer::revocation_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RevocationStatus {
+    /// Time since the last successful read of the events; `None` before the first.
+    pub last_poll_age: Option<Duration>,
+    /// How many events are held.
+    pub events: usize,
+    /// No successful read for three intervals: a revoked token may be served until its
+    /// cache entry ends. Requests are served as before; readiness endpoints report it.
+    pub stale: bool,
 }
 
 /// `unknown_token_rate` per second per client address, with `unknown_token_burst`; none

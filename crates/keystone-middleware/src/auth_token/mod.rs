@@ -10,10 +10,11 @@
 mod access;
 mod future;
 mod layer;
+mod revoke_poll;
 mod service;
 mod startup;
 
 pub use self::future::ResponseFuture;
-pub use self::layer::AuthTokenLayer;
+pub use self::layer::{AuthTokenLayer, RevocationStatus};
 pub use self::service::AuthToken;
 pub use self::startup::StartupError;

@@ -211,6 +211,11 @@ pub struct AuthTokenConfig {
     /// The most tokens kept in the cache (10,000 by default).
     #[serde(default = "ten_thousand", deserialize_with = "oslo_u64")]
     pub token_cache_size: u64,
+    /// Ours: seconds between two reads of Keystone's revocation events
+    /// (`GET /v3/OS-REVOKE/events`), which evict the cached tokens they cover (10 by default;
+    /// 0 turns revocation checks off).
+    #[serde(default = "ten", deserialize_with = "oslo_u64")]
+    pub revocation_check_interval: u64,
 }
 
 fn internal() -> String {

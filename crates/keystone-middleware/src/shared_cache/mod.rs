@@ -113,6 +113,11 @@ impl SharedCache {
         }))
     }
 
+    /// The entries' longest life (`token_cache_time`).
+    pub(crate) fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
     /// How many servers are configured, and how many are skipped as dead now.
     pub(crate) fn servers(&self) -> (usize, usize) {
         let dead = self.servers.iter().filter(|s| s.is_dead()).count();
@@ -242,11 +247,24 @@ impl SharedCache {
     }
 }
 
+impl SharedCache {
+    /// Deletes a token's entry (one a revocation event covers), so that no replica, ours or
+    /// keystonemiddleware's, reads it again. A failure is counted and logged, never the
+    /// caller's.
+    pub(crate) async fn delete(&self, token: &str) {
+        let keys = self.protection.keys(token.as_bytes());
+        if self.on_server(&keys.key, Op::Delete).await.is_none() {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// What [`SharedCache::on_server`] does on the server.
 #[derive(Clone, Copy)]
 enum Op<'a> {
     Get,
     Set { value: &'a [u8], ttl: u32 },
+    Delete,
 }
 
 impl Op<'_> {
@@ -263,6 +281,12 @@ impl Op<'_> {
                 // the set is sent without a reply; a round trip on the same connection says it
                 // was applied (so that the next replica's get sees it) and leaves no reply
                 // unread
+                p.version().await?;
+                Ok(None)
+            }
+            Op::Delete => {
+                // sent without a reply, like a set: the round trip says it was applied
+                p.delete(key).await?;
                 p.version().await?;
                 Ok(None)
             }
