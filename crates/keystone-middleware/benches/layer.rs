@@ -83,6 +83,48 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // the same cached path with 10,000 revocation events held (none covering the token): a
+    // hit costs one atomic load while no event arrives...
+    let events = |n: usize, from: usize| -> Vec<keystone_types::revoke::RevokeEvent> {
+        let now = keystone_types::Timestamp::now();
+        (from..from + n)
+            .map(|i| {
+                let mut e = keystone_types::revoke::RevokeEvent::default();
+                match i % 3 {
+                    0 => e.audit_id = Some(format!("audit{i}")),
+                    1 => e.user_id = Some(format!("user{i}")),
+                    _ => e.project_id = Some(format!("project{i}")),
+                }
+                e.issued_before = Some(now);
+                e.revoked_at = Some(now);
+                e
+            })
+            .collect()
+    };
+    rt.block_on(setup.layer.__apply_revocation_events(events(10_000, 0)));
+    group.bench_function("cached_token_10000_events", |b| {
+        b.to_async(&rt)
+            .iter(|| async { authed.clone().oneshot(request(&token)).await.expect("call") })
+    });
+    // ...and, after each new event, the thread's copy is checked against the new ones
+    let mut next = 10_000;
+    group.bench_function("cached_token_after_a_new_event_10000_events", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let (svc, tok, layer) = (authed.clone(), token.clone(), setup.layer.clone());
+            let batches: Vec<_> = (0..iters).map(|i| events(1, next + i as usize)).collect();
+            next += iters as usize;
+            async move {
+                let mut spent = std::time::Duration::ZERO;
+                for batch in batches {
+                    layer.__apply_revocation_events(batch).await;
+                    let start = std::time::Instant::now();
+                    svc.clone().oneshot(request(&tok)).await.expect("call");
+                    spent += start.elapsed();
+                }
+                spent
+            }
+        })
+    });
     group.finish();
     drop(setup);
 }

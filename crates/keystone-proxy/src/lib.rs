@@ -370,18 +370,35 @@ async fn count(
 
 async fn readyz(State(state): State<Arc<Shared>>) -> Response<Body> {
     match state.layer.check().await {
-        // a dead memcached costs hits, not requests: said, but still ready
-        Ok(()) => match state.layer.shared_cache_servers() {
-            Some((n, dead)) if dead > 0 => (
-                StatusCode::OK,
-                format!(
-                    "ready; memcached: {dead} of {n} servers unreachable, their tokens are \
-                     validated with Keystone"
-                ),
-            )
-                .into_response(),
-            _ => (StatusCode::OK, "ready").into_response(),
-        },
+        // a dead memcached costs hits, and a stale revocation feed lengthens a revoked
+        // token's life in the cache; neither fails a request: said, but still ready
+        Ok(()) => {
+            let mut notes = vec![];
+            if let Some((n, dead)) = state.layer.shared_cache_servers()
+                && dead > 0
+            {
+                notes.push(format!(
+                    "memcached: {dead} of {n} servers unreachable, their tokens are validated \
+                     with Keystone"
+                ));
+            }
+            if let Some(r) = state.layer.revocation_status()
+                && r.stale
+            {
+                let age = r
+                    .last_poll_age
+                    .map_or_else(|| "never".to_owned(), |a| format!("{}s ago", a.as_secs()));
+                notes.push(format!(
+                    "revocation events stale: last read {age}, revoked tokens are served from \
+                     the cache until their entries end"
+                ));
+            }
+            if notes.is_empty() {
+                (StatusCode::OK, "ready").into_response()
+            } else {
+                (StatusCode::OK, format!("ready; {}", notes.join("; "))).into_response()
+            }
+        }
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
             json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())

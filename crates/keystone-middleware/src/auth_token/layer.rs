@@ -57,6 +57,21 @@ pub(crate) struct Shared {
     me: std::sync::Weak<Shared>,
 }
 
+impl super::revoke_poll::Polled for Shared {
+    fn session(&self) -> &Session {
+        &self.session
+    }
+    fn cache(&self) -> &TokenCache {
+        &self.cache
+    }
+    fn poll_timeout(&self) -> Duration {
+        self.validation_timeout
+    }
+    fn keep(&self) -> Duration {
+        self.revocation_keep
+    }
+}
+
 impl Drop for Shared {
     fn drop(&mut self) {
         self.revocation_stop.notify_one();
@@ -409,6 +424,19 @@ impl AuthTokenLayer {
             events: revoked.len(),
             stale,
         })
+    }
+
+    /// Adds revocation events as a poll would, and evicts what they cover: for benchmarks only.
+    #[doc(hidden)]
+    pub async fn __apply_revocation_events(
+        &self,
+        events: Vec<keystone_types::revoke::RevokeEvent>,
+    ) {
+        self.shared
+            .cache
+            .revoked
+            .apply(events, self.shared.revocation_keep);
+        self.shared.cache.evict_revoked().await;
     }
 
     /// How many validated tokens the shared cache holds (by their hashes; pending work

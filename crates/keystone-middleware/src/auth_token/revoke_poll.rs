@@ -11,11 +11,24 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use keystone_client::ErrorKind;
+use keystone_client::{ErrorKind, Session};
 use keystone_types::Timestamp;
 use tokio::sync::Notify;
 
-use super::layer::Shared;
+use crate::cache::TokenCache;
+
+/// What the task reads and evicts with: the layer's state (which implements it, so that this
+/// module does not import the layer).
+pub(super) trait Polled: Send + Sync + 'static {
+    /// The service's own session.
+    fn session(&self) -> &Session;
+    /// The cache whose entries events evict.
+    fn cache(&self) -> &TokenCache;
+    /// The longest one poll may take.
+    fn poll_timeout(&self) -> Duration;
+    /// How long events are kept.
+    fn keep(&self) -> Duration;
+}
 
 /// The longest wait between two polls after failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -32,7 +45,7 @@ enum Next {
 
 /// Starts the task on the current runtime; `stop` ends it at once (the layer's state
 /// notifies it when dropped).
-pub(super) fn spawn(shared: Weak<Shared>, interval: Duration, stop: Arc<Notify>) {
+pub(super) fn spawn<T: Polled>(shared: Weak<T>, interval: Duration, stop: Arc<Notify>) {
     tokio::spawn(async move {
         let mut wait = Duration::ZERO;
         let mut failures = 0u32;
@@ -46,7 +59,7 @@ pub(super) fn spawn(shared: Weak<Shared>, interval: Duration, stop: Arc<Notify>)
             };
             let next = tokio::select! {
                 () = stop.notified() => return,
-                next = poll(&shared) => next,
+                next = poll(&*shared) => next,
             };
             drop(shared);
             wait = match next {
@@ -69,12 +82,12 @@ pub(super) fn spawn(shared: Weak<Shared>, interval: Duration, stop: Arc<Notify>)
 
 /// One poll: asks for the events since the newest held (less an overlap), adds them, evicts
 /// the entries they cover.
-async fn poll(shared: &Shared) -> Next {
-    let revoked = &shared.cache.revoked;
+async fn poll(shared: &impl Polled) -> Next {
+    let revoked = &shared.cache().revoked;
     revoked.stats.polls.fetch_add(1, Ordering::Relaxed);
     let since = revoked.since().map(Timestamp);
-    let asked = shared.session.revoke_events(since);
-    let events = match tokio::time::timeout(shared.validation_timeout, asked).await {
+    let asked = shared.session().revoke_events(since);
+    let events = match tokio::time::timeout(shared.poll_timeout(), asked).await {
         Ok(Ok(events)) => events,
         Ok(Err(e)) if matches!(e.kind(), ErrorKind::Forbidden | ErrorKind::NotFound) => {
             revoked.active.store(false, Ordering::Relaxed);
@@ -94,11 +107,11 @@ async fn poll(shared: &Shared) -> Next {
         Ok(Err(e)) => return failed(shared, &e.to_string()),
         Err(_) => return failed(shared, "no answer in time"),
     };
-    let (added, overflow) = revoked.apply(events, shared.revocation_keep);
+    let (added, overflow) = revoked.apply(events, shared.keep());
     let now = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
     revoked.stats.last_success_ms.store(now, Ordering::Relaxed);
     if added.is_some() || overflow {
-        let evicted = shared.cache.evict_revoked().await;
+        let evicted = shared.cache().evict_revoked().await;
         if evicted > 0 {
             tracing::info!(evicted, "revocation events evicted cached tokens");
         }
@@ -106,8 +119,8 @@ async fn poll(shared: &Shared) -> Next {
     Next::Again
 }
 
-fn failed(shared: &Shared, why: &str) -> Next {
-    let revoked = &shared.cache.revoked;
+fn failed(shared: &impl Polled, why: &str) -> Next {
+    let revoked = &shared.cache().revoked;
     revoked.stats.poll_errors.fetch_add(1, Ordering::Relaxed);
     tracing::warn!(
         error = why,
