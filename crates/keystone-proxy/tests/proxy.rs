@@ -110,6 +110,15 @@ async fn world(upstream: Option<&str>) -> World {
 
 /// The world with more `[proxy]` options (TOML lines).
 async fn world_with(upstream: Option<&str>, proxy_options: &str) -> World {
+    world_configured(upstream, "", proxy_options).await
+}
+
+/// The world with more `[keystone_authtoken]` and `[proxy]` options (TOML lines).
+async fn world_configured(
+    upstream: Option<&str>,
+    auth_options: &str,
+    proxy_options: &str,
+) -> World {
     let fake = FakeKeystone::start().await.unwrap();
     let services = fake.create_project("services").unwrap();
     let demo = fake.create_project("demo").unwrap();
@@ -135,6 +144,7 @@ user_domain_id = "default"
 project_name = "services"
 project_domain_id = "default"
 include_service_catalog = false
+{auth_options}
 
 [proxy]
 upstream = "{upstream}"
@@ -626,4 +636,43 @@ async fn websockets_pass_authenticated_bounded_and_closed_when_silent() {
         again.next().await.unwrap().unwrap(),
         tungstenite::Message::text("alice")
     );
+}
+
+#[tokio::test]
+async fn readyz_names_a_stale_revocation_feed_and_stays_ready() {
+    let w = world_configured(
+        None,
+        "revocation_check_interval = 1\nvalidation_timeout = 1",
+        "",
+    )
+    .await;
+    let readyz = || async {
+        let r = reqwest::get(format!("{}/readyz", w.admin)).await.unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    assert_eq!(readyz().await, (StatusCode::OK, "ready".to_owned()));
+    w.fake.controls().set_fault(
+        "GET /v3/OS-REVOKE/events",
+        keystone_fake::Fault::status(503),
+    );
+    let started = std::time::Instant::now();
+    loop {
+        let (s, text) = readyz().await;
+        assert_eq!(s, StatusCode::OK);
+        if text.contains("revocation events stale") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "{text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // cached and new tokens are still served
+    let alice = w.token("alice", "alicepw").await;
+    let (s, _, _) = send(
+        reqwest::Method::GET,
+        &format!("{}/v1/{}/things", w.proxy, w.demo),
+        &[("x-auth-token", &alice)],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
 }
