@@ -45,11 +45,12 @@ pub(crate) fn run() -> anyhow::Result<()> {
     finish(&reports)
 }
 
-/// Runs only the named steps of those that need no real Keystone (for a quick look while
-/// working on one).
+/// Runs only the named steps (for a quick look while working on one); a real Keystone is
+/// started for `client-real`, `service-real` and `parity` when one of them is named.
 pub(crate) fn run_only(steps: &[String]) -> anyhow::Result<()> {
     let venv = prepare()?;
     let mut reports = Vec::new();
+    let mut keystone = None;
     for step in steps {
         reports.push(match step.as_str() {
             "openstack-cli" => openstack_cli(&venv)?,
@@ -58,13 +59,31 @@ pub(crate) fn run_only(steps: &[String]) -> anyhow::Result<()> {
             "keystonemiddleware" => crate::real_stack::keystonemiddleware(&venv)?,
             "keystone-proxy" => crate::proxy_stack::keystone_proxy(&venv)?,
             "memcached" => crate::memcache_interop::run(&venv)?,
+            "client-real" => crate::real_stack::client_tests(real_keystone(&mut keystone, &venv)?)?,
+            "service-real" => {
+                crate::real_stack::service_flow(real_keystone(&mut keystone, &venv)?)?
+            }
+            "parity" => crate::real_stack::parity(real_keystone(&mut keystone, &venv)?)?,
             other => bail!(
                 "unknown step {other:?}: openstack-cli, oslo-policy, python-kinds, \
-                 keystonemiddleware, keystone-proxy or memcached"
+                 keystonemiddleware, keystone-proxy, memcached, client-real, service-real \
+                 or parity"
             ),
         });
     }
+    drop(keystone);
     finish(&reports)
+}
+
+/// The real Keystone in `slot`, started on first use.
+fn real_keystone<'k>(
+    slot: &'k mut Option<crate::real_stack::RealKeystone>,
+    venv: &Venv,
+) -> anyhow::Result<&'k crate::real_stack::RealKeystone> {
+    if slot.is_none() {
+        *slot = Some(crate::real_stack::RealKeystone::start(venv)?);
+    }
+    Ok(slot.as_ref().expect("started above"))
 }
 
 fn finish(reports: &[StepReport]) -> anyhow::Result<()> {

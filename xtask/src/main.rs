@@ -34,7 +34,8 @@ const USAGE: &str = "usage: cargo xtask <ci|demo|e2e|chaos|conformance|bench>
                a rotated service password, SIGTERM mid-request
   conformance  the real openstack CLI (PyPI, venv under target/) against the fake;
                `conformance STEP...` runs only those steps (openstack-cli, oslo-policy,
-               python-kinds, keystonemiddleware, keystone-proxy, memcached)
+               python-kinds, keystonemiddleware, keystone-proxy, memcached; and with a
+               real Keystone started for them: client-real, service-real, parity)
   bench        criterion benchmarks, and the same policy checks timed with oslo.policy: ratios";
 
 /// The demo: built first with cargo's progress shown (a fresh clone compiles for a minute or

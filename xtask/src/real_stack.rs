@@ -167,6 +167,12 @@ fn cargo_tests(
         .output()
         .context("cannot run cargo test")?;
     let stdout = String::from_utf8_lossy(&out.stdout);
+    // figures a test reports (with --nocapture)
+    for line in String::from_utf8_lossy(&out.stderr).lines() {
+        if let Some(figure) = line.strip_prefix("measured: ") {
+            println!("{step}: {figure}");
+        }
+    }
     let mut cases = 0;
     let mut failures = Vec::new();
     for line in stdout.lines() {
@@ -218,12 +224,25 @@ pub(crate) fn client_tests(keystone: &RealKeystone) -> anyhow::Result<StepReport
 
 /// example-service's seed flow (401, 200 for a member, 403 for a member creating a proxy, 201
 /// for an admin) against the real Keystone, with its service user registered through
-/// keystone-client.
+/// keystone-client; and its revocation test (a revoked token, a disabled user's, one from
+/// before a password change refused within a second or so of the change, another user's
+/// still served from the cache).
 pub(crate) fn service_flow(keystone: &RealKeystone) -> anyhow::Result<StepReport> {
     cargo_tests(
         "service-real",
         keystone,
-        &["-p", "example-service", "--test", "e2e", "the_seed_flow"],
+        &[
+            "-p",
+            "example-service",
+            "--test",
+            "e2e",
+            "--",
+            "--exact",
+            "the_seed_flow",
+            "revocation_events",
+            "--test-threads=1",
+            "--nocapture",
+        ],
     )
 }
 

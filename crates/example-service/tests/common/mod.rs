@@ -16,6 +16,9 @@ use keystone_types::resources::{EndpointCreate, ProjectCreate, ServiceCreate, Us
 /// set, a real Keystone replaces the fake (the conformance step runs the seed flow so).
 pub struct Cloud {
     fake: Option<FakeKeystone>,
+    /// Added to every name the cloud creates (so that several tests can share one real
+    /// Keystone); empty for the seed flow.
+    suffix: String,
     pub auth_url: String,
     pub service_url: String,
     pub layer: AuthTokenLayer,
@@ -35,13 +38,18 @@ fn password_session(auth_url: &str, user: &str, password: &str, project: &str) -
 /// The service's `[keystone_authtoken]` against `auth_url`: the service user `myservice`
 /// on `services`, without the catalog.
 pub fn service_config(auth_url: &str) -> AuthTokenConfig {
+    service_config_named(auth_url, "")
+}
+
+/// [`service_config`] for a cloud whose names end in `suffix`.
+pub fn service_config_named(auth_url: &str, suffix: &str) -> AuthTokenConfig {
     AuthTokenConfig {
         auth_url: Some(auth_url.to_owned()),
         www_authenticate_uri: Some(auth_url.to_owned()),
-        username: Some("myservice".into()),
+        username: Some(format!("myservice{suffix}")),
         password: Some("myservicesecretpassword".into()),
         user_domain_id: Some("default".into()),
-        project_name: Some("services".into()),
+        project_name: Some(format!("services{suffix}")),
         project_domain_id: Some("default".into()),
         include_service_catalog: false,
         ..Default::default()
@@ -57,6 +65,16 @@ impl Cloud {
     /// Like [`Cloud::start`], with changes to the middleware's configuration.
     pub async fn start_with(
         log: &dyn Fn(&str),
+        edit: impl FnOnce(&mut AuthTokenConfig),
+    ) -> anyhow::Result<Cloud> {
+        Self::start_named(log, "", edit).await
+    }
+
+    /// Like [`Cloud::start_with`], every name (projects, service type, users) ending in
+    /// `suffix`: tests that run against the real Keystone besides the seed flow use one.
+    pub async fn start_named(
+        log: &dyn Fn(&str),
+        suffix: &str,
         edit: impl FnOnce(&mut AuthTokenConfig),
     ) -> anyhow::Result<Cloud> {
         let (fake, auth_url, admin_password) = match (
@@ -77,7 +95,7 @@ impl Cloud {
         let operator = password_session(&auth_url, "admin", &admin_password, "admin");
         let admin = operator.admin();
         let create_project = |name: &str| ProjectCreate {
-            name: name.into(),
+            name: format!("{name}{suffix}"),
             domain_id: Some("default".into()),
             ..Default::default()
         };
@@ -88,8 +106,8 @@ impl Cloud {
         let service_url = format!("http://{}", listener.local_addr()?);
         let service = admin
             .create_service(ServiceCreate {
-                kind: "myservice".into(),
-                name: Some("myservice".into()),
+                kind: format!("myservice{suffix}"),
+                name: Some(format!("myservice{suffix}")),
                 ..Default::default()
             })
             .await?;
@@ -129,7 +147,7 @@ impl Cloud {
         ] {
             let user = admin
                 .create_user(UserCreate {
-                    name: name.into(),
+                    name: format!("{name}{suffix}"),
                     password: Some(password.into()),
                     email: email.map(str::to_owned),
                     domain_id: Some("default".into()),
@@ -144,7 +162,7 @@ impl Cloud {
             "created the service user (admin on services), alice (member on demo) and bob (admin on demo)",
         );
 
-        let mut config = service_config(&auth_url);
+        let mut config = service_config_named(&auth_url, suffix);
         edit(&mut config);
         let layer = AuthTokenLayer::from_config(&config)?;
         let state = AppState::new(Policy::with_defaults(policy_defaults())?);
@@ -157,6 +175,7 @@ impl Cloud {
         log("example-service is running");
         Ok(Cloud {
             fake,
+            suffix: suffix.to_owned(),
             auth_url,
             service_url,
             layer,
@@ -171,15 +190,28 @@ impl Cloud {
             .expect("this test needs the fake Keystone's controls")
     }
 
-    /// A user's session on the `demo` project.
+    /// A user's session on the `demo` project (`name` without the suffix; the password is
+    /// the name and `pw`).
     pub fn user(&self, name: &str) -> Session {
         let password = format!("{name}pw");
-        password_session(&self.auth_url, name, &password, "demo")
+        password_session(
+            &self.auth_url,
+            &self.name(name),
+            &password,
+            &self.name("demo"),
+        )
+    }
+
+    /// A name as this cloud created it: `name` and the suffix.
+    pub fn name(&self, name: &str) -> String {
+        format!("{name}{}", self.suffix)
     }
 
     /// Where the catalog says the service is, as the seed client finds it.
     pub async fn find_service(&self, session: &Session) -> anyhow::Result<String> {
-        Ok(session.endpoint(&EndpointFilter::new("myservice")).await?)
+        Ok(session
+            .endpoint(&EndpointFilter::new(self.name("myservice")))
+            .await?)
     }
 }
 
