@@ -10,6 +10,7 @@ use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ApiResult, validation_error};
+use crate::schema::Check;
 
 /// Whether a `Content-Type` is JSON as werkzeug's `is_json` decides: `application/json` or
 /// `application/*+json`.
@@ -64,6 +65,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for KsJson<T> {
                 Err(_) => Err(validation_error("valid JSON", "request body")),
             },
         }
+    }
+}
+
+/// A JSON body read as [`KsJson`] reads one, then checked against Keystone's schema limits
+/// (`schema::Check`: names, tags), still before the token, as Keystone's request-body
+/// validator runs.
+#[derive(Debug)]
+pub(crate) struct Checked<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Check> FromRequest<S> for Checked<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let KsJson(body) = KsJson::<T>::from_request(req, state).await?;
+        body.check()?;
+        Ok(Checked(body))
     }
 }
 

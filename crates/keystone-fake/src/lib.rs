@@ -36,6 +36,7 @@ mod extract;
 mod logins;
 mod policy;
 mod routes;
+mod schema;
 pub mod seed;
 mod state;
 mod store;
@@ -214,12 +215,16 @@ struct Server {
 
 fn spawn_server(listener: TcpListener, shared: AppState) -> Server {
     let (stop, mut stopped) = watch::channel(false);
-    let router = routes::router(shared);
+    // before routing, as Keystone's Flask app (strict_slashes off) does: a trailing slash
+    // names the same route (`/v3/users/` is `/v3/users`)
+    let app =
+        tower_http::normalize_path::NormalizePath::trim_trailing_slash(routes::router(shared));
     let task = tokio::spawn(async move {
         let shutdown = async move {
             let _ = stopped.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, router)
+        let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
+        if let Err(e) = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
         {

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
 use crate::api::{
-    assignment, auth, catalog, controls, credentials, identity, resource, revoke, trusts,
+    assignment, auth, catalog, controls, credentials, identity, resource, revoke, tags, trusts,
 };
 use crate::error::ApiError;
 use crate::state::{self, AppState};
@@ -138,6 +138,18 @@ fn resource_routes(routes: Router<AppState>) -> Router<AppState> {
             get(resource::get_project)
                 .patch(resource::update_project)
                 .delete(resource::delete_project),
+        )
+        .route(
+            "/v3/projects/{id}/tags",
+            get(tags::list_project_tags)
+                .put(tags::replace_project_tags)
+                .delete(tags::delete_project_tags),
+        )
+        .route(
+            "/v3/projects/{id}/tags/{tag}",
+            get(tags::check_project_tag)
+                .put(tags::add_project_tag)
+                .delete(tags::delete_project_tag),
         )
 }
 

@@ -88,7 +88,7 @@ impl Views {
             links: self.link("domains", &d.id),
             name: d.name.clone(),
             options: Map::new(),
-            tags: d.tags.clone(),
+            tags: sorted(&d.tags),
         }
     }
 
@@ -104,7 +104,7 @@ impl Views {
             name: p.name.clone(),
             options: Map::new(),
             parent_id: p.parent_id.clone(),
-            tags: p.tags.clone(),
+            tags: sorted(&p.tags),
             extra: None,
         }
     }
@@ -414,4 +414,12 @@ fn to_json(value: impl serde::Serialize) -> Value {
         tracing::error!(error = %e, "a wire type did not serialize");
         Value::Null
     })
+}
+
+/// Tags as Keystone reads them back: sorted by code point (its table's primary key), whatever
+/// order they were written in.
+pub(crate) fn sorted(tags: &[String]) -> Vec<String> {
+    let mut out = tags.to_vec();
+    out.sort();
+    out
 }

@@ -11,8 +11,9 @@
 //! errors) is sent to the real Keystone and to a fresh fake, and their answers are compared
 //! step by step. An extra step may use an earlier step's answer: `{{step:/json/pointer}}` in
 //! its path, headers or body, or `{{step:x-subject-token}}` for the token it was answered
-//! with. Differences listed in `fixtures/parity-known-differences.yaml` are reported;
-//! any other difference fails.
+//! with. A step's `"same_values"` (JSON pointers, such as `/error/message`) must have the same
+//! values, not only the same shapes. Differences listed in
+//! `fixtures/parity-known-differences.yaml` are reported; any other difference fails.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -150,6 +151,9 @@ struct Step {
     name: String,
     request: Value,
     recorded: Option<Value>,
+    /// JSON pointers into the answer whose values (not only shapes) must be the same, such as
+    /// `/error/message` (an extra step's `"same_values"`).
+    same_values: Vec<String>,
 }
 
 fn steps(with_extras: bool) -> Vec<Step> {
@@ -166,6 +170,7 @@ fn steps(with_extras: bool) -> Vec<Step> {
                 name: e["name"].as_str().unwrap().to_owned(),
                 request: e["request"].clone(),
                 recorded: Some(e["response"].clone()),
+                same_values: Vec::new(),
             }
         })
         .collect();
@@ -174,10 +179,22 @@ fn steps(with_extras: bool) -> Vec<Step> {
             &std::fs::read_to_string(fixtures().join("parity-extra.json")).unwrap(),
         )
         .unwrap();
-        out.extend(extras.into_iter().map(|e| Step {
-            name: e["name"].as_str().unwrap().to_owned(),
-            request: e["request"].clone(),
-            recorded: None,
+        out.extend(extras.into_iter().map(|e| {
+            Step {
+                name: e["name"].as_str().unwrap().to_owned(),
+                request: e["request"].clone(),
+                recorded: None,
+                same_values: e["same_values"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| {
+                        p.as_str()
+                            .expect("same_values are JSON pointers")
+                            .to_owned()
+                    })
+                    .collect(),
+            }
         }));
     }
     out
@@ -382,7 +399,13 @@ async fn the_fake_answers_like_a_live_keystone() {
     )];
     let mut failures = Vec::new();
     for ((step, theirs), mine) in steps.iter().zip(&real).zip(&ours) {
-        let problems = differences(theirs, mine);
+        let mut problems = differences(theirs, mine);
+        for pointer in &step.same_values {
+            let (here, there) = (theirs.body.pointer(pointer), mine.body.pointer(pointer));
+            if here != there {
+                problems.push(format!("{pointer}: {here:?} here, {there:?} there"));
+            }
+        }
         let known_reason = known
             .iter()
             .find(|k| k.step == step.name)

@@ -50,4 +50,7 @@ pub use enforcer::{
 };
 pub use literal::{KindClass, classify_kind};
 pub use parser::{Check, MAX_NESTING, Parsed, Rule, parse, parse_list, parse_text, parse_value};
+/// Python's `repr()` and `str()` of a JSON value, as oslo.policy (and Keystone's messages)
+/// write them.
+pub use pyfmt::{py_repr, py_str};
 pub use sample::{format_rule, sample};

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 /// `str(value)` in Python, for a value loaded from JSON.
-pub(crate) fn py_str(v: &Value) -> String {
+pub fn py_str(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => py_repr(other),
@@ -12,7 +12,7 @@ pub(crate) fn py_str(v: &Value) -> String {
 }
 
 /// `repr(value)` in Python, for a value loaded from JSON.
-pub(crate) fn py_repr(v: &Value) -> String {
+pub fn py_repr(v: &Value) -> String {
     let mut out = String::new();
     write_repr(v, &mut out);
     out

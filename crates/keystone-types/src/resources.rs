@@ -429,6 +429,18 @@ pub struct ProjectCreate {
     pub tags: Option<Vec<String>>,
 }
 
+/// A project's tags: the answer of `GET`/`PUT /v3/projects/{id}/tags`, and the body of the
+/// `PUT` (without `links`). Keystone answers them sorted, except a `PUT`, which answers them
+/// in the order sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProjectTags {
+    /// Keystone's link is to `/v3` itself (with the request's query), not to the tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<SelfLink>,
+    /// The tags.
+    pub tags: Vec<String>,
+}
+
 /// The body of `PATCH /v3/projects/{id}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProjectUpdate {

@@ -121,4 +121,5 @@ pub(crate) mod credentials;
 pub(crate) mod identity;
 pub(crate) mod resource;
 pub(crate) mod revoke;
+pub(crate) mod tags;
 pub(crate) mod trusts;

@@ -8,12 +8,12 @@ use keystone_types::resources::*;
 
 use super::{Created, created, show};
 use crate::error::ApiResult;
-use crate::extract::{KsJson, KsPath, KsQuery, QueryMap, matches, matches_bool, path_and_query};
+use crate::extract::{Checked, KsPath, KsQuery, QueryMap, matches, matches_bool, path_and_query};
 use crate::policy::{Caller, PolicyTarget};
 use crate::state::{AppState, Authed};
 
 /// The target Keystone builds for a project named in the path: the project, when it exists.
-fn project_target(state: &AppState, id: &str) -> PolicyTarget {
+pub(crate) fn project_target(state: &AppState, id: &str) -> PolicyTarget {
     let domain = state.store().projects.get(id).map(|p| p.domain_id.clone());
     match domain {
         Some(d) => PolicyTarget::new()
@@ -69,26 +69,33 @@ pub(crate) async fn get_domain(
 /// `POST /v3/domains`
 pub(crate) async fn create_domain(
     State(state): State<AppState>,
-    Authed(caller, KsJson(body)): Authed<KsJson<DomainCreateRequest>>,
+    Authed(caller, Checked(body)): Authed<Checked<DomainCreateRequest>>,
 ) -> ApiResult<Created<DomainResponse>> {
     caller.enforce("identity:create_domain", &PolicyTarget::new())?;
+    let tags = body.domain.tags.clone();
     let rec = state.store().create_domain(body.domain, None)?;
-    Ok(created(DomainResponse {
-        domain: state.views().domain(&rec),
-    }))
+    let mut domain = state.views().domain(&rec);
+    // a write answers the tags in the order given (reads sort them)
+    if let Some(tags) = tags {
+        domain.tags = tags;
+    }
+    Ok(created(DomainResponse { domain }))
 }
 
 /// `PATCH /v3/domains/{id}`
 pub(crate) async fn update_domain(
     State(state): State<AppState>,
     KsPath(id): KsPath<String>,
-    Authed(caller, KsJson(body)): Authed<KsJson<DomainUpdateRequest>>,
+    Authed(caller, Checked(body)): Authed<Checked<DomainUpdateRequest>>,
 ) -> ApiResult<Json<DomainResponse>> {
     caller.enforce("identity:update_domain", &PolicyTarget::new())?;
+    let tags = body.domain.tags.clone();
     let rec = state.store().update_domain(&id, body.domain)?;
-    Ok(Json(DomainResponse {
-        domain: state.views().domain(&rec),
-    }))
+    let mut domain = state.views().domain(&rec);
+    if let Some(tags) = tags {
+        domain.tags = tags;
+    }
+    Ok(Json(DomainResponse { domain }))
 }
 
 /// `DELETE /v3/domains/{id}`
@@ -111,10 +118,12 @@ pub(crate) async fn list_projects(
 ) -> ApiResult<Json<ProjectList>> {
     caller.enforce("identity:list_projects", &caller.list_target())?;
     let v = state.views();
-    let projects = state
-        .store()
+    let store = state.store();
+    let tagged = super::tags::tag_filter(&uri, &store.projects);
+    let projects = store
         .projects
         .values()
+        .filter(|p| tagged.as_ref().is_none_or(|ids| ids.contains(&p.id)))
         .filter(|p| {
             // as Keystone does, a domain-scoped token lists its domain's projects only
             caller.domain_id().is_none_or(|d| d == p.domain_id)
@@ -153,7 +162,7 @@ pub(crate) async fn get_project(
 /// `POST /v3/projects`
 pub(crate) async fn create_project(
     State(state): State<AppState>,
-    Authed(caller, KsJson(body)): Authed<KsJson<ProjectCreateRequest>>,
+    Authed(caller, Checked(body)): Authed<Checked<ProjectCreateRequest>>,
 ) -> ApiResult<Created<ProjectResponse>> {
     let mut create = body.project;
     if create.domain_id.is_none() {
@@ -163,24 +172,32 @@ pub(crate) async fn create_project(
         "identity:create_project",
         &PolicyTarget::new().with_opt("target.project.domain_id", create.domain_id.as_deref()),
     )?;
+    let tags = create.tags.clone();
     let rec = state.store().create_project(create)?;
-    Ok(created(ProjectResponse {
-        project: state.views().project(&rec),
-    }))
+    let mut project = state.views().project(&rec);
+    // a write answers the tags in the order given (reads sort them)
+    if let Some(tags) = tags {
+        project.tags = tags;
+    }
+    Ok(created(ProjectResponse { project }))
 }
 
 /// `PATCH /v3/projects/{id}`
 pub(crate) async fn update_project(
     State(state): State<AppState>,
     KsPath(id): KsPath<String>,
-    Authed(caller, KsJson(body)): Authed<KsJson<ProjectUpdateRequest>>,
+    Authed(caller, Checked(body)): Authed<Checked<ProjectUpdateRequest>>,
 ) -> ApiResult<Json<ProjectResponse>> {
     caller.enforce("identity:update_project", &project_target(&state, &id))?;
+    let tags = body.project.tags.clone();
     let rec = state.store().update_project(&id, body.project)?;
     // Keystone answers an update with the extra attributes spelled out too (the fake keeps
     // none)
     let mut project = state.views().project(&rec);
     project.extra = Some(serde_json::Map::new());
+    if let Some(tags) = tags {
+        project.tags = tags;
+    }
     Ok(Json(ProjectResponse { project }))
 }
 

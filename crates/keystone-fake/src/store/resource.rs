@@ -239,6 +239,56 @@ impl Store {
         Ok(p.clone())
     }
 
+    /// A project's tags, as stored (in the order written).
+    pub(crate) fn project_tags(&self, id: &str) -> Result<Vec<String>, ApiError> {
+        self.projects
+            .get(id)
+            .map(|p| p.tags.clone())
+            .ok_or_else(|| ApiError::not_found("project", id))
+    }
+
+    /// Replaces a project's tags (checked by the caller). Tags equal once stripped are a 500,
+    /// as Keystone's database refuses them.
+    pub(crate) fn set_project_tags(&mut self, id: &str, tags: Vec<String>) -> Result<(), ApiError> {
+        if tags.iter().enumerate().any(|(i, t)| tags[..i].contains(t)) {
+            return Err(ApiError::internal());
+        }
+        let p = self
+            .projects
+            .get_mut(id)
+            .ok_or_else(|| ApiError::not_found("project", id))?;
+        p.tags = tags;
+        Ok(())
+    }
+
+    /// Adds a tag (checked by the caller).
+    pub(crate) fn add_project_tag(&mut self, id: &str, tag: String) -> Result<(), ApiError> {
+        let p = self
+            .projects
+            .get_mut(id)
+            .ok_or_else(|| ApiError::not_found("project", id))?;
+        if p.tags.contains(&tag) {
+            return Err(ApiError::internal());
+        }
+        p.tags.push(tag);
+        Ok(())
+    }
+
+    /// Removes a tag: 404 when the project lacks it (compared exactly).
+    pub(crate) fn delete_project_tag(&mut self, id: &str, tag: &str) -> Result<(), ApiError> {
+        let p = self
+            .projects
+            .get_mut(id)
+            .ok_or_else(|| ApiError::not_found("project", id))?;
+        let at = p
+            .tags
+            .iter()
+            .position(|t| t == tag)
+            .ok_or_else(|| ApiError::not_found("project tag", tag))?;
+        p.tags.remove(at);
+        Ok(())
+    }
+
     /// Deletes a project with its grants, application credentials and trusts.
     pub(crate) fn delete_project(&mut self, id: &str) -> Result<(), ApiError> {
         if !self.projects.contains_key(id) {

@@ -1,0 +1,289 @@
+//! Project tags (`/v3/projects/{id}/tags`, `/v3/projects/{id}/tags/{tag}`), as Keystone 30
+//! serves them: the policy first (a missing project is a 403 to anyone but an admin, who gets
+//! the 404), Keystone's limits (255 characters, no `,` or `/`, at most 80, none twice), tags
+//! stripped of surrounding whitespace when set through these routes, and read back sorted.
+
+use axum::Json;
+use axum::extract::{OriginalUri, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keystone_types::resources::{ProjectTags, SelfLink};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::resource::project_target;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Checked, KsPath};
+use crate::policy::Caller;
+use crate::schema::{Check, invalid_attribute, lazy, tag_failure, tags_failure};
+use crate::state::{AppState, Authed};
+use crate::views::sorted;
+
+/// The answer of the routes that show the tags: Keystone links them to `/v3` itself, with the
+/// request's query string.
+fn answer(state: &AppState, uri: &OriginalUri, tags: Vec<String>) -> Json<ProjectTags> {
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    Json(ProjectTags {
+        links: Some(SelfLink {
+            self_link: format!("{}/v3{query}", state.base()),
+        }),
+        tags,
+    })
+}
+
+/// A project's stored tags, or Keystone's 404.
+fn stored(state: &AppState, id: &str) -> ApiResult<Vec<String>> {
+    state.store().project_tags(id)
+}
+
+/// `GET /v3/projects/{id}/tags`
+pub(crate) async fn list_project_tags(
+    State(state): State<AppState>,
+    KsPath(id): KsPath<String>,
+    uri: OriginalUri,
+    caller: Caller,
+) -> ApiResult<Json<ProjectTags>> {
+    caller.enforce("identity:list_project_tags", &project_target(&state, &id))?;
+    let tags = sorted(&stored(&state, &id)?);
+    Ok(answer(&state, &uri, tags))
+}
+
+/// The body of `PUT /v3/projects/{id}/tags`, checked as Keystone's request-body schema checks
+/// it (before the token): only `tags`, a list of valid tags. The count and duplicates are
+/// checked after the policy, as Keystone does.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct TagsBody(Map<String, Value>);
+
+impl Check for TagsBody {
+    fn check(&self) -> ApiResult<()> {
+        if let Some(tags) = self.0.get("tags") {
+            let Some(items) = tags.as_array() else {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid input for field/attribute tags. Value: {}. {} is not of type 'array'",
+                    keystone_policy::py_str(tags),
+                    keystone_policy::py_repr(tags)
+                )));
+            };
+            for (i, item) in items.iter().enumerate() {
+                let Some(tag) = item.as_str() else {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid input for field/attribute {i}. Value: {}. {} is not of type \
+                         'string'",
+                        keystone_policy::py_str(item),
+                        keystone_policy::py_repr(item)
+                    )));
+                };
+                if let Some(f) = tag_failure(&i.to_string(), tag) {
+                    return Err(invalid_attribute(&f));
+                }
+            }
+        }
+        if let Some(other) = self.0.keys().find(|k| *k != "tags") {
+            return Err(ApiError::bad_request(format!(
+                "Additional properties are not allowed ('{other}' was unexpected)"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Python's `str.strip()`.
+fn strip(tag: &str) -> String {
+    tag.trim().to_owned()
+}
+
+/// `PUT /v3/projects/{id}/tags`: replaces every tag; answers the tags stripped, in the order
+/// sent.
+pub(crate) async fn replace_project_tags(
+    State(state): State<AppState>,
+    KsPath(id): KsPath<String>,
+    uri: OriginalUri,
+    Authed(caller, Checked(TagsBody(body))): Authed<Checked<TagsBody>>,
+) -> ApiResult<Json<ProjectTags>> {
+    caller.enforce("identity:update_project_tags", &project_target(&state, &id))?;
+    // Keystone reads a missing `tags` as `{}`, which its list schema refuses
+    let Some(tags) = body.get("tags").and_then(Value::as_array) else {
+        return Err(ApiError::bad_request("{} is not of type 'array'"));
+    };
+    let tags: Vec<String> = tags
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
+    if let Some(f) = tags_failure(&tags) {
+        return Err(lazy(&f, false));
+    }
+    let tags: Vec<String> = tags.iter().map(|t| strip(t)).collect();
+    state.store().set_project_tags(&id, tags.clone())?;
+    Ok(answer(&state, &uri, tags))
+}
+
+/// `DELETE /v3/projects/{id}/tags`
+pub(crate) async fn delete_project_tags(
+    State(state): State<AppState>,
+    KsPath(id): KsPath<String>,
+    caller: Caller,
+) -> ApiResult<StatusCode> {
+    caller.enforce("identity:delete_project_tags", &project_target(&state, &id))?;
+    state.store().set_project_tags(&id, Vec::new())?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A tag in the path holding a `/` (sent as `%2F`): Keystone's server decodes it before
+/// routing, so no route matches.
+fn routable(tag: &str) -> ApiResult<()> {
+    if tag.contains('/') {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "The resource could not be found.",
+        ));
+    }
+    Ok(())
+}
+
+/// `GET`/`HEAD /v3/projects/{id}/tags/{tag}`: 204 when the project has the tag (exactly).
+pub(crate) async fn check_project_tag(
+    State(state): State<AppState>,
+    KsPath((id, tag)): KsPath<(String, String)>,
+    caller: Caller,
+) -> ApiResult<StatusCode> {
+    routable(&tag)?;
+    caller.enforce("identity:get_project_tag", &project_target(&state, &id))?;
+    if !stored(&state, &id)?.contains(&tag) {
+        return Err(ApiError::not_found("project tag", &tag));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The characters werkzeug's `iri_to_uri` leaves as they are in a path.
+fn path_safe(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,/:;=@".contains(&b)
+}
+
+/// `PUT /v3/projects/{id}/tags/{tag}`: 201 with no body, and the tag's `Location` as Keystone
+/// writes it (without `projects/`).
+pub(crate) async fn add_project_tag(
+    State(state): State<AppState>,
+    KsPath((id, tag)): KsPath<(String, String)>,
+    caller: Caller,
+) -> ApiResult<Response> {
+    routable(&tag)?;
+    caller.enforce("identity:create_project_tag", &project_target(&state, &id))?;
+    {
+        let mut store = state.store();
+        let mut all = sorted(&store.project_tags(&id)?);
+        if let Some(f) = tag_failure("", &tag) {
+            return Err(lazy(&f, false));
+        }
+        all.push(tag.clone());
+        if let Some(f) = tags_failure(&all) {
+            return Err(lazy(&f, false));
+        }
+        store.add_project_tag(&id, strip(&tag))?;
+    }
+    let mut location = format!("{}/v3/{id}/tags/", state.base());
+    for b in tag.bytes() {
+        if path_safe(b) {
+            location.push(char::from(b));
+        } else {
+            location.push_str(&format!("%{b:02X}"));
+        }
+    }
+    // Keystone's empty answer still says it is HTML
+    Ok((
+        StatusCode::CREATED,
+        [
+            (header::LOCATION, location),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+        ],
+    )
+        .into_response())
+}
+
+/// `DELETE /v3/projects/{id}/tags/{tag}`
+pub(crate) async fn delete_project_tag(
+    State(state): State<AppState>,
+    KsPath((id, tag)): KsPath<(String, String)>,
+    caller: Caller,
+) -> ApiResult<StatusCode> {
+    routable(&tag)?;
+    caller.enforce("identity:delete_project_tag", &project_target(&state, &id))?;
+    state.store().delete_project_tag(&id, &tag)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The projects the tag filters of `GET /v3/projects` keep (`tags`, `tags-any`, `not-tags`,
+/// `not-tags-any`, each a comma-separated list, the first of a repeated parameter counting),
+/// or `None` without them. Keystone's algorithm, quirks kept: a `tags` or `tags-any` that
+/// matches nothing is forgotten by a `not-tags` that follows, and `not-tags-any` beside
+/// `not-tags` adds the projects having any of its tags instead of removing them.
+pub(crate) fn tag_filter(
+    uri: &OriginalUri,
+    projects: &std::collections::BTreeMap<String, crate::store::ProjectRec>,
+) -> Option<Vec<String>> {
+    let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let first = |name: &str| -> Option<Vec<String>> {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.split(',').map(str::to_owned).collect())
+    };
+    let (all, any, not_all, not_any) = (
+        first("tags"),
+        first("tags-any"),
+        first("not-tags"),
+        first("not-tags-any"),
+    );
+    if all.is_none() && any.is_none() && not_all.is_none() && not_any.is_none() {
+        return None;
+    }
+    let has_all = |p: &crate::store::ProjectRec, l: &[String]| l.iter().all(|t| p.tags.contains(t));
+    let has_any = |p: &crate::store::ProjectRec, l: &[String]| l.iter().any(|t| p.tags.contains(t));
+    let select = |keep: &dyn Fn(&crate::store::ProjectRec) -> bool| -> Vec<String> {
+        projects
+            .values()
+            .filter(|p| keep(p))
+            .map(|p| p.id.clone())
+            .collect()
+    };
+    // every project not in `excluded`, within `kept` unless `kept` is empty
+    let not_in = |kept: &[String], excluded: &[String]| -> Vec<String> {
+        projects
+            .keys()
+            .filter(|id| !excluded.contains(id) && (kept.is_empty() || kept.contains(id)))
+            .cloned()
+            .collect()
+    };
+    let mut kept: Vec<String> = Vec::new();
+    if let Some(l) = &all {
+        kept = select(&|p| has_all(p, l));
+    }
+    if let Some(l) = &any {
+        let found = select(&|p| has_any(p, l));
+        kept = if all.is_some() {
+            found.into_iter().filter(|id| kept.contains(id)).collect()
+        } else {
+            found
+        };
+    }
+    if let Some(l) = &not_all {
+        let excluded = select(&|p| has_all(p, l));
+        kept = not_in(&kept, &excluded);
+    }
+    if let Some(l) = &not_any {
+        let listed = select(&|p| has_any(p, l));
+        if not_all.is_some() {
+            for id in listed {
+                if !kept.contains(&id) {
+                    kept.push(id);
+                }
+            }
+        } else {
+            kept = not_in(&kept, &listed);
+        }
+    }
+    Some(kept)
+}
