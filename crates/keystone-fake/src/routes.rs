@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
 use crate::api::{
-    assignment, auth, catalog, controls, credentials, identity, resource, revoke, tags, trusts,
+    assignment, auth, blobs, catalog, controls, credentials, identity, resource, revoke, tags,
+    trusts,
 };
 use crate::error::ApiError;
 use crate::state::{self, AppState};
@@ -26,6 +27,7 @@ pub(crate) fn router(state: AppState) -> Router {
         identity_routes,
         assignment_routes,
         credential_routes,
+        policy_routes,
         trust_routes,
     ]
     .into_iter()
@@ -295,6 +297,39 @@ fn credential_routes(routes: Router<AppState>) -> Router<AppState> {
         .route(
             "/v3/users/{user_id}/access_rules/{id}",
             get(credentials::get_access_rule).delete(credentials::delete_access_rule),
+        )
+        .route(
+            "/v3/credentials",
+            get(blobs::list_credentials).post(blobs::create_credential),
+        )
+        .route(
+            "/v3/credentials/{id}",
+            get(blobs::get_credential)
+                .patch(blobs::update_credential)
+                .delete(blobs::delete_credential),
+        )
+        .route(
+            "/v3/users/{user_id}/credentials/OS-EC2",
+            get(blobs::list_ec2_credentials).post(blobs::create_ec2_credential),
+        )
+        .route(
+            "/v3/users/{user_id}/credentials/OS-EC2/{access}",
+            get(blobs::get_ec2_credential).delete(blobs::delete_ec2_credential),
+        )
+}
+
+/// Stored policy blobs (`/v3/policies`).
+fn policy_routes(routes: Router<AppState>) -> Router<AppState> {
+    routes
+        .route(
+            "/v3/policies",
+            get(blobs::list_policies).post(blobs::create_policy),
+        )
+        .route(
+            "/v3/policies/{id}",
+            get(blobs::get_policy)
+                .patch(blobs::update_policy)
+                .delete(blobs::delete_policy),
         )
 }
 

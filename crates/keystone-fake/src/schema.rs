@@ -53,6 +53,18 @@ pub(crate) fn invalid_attribute(f: &Failure) -> ApiError {
     ))
 }
 
+/// The request-body validator's 400 for `value` at `field` (the last segment of the path).
+pub(crate) fn attribute_error(field: &str, value: &Value, message: &str) -> ApiError {
+    invalid_attribute(&failure(field, value.clone(), message.to_owned()))
+}
+
+/// jsonschema's `type` message: `5 is not of type 'string'`, or with several types
+/// `5 is not of type 'string', 'null'`.
+pub(crate) fn type_message(value: &Value, types: &[&str]) -> String {
+    let names: Vec<String> = types.iter().map(|t| format!("'{t}'")).collect();
+    format!("{} is not of type {}", py_repr(value), names.join(", "))
+}
+
 /// The older validator's 400 (its first line: the place, then the message).
 pub(crate) fn lazy(f: &Failure, with_path: bool) -> ApiError {
     if with_path {

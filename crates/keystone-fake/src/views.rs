@@ -3,16 +3,17 @@
 use chrono::{DateTime, Utc};
 use keystone_types::auth::SystemScope;
 use keystone_types::resources::{
-    ApplicationCredential, AssignmentActor, AssignmentLinks, AssignmentScope, Domain, Endpoint,
-    Group, InferenceRole, Links, Project, Region, Role, RoleAssignment, SelfLink, Service, Trust,
-    User, UserAccessRule,
+    ApplicationCredential, AssignmentActor, AssignmentLinks, AssignmentScope, Credential, Domain,
+    Ec2Credential, Endpoint, Group, InferenceRole, Links, Policy, Project, Region, Role,
+    RoleAssignment, SelfLink, Service, Trust, User, UserAccessRule,
 };
 use keystone_types::token::{NamedRef, Token, TokenResponse};
 use serde_json::{Map, Value};
 
 use crate::store::{
-    AccessRuleRec, Actor, AppCredRec, AssignmentRow, DomainRec, EndpointRec, GroupRec, ProjectRec,
-    RegionRec, RoleRec, ServiceRec, Store, Target, TokenRec, TrustRec, UserRec,
+    AccessRuleRec, Actor, AppCredRec, AssignmentRow, CredentialRec, DomainRec, EndpointRec,
+    GroupRec, PolicyRec, ProjectRec, RegionRec, RoleRec, ServiceRec, Store, Target, TokenRec,
+    TrustRec, UserRec,
 };
 
 /// A time as Keystone's `isotime(subsecond=True)` writes it: to the second, with six zeros.
@@ -89,6 +90,53 @@ impl Views {
             name: d.name.clone(),
             options: Map::new(),
             tags: sorted(&d.tags),
+        }
+    }
+
+    /// A stored credential.
+    pub(crate) fn credential(&self, c: &CredentialRec) -> Credential {
+        Credential {
+            id: c.id.clone(),
+            user_id: c.user_id.clone(),
+            project_id: c.project_id.clone(),
+            kind: c.kind.clone(),
+            blob: c.blob.clone(),
+            links: self.link("credentials", &c.id),
+            extra: c.extra.clone(),
+        }
+    }
+
+    /// An `ec2` credential as OS-EC2 shows it: its blob's keys spelled out, linked under its
+    /// owner's OS-EC2 collection by its access key.
+    pub(crate) fn ec2_credential(&self, c: &CredentialRec) -> Ec2Credential {
+        let blob: Map<String, Value> = serde_json::from_str(c.blob.expose()).unwrap_or_default();
+        let text = |k: &str| blob.get(k).and_then(Value::as_str).map(str::to_owned);
+        let access = text("access");
+        Ec2Credential {
+            user_id: c.user_id.clone(),
+            tenant_id: c.project_id.clone(),
+            links: SelfLink {
+                self_link: format!(
+                    "{}/v3/users/{}/credentials/OS-EC2/{}",
+                    self.base,
+                    c.user_id,
+                    access.as_deref().unwrap_or_default()
+                ),
+            },
+            access,
+            secret: text("secret").map(Into::into),
+            trust_id: text("trust_id"),
+        }
+    }
+
+    /// A stored policy blob.
+    pub(crate) fn policy(&self, p: &PolicyRec) -> Policy {
+        Policy {
+            id: p.id.clone(),
+            blob: p.blob.clone(),
+            kind: p.kind.clone(),
+            links: self.link("policies", &p.id),
+            extra: p.extra.clone(),
         }
     }
 

@@ -120,6 +120,12 @@ envelope! {
     ApplicationCredentialResponse { application_credential: ApplicationCredential }
     /// `{"application_credential": ...}` in a create request.
     ApplicationCredentialCreateRequest { application_credential: ApplicationCredentialCreate }
+    /// `{"credential": ...}`
+    CredentialResponse { credential: Credential }
+    /// `{"credential": ...}` of OS-EC2
+    Ec2CredentialResponse { credential: Ec2Credential }
+    /// `{"policy": ...}`
+    PolicyResponse { policy: Policy }
 }
 
 list_envelope! {
@@ -147,6 +153,12 @@ list_envelope! {
     ApplicationCredentialList { application_credentials: ApplicationCredential }
     /// `GET /v3/users/{id}/access_rules`
     AccessRuleList { access_rules: UserAccessRule }
+    /// `GET /v3/credentials`
+    CredentialList { credentials: Credential }
+    /// `GET /v3/users/{id}/credentials/OS-EC2`
+    Ec2CredentialList { credentials: Ec2Credential }
+    /// `GET /v3/policies`
+    PolicyList { policies: Policy }
     /// `GET /v3/OS-TRUST/trusts`
     TrustList { trusts: Trust }
 }
@@ -894,4 +906,60 @@ pub struct TrustCreate {
     /// How many further delegations are allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redelegation_count: Option<u64>,
+}
+
+/// A stored credential (`/v3/credentials`): an opaque blob of a type, for a user. An `ec2`
+/// credential's blob is JSON with `access` and `secret`, and its id is the SHA-256 of `access`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Credential {
+    /// Id.
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// The project it is for (`null` when none).
+    pub project_id: Option<String>,
+    /// Its type: `ec2`, `cert`, `totp`...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The blob, as stored (it may hold a secret).
+    pub blob: Secret,
+    /// Its own URL.
+    pub links: SelfLink,
+    /// Attributes Keystone does not know, kept and shown.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// An EC2 credential as OS-EC2 shows it: the `ec2` credential's blob spelled out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ec2Credential {
+    /// Owner.
+    pub user_id: String,
+    /// The project (Keystone's v2 name).
+    pub tenant_id: Option<String>,
+    /// The access key: the id to address it by.
+    pub access: Option<String>,
+    /// The secret key (shown on every read, as Keystone shows it).
+    pub secret: Option<Secret>,
+    /// The trust it was created under.
+    pub trust_id: Option<String>,
+    /// Its own URL, under the user's OS-EC2 collection.
+    pub links: SelfLink,
+}
+
+/// A stored policy blob (`/v3/policies`; Keystone stores it, enforces nothing of it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Id.
+    pub id: String,
+    /// The blob, as stored.
+    pub blob: String,
+    /// Its MIME type, as given.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its own URL.
+    pub links: SelfLink,
+    /// Attributes Keystone does not know, kept and shown.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }

@@ -115,6 +115,7 @@ macro_rules! simple_crud {
 
 pub(crate) mod assignment;
 pub(crate) mod auth;
+pub(crate) mod blobs;
 pub(crate) mod catalog;
 pub(crate) mod controls;
 pub(crate) mod credentials;

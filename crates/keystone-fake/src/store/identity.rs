@@ -146,6 +146,7 @@ impl Store {
         self.members.retain(|(_, u)| u != id);
         self.app_creds.retain(|_, c| c.user_id != id);
         self.access_rules.retain(|_, r| r.user_id != id);
+        self.credentials.retain(|c| c.user_id != id);
         for t in &mut self.trusts {
             if t.trustor_user_id == id || t.trustee_user_id == id {
                 t.deleted = true;

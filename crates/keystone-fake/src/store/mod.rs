@@ -12,10 +12,12 @@
 //! - `auth`: token requests, authenticated method by method and scoped;
 //! - `roles`: who holds which role where (groups, inheritance, implied roles);
 //! - `resource`, `identity`, `assignment`, `catalog`, `credentials`, `trusts`: each
-//!   subsystem's lookups and the mutators that create, change and delete its records.
+//!   subsystem's lookups and the mutators that create, change and delete its records;
+//! - `blobs`: stored credentials (`/v3/credentials`, OS-EC2) and policies.
 
 mod assignment;
 mod auth;
+mod blobs;
 mod catalog;
 mod credentials;
 mod identity;
@@ -33,6 +35,9 @@ use chrono::{DateTime, Utc};
 use crate::error::{ApiError, validation_detail};
 
 pub(crate) use assignment::AssignmentRow;
+pub(crate) use blobs::{
+    CredentialRec, NewCredential, PolicyRec, credential_extra, ec2_id, normalized_extra,
+};
 pub(crate) use records::{
     AccessRuleRec, Actor, AppCredRec, DomainRec, EndpointRec, Grant, GroupRec, RegionRec,
     ServiceRec, Target, TrustRec,
@@ -110,6 +115,10 @@ pub struct Store {
     pub(crate) access_rules: BTreeMap<String, AccessRuleRec>,
     /// Trusts, deleted ones included, in the order they were made (Keystone lists them so).
     pub(crate) trusts: Vec<TrustRec>,
+    /// Stored credentials, in the order they were made (Keystone lists them so).
+    pub(crate) credentials: Vec<CredentialRec>,
+    /// Stored policy blobs, in the order they were made.
+    pub(crate) policies: Vec<PolicyRec>,
     /// Live tokens, by token string (a secret: never printed).
     tokens: HashMap<String, TokenRec>,
     revoked_audit_ids: HashSet<String>,
@@ -146,6 +155,8 @@ impl std::fmt::Debug for Store {
             .field("app_creds", &self.app_creds)
             .field("access_rules", &self.access_rules)
             .field("trusts", &self.trusts)
+            .field("credentials", &self.credentials)
+            .field("policies", &self.policies)
             .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
             .field("revoked_audit_ids", &self.revoked_audit_ids)
             .finish_non_exhaustive()

@@ -322,6 +322,8 @@ impl Store {
         self.grants
             .retain(|g| g.target != Target::Project(id.to_owned()));
         self.app_creds.retain(|_, c| c.project_id != id);
+        self.credentials
+            .retain(|c| c.project_id.as_deref() != Some(id));
         for t in &mut self.trusts {
             if t.project_id.as_deref() == Some(id) {
                 t.deleted = true;
