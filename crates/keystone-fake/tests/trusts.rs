@@ -1029,6 +1029,54 @@ async fn a_trust_scoped_token_redelegates_a_trust_that_allows_it() {
         c.bob.as_str()
     );
 
+    // a trustee up the chain disabled: the redelegated trust is a 403 to everyone, admins
+    // included, as Keystone's get_trust answers (its list still shows it); the parent is not
+    let set_bob = |enabled: bool| {
+        c.request(Method::PATCH, &format!("/users/{}", c.bob), &c.admin)
+            .json(&json!({"user": {"enabled": enabled}}))
+            .send()
+    };
+    assert_eq!(set_bob(false).await.unwrap().status(), StatusCode::OK);
+    let child_path = format!("/OS-TRUST/trusts/{}", id_of(&child));
+    for (path, token) in [
+        (child_path.clone(), &carols),
+        (child_path.clone(), &c.admin),
+        (format!("{child_path}/roles"), &c.admin),
+    ] {
+        assert_eq!(
+            keystone_error(c.request(Method::GET, &path, token), 403).await,
+            "You are not authorized to perform the requested action.",
+            "{path}"
+        );
+    }
+    let (status, listed) = c
+        .call(
+            Method::GET,
+            &format!("/OS-TRUST/trusts?trustee_user_id={}", c.carol),
+            &c.admin,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        listed["trusts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == child["id"]),
+        "{listed}"
+    );
+    let (status, _) = c
+        .call(
+            Method::GET,
+            &format!("/OS-TRUST/trusts/{redelegatable}"),
+            &c.admin,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(set_bob(true).await.unwrap().status(), StatusCode::OK);
+    let (status, _) = c.call(Method::GET, &child_path, &c.admin).await;
+    assert_eq!(status, StatusCode::OK);
+
     // deleting the parent deletes what was redelegated from it
     let (status, _) = c
         .call(

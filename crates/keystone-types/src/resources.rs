@@ -284,6 +284,9 @@ pub struct EndpointUpdate {
     /// Enables or disables the endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// The legacy name of `region_id` (Keystone creates the region when it is missing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// `public`, `internal` or `admin`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface: Option<String>,

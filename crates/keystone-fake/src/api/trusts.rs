@@ -67,12 +67,18 @@ fn trust_target(t: &TrustRec) -> PolicyTarget {
 
 /// A trust that can still be used, or Keystone's 404 (also for one expired, used up or
 /// deleted), looked up before the policy is checked, as Keystone builds its target from it.
+/// A redelegated trust with a trustee up its chain disabled or deleted is a 403 to anyone,
+/// admins included, worded as Keystone words a security error (nothing disclosed).
 fn live_trust(state: &AppState, id: &str) -> ApiResult<TrustRec> {
-    state
-        .store()
+    let store = state.store();
+    let trust = store
         .live_trust(id, state.clock.now())
         .cloned()
-        .ok_or_else(|| ApiError::not_found("trust", id))
+        .ok_or_else(|| ApiError::not_found("trust", id))?;
+    if !store.trust_agents_enabled(&trust) {
+        return Err(ApiError::forbidden_undisclosed());
+    }
+    Ok(trust)
 }
 
 /// The attributes of a trust Keystone knows; any other is kept and echoed.

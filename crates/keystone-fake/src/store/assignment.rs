@@ -32,7 +32,14 @@ impl Store {
         {
             return Err(ApiError::conflict(
                 "role",
-                format!("Duplicate entry found with name {}", c.name),
+                match &c.domain_id {
+                    // a domain-specific role's conflict names its domain
+                    Some(d) => format!(
+                        "Duplicate entry found with name {} at domain ID {d}",
+                        c.name
+                    ),
+                    None => format!("Duplicate entry found with name {}", c.name),
+                },
             ));
         }
         let rec = RoleRec {

@@ -6,7 +6,7 @@ use keystone_types::resources::{
 use keystone_types::token::{CatalogEndpoint, CatalogService};
 
 use super::{EndpointRec, RegionRec, ServiceRec, Store, new_id};
-use crate::error::ApiError;
+use crate::error::{ApiError, validation_error};
 
 const INTERFACES: [&str; 3] = ["public", "internal", "admin"];
 
@@ -89,6 +89,8 @@ impl Store {
         Ok(())
     }
 
+    /// Keystone's checks of an endpoint: its interface (its schema's enum), then its region,
+    /// then its service.
     fn check_endpoint(
         &self,
         interface: &str,
@@ -96,29 +98,51 @@ impl Store {
         region: Option<&String>,
     ) -> Result<(), ApiError> {
         if !INTERFACES.contains(&interface) {
-            return Err(ApiError::bad_request(
-                "Invalid input for field 'interface': the value does not match \
-                 '^public$|^internal$|^admin$'",
-            ));
-        }
-        if !self.services.contains_key(service_id) {
             return Err(ApiError::bad_request(format!(
-                "Could not find service: {service_id}."
+                "Invalid input for field/attribute interface. Value: {interface}. '{interface}' \
+                 is not one of ['admin', 'internal', 'public']"
             )));
         }
         if let Some(r) = region
             && !self.regions.contains_key(r)
         {
-            return Err(ApiError::bad_request(format!(
-                "Could not find region: {r}."
-            )));
+            return Err(validation_error("endpoint region_id", "region table"));
+        }
+        if !self.services.contains_key(service_id) {
+            return Err(validation_error("endpoint service_id", "service table"));
         }
         Ok(())
     }
 
+    /// The region of an endpoint given only the legacy `region`: Keystone takes it as
+    /// `region_id` and creates the region when it does not exist.
+    fn legacy_region(
+        &mut self,
+        region_id: Option<String>,
+        region: Option<String>,
+    ) -> Option<String> {
+        if region_id.is_some() {
+            return region_id;
+        }
+        let region = region?;
+        if !self.regions.contains_key(&region) {
+            self.regions.insert(
+                region.clone(),
+                RegionRec {
+                    id: region.clone(),
+                    description: String::new(),
+                    parent_region_id: None,
+                },
+            );
+        }
+        Some(region)
+    }
+
     /// Creates an endpoint.
     pub(crate) fn create_endpoint(&mut self, c: EndpointCreate) -> Result<EndpointRec, ApiError> {
-        let region_id = c.region_id.or(c.region);
+        // made before the endpoint's checks, as Keystone makes it (an endpoint refused for its
+        // service leaves the region behind there too)
+        let region_id = self.legacy_region(c.region_id, c.region);
         self.check_endpoint(&c.interface, &c.service_id, region_id.as_ref())?;
         let rec = EndpointRec {
             id: new_id(),
@@ -149,8 +173,8 @@ impl Store {
         if let Some(v) = u.service_id {
             e.service_id = v;
         }
-        if let Some(v) = u.region_id {
-            e.region_id = Some(v);
+        if u.region_id.is_some() || u.region.is_some() {
+            e.region_id = self.legacy_region(u.region_id, u.region);
         }
         if let Some(v) = u.url {
             e.url = v;

@@ -28,10 +28,9 @@ impl Store {
     /// Creates a user.
     pub(crate) fn create_user(&mut self, c: UserCreate) -> Result<UserRec, ApiError> {
         let domain_id = c.domain_id.unwrap_or_else(|| "default".to_owned());
+        // a 404, where a project in an unknown domain is a 400 (as Keystone answers)
         if !self.domains.contains_key(&domain_id) {
-            return Err(ApiError::bad_request(format!(
-                "Could not find domain: {domain_id}."
-            )));
+            return Err(ApiError::not_found("domain", &domain_id));
         }
         if self
             .users
@@ -74,9 +73,10 @@ impl Store {
                 .values()
                 .any(|x| &x.name == name && x.domain_id == domain_id && x.id != id)
         {
+            // a rename's conflict names no domain (Keystone's update carries none)
             return Err(ApiError::conflict(
                 "user",
-                format!("Duplicate entry found with name {name} at domain ID {domain_id}"),
+                format!("Duplicate entry found with name {name}"),
             ));
         }
         // Keystone revokes a user's tokens when they are disabled or their password changes

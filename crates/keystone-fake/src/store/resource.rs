@@ -6,6 +6,16 @@ use keystone_types::resources::{DomainCreate, DomainUpdate, ProjectCreate, Proje
 use super::{DomainRec, ProjectRec, Revoked, Store, Target, new_id};
 use crate::error::{ApiError, StatusCode};
 
+/// Keystone's conflict for a domain's name: a domain is stored as a project acting as one.
+fn domain_name_conflict(name: &str) -> ApiError {
+    ApiError::conflict(
+        "project",
+        format!(
+            "it is not permitted to have two projects acting as domains with the same name: {name}"
+        ),
+    )
+}
+
 impl Store {
     /// A domain by id or, failing that, by name.
     pub(crate) fn find_domain(&self, r: &DomainRef) -> Option<&DomainRec> {
@@ -45,10 +55,7 @@ impl Store {
         id: Option<String>,
     ) -> Result<DomainRec, ApiError> {
         if self.domains.values().any(|d| d.name == c.name) {
-            return Err(ApiError::conflict(
-                "domain",
-                format!("Duplicate entry found with name {}", c.name),
-            ));
+            return Err(domain_name_conflict(&c.name));
         }
         let rec = DomainRec {
             id: id.unwrap_or_else(new_id),
@@ -70,10 +77,7 @@ impl Store {
         if let Some(name) = &u.name
             && self.domains.values().any(|d| &d.name == name && d.id != id)
         {
-            return Err(ApiError::conflict(
-                "domain",
-                format!("Duplicate entry found with name {name}"),
-            ));
+            return Err(domain_name_conflict(name));
         }
         let d = self
             .domains
@@ -171,6 +175,8 @@ impl Store {
                 )));
             }
         }
+        // Keystone's message names the id it made for the project it could not store
+        let id = new_id();
         if self
             .projects
             .values()
@@ -179,13 +185,14 @@ impl Store {
             return Err(ApiError::conflict(
                 "project",
                 format!(
-                    "Duplicate entry found with name {} at domain ID {domain_id}",
+                    "it is not permitted to have two projects with either the same name or same \
+                     id in the same domain: name is {}, project id {id}",
                     c.name
                 ),
             ));
         }
         let rec = ProjectRec {
-            id: new_id(),
+            id,
             name: c.name,
             parent_id: Some(c.parent_id.unwrap_or_else(|| domain_id.clone())),
             domain_id,
@@ -218,6 +225,18 @@ impl Store {
             return Err(ApiError::conflict(
                 "project",
                 format!("Duplicate entry found with name {name} at domain ID {domain_id}"),
+            ));
+        }
+        // as Keystone: a project is disabled only once the projects under it are
+        if u.enabled == Some(false)
+            && self
+                .projects
+                .values()
+                .any(|c| c.parent_id.as_deref() == Some(id) && c.enabled)
+        {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("Cannot disable project {id} since its subtree contains enabled projects."),
             ));
         }
         let p = self

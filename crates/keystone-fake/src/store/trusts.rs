@@ -58,6 +58,16 @@ impl Store {
         self.trust(id).filter(|t| t.is_live(now))
     }
 
+    /// Whether every trustee up a trust's redelegation chain is still an enabled user, as
+    /// Keystone's `get_trust` checks wherever a trust is read (routes and tokens alike).
+    pub(crate) fn trust_agents_enabled(&self, trust: &TrustRec) -> bool {
+        self.trust_chain(trust).iter().skip(1).all(|t| {
+            self.users
+                .get(&t.trustee_user_id)
+                .is_some_and(|u| u.enabled)
+        })
+    }
+
     /// `trust` and the trusts it was redelegated from, up to the first one, each once.
     pub(crate) fn trust_chain<'a>(&'a self, trust: &'a TrustRec) -> Vec<&'a TrustRec> {
         let mut chain = vec![trust];
@@ -98,13 +108,7 @@ impl Store {
         {
             return Err(TokenProblem::Invalid);
         }
-        // as Keystone's `get_trust`: every trustee up a redelegation chain is still enabled
-        let agents_ok = self.trust_chain(trust).iter().skip(1).all(|t| {
-            self.users
-                .get(&t.trustee_user_id)
-                .is_some_and(|u| u.enabled)
-        });
-        if !agents_ok {
+        if !self.trust_agents_enabled(trust) {
             return Err(TokenProblem::TrustForbidden);
         }
         let project = trust.project_id.as_ref().ok_or(TokenProblem::Invalid)?;
