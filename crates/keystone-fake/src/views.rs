@@ -154,6 +154,7 @@ impl Views {
             parent_id: p.parent_id.clone(),
             tags: sorted(&p.tags),
             extra: None,
+            attributes: p.extra.clone(),
         }
     }
 
@@ -171,6 +172,7 @@ impl Views {
             options: Map::new(),
             password_expires_at: None,
             extra: None,
+            attributes: u.extra.clone(),
         }
     }
 

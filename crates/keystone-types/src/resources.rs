@@ -417,6 +417,9 @@ pub struct Project {
     /// The extra attributes, as Keystone shows them in the answer to an update only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra: Option<Map<String, Value>>,
+    /// Attributes Keystone does not know, as it shows them.
+    #[serde(flatten, default)]
+    pub attributes: Map<String, Value>,
 }
 
 /// The body of `POST /v3/projects`.
@@ -442,6 +445,10 @@ pub struct ProjectCreate {
     /// Tags.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// Attributes Keystone does not know: it keeps them, shows them, and merges them on an
+    /// update.
+    #[serde(flatten, default)]
+    pub extra: Map<String, Value>,
 }
 
 /// A project's tags: the answer of `GET`/`PUT /v3/projects/{id}/tags`, and the body of the
@@ -471,6 +478,10 @@ pub struct ProjectUpdate {
     /// Tags.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// Attributes Keystone does not know: it keeps them, shows them, and merges them on an
+    /// update.
+    #[serde(flatten, default)]
+    pub extra: Map<String, Value>,
 }
 
 /// A user.
@@ -502,6 +513,9 @@ pub struct User {
     /// The extra attributes, as Keystone shows them in the answer to an update only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra: Option<Map<String, Value>>,
+    /// Attributes Keystone does not know, as it shows them.
+    #[serde(flatten, default)]
+    pub attributes: Map<String, Value>,
 }
 
 /// The body of `POST /v3/users`.
@@ -527,6 +541,10 @@ pub struct UserCreate {
     /// The password; a user without one cannot use the password method.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<Secret>,
+    /// Attributes Keystone does not know: it keeps them, shows them, and merges them on an
+    /// update.
+    #[serde(flatten, default)]
+    pub extra: Map<String, Value>,
 }
 
 /// The body of `PATCH /v3/users/{id}`.
@@ -550,6 +568,10 @@ pub struct UserUpdate {
     /// A new password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<Secret>,
+    /// Attributes Keystone does not know: it keeps them, shows them, and merges them on an
+    /// update.
+    #[serde(flatten, default)]
+    pub extra: Map<String, Value>,
 }
 
 /// A group of users: roles granted to it apply to each of its members.

@@ -183,7 +183,7 @@ pub(crate) async fn auth_projects(
         .filter(|p| {
             p.enabled
                 && !store
-                    .direct_roles(&caller.user_id, &Target::Project(p.id.clone()))
+                    .effective_roles(&caller.user_id, &Target::Project(p.id.clone()))
                     .is_empty()
         })
         .map(|p| views.project(p))

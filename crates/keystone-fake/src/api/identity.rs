@@ -103,7 +103,7 @@ pub(crate) async fn update_user(
     let rec = state.store().update_user(&id, body.user)?;
     // Keystone answers an update with the extra attributes spelled out too
     let mut user = state.views().user(&rec);
-    let mut extra = serde_json::Map::new();
+    let mut extra = rec.extra.clone();
     if let Some(email) = &rec.email {
         extra.insert("email".into(), serde_json::Value::String(email.clone()));
     }
@@ -211,7 +211,7 @@ pub(crate) async fn list_user_projects(
         .values()
         .filter(|p| {
             !store
-                .direct_roles(&id, &Target::Project(p.id.clone()))
+                .effective_roles(&id, &Target::Project(p.id.clone()))
                 .is_empty()
         })
         .map(|p| v.project(p))

@@ -191,10 +191,9 @@ pub(crate) async fn update_project(
     caller.enforce("identity:update_project", &project_target(&state, &id))?;
     let tags = body.project.tags.clone();
     let rec = state.store().update_project(&id, body.project)?;
-    // Keystone answers an update with the extra attributes spelled out too (the fake keeps
-    // none)
+    // Keystone answers an update with the extra attributes spelled out too
     let mut project = state.views().project(&rec);
-    project.extra = Some(serde_json::Map::new());
+    project.extra = Some(rec.extra.clone());
     if let Some(tags) = tags {
         project.tags = tags;
     }

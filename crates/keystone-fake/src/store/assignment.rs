@@ -171,6 +171,21 @@ impl Store {
             Target::Project(p) if !self.projects.contains_key(p) => {
                 Err(ApiError::not_found("project", p))
             }
+            // a domain-specific role is granted only on its domain's projects
+            Target::Project(p)
+                if self.roles[&g.role_id]
+                    .domain_id
+                    .as_ref()
+                    .is_some_and(|d| self.projects.get(p).is_some_and(|x| &x.domain_id != d)) =>
+            {
+                Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "Project {p} must be in the same domain as the role {} being assigned.",
+                        g.role_id
+                    ),
+                ))
+            }
             Target::Domain(d) if !self.domains.contains_key(d) => {
                 Err(ApiError::not_found("domain", d))
             }
@@ -246,6 +261,8 @@ impl Store {
             if effective {
                 let implied = self.implied_with_priors(&g.role_id);
                 roles.extend(implied.into_iter().map(|(role, prior)| (role, Some(prior))));
+                // a domain-specific role counts only for the roles it implies
+                roles.retain(|(role, _)| !self.is_domain_role(role));
             }
             for target in &targets {
                 for holder in &holders {

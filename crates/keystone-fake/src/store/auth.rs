@@ -315,7 +315,7 @@ impl Store {
             p.enabled
                 && self.domains.get(&p.domain_id).is_some_and(|d| d.enabled)
                 && !self
-                    .direct_roles(&user.id, &Target::Project(p.id.clone()))
+                    .effective_roles(&user.id, &Target::Project(p.id.clone()))
                     .is_empty()
         };
         match user

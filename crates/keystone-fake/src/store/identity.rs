@@ -4,8 +4,11 @@ use keystone_types::Secret;
 use keystone_types::auth::DomainRef;
 use keystone_types::resources::{GroupCreate, GroupUpdate, UserCreate, UserUpdate};
 
-use super::{Actor, GroupRec, Revoked, Store, UserRec, new_id};
+use super::{Actor, GroupRec, Revoked, Store, UserRec, new_id, unknown_attributes};
 use crate::error::{ApiError, StatusCode};
+
+/// Attributes of a user body Keystone knows without a field of their own here, or never shows.
+const USER_KNOWN: &[&str] = &["id", "options", "federated", "tenants", "groups", "domains"];
 
 impl Store {
     /// A user by id, or by name within a domain.
@@ -54,6 +57,7 @@ impl Store {
             description: c.description,
             default_project_id: c.default_project_id,
             enabled: c.enabled.unwrap_or(true),
+            extra: unknown_attributes(c.extra, USER_KNOWN),
         };
         self.users.insert(rec.id.clone(), rec.clone());
         Ok(rec)
@@ -108,6 +112,7 @@ impl Store {
         if let Some(v) = u.password {
             rec.password = Some(v);
         }
+        rec.extra.extend(unknown_attributes(u.extra, USER_KNOWN));
         Ok(rec.clone())
     }
 

@@ -54,6 +54,16 @@ pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// The attributes of a body that Keystone keeps as extras: those the fake has no field for,
+/// less the ones Keystone knows and `known` names.
+pub(crate) fn unknown_attributes(
+    mut attributes: serde_json::Map<String, serde_json::Value>,
+    known: &[&str],
+) -> serde_json::Map<String, serde_json::Value> {
+    attributes.retain(|k, _| !known.contains(&k.as_str()));
+    attributes
+}
+
 /// The record `id` of `records`, or Keystone's 404 naming `kind`.
 pub(crate) fn found<'a, R>(
     records: &'a BTreeMap<String, R>,

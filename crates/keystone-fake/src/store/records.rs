@@ -37,6 +37,8 @@ pub struct ProjectRec {
     pub parent_id: Option<String>,
     /// Tags.
     pub tags: Vec<String>,
+    /// Attributes Keystone does not know, kept and shown as given.
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A user.
@@ -58,6 +60,8 @@ pub struct UserRec {
     pub default_project_id: Option<String>,
     /// Disabled users cannot authenticate.
     pub enabled: bool,
+    /// Attributes Keystone does not know, kept and shown as given (never a password).
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A role.

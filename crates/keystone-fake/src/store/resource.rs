@@ -3,8 +3,11 @@
 use keystone_types::auth::DomainRef;
 use keystone_types::resources::{DomainCreate, DomainUpdate, ProjectCreate, ProjectUpdate};
 
-use super::{DomainRec, ProjectRec, Revoked, Store, Target, new_id};
+use super::{DomainRec, ProjectRec, Revoked, Store, Target, new_id, unknown_attributes};
 use crate::error::{ApiError, StatusCode};
+
+/// Attributes of a project body Keystone knows without a field of their own here.
+const PROJECT_KNOWN: &[&str] = &["id", "options"];
 
 /// Keystone's conflict for a domain's name: a domain is stored as a project acting as one.
 fn domain_name_conflict(name: &str) -> ApiError {
@@ -199,6 +202,7 @@ impl Store {
             description: c.description.unwrap_or_default(),
             enabled: c.enabled.unwrap_or(true),
             tags: c.tags.unwrap_or_default(),
+            extra: unknown_attributes(c.extra, PROJECT_KNOWN),
         };
         self.projects.insert(rec.id.clone(), rec.clone());
         Ok(rec)
@@ -227,7 +231,23 @@ impl Store {
                 format!("Duplicate entry found with name {name} at domain ID {domain_id}"),
             ));
         }
-        // as Keystone: a project is disabled only once the projects under it are
+        // as Keystone: a disabled project is enabled only under enabled parents, and an update
+        // that does not name `enabled` counts as enabling it (Keystone's default), so it is
+        // refused there too
+        let was_enabled = self.projects.get(id).is_some_and(|p| p.enabled);
+        if !was_enabled && u.enabled.unwrap_or(true) {
+            let mut up = self.projects.get(id).and_then(|p| p.parent_id.clone());
+            while let Some(parent) = up.and_then(|p| self.projects.get(&p)) {
+                if !parent.enabled {
+                    return Err(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        format!("Cannot enable project {id} since it has disabled parents"),
+                    ));
+                }
+                up = parent.parent_id.clone();
+            }
+        }
+        // and a project is disabled only once the projects under it are
         if u.enabled == Some(false)
             && self
                 .projects
@@ -255,6 +275,7 @@ impl Store {
         if let Some(v) = u.tags {
             p.tags = v;
         }
+        p.extra.extend(unknown_attributes(u.extra, PROJECT_KNOWN));
         Ok(p.clone())
     }
 

@@ -175,8 +175,25 @@ impl Store {
         found
     }
 
-    /// The effective roles (implied ones included) of `user_id` on `target`.
+    /// The effective roles of `user_id` on `target`, as tokens carry them: implied ones
+    /// included, domain-specific ones left out once they have given the roles they imply
+    /// (Keystone's `_strip_domain_roles`).
     pub(crate) fn effective_roles(&self, user_id: &str, target: &Target) -> Vec<String> {
+        let mut roles = self.delegable_roles(user_id, target);
+        roles.retain(|r| !self.is_domain_role(r));
+        roles
+    }
+
+    /// The effective roles of `user_id` on `target`, domain-specific ones kept: what a trustor
+    /// holds to delegate (Keystone reads them unstripped for trusts).
+    pub(crate) fn delegable_roles(&self, user_id: &str, target: &Target) -> Vec<String> {
         self.expand_implied(self.direct_roles(user_id, target))
+    }
+
+    /// Whether a role belongs to a domain (a domain-specific role).
+    pub(crate) fn is_domain_role(&self, role_id: &str) -> bool {
+        self.roles
+            .get(role_id)
+            .is_some_and(|r| r.domain_id.is_some())
     }
 }

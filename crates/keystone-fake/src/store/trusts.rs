@@ -112,7 +112,7 @@ impl Store {
             return Err(TokenProblem::TrustForbidden);
         }
         let project = trust.project_id.as_ref().ok_or(TokenProblem::Invalid)?;
-        let held = self.effective_roles(&trustor.id, &Target::Project(project.clone()));
+        let held = self.delegable_roles(&trustor.id, &Target::Project(project.clone()));
         let delegated = self.expand_implied(trust.role_ids.iter().cloned());
         if delegated.iter().any(|r| !held.contains(r)) {
             return Err(TokenProblem::TrustForbidden);
@@ -254,7 +254,7 @@ impl Store {
                 if !self.projects.contains_key(project) {
                     return Err(ApiError::not_found("project", project));
                 }
-                self.effective_roles(&c.trustor_user_id, &Target::Project(project.to_owned()))
+                self.delegable_roles(&c.trustor_user_id, &Target::Project(project.to_owned()))
             }
             None => Vec::new(),
         };
