@@ -78,7 +78,11 @@ impl<S: Send + Sync, T: DeserializeOwned + Check> FromRequest<S> for Checked<T> 
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let KsJson(body) = KsJson::<T>::from_request(req, state).await?;
+        // the body as JSON first: Keystone's schema sees values serde would refuse with its
+        // own words (an `enabled` of the wrong type)
+        let KsJson(raw) = KsJson::<serde_json::Value>::from_request(req, state).await?;
+        T::check_raw(&raw)?;
+        let body: T = json_from_value(&raw)?;
         body.check()?;
         Ok(Checked(body))
     }

@@ -15,6 +15,7 @@
 use keystone_policy::{py_repr, py_str};
 use keystone_types::resources::{
     DomainCreateRequest, DomainUpdateRequest, ProjectCreateRequest, ProjectUpdateRequest,
+    UserCreateRequest, UserUpdateRequest,
 };
 use serde_json::Value;
 
@@ -23,8 +24,46 @@ use crate::error::{ApiError, ApiResult};
 /// A body whose fields are checked against Keystone's schema once it has been read (see
 /// `extract::Checked`).
 pub(crate) trait Check {
+    /// The failures the body shows before it is read as `Self` (its JSON as sent), as
+    /// Keystone's request-body validator words them.
+    fn check_raw(_body: &Value) -> ApiResult<()> {
+        Ok(())
+    }
+
     /// The first failure, as Keystone's request-body validator words it.
     fn check(&self) -> ApiResult<()>;
+}
+
+/// The strings Keystone's API booleans (`enabled` of projects, domains and users) accept
+/// besides `true` and `false`: oslo's, as its schema lists them.
+const BOOLEAN_STRINGS: [&str; 19] = [
+    "True", "TRUE", "true", "False", "FALSE", "false", "", "1", "0", "y", "Y", "n", "N", "on",
+    "ON", "off", "OFF", "yes", "no",
+];
+
+/// Keystone's check of an API boolean (`type: [boolean, string, null]` and its enum) at
+/// `body[wrapper].enabled`. A string of the enum passes here (Keystone's schema lets it through
+/// and then fails storing it; the fake's typed read refuses it with a 400).
+fn api_boolean(body: &Value, wrapper: &str) -> ApiResult<()> {
+    let Some(value) = body.get(wrapper).and_then(|w| w.get("enabled")) else {
+        return Ok(());
+    };
+    let message = match value {
+        Value::Bool(_) => return Ok(()),
+        Value::String(s) if BOOLEAN_STRINGS.contains(&s.as_str()) => return Ok(()),
+        Value::String(_) | Value::Null => {
+            let listed: Vec<String> = [Value::Bool(true)]
+                .into_iter()
+                .chain(BOOLEAN_STRINGS[..3].iter().map(|s| Value::from(*s)))
+                .chain([Value::Bool(false)])
+                .chain(BOOLEAN_STRINGS[3..].iter().map(|s| Value::from(*s)))
+                .map(|v| py_repr(&v))
+                .collect();
+            format!("{} is not one of [{}]", py_repr(value), listed.join(", "))
+        }
+        other => type_message(other, &["boolean", "string", "null"]),
+    };
+    Err(attribute_error("enabled", value, &message))
 }
 
 /// A tag's longest length, in characters.
@@ -33,6 +72,11 @@ pub(crate) const TAG_MAX_CHARS: usize = 255;
 pub(crate) const MAX_TAGS: usize = 80;
 /// A name's longest length (projects and domains), in characters.
 const NAME_MAX_CHARS: usize = 64;
+/// A user's name's longest length, in characters.
+const USER_NAME_MAX_CHARS: usize = 255;
+/// Keystone's name pattern, `[\S]+` searched: one character that is not whitespace.
+const NAME_PATTERN: (&str, fn(&str) -> bool) =
+    (r"[\S]+", |s| s.chars().any(|c| !c.is_whitespace()));
 
 /// One failure: the place in the body (the last segment of jsonschema's path, an index for an
 /// array's item), the value found there, and the message.
@@ -112,12 +156,7 @@ fn string_failure(
 /// A project's or a domain's name: 1 to 64 characters, one of them not whitespace
 /// (`_name_properties`: `[\S]+`, searched).
 pub(crate) fn name_failure(name: &str) -> Option<Failure> {
-    string_failure(
-        "name",
-        name,
-        NAME_MAX_CHARS,
-        (r"[\S]+", |s| s.chars().any(|c| !c.is_whitespace())),
-    )
+    string_failure("name", name, NAME_MAX_CHARS, NAME_PATTERN)
 }
 
 /// One tag: 1 to 255 characters, neither `,` nor `/` (`^[^,/]*$`). `field` is the place
@@ -165,6 +204,10 @@ fn resource_failure(name: Option<&str>, tags: Option<&[String]>) -> ApiResult<()
 }
 
 impl Check for ProjectCreateRequest {
+    fn check_raw(body: &Value) -> ApiResult<()> {
+        api_boolean(body, "project")
+    }
+
     fn check(&self) -> ApiResult<()> {
         let p = &self.project;
         resource_failure(Some(&p.name), p.tags.as_deref())
@@ -172,6 +215,10 @@ impl Check for ProjectCreateRequest {
 }
 
 impl Check for ProjectUpdateRequest {
+    fn check_raw(body: &Value) -> ApiResult<()> {
+        api_boolean(body, "project")
+    }
+
     fn check(&self) -> ApiResult<()> {
         let p = &self.project;
         resource_failure(p.name.as_deref(), p.tags.as_deref())
@@ -179,6 +226,10 @@ impl Check for ProjectUpdateRequest {
 }
 
 impl Check for DomainCreateRequest {
+    fn check_raw(body: &Value) -> ApiResult<()> {
+        api_boolean(body, "domain")
+    }
+
     fn check(&self) -> ApiResult<()> {
         let d = &self.domain;
         resource_failure(Some(&d.name), d.tags.as_deref())
@@ -186,9 +237,45 @@ impl Check for DomainCreateRequest {
 }
 
 impl Check for DomainUpdateRequest {
+    fn check_raw(body: &Value) -> ApiResult<()> {
+        api_boolean(body, "domain")
+    }
+
     fn check(&self) -> ApiResult<()> {
         let d = &self.domain;
         resource_failure(d.name.as_deref(), d.tags.as_deref())
+    }
+}
+
+impl Check for UserCreateRequest {
+    fn check_raw(body: &Value) -> ApiResult<()> {
+        api_boolean(body, "user")
+    }
+
+    fn check(&self) -> ApiResult<()> {
+        let name = &self.user.name;
+        match string_failure("name", name, USER_NAME_MAX_CHARS, NAME_PATTERN) {
+            Some(f) => Err(invalid_attribute(&f)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Check for UserUpdateRequest {
+    fn check_raw(body: &Value) -> ApiResult<()> {
+        api_boolean(body, "user")
+    }
+
+    fn check(&self) -> ApiResult<()> {
+        let found = self
+            .user
+            .name
+            .as_deref()
+            .and_then(|n| string_failure("name", n, USER_NAME_MAX_CHARS, NAME_PATTERN));
+        match found {
+            Some(f) => Err(invalid_attribute(&f)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -235,5 +322,35 @@ mod tests {
             format!("Invalid input for field/attribute name. Value: {long}. '{long}' is too long")
         );
         assert_eq!(name_failure(&"é".repeat(64)), None);
+    }
+
+    #[test]
+    fn api_booleans_as_keystone_checks_them() {
+        let message = |v: serde_json::Value| {
+            api_boolean(&serde_json::json!({"project": {"enabled": v}}), "project")
+                .err()
+                .map(|e| e.message)
+        };
+        let listed = "[True, 'True', 'TRUE', 'true', False, 'False', 'FALSE', 'false', '', '1', \
+                      '0', 'y', 'Y', 'n', 'N', 'on', 'ON', 'off', 'OFF', 'yes', 'no']";
+        assert_eq!(
+            message("maybe".into()).unwrap(),
+            format!(
+                "Invalid input for field/attribute enabled. Value: maybe. 'maybe' is not one of {listed}"
+            )
+        );
+        assert_eq!(
+            message(serde_json::Value::Null).unwrap(),
+            format!(
+                "Invalid input for field/attribute enabled. Value: None. None is not one of {listed}"
+            )
+        );
+        assert_eq!(
+            message(1.into()).unwrap(),
+            "Invalid input for field/attribute enabled. Value: 1. 1 is not of type 'boolean', \
+             'string', 'null'"
+        );
+        assert_eq!(message(true.into()), None);
+        assert_eq!(message("yes".into()), None);
     }
 }

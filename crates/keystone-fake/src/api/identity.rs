@@ -14,7 +14,9 @@ use serde_json::Value;
 
 use super::{Created, created, show};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{KsJson, KsPath, KsQuery, QueryMap, matches, matches_bool, path_and_query};
+use crate::extract::{
+    Checked, KsJson, KsPath, KsQuery, QueryMap, matches, matches_bool, path_and_query,
+};
 use crate::policy::{Caller, PolicyTarget};
 use crate::state::{AppState, Authed};
 use crate::store::Target;
@@ -77,7 +79,7 @@ pub(crate) async fn get_user(
 /// `POST /v3/users`
 pub(crate) async fn create_user(
     State(state): State<AppState>,
-    Authed(caller, KsJson(body)): Authed<KsJson<UserCreateRequest>>,
+    Authed(caller, Checked(body)): Authed<Checked<UserCreateRequest>>,
 ) -> ApiResult<Created<UserResponse>> {
     let mut create = body.user;
     if create.domain_id.is_none() {
@@ -97,7 +99,7 @@ pub(crate) async fn create_user(
 pub(crate) async fn update_user(
     State(state): State<AppState>,
     KsPath(id): KsPath<String>,
-    Authed(caller, KsJson(body)): Authed<KsJson<UserUpdateRequest>>,
+    Authed(caller, Checked(body)): Authed<Checked<UserUpdateRequest>>,
 ) -> ApiResult<Json<UserResponse>> {
     caller.enforce("identity:update_user", &user_target(&state, &id))?;
     let rec = state.store().update_user(&id, body.user)?;

@@ -119,7 +119,7 @@ pub(crate) async fn list_projects(
     caller.enforce("identity:list_projects", &caller.list_target())?;
     let v = state.views();
     let store = state.store();
-    let tagged = super::tags::tag_filter(&uri, &store.projects);
+    let tagged = tag_filter(&uri, &store.projects);
     let projects = store
         .projects
         .values()
@@ -209,4 +209,79 @@ pub(crate) async fn delete_project(
     caller.enforce("identity:delete_project", &project_target(&state, &id))?;
     state.store().delete_project(&id)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The projects the tag filters of `GET /v3/projects` keep (`tags`, `tags-any`, `not-tags`,
+/// `not-tags-any`, each a comma-separated list, the first of a repeated parameter counting),
+/// or `None` without them. Keystone's algorithm, quirks kept: a `tags` or `tags-any` that
+/// matches nothing is forgotten by a `not-tags` that follows, and `not-tags-any` beside
+/// `not-tags` adds the projects having any of its tags instead of removing them.
+pub(crate) fn tag_filter(
+    uri: &OriginalUri,
+    projects: &std::collections::BTreeMap<String, crate::store::ProjectRec>,
+) -> Option<Vec<String>> {
+    let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let first = |name: &str| -> Option<Vec<String>> {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.split(',').map(str::to_owned).collect())
+    };
+    let (all, any, not_all, not_any) = (
+        first("tags"),
+        first("tags-any"),
+        first("not-tags"),
+        first("not-tags-any"),
+    );
+    if all.is_none() && any.is_none() && not_all.is_none() && not_any.is_none() {
+        return None;
+    }
+    let has_all = |p: &crate::store::ProjectRec, l: &[String]| l.iter().all(|t| p.tags.contains(t));
+    let has_any = |p: &crate::store::ProjectRec, l: &[String]| l.iter().any(|t| p.tags.contains(t));
+    let select = |keep: &dyn Fn(&crate::store::ProjectRec) -> bool| -> Vec<String> {
+        projects
+            .values()
+            .filter(|p| keep(p))
+            .map(|p| p.id.clone())
+            .collect()
+    };
+    // every project not in `excluded`, within `kept` unless `kept` is empty
+    let not_in = |kept: &[String], excluded: &[String]| -> Vec<String> {
+        projects
+            .keys()
+            .filter(|id| !excluded.contains(id) && (kept.is_empty() || kept.contains(id)))
+            .cloned()
+            .collect()
+    };
+    let mut kept: Vec<String> = Vec::new();
+    if let Some(l) = &all {
+        kept = select(&|p| has_all(p, l));
+    }
+    if let Some(l) = &any {
+        let found = select(&|p| has_any(p, l));
+        kept = if all.is_some() {
+            found.into_iter().filter(|id| kept.contains(id)).collect()
+        } else {
+            found
+        };
+    }
+    if let Some(l) = &not_all {
+        let excluded = select(&|p| has_all(p, l));
+        kept = not_in(&kept, &excluded);
+    }
+    if let Some(l) = &not_any {
+        let listed = select(&|p| has_any(p, l));
+        if not_all.is_some() {
+            for id in listed {
+                if !kept.contains(&id) {
+                    kept.push(id);
+                }
+            }
+        } else {
+            kept = not_in(&kept, &listed);
+        }
+    }
+    Some(kept)
 }
