@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
 use crate::api::{
-    assignment, auth, blobs, catalog, controls, credentials, identity, resource, revoke, tags,
-    trusts,
+    assignment, auth, blobs, catalog, controls, credentials, federation, identity, resource,
+    revoke, tags, trusts,
 };
 use crate::error::ApiError;
 use crate::state::{self, AppState};
@@ -28,6 +28,7 @@ pub(crate) fn router(state: AppState) -> Router {
         assignment_routes,
         credential_routes,
         policy_routes,
+        federation_routes,
         trust_routes,
     ]
     .into_iter()
@@ -315,6 +316,54 @@ fn credential_routes(routes: Router<AppState>) -> Router<AppState> {
         .route(
             "/v3/users/{user_id}/credentials/OS-EC2/{access}",
             get(blobs::get_ec2_credential).delete(blobs::delete_ec2_credential),
+        )
+}
+
+/// OS-FEDERATION's admin routes: identity providers, their protocols, mappings, service
+/// providers.
+fn federation_routes(routes: Router<AppState>) -> Router<AppState> {
+    const FED: &str = "/v3/OS-FEDERATION";
+    routes
+        .route(
+            &format!("{FED}/identity_providers"),
+            get(federation::list_idps),
+        )
+        .route(
+            &format!("{FED}/identity_providers/{{idp_id}}"),
+            get(federation::get_idp)
+                .put(federation::create_idp)
+                .patch(federation::update_idp)
+                .delete(federation::delete_idp),
+        )
+        .route(
+            &format!("{FED}/identity_providers/{{idp_id}}/protocols"),
+            get(federation::list_protocols),
+        )
+        .route(
+            &format!("{FED}/identity_providers/{{idp_id}}/protocols/{{protocol_id}}"),
+            get(federation::get_protocol)
+                .put(federation::create_protocol)
+                .patch(federation::update_protocol)
+                .delete(federation::delete_protocol),
+        )
+        .route(&format!("{FED}/mappings"), get(federation::list_mappings))
+        .route(
+            &format!("{FED}/mappings/{{mapping_id}}"),
+            get(federation::get_mapping)
+                .put(federation::create_mapping)
+                .patch(federation::update_mapping)
+                .delete(federation::delete_mapping),
+        )
+        .route(
+            &format!("{FED}/service_providers"),
+            get(federation::list_sps),
+        )
+        .route(
+            &format!("{FED}/service_providers/{{sp_id}}"),
+            get(federation::get_sp)
+                .put(federation::create_sp)
+                .patch(federation::update_sp)
+                .delete(federation::delete_sp),
         )
 }
 

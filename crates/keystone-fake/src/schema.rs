@@ -45,9 +45,25 @@ const BOOLEAN_STRINGS: [&str; 19] = [
 /// `body[wrapper].enabled`. A string of the enum passes here (Keystone's schema lets it through
 /// and then fails storing it; the fake's typed read refuses it with a 400).
 fn api_boolean(body: &Value, wrapper: &str) -> ApiResult<()> {
-    let Some(value) = body.get(wrapper).and_then(|w| w.get("enabled")) else {
-        return Ok(());
-    };
+    match body.get(wrapper).and_then(|w| w.get("enabled")) {
+        Some(value) => api_boolean_value(value),
+        None => Ok(()),
+    }
+}
+
+/// Keystone's API-boolean schema, as JSON: its types, then oslo's values.
+pub(crate) fn api_boolean_schema() -> Value {
+    let values: Vec<Value> = [Value::Bool(true)]
+        .into_iter()
+        .chain(BOOLEAN_STRINGS[..3].iter().map(|s| Value::from(*s)))
+        .chain([Value::Bool(false)])
+        .chain(BOOLEAN_STRINGS[3..].iter().map(|s| Value::from(*s)))
+        .collect();
+    serde_json::json!({"type": ["boolean", "string", "null"], "enum": values})
+}
+
+/// Keystone's check of one API boolean (an `enabled` in a body or a query) at `enabled`.
+pub(crate) fn api_boolean_value(value: &Value) -> ApiResult<()> {
     let message = match value {
         Value::Bool(_) => return Ok(()),
         Value::String(s) if BOOLEAN_STRINGS.contains(&s.as_str()) => return Ok(()),
@@ -279,6 +295,303 @@ impl Check for UserUpdateRequest {
     }
 }
 
+/// Keystone's federation mapping schema (`federation/utils.py`) for `version` (`1.0`, `2.0`
+/// or `3.0`; `None` for any other, which Keystone fails on).
+fn mapping_schema(version: &str) -> Option<Value> {
+    if !["1.0", "2.0", "3.0"].contains(&version) {
+        return None;
+    }
+    let string = serde_json::json!({"type": "string"});
+    let domain = serde_json::json!({"type": "object", "additionalProperties": false,
+        "properties": {"id": string, "name": string}});
+    let roles = serde_json::json!({"type": "array", "items": {"type": "object",
+        "required": ["name"], "additionalProperties": false, "properties": {"name": string}}});
+    let mut project = serde_json::json!({"name": string, "roles": roles});
+    if version != "1.0" {
+        project["domain"] = domain.clone();
+    }
+    let projects = serde_json::json!({"type": "array", "items": {"type": "object",
+        "required": ["name", "roles"], "additionalProperties": false, "properties": project}});
+    let user = serde_json::json!({"type": "object", "additionalProperties": false,
+        "properties": {"id": string, "name": string, "email": string, "domain": domain,
+            "type": {"type": "string", "enum": ["ephemeral", "local"]}}});
+    let group = serde_json::json!({"type": "object", "oneOf": [
+        {"type": "object", "additionalProperties": false, "required": ["id"],
+            "properties": {"id": string}},
+        {"type": "object", "additionalProperties": false, "required": ["name", "domain"],
+            "properties": {"name": string, "domain": domain}}]});
+    let mut local_item = serde_json::json!({"user": user, "projects": projects, "group": group,
+        "groups": string, "group_ids": string, "domain": domain});
+    if version == "3.0" {
+        local_item["projects_json"] = string.clone();
+    }
+    let local = serde_json::json!({"type": "array", "items": {"type": "object",
+        "additionalProperties": false, "properties": local_item}});
+    let matching = |key: &str| {
+        let mut properties = serde_json::json!({"type": string, "regex": {"type": "boolean"}});
+        properties[key] = serde_json::json!({"type": "array"});
+        serde_json::json!({"type": "object", "additionalProperties": false,
+            "required": ["type", key], "properties": properties})
+    };
+    let remote = serde_json::json!({"minItems": 1, "type": "array", "items": {"type": "object",
+        "oneOf": [
+            {"type": "object", "additionalProperties": false, "required": ["type"],
+                "properties": {"type": string}},
+            matching("any_one_of"), matching("not_any_of"), matching("blacklist"),
+            matching("whitelist")]}});
+    let rule = serde_json::json!({"type": "object", "required": ["local", "remote"],
+        "additionalProperties": false, "properties": {"local": local, "remote": remote}});
+    Some(serde_json::json!({"type": "object", "required": ["rules"],
+        "properties": {"rules": {"minItems": 1, "type": "array", "items": rule},
+            "schema_version": string}}))
+}
+
+/// Whether `v` is of the JSON-schema type `t`.
+fn is_type(v: &Value, t: &str) -> bool {
+    match t {
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "string" => v.is_string(),
+        "boolean" => v.is_boolean(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "null" => v.is_null(),
+        _ => false,
+    }
+}
+
+/// Whether `s` matches one of the patterns Keystone's schemas use here (searched, as
+/// jsonschema searches).
+fn matches_pattern(pattern: &str, s: &str) -> bool {
+    match pattern {
+        "^[a-zA-Z0-9-]+$" => {
+            !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        }
+        "^[a-zA-Z0-9+.-]+:.+" => s.split_once(':').is_some_and(|(scheme, rest)| {
+            !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+                && !rest.is_empty()
+                && !rest.starts_with('\n')
+        }),
+        _ => true,
+    }
+}
+
+/// A failure of an instance against a schema: the last element of the instance's path (none
+/// at the top), the instance, and jsonschema's message.
+#[derive(Debug, Clone)]
+pub(crate) struct SchemaError {
+    at: Option<String>,
+    instance: Value,
+    message: String,
+}
+
+impl SchemaError {
+    /// As Keystone's request-body validator words it.
+    pub(crate) fn into_api_error(self) -> ApiError {
+        match &self.at {
+            Some(at) => attribute_error(at, &self.instance, &self.message),
+            None => ApiError::bad_request(self.message),
+        }
+    }
+}
+
+/// Every failure of `v` (at `at`) against `schema`, in jsonschema's order (the schema's
+/// keywords as written), for the keywords Keystone's schemas use here.
+pub(crate) fn schema_errors(
+    schema: &Value,
+    v: &Value,
+    at: Option<&str>,
+    out: &mut Vec<SchemaError>,
+) {
+    let Some(keywords) = schema.as_object() else {
+        return;
+    };
+    let fail = |out: &mut Vec<SchemaError>, message: String| {
+        out.push(SchemaError {
+            at: at.map(str::to_owned),
+            instance: v.clone(),
+            message,
+        })
+    };
+    for (keyword, arg) in keywords {
+        match keyword.as_str() {
+            "type" => {
+                let types: Vec<&str> = match arg {
+                    Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                    other => other.as_str().into_iter().collect(),
+                };
+                if !types.iter().any(|t| is_type(v, t)) {
+                    fail(out, type_message(v, &types));
+                }
+            }
+            "required" => {
+                if let Some(o) = v.as_object() {
+                    for name in arg
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                    {
+                        if !o.contains_key(name) {
+                            fail(out, format!("'{name}' is a required property"));
+                        }
+                    }
+                }
+            }
+            "additionalProperties" => {
+                if let Some(o) = v.as_object() {
+                    let known = keywords.get("properties").and_then(Value::as_object);
+                    let mut extra: Vec<&String> = o
+                        .keys()
+                        .filter(|k| !known.is_some_and(|p| p.contains_key(*k)))
+                        .collect();
+                    if !extra.is_empty() {
+                        extra.sort();
+                        fail(out, additional_properties(&extra));
+                    }
+                }
+            }
+            "minProperties" | "minItems" => {
+                let len = match v {
+                    Value::Object(o) if keyword == "minProperties" => Some(o.len()),
+                    Value::Array(a) if keyword == "minItems" => Some(a.len()),
+                    _ => None,
+                };
+                let min = arg.as_u64().unwrap_or(0);
+                let message = format!("{} should be non-empty", py_repr(v));
+                len.is_some_and(|n| (n as u64) < min)
+                    .then(|| fail(out, message));
+            }
+            "uniqueItems" => {
+                if let Some(a) = v.as_array()
+                    && a.iter().enumerate().any(|(i, x)| a[..i].contains(x))
+                {
+                    fail(out, format!("{} has non-unique elements", py_repr(v)));
+                }
+            }
+            "minLength" | "maxLength" | "pattern" => {
+                if let Some(text) = v.as_str() {
+                    let chars = text.chars().count() as u64;
+                    let failed = match keyword.as_str() {
+                        "minLength" => chars < arg.as_u64().unwrap_or(0),
+                        "maxLength" => chars > arg.as_u64().unwrap_or(u64::MAX),
+                        _ => !matches_pattern(arg.as_str().unwrap_or_default(), text),
+                    };
+                    if failed {
+                        fail(
+                            out,
+                            match keyword.as_str() {
+                                "minLength" => format!("{} should be non-empty", py_repr(v)),
+                                "maxLength" => format!("{} is too long", py_repr(v)),
+                                _ => format!("{} does not match {}", py_repr(v), py_repr(arg)),
+                            },
+                        );
+                    }
+                }
+            }
+            "minimum" => {
+                if let (Some(n), Some(min)) = (v.as_f64(), arg.as_f64())
+                    && !v.is_boolean()
+                    && n < min
+                {
+                    fail(
+                        out,
+                        format!(
+                            "{} is less than the minimum of {}",
+                            py_repr(v),
+                            py_repr(arg)
+                        ),
+                    );
+                }
+            }
+            "enum" => {
+                let known = arg.as_array().is_some_and(|a| a.contains(v));
+                let message = format!("{} is not one of {}", py_repr(v), py_repr(arg));
+                (!known).then(|| fail(out, message));
+            }
+            "oneOf" => {
+                let valid = arg
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|sub| {
+                        let mut found = Vec::new();
+                        schema_errors(sub, v, at, &mut found);
+                        found.is_empty()
+                    })
+                    .count();
+                if valid == 0 {
+                    fail(
+                        out,
+                        format!("{} is not valid under any of the given schemas", py_repr(v)),
+                    );
+                }
+            }
+            "properties" | "items" => {}
+            _ => {}
+        }
+        // descend in the keyword's place, as jsonschema does
+        match keyword.as_str() {
+            "properties" => {
+                if let (Some(o), Some(props)) = (v.as_object(), arg.as_object()) {
+                    for (k, sub) in props {
+                        if let Some(value) = o.get(k) {
+                            schema_errors(sub, value, Some(k), out);
+                        }
+                    }
+                }
+            }
+            "items" => {
+                for (i, item) in v.as_array().into_iter().flatten().enumerate() {
+                    schema_errors(arg, item, Some(&i.to_string()), out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The first failure of a body against a schema, as Keystone's request-body validator
+/// reports it.
+pub(crate) fn first_failure(schema: &Value, body: &Value) -> ApiResult<()> {
+    let mut found = Vec::new();
+    schema_errors(schema, body, None, &mut found);
+    match found.into_iter().next() {
+        Some(e) => Err(e.into_api_error()),
+        None => Ok(()),
+    }
+}
+
+/// jsonschema's message for keys an object may not have (sorted by the caller).
+pub(crate) fn additional_properties(extra: &[&String]) -> String {
+    let names: Vec<String> = extra
+        .iter()
+        .map(|k| py_repr(&Value::from(k.as_str())))
+        .collect();
+    let verb = if names.len() == 1 { "was" } else { "were" };
+    format!(
+        "Additional properties are not allowed ({} {verb} unexpected)",
+        names.join(", ")
+    )
+}
+
+/// Keystone's check of a mapping (`validate_mapping_structure`): every failure of the whole
+/// `mapping` object against its version's schema, sorted, each followed by a newline; `None`
+/// when it is valid. An unknown version is Keystone's 500.
+pub(crate) fn mapping_failures(mapping: &Value, version: &str) -> ApiResult<Option<String>> {
+    let schema = mapping_schema(version).ok_or_else(ApiError::internal)?;
+    let mut found = Vec::new();
+    schema_errors(&schema, mapping, None, &mut found);
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let mut messages: Vec<String> = found.into_iter().map(|e| e.message).collect();
+    messages.sort();
+    Ok(Some(messages.iter().map(|m| format!("{m}\n")).collect()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,6 +635,69 @@ mod tests {
             format!("Invalid input for field/attribute name. Value: {long}. '{long}' is too long")
         );
         assert_eq!(name_failure(&"é".repeat(64)), None);
+    }
+
+    /// What a real Keystone 30.0.0 answered for these mappings.
+    #[test]
+    fn mapping_failures_as_keystone_words_them() {
+        let check = |mapping: serde_json::Value| {
+            mapping_failures(&mapping, "1.0")
+                .unwrap()
+                .unwrap_or_default()
+        };
+        let ok_local = serde_json::json!([{"user": {"name": "{0}"}}]);
+        assert_eq!(
+            check(serde_json::json!({})),
+            "'rules' is a required property\n"
+        );
+        assert_eq!(
+            check(serde_json::json!({"rules": []})),
+            "[] should be non-empty\n"
+        );
+        assert_eq!(
+            check(serde_json::json!({"rules": [{}]})),
+            "'local' is a required property\n'remote' is a required property\n"
+        );
+        assert_eq!(
+            check(serde_json::json!({"rules": [{"local": ok_local, "remote": [{"foo": "X"}]}]})),
+            "{'foo': 'X'} is not valid under any of the given schemas\n"
+        );
+        assert_eq!(
+            check(serde_json::json!({"rules": [{"local": ok_local, "remote": [5]}]})),
+            "5 is not of type 'object'\n5 is not valid under any of the given schemas\n"
+        );
+        assert_eq!(
+            check(
+                serde_json::json!({"rules": [{"local": [{"zeta": 1, "alpha": 2, "user": {}}],
+                "remote": [{"type": "X"}]}]})
+            ),
+            "Additional properties are not allowed ('alpha', 'zeta' were unexpected)\n"
+        );
+        assert_eq!(
+            check(
+                serde_json::json!({"rules": [{"local": [{"user": {"type": "weird"}}],
+                "remote": [{"type": "X"}]}]})
+            ),
+            "'weird' is not one of ['ephemeral', 'local']\n"
+        );
+        assert_eq!(
+            check(serde_json::json!({"rules": [{"local": 5, "remote": "x"}]})),
+            "'x' is not of type 'array'\n5 is not of type 'array'\n"
+        );
+        assert_eq!(
+            check(serde_json::json!({"rules": [{"local": ok_local,
+                "remote": [{"type": "X", "any_one_of": ["a"], "regex": true}]}]})),
+            ""
+        );
+        let with_domain = serde_json::json!({"rules": [{"local": [{"projects": [{"name": "p",
+            "roles": [{"name": "member"}], "domain": {"name": "d"}}]}],
+            "remote": [{"type": "X"}]}]});
+        assert_eq!(
+            check(with_domain.clone()),
+            "Additional properties are not allowed ('domain' was unexpected)\n"
+        );
+        assert_eq!(mapping_failures(&with_domain, "2.0").unwrap(), None);
+        assert!(mapping_failures(&with_domain, "9.9").is_err());
     }
 
     #[test]

@@ -4,16 +4,17 @@ use chrono::{DateTime, Utc};
 use keystone_types::auth::SystemScope;
 use keystone_types::resources::{
     ApplicationCredential, AssignmentActor, AssignmentLinks, AssignmentScope, Credential, Domain,
-    Ec2Credential, Endpoint, Group, InferenceRole, Links, Policy, Project, Region, Role,
-    RoleAssignment, SelfLink, Service, Trust, User, UserAccessRule,
+    Ec2Credential, Endpoint, FederationProtocol, Group, IdentityProvider, IdentityProviderLinks,
+    InferenceRole, Links, Mapping, Policy, Project, ProtocolLinks, Region, Role, RoleAssignment,
+    SelfLink, Service, ServiceProvider, Trust, User, UserAccessRule,
 };
 use keystone_types::token::{NamedRef, Token, TokenResponse};
 use serde_json::{Map, Value};
 
 use crate::store::{
     AccessRuleRec, Actor, AppCredRec, AssignmentRow, CredentialRec, DomainRec, EndpointRec,
-    GroupRec, PolicyRec, ProjectRec, RegionRec, RoleRec, ServiceRec, Store, Target, TokenRec,
-    TrustRec, UserRec,
+    GroupRec, IdpRec, MappingRec, PolicyRec, ProjectRec, ProtocolRec, RegionRec, RoleRec,
+    ServiceRec, SpRec, Store, Target, TokenRec, TrustRec, UserRec,
 };
 
 /// A time as Keystone's `isotime(subsecond=True)` writes it: to the second, with six zeros.
@@ -126,6 +127,74 @@ impl Views {
             access,
             secret: text("secret").map(Into::into),
             trust_id: text("trust_id"),
+        }
+    }
+
+    /// An identity provider: `remote_ids` sorted unless `as_written`, the protocols link in
+    /// lists only (as Keystone renders them).
+    pub(crate) fn idp(&self, i: &IdpRec, as_written: bool, in_list: bool) -> IdentityProvider {
+        let base = format!("{}/v3/OS-FEDERATION/identity_providers/{}", self.base, i.id);
+        IdentityProvider {
+            id: i.id.clone(),
+            domain_id: i.domain_id.clone(),
+            enabled: i.enabled,
+            description: i.description.clone(),
+            remote_ids: if as_written {
+                i.remote_ids.clone()
+            } else {
+                sorted(&i.remote_ids)
+            },
+            authorization_ttl: i.authorization_ttl,
+            links: IdentityProviderLinks {
+                protocols: in_list.then(|| format!("{base}/protocols")),
+                self_link: base,
+            },
+        }
+    }
+
+    /// A federation protocol: in lists with its identity provider and remote id attribute,
+    /// alone without them; its links as Keystone writes them.
+    pub(crate) fn protocol(&self, p: &ProtocolRec, in_list: bool) -> FederationProtocol {
+        FederationProtocol {
+            id: p.id.clone(),
+            idp_id: in_list.then(|| p.idp_id.clone()),
+            mapping_id: p.mapping_id.clone(),
+            remote_id_attribute: in_list.then(|| {
+                p.remote_id_attribute
+                    .clone()
+                    .map_or(Value::Null, Value::String)
+            }),
+            links: ProtocolLinks {
+                self_link: format!("{}/v3/protocols/{}", self.base, p.id),
+                identity_provider: format!("{}/v3/{}", self.base, p.idp_id),
+            },
+        }
+    }
+
+    /// A federation mapping.
+    pub(crate) fn mapping(&self, m: &MappingRec) -> Mapping {
+        Mapping {
+            id: m.id.clone(),
+            rules: m.rules.clone(),
+            schema_version: m.schema_version.clone(),
+            links: SelfLink {
+                self_link: format!("{}/v3/OS-FEDERATION/mappings/{}", self.base, m.id),
+            },
+        }
+    }
+
+    /// A federation service provider.
+    pub(crate) fn sp(&self, s: &SpRec) -> ServiceProvider {
+        ServiceProvider {
+            auth_url: s.auth_url.clone(),
+            id: s.id.clone(),
+            enabled: s.enabled,
+            description: s.description.clone(),
+            relay_state_prefix: s.relay_state_prefix.clone(),
+            sp_url: s.sp_url.clone(),
+            links: SelfLink {
+                self_link: format!("{}/v3/OS-FEDERATION/service_providers/{}", self.base, s.id),
+            },
         }
     }
 

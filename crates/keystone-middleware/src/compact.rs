@@ -249,6 +249,11 @@ impl CompactToken {
             .as_ref()
             .and_then(|c| serde_json::to_string(c).ok());
         w.opt_str(catalog.as_deref());
+        let service_providers = t
+            .service_providers
+            .as_ref()
+            .and_then(|s| serde_json::to_string(s).ok());
+        w.opt_str(service_providers.as_deref());
         // after the body: the joined role names for X-Roles, the v2 catalog for X-Service-Catalog
         let joined = t.role_names().collect::<Vec<_>>().join(",");
         spans[Field::Roles as usize] = w.str(&joined);
@@ -421,6 +426,10 @@ impl CompactToken {
             Some(json) => Some(serde_json::from_str(&json).ok()?),
             None => None,
         };
+        let service_providers = match r.opt_str()? {
+            Some(json) => Some(serde_json::from_str(&json).ok()?),
+            None => None,
+        };
         Some(Token {
             audit_ids,
             catalog,
@@ -436,6 +445,7 @@ impl CompactToken {
             user,
             application_credential,
             trust,
+            service_providers,
         })
     }
 }

@@ -126,6 +126,14 @@ envelope! {
     Ec2CredentialResponse { credential: Ec2Credential }
     /// `{"policy": ...}`
     PolicyResponse { policy: Policy }
+    /// `{"identity_provider": ...}`
+    IdentityProviderResponse { identity_provider: IdentityProvider }
+    /// `{"protocol": ...}`
+    ProtocolResponse { protocol: FederationProtocol }
+    /// `{"mapping": ...}`
+    MappingResponse { mapping: Mapping }
+    /// `{"service_provider": ...}`
+    ServiceProviderResponse { service_provider: ServiceProvider }
 }
 
 list_envelope! {
@@ -159,6 +167,14 @@ list_envelope! {
     Ec2CredentialList { credentials: Ec2Credential }
     /// `GET /v3/policies`
     PolicyList { policies: Policy }
+    /// `GET /v3/OS-FEDERATION/identity_providers`
+    IdentityProviderList { identity_providers: IdentityProvider }
+    /// `GET /v3/OS-FEDERATION/identity_providers/{id}/protocols`
+    ProtocolList { protocols: FederationProtocol }
+    /// `GET /v3/OS-FEDERATION/mappings`
+    MappingList { mappings: Mapping }
+    /// `GET /v3/OS-FEDERATION/service_providers`
+    ServiceProviderList { service_providers: ServiceProvider }
     /// `GET /v3/OS-TRUST/trusts`
     TrustList { trusts: Trust }
 }
@@ -987,4 +1003,93 @@ pub struct Policy {
     /// Attributes Keystone does not know, kept and shown.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// A federation identity provider (OS-FEDERATION).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentityProvider {
+    /// Id, chosen by its creator.
+    pub id: String,
+    /// The domain its users are created in (Keystone makes one when none is given).
+    pub domain_id: String,
+    /// Whether it may be used (`false` unless given).
+    pub enabled: bool,
+    /// Free text.
+    pub description: Option<String>,
+    /// The ids it is known by to the federation protocols (each unique in the cloud).
+    pub remote_ids: Vec<String>,
+    /// How long its users' group memberships last, in minutes.
+    pub authorization_ttl: Option<i64>,
+    /// Its own URL and, in lists, its protocols'.
+    pub links: IdentityProviderLinks,
+}
+
+/// An identity provider's links.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityProviderLinks {
+    /// Its own URL.
+    #[serde(rename = "self")]
+    pub self_link: String,
+    /// Its protocols' URL (Keystone shows it in lists only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocols: Option<String>,
+}
+
+/// A federation protocol of an identity provider, with the mapping it applies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FederationProtocol {
+    /// Id, such as `saml2` or `openid`.
+    pub id: String,
+    /// Its identity provider (Keystone shows it in lists only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_id: Option<String>,
+    /// The mapping it applies.
+    pub mapping_id: String,
+    /// The attribute naming the remote id (Keystone shows it in lists only, `null` when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_id_attribute: Option<Value>,
+    /// Keystone's links, as it writes them (`/v3/protocols/{id}` and `/v3/{idp_id}`).
+    pub links: ProtocolLinks,
+}
+
+/// A protocol's links.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtocolLinks {
+    /// As Keystone writes it.
+    #[serde(rename = "self")]
+    pub self_link: String,
+    /// As Keystone writes it.
+    pub identity_provider: String,
+}
+
+/// A federation mapping: the rules that turn a remote identity into a local one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mapping {
+    /// Id, chosen by its creator.
+    pub id: String,
+    /// The rules, as given.
+    pub rules: Value,
+    /// The rules' schema version (`1.0` unless given).
+    pub schema_version: String,
+    /// Its own URL.
+    pub links: SelfLink,
+}
+
+/// A federation service provider: another cloud this one's users may be sent to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceProvider {
+    /// Where to get a token from it.
+    pub auth_url: String,
+    /// Id, chosen by its creator.
+    pub id: String,
+    /// Whether it is offered (`false` unless given).
+    pub enabled: bool,
+    /// Free text.
+    pub description: Option<String>,
+    /// The prefix of the relay state (`ss:mem:` unless given).
+    pub relay_state_prefix: String,
+    /// Its SAML endpoint.
+    pub sp_url: String,
+    /// Its own URL.
+    pub links: SelfLink,
 }

@@ -58,6 +58,21 @@ pub struct Token {
         skip_serializing_if = "Option::is_none"
     )]
     pub trust: Option<TokenTrust>,
+    /// The cloud's enabled federation service providers (Keystone adds them to every token
+    /// while there is one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_providers: Option<Vec<TokenServiceProvider>>,
+}
+
+/// A federation service provider, as a token lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenServiceProvider {
+    /// Where to get a token from it.
+    pub auth_url: String,
+    /// Its id.
+    pub id: String,
+    /// Its SAML endpoint.
+    pub sp_url: String,
 }
 
 /// The trust a token is scoped to (`OS-TRUST:trust`).

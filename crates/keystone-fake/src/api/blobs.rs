@@ -19,7 +19,7 @@ use super::{Created, created};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Checked, KsJson, KsPath, KsQuery, QueryMap, matches, path_and_query};
 use crate::policy::{Caller, PolicyTarget};
-use crate::schema::{Check, attribute_error, type_message};
+use crate::schema::{Check, additional_properties, attribute_error, type_message};
 use crate::state::{AppState, Authed};
 use crate::store::{
     CredentialRec, NewCredential, TokenScope, credential_extra, ec2_id, normalized_extra,
@@ -125,17 +125,13 @@ impl Check for CredentialUpdateBody {
         let c = credential_object(&self.0)?;
         typed(c, "blob", &["string"])?;
         let whole = Value::Object(c.clone());
-        let extra: Vec<&String> = c.keys().filter(|k| *k != "blob").collect();
+        let mut extra: Vec<&String> = c.keys().filter(|k| *k != "blob").collect();
         if !extra.is_empty() {
-            let names: Vec<String> = extra.iter().map(|k| format!("'{k}'")).collect();
-            let verb = if names.len() == 1 { "was" } else { "were" };
+            extra.sort();
             return Err(attribute_error(
                 "credential",
                 &whole,
-                &format!(
-                    "Additional properties are not allowed ({} {verb} unexpected)",
-                    names.join(", ")
-                ),
+                &additional_properties(&extra),
             ));
         }
         if !c.contains_key("blob") {

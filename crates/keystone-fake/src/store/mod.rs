@@ -13,13 +13,15 @@
 //! - `roles`: who holds which role where (groups, inheritance, implied roles);
 //! - `resource`, `identity`, `assignment`, `catalog`, `credentials`, `trusts`: each
 //!   subsystem's lookups and the mutators that create, change and delete its records;
-//! - `blobs`: stored credentials (`/v3/credentials`, OS-EC2) and policies.
+//! - `blobs`: stored credentials (`/v3/credentials`, OS-EC2) and policies;
+//! - `federation`: OS-FEDERATION's identity providers, protocols, mappings, service providers.
 
 mod assignment;
 mod auth;
 mod blobs;
 mod catalog;
 mod credentials;
+mod federation;
 mod identity;
 mod records;
 mod resource;
@@ -38,6 +40,7 @@ pub(crate) use assignment::AssignmentRow;
 pub(crate) use blobs::{
     CredentialRec, NewCredential, PolicyRec, credential_extra, ec2_id, normalized_extra,
 };
+pub(crate) use federation::{IdpRec, MappingRec, NewIdp, ProtocolRec, SpRec};
 pub(crate) use records::{
     AccessRuleRec, Actor, AppCredRec, DomainRec, EndpointRec, Grant, GroupRec, RegionRec,
     ServiceRec, Target, TrustRec,
@@ -129,6 +132,12 @@ pub struct Store {
     pub(crate) credentials: Vec<CredentialRec>,
     /// Stored policy blobs, in the order they were made.
     pub(crate) policies: Vec<PolicyRec>,
+    /// Federation's identity providers, protocols, mappings and service providers, each in
+    /// the order they were made.
+    pub(crate) idps: Vec<IdpRec>,
+    pub(crate) protocols: Vec<ProtocolRec>,
+    pub(crate) mappings: Vec<MappingRec>,
+    pub(crate) sps: Vec<SpRec>,
     /// Live tokens, by token string (a secret: never printed).
     tokens: HashMap<String, TokenRec>,
     revoked_audit_ids: HashSet<String>,
@@ -167,6 +176,10 @@ impl std::fmt::Debug for Store {
             .field("trusts", &self.trusts)
             .field("credentials", &self.credentials)
             .field("policies", &self.policies)
+            .field("idps", &self.idps)
+            .field("protocols", &self.protocols)
+            .field("mappings", &self.mappings)
+            .field("sps", &self.sps)
             .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
             .field("revoked_audit_ids", &self.revoked_audit_ids)
             .finish_non_exhaustive()

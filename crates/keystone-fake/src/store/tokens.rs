@@ -350,6 +350,7 @@ impl Store {
                 password_expires_at: None,
             },
             application_credential: None,
+            service_providers: self.token_service_providers(),
             trust: trust.map(|t| TokenTrust {
                 id: t.id.clone(),
                 trustor_user: IdRef {
