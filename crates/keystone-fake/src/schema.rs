@@ -45,8 +45,13 @@ const BOOLEAN_STRINGS: [&str; 19] = [
 /// `body[wrapper].enabled`. A string of the enum passes here (Keystone's schema lets it through
 /// and then fails storing it; the fake's typed read refuses it with a 400).
 fn api_boolean(body: &Value, wrapper: &str) -> ApiResult<()> {
-    match body.get(wrapper).and_then(|w| w.get("enabled")) {
-        Some(value) => api_boolean_value(value),
+    api_boolean_field(body, wrapper, "enabled")
+}
+
+/// [`api_boolean`] for another field (`is_domain`).
+fn api_boolean_field(body: &Value, wrapper: &str, field: &str) -> ApiResult<()> {
+    match body.get(wrapper).and_then(|w| w.get(field)) {
+        Some(value) => api_boolean_value(field, value),
         None => Ok(()),
     }
 }
@@ -62,8 +67,8 @@ pub(crate) fn api_boolean_schema() -> Value {
     serde_json::json!({"type": ["boolean", "string", "null"], "enum": values})
 }
 
-/// Keystone's check of one API boolean (an `enabled` in a body or a query) at `enabled`.
-pub(crate) fn api_boolean_value(value: &Value) -> ApiResult<()> {
+/// Keystone's check of one API boolean (an `enabled` in a body or a query) at `field`.
+pub(crate) fn api_boolean_value(field: &str, value: &Value) -> ApiResult<()> {
     let message = match value {
         Value::Bool(_) => return Ok(()),
         Value::String(s) if BOOLEAN_STRINGS.contains(&s.as_str()) => return Ok(()),
@@ -79,7 +84,7 @@ pub(crate) fn api_boolean_value(value: &Value) -> ApiResult<()> {
         }
         other => type_message(other, &["boolean", "string", "null"]),
     };
-    Err(attribute_error("enabled", value, &message))
+    Err(attribute_error(field, value, &message))
 }
 
 /// A tag's longest length, in characters.
@@ -221,7 +226,8 @@ fn resource_failure(name: Option<&str>, tags: Option<&[String]>) -> ApiResult<()
 
 impl Check for ProjectCreateRequest {
     fn check_raw(body: &Value) -> ApiResult<()> {
-        api_boolean(body, "project")
+        api_boolean(body, "project")?;
+        api_boolean_field(body, "project", "is_domain")
     }
 
     fn check(&self) -> ApiResult<()> {

@@ -209,11 +209,29 @@ impl Views {
         }
     }
 
+    /// A domain shown as a project acting as one (`/v3/projects` on a domain's id).
+    pub(crate) fn domain_as_project(&self, d: &DomainRec) -> Project {
+        Project {
+            description: d.description.clone(),
+            domain_id: None,
+            enabled: d.enabled,
+            id: d.id.clone(),
+            is_domain: true,
+            links: self.link("projects", &d.id),
+            name: d.name.clone(),
+            options: Map::new(),
+            parent_id: None,
+            tags: sorted(&d.tags),
+            extra: None,
+            attributes: Map::new(),
+        }
+    }
+
     /// A project.
     pub(crate) fn project(&self, p: &ProjectRec) -> Project {
         Project {
             description: p.description.clone(),
-            domain_id: p.domain_id.clone(),
+            domain_id: Some(p.domain_id.clone()),
             enabled: p.enabled,
             id: p.id.clone(),
             is_domain: false,

@@ -412,8 +412,8 @@ pub struct DomainUpdate {
 pub struct Project {
     /// Free text.
     pub description: String,
-    /// The owning domain.
-    pub domain_id: String,
+    /// The owning domain (`null` for a domain shown as a project).
+    pub domain_id: Option<String>,
     /// Disabled projects cannot be scoped to.
     pub enabled: bool,
     /// The project's id.

@@ -18,9 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Created, created};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{
-    Checked, KsJson, KsPath, QueryMap, matches, path_and_query, query_filter_is_true,
-};
+use crate::extract::{Checked, KsJson, KsPath, QueryMap, matches, matches_bool, path_and_query};
 use crate::policy::{Caller, PolicyTarget};
 use crate::schema::{
     Check, api_boolean_schema, api_boolean_value, first_failure, mapping_failures,
@@ -41,7 +39,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
             .map(|q| q.0)
             .unwrap_or_default();
         if let Some(v) = q.get("enabled") {
-            api_boolean_value(&Value::String(v.clone()))?;
+            api_boolean_value("enabled", &Value::String(v.clone()))?;
         }
         Ok(ListQuery(q))
     }
@@ -49,8 +47,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
 
 /// Whether a record passes the `id` and `enabled` filters (`enabled` as oslo reads it).
 fn listed(q: &QueryMap, id: &str, enabled: bool) -> bool {
-    matches(q, "id", Some(id))
-        && (!q.contains_key("enabled") || query_filter_is_true(q, "enabled") == enabled)
+    matches(q, "id", Some(id)) && matches_bool(q, "enabled", enabled)
 }
 
 /// An `enabled` Keystone's schema lets through as a string: its database then refuses it (a

@@ -7,20 +7,54 @@ use axum::http::StatusCode;
 use keystone_types::resources::*;
 
 use super::{Created, created, show};
-use crate::error::ApiResult;
-use crate::extract::{Checked, KsPath, KsQuery, QueryMap, matches, matches_bool, path_and_query};
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{
+    Checked, KsPath, KsQuery, QueryMap, matches, matches_bool, path_and_query, query_flag,
+};
 use crate::policy::{Caller, PolicyTarget};
+use crate::schema::api_boolean_value;
 use crate::state::{AppState, Authed};
 
 /// The target Keystone builds for a project named in the path: the project, when it exists.
 pub(crate) fn project_target(state: &AppState, id: &str) -> PolicyTarget {
-    let domain = state.store().projects.get(id).map(|p| p.domain_id.clone());
+    let store = state.store();
+    // a domain, as a project acting as one, has no domain
+    let domain = match (store.projects.get(id), store.domains.contains_key(id)) {
+        (Some(p), _) => Some(Value::from(p.domain_id.as_str())),
+        (None, true) => Some(Value::Null),
+        (None, false) => None,
+    };
     match domain {
         Some(d) => PolicyTarget::new()
             .with("target.project.id", id)
             .with("target.project.domain_id", d),
         None => PolicyTarget::new(),
     }
+}
+
+/// Keystone's 400s for a change of what a project (or a domain shown as one) may not change:
+/// `is_domain`, and its domain.
+fn unchangeable(
+    extra: &serde_json::Map<String, Value>,
+    is_domain: bool,
+    domain: Option<&str>,
+) -> ApiResult<()> {
+    if extra
+        .get("is_domain")
+        .is_some_and(|v| v != &Value::Bool(is_domain))
+    {
+        return Err(ApiError::bad_request(
+            "Update of `is_domain` is not allowed.",
+        ));
+    }
+    if let Some(v) = extra.get("domain_id")
+        && v.as_str() != domain
+    {
+        return Err(ApiError::bad_request("Cannot change Domain ID"));
+    }
+    Ok(())
 }
 
 /// `GET /v3/domains?name=&enabled=`
@@ -116,9 +150,30 @@ pub(crate) async fn list_projects(
     KsQuery(q): KsQuery<QueryMap>,
     caller: Caller,
 ) -> ApiResult<Json<ProjectList>> {
+    if let Some(v) = q.get("is_domain") {
+        api_boolean_value("is_domain", &Value::String(v.clone()))?;
+    }
     caller.enforce("identity:list_projects", &caller.list_target())?;
     let v = state.views();
     let store = state.store();
+    // `is_domain` true-ish (an empty value too): the domains, shown as projects
+    if query_flag(&q, "is_domain") {
+        let projects = store
+            .domains
+            .values()
+            .filter(|d| {
+                matches(&q, "name", Some(&d.name))
+                    && matches(&q, "domain_id", None)
+                    && matches(&q, "parent_id", None)
+                    && matches_bool(&q, "enabled", d.enabled)
+            })
+            .map(|d| v.domain_as_project(d))
+            .collect();
+        return Ok(Json(ProjectList {
+            projects,
+            links: v.list_links(&path_and_query(&uri)),
+        }));
+    }
     let tagged = tag_filter(&uri, &store.projects);
     let projects = store
         .projects
@@ -131,7 +186,6 @@ pub(crate) async fn list_projects(
                 && matches(&q, "domain_id", Some(&p.domain_id))
                 && matches(&q, "parent_id", p.parent_id.as_deref())
                 && matches_bool(&q, "enabled", p.enabled)
-                && matches_bool(&q, "is_domain", false)
         })
         .map(|p| v.project(p))
         .collect();
@@ -148,15 +202,15 @@ pub(crate) async fn get_project(
     caller: Caller,
 ) -> ApiResult<Json<ProjectResponse>> {
     caller.enforce("identity:get_project", &project_target(&state, &id))?;
-    show(
-        &state,
-        |s| &s.projects,
-        "project",
-        &id,
-        |v, p| ProjectResponse {
-            project: v.project(p),
-        },
-    )
+    let store = state.store();
+    let v = state.views();
+    let project = match (store.projects.get(&id), store.domains.get(&id)) {
+        (Some(p), _) => v.project(p),
+        // a domain is a project acting as one
+        (None, Some(d)) => v.domain_as_project(d),
+        (None, None) => return Err(ApiError::not_found("project", &id)),
+    };
+    Ok(Json(ProjectResponse { project }))
 }
 
 /// `POST /v3/projects`
@@ -165,6 +219,9 @@ pub(crate) async fn create_project(
     Authed(caller, Checked(body)): Authed<Checked<ProjectCreateRequest>>,
 ) -> ApiResult<Created<ProjectResponse>> {
     let mut create = body.project;
+    if create.is_domain == Some(true) {
+        return create_domain_as_project(&state, &caller, create);
+    }
     if create.domain_id.is_none() {
         create.domain_id = Some(caller.default_domain());
     }
@@ -182,6 +239,36 @@ pub(crate) async fn create_project(
     Ok(created(ProjectResponse { project }))
 }
 
+/// `POST /v3/projects` with `is_domain: true`: a domain, answered as a project (only a root:
+/// no domain, no parent).
+fn create_domain_as_project(
+    state: &AppState,
+    caller: &Caller,
+    create: ProjectCreate,
+) -> ApiResult<Created<ProjectResponse>> {
+    caller.enforce("identity:create_project", &PolicyTarget::new())?;
+    if create.domain_id.is_some() || create.parent_id.is_some() {
+        return Err(ApiError::bad_request(
+            "only root projects are allowed to act as domains.",
+        ));
+    }
+    let tags = create.tags.clone();
+    let rec = state.store().create_domain(
+        DomainCreate {
+            name: create.name,
+            description: create.description,
+            enabled: create.enabled,
+            tags: create.tags,
+        },
+        None,
+    )?;
+    let mut project = state.views().domain_as_project(&rec);
+    if let Some(tags) = tags {
+        project.tags = tags;
+    }
+    Ok(created(ProjectResponse { project }))
+}
+
 /// `PATCH /v3/projects/{id}`
 pub(crate) async fn update_project(
     State(state): State<AppState>,
@@ -189,6 +276,27 @@ pub(crate) async fn update_project(
     Authed(caller, Checked(body)): Authed<Checked<ProjectUpdateRequest>>,
 ) -> ApiResult<Json<ProjectResponse>> {
     caller.enforce("identity:update_project", &project_target(&state, &id))?;
+    let domain_of = state.store().projects.get(&id).map(|p| p.domain_id.clone());
+    let is_domain = domain_of.is_none() && state.store().domains.contains_key(&id);
+    unchangeable(&body.project.extra, is_domain, domain_of.as_deref())?;
+    if is_domain {
+        let u = body.project;
+        let rec = state.store().update_domain(
+            &id,
+            DomainUpdate {
+                description: u.description,
+                enabled: u.enabled,
+                name: u.name,
+                tags: u.tags.clone(),
+            },
+        )?;
+        let mut project = state.views().domain_as_project(&rec);
+        project.extra = Some(serde_json::Map::new());
+        if let Some(tags) = u.tags {
+            project.tags = tags;
+        }
+        return Ok(Json(ProjectResponse { project }));
+    }
     let tags = body.project.tags.clone();
     let rec = state.store().update_project(&id, body.project)?;
     // Keystone answers an update with the extra attributes spelled out too
@@ -207,7 +315,14 @@ pub(crate) async fn delete_project(
     caller: Caller,
 ) -> ApiResult<StatusCode> {
     caller.enforce("identity:delete_project", &project_target(&state, &id))?;
-    state.store().delete_project(&id)?;
+    // a domain is deleted as a domain (only once disabled)
+    let is_domain =
+        !state.store().projects.contains_key(&id) && state.store().domains.contains_key(&id);
+    if is_domain {
+        state.store().delete_domain(&id)?;
+    } else {
+        state.store().delete_project(&id)?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -7,7 +7,7 @@ use super::{DomainRec, ProjectRec, Revoked, Store, Target, new_id, unknown_attri
 use crate::error::{ApiError, StatusCode};
 
 /// Attributes of a project body Keystone knows without a field of their own here.
-const PROJECT_KNOWN: &[&str] = &["id", "options"];
+const PROJECT_KNOWN: &[&str] = &["id", "options", "domain_id", "is_domain", "parent_id"];
 
 /// Keystone's conflict for a domain's name: a domain is stored as a project acting as one.
 fn domain_name_conflict(name: &str) -> ApiError {
@@ -166,6 +166,12 @@ impl Store {
         if let Some(parent) = &c.parent_id
             && parent != &domain_id
         {
+            if self.domains.contains_key(parent) {
+                return Err(ApiError::bad_request(format!(
+                    "Cannot create project, the parent ({parent}) is acting as a domain, but this \
+                     project's domain id ({domain_id}) does not match the parent's id."
+                )));
+            }
             let Some(parent_rec) = self.projects.get(parent) else {
                 return Err(ApiError::bad_request(format!(
                     "Could not find project: {parent}."
