@@ -4,16 +4,17 @@ use chrono::{DateTime, Utc};
 use keystone_types::auth::SystemScope;
 use keystone_types::resources::{
     ApplicationCredential, AssignmentActor, AssignmentLinks, AssignmentScope, Credential, Domain,
-    Ec2Credential, Endpoint, Group, InferenceRole, Links, Policy, Project, Region, Role,
-    RoleAssignment, SelfLink, Service, Trust, User, UserAccessRule,
+    Ec2Credential, Endpoint, EndpointGroup, Group, InferenceRole, Links, Policy, Project,
+    ProjectEndpointGroup, Region, Role, RoleAssignment, SelfLink, Service, Trust, User,
+    UserAccessRule,
 };
 use keystone_types::token::{NamedRef, Token, TokenResponse};
 use serde_json::{Map, Value};
 
 use crate::store::{
-    AccessRuleRec, Actor, AppCredRec, AssignmentRow, CredentialRec, DomainRec, EndpointRec,
-    GroupRec, PolicyRec, ProjectRec, RegionRec, RoleRec, ServiceRec, Store, Target, TokenRec,
-    TrustRec, UserRec,
+    AccessRuleRec, Actor, AppCredRec, AssignmentRow, CredentialRec, DomainRec, EndpointGroupRec,
+    EndpointRec, GroupRec, PolicyRec, ProjectRec, RegionRec, RoleRec, ServiceRec, Store, Target,
+    TokenRec, TrustRec, UserRec,
 };
 
 /// A time as Keystone's `isotime(subsecond=True)` writes it: to the second, with six zeros.
@@ -137,6 +138,35 @@ impl Views {
             kind: p.kind.clone(),
             links: self.link("policies", &p.id),
             extra: p.extra.clone(),
+        }
+    }
+
+    /// An endpoint group (OS-EP-FILTER).
+    pub(crate) fn endpoint_group(&self, g: &EndpointGroupRec) -> EndpointGroup {
+        EndpointGroup {
+            id: g.id.clone(),
+            name: g.name.clone(),
+            description: g.description.clone(),
+            filters: g.filters.clone(),
+            links: self.self_link(&format!("OS-EP-FILTER/endpoint_groups/{}", g.id)),
+        }
+    }
+
+    /// An endpoint group's association with a project, linked as Keystone links it: relative,
+    /// without the base URL or `/v3`.
+    pub(crate) fn project_endpoint_group(
+        &self,
+        group_id: &str,
+        project_id: &str,
+    ) -> ProjectEndpointGroup {
+        ProjectEndpointGroup {
+            endpoint_group_id: group_id.to_owned(),
+            project_id: project_id.to_owned(),
+            links: SelfLink {
+                self_link: format!(
+                    "/OS-EP-FILTER/endpoint_groups/{group_id}/projects/{project_id}"
+                ),
+            },
         }
     }
 

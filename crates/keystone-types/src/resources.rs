@@ -126,6 +126,10 @@ envelope! {
     Ec2CredentialResponse { credential: Ec2Credential }
     /// `{"policy": ...}`
     PolicyResponse { policy: Policy }
+    /// `{"endpoint_group": ...}` (OS-EP-FILTER)
+    EndpointGroupResponse { endpoint_group: EndpointGroup }
+    /// `{"project_endpoint_group": ...}` (OS-EP-FILTER)
+    ProjectEndpointGroupResponse { project_endpoint_group: ProjectEndpointGroup }
 }
 
 list_envelope! {
@@ -159,6 +163,8 @@ list_envelope! {
     Ec2CredentialList { credentials: Ec2Credential }
     /// `GET /v3/policies`
     PolicyList { policies: Policy }
+    /// `GET /v3/OS-EP-FILTER/endpoint_groups` and a project's endpoint groups
+    EndpointGroupList { endpoint_groups: EndpointGroup }
     /// `GET /v3/OS-TRUST/trusts`
     TrustList { trusts: Trust }
 }
@@ -987,4 +993,33 @@ pub struct Policy {
     /// Attributes Keystone does not know, kept and shown.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// An endpoint group (OS-EP-FILTER): the endpoints its filters match, for the projects it is
+/// associated with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointGroup {
+    /// Id.
+    pub id: String,
+    /// Its name (not unique).
+    pub name: String,
+    /// Always shown: `null` when never given.
+    pub description: Option<String>,
+    /// What an endpoint must have to be in the group: `interface`, `service_id`, `region_id`
+    /// (a string, or `null` for no region); empty matches every endpoint.
+    pub filters: Map<String, Value>,
+    /// Its own URL.
+    pub links: SelfLink,
+}
+
+/// An endpoint group's association with a project (OS-EP-FILTER). Its `self` link is
+/// Keystone's: relative, `/OS-EP-FILTER/endpoint_groups/{id}/projects/{project_id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectEndpointGroup {
+    /// The endpoint group.
+    pub endpoint_group_id: String,
+    /// The project.
+    pub project_id: String,
+    /// Its link.
+    pub links: SelfLink,
 }

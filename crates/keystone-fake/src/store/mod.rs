@@ -13,13 +13,16 @@
 //! - `roles`: who holds which role where (groups, inheritance, implied roles);
 //! - `resource`, `identity`, `assignment`, `catalog`, `credentials`, `trusts`: each
 //!   subsystem's lookups and the mutators that create, change and delete its records;
-//! - `blobs`: stored credentials (`/v3/credentials`, OS-EC2) and policies.
+//! - `blobs`: stored credentials (`/v3/credentials`, OS-EC2) and policies;
+//! - `endpoint_filter`: OS-EP-FILTER's endpoint groups and project associations, which narrow
+//!   a project's catalog.
 
 mod assignment;
 mod auth;
 mod blobs;
 mod catalog;
 mod credentials;
+mod endpoint_filter;
 mod identity;
 mod records;
 mod resource;
@@ -38,6 +41,7 @@ pub(crate) use assignment::AssignmentRow;
 pub(crate) use blobs::{
     CredentialRec, NewCredential, PolicyRec, credential_extra, ec2_id, normalized_extra,
 };
+pub(crate) use endpoint_filter::{EndpointGroupChanges, EndpointGroupRec};
 pub(crate) use records::{
     AccessRuleRec, Actor, AppCredRec, DomainRec, EndpointRec, Grant, GroupRec, RegionRec,
     ServiceRec, Target, TrustRec,
@@ -129,6 +133,13 @@ pub struct Store {
     pub(crate) credentials: Vec<CredentialRec>,
     /// Stored policy blobs, in the order they were made.
     pub(crate) policies: Vec<PolicyRec>,
+    /// Endpoint groups, in the order they were made (Keystone lists them so).
+    pub(crate) endpoint_groups: Vec<EndpointGroupRec>,
+    /// Endpoints associated with projects: (project id, endpoint id), in the order made.
+    pub(crate) project_endpoints: Vec<(String, String)>,
+    /// Endpoint groups associated with projects: (endpoint group id, project id), in the order
+    /// made.
+    pub(crate) project_endpoint_groups: Vec<(String, String)>,
     /// Live tokens, by token string (a secret: never printed).
     tokens: HashMap<String, TokenRec>,
     revoked_audit_ids: HashSet<String>,
@@ -167,6 +178,9 @@ impl std::fmt::Debug for Store {
             .field("trusts", &self.trusts)
             .field("credentials", &self.credentials)
             .field("policies", &self.policies)
+            .field("endpoint_groups", &self.endpoint_groups)
+            .field("project_endpoints", &self.project_endpoints)
+            .field("project_endpoint_groups", &self.project_endpoint_groups)
             .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
             .field("revoked_audit_ids", &self.revoked_audit_ids)
             .finish_non_exhaustive()
