@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
 use crate::api::{
-    assignment, auth, blobs, catalog, controls, credentials, federation, identity, resource,
-    revoke, tags, trusts,
+    assignment, auth, blobs, catalog, controls, credentials, endpoint_filter, federation, identity,
+    resource, revoke, tags, trusts,
 };
 use crate::error::ApiError;
 use crate::state::{self, AppState};
@@ -23,6 +23,7 @@ pub(crate) fn router(state: AppState) -> Router {
     let routes = [
         auth_routes,
         catalog_routes,
+        endpoint_filter_routes,
         resource_routes,
         identity_routes,
         assignment_routes,
@@ -116,6 +117,55 @@ fn catalog_routes(routes: Router<AppState>) -> Router<AppState> {
                 .put(catalog::put_region)
                 .patch(catalog::update_region)
                 .delete(catalog::delete_region),
+        )
+}
+
+/// OS-EP-FILTER: endpoint groups, and the endpoints and endpoint groups associated with
+/// projects.
+fn endpoint_filter_routes(routes: Router<AppState>) -> Router<AppState> {
+    use endpoint_filter as ef;
+    routes
+        .route(
+            "/v3/OS-EP-FILTER/endpoint_groups",
+            get(ef::list_endpoint_groups).post(ef::create_endpoint_group),
+        )
+        .route(
+            "/v3/OS-EP-FILTER/endpoint_groups/{id}",
+            get(ef::get_endpoint_group)
+                .patch(ef::update_endpoint_group)
+                .delete(ef::delete_endpoint_group),
+        )
+        .route(
+            "/v3/OS-EP-FILTER/endpoint_groups/{id}/projects",
+            get(ef::list_group_projects),
+        )
+        .route(
+            "/v3/OS-EP-FILTER/endpoint_groups/{id}/endpoints",
+            get(ef::list_group_endpoints),
+        )
+        .route(
+            "/v3/OS-EP-FILTER/endpoint_groups/{id}/projects/{project_id}",
+            get(ef::get_group_project)
+                .put(ef::put_group_project)
+                .delete(ef::delete_group_project),
+        )
+        .route(
+            "/v3/OS-EP-FILTER/projects/{project_id}/endpoint_groups",
+            get(ef::list_project_endpoint_groups),
+        )
+        .route(
+            "/v3/OS-EP-FILTER/projects/{project_id}/endpoints",
+            get(ef::list_project_endpoints),
+        )
+        .route(
+            "/v3/OS-EP-FILTER/projects/{project_id}/endpoints/{endpoint_id}",
+            get(ef::check_project_endpoint)
+                .put(ef::put_project_endpoint)
+                .delete(ef::delete_project_endpoint),
+        )
+        .route(
+            "/v3/OS-EP-FILTER/endpoints/{endpoint_id}/projects",
+            get(ef::list_endpoint_projects),
         )
 }
 

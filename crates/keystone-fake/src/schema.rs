@@ -1,6 +1,7 @@
 //! Keystone's JSON-schema checks of the fields whose limits the fake enforces beyond their
-//! types (serde checks those): names of projects and domains, project tags. Keystone 30 has
-//! two validators and words their failures differently:
+//! types (serde checks those): names of projects, domains and users, project tags (endpoint
+//! groups' bodies are checked in `api::endpoint_filter`, with these names' checks). Keystone
+//! 30 has two validators and words their failures differently:
 //!
 //! - the request-body validator (`keystone/api/validation`), which runs before the token and
 //!   the policy are checked: `Invalid input for field/attribute {field}. Value: {str(value)}.
@@ -93,8 +94,8 @@ pub(crate) const TAG_MAX_CHARS: usize = 255;
 pub(crate) const MAX_TAGS: usize = 80;
 /// A name's longest length (projects and domains), in characters.
 const NAME_MAX_CHARS: usize = 64;
-/// A user's name's longest length, in characters.
-const USER_NAME_MAX_CHARS: usize = 255;
+/// `parameter_types.name`'s longest length (users, endpoint groups), in characters.
+const PARAMETER_NAME_MAX_CHARS: usize = 255;
 /// Keystone's name pattern, `[\S]+` searched: one character that is not whitespace.
 const NAME_PATTERN: (&str, fn(&str) -> bool) =
     (r"[\S]+", |s| s.chars().any(|c| !c.is_whitespace()));
@@ -178,6 +179,12 @@ fn string_failure(
 /// (`_name_properties`: `[\S]+`, searched).
 pub(crate) fn name_failure(name: &str) -> Option<Failure> {
     string_failure("name", name, NAME_MAX_CHARS, NAME_PATTERN)
+}
+
+/// A name of Keystone's `parameter_types.name` (users, endpoint groups, and a list query's
+/// `name` where its schema names it): 1 to 255 characters, one of them not whitespace.
+pub(crate) fn parameter_name_failure(name: &str) -> Option<Failure> {
+    string_failure("name", name, PARAMETER_NAME_MAX_CHARS, NAME_PATTERN)
 }
 
 /// One tag: 1 to 255 characters, neither `,` nor `/` (`^[^,/]*$`). `field` is the place
@@ -275,8 +282,7 @@ impl Check for UserCreateRequest {
     }
 
     fn check(&self) -> ApiResult<()> {
-        let name = &self.user.name;
-        match string_failure("name", name, USER_NAME_MAX_CHARS, NAME_PATTERN) {
+        match parameter_name_failure(&self.user.name) {
             Some(f) => Err(invalid_attribute(&f)),
             None => Ok(()),
         }
@@ -289,11 +295,7 @@ impl Check for UserUpdateRequest {
     }
 
     fn check(&self) -> ApiResult<()> {
-        let found = self
-            .user
-            .name
-            .as_deref()
-            .and_then(|n| string_failure("name", n, USER_NAME_MAX_CHARS, NAME_PATTERN));
+        let found = self.user.name.as_deref().and_then(parameter_name_failure);
         match found {
             Some(f) => Err(invalid_attribute(&f)),
             None => Ok(()),

@@ -4,17 +4,18 @@ use chrono::{DateTime, Utc};
 use keystone_types::auth::SystemScope;
 use keystone_types::resources::{
     ApplicationCredential, AssignmentActor, AssignmentLinks, AssignmentScope, Credential, Domain,
-    Ec2Credential, Endpoint, FederationProtocol, Group, IdentityProvider, IdentityProviderLinks,
-    InferenceRole, Links, Mapping, Policy, Project, ProtocolLinks, Region, Role, RoleAssignment,
-    SelfLink, Service, ServiceProvider, Trust, User, UserAccessRule,
+    Ec2Credential, Endpoint, EndpointGroup, FederationProtocol, Group, IdentityProvider,
+    IdentityProviderLinks, InferenceRole, Links, Mapping, Policy, Project, ProjectEndpointGroup,
+    ProtocolLinks, Region, Role, RoleAssignment, SelfLink, Service, ServiceProvider, Trust, User,
+    UserAccessRule,
 };
 use keystone_types::token::{NamedRef, Token, TokenResponse};
 use serde_json::{Map, Value};
 
 use crate::store::{
-    AccessRuleRec, Actor, AppCredRec, AssignmentRow, CredentialRec, DomainRec, EndpointRec,
-    GroupRec, IdpRec, MappingRec, PolicyRec, ProjectRec, ProtocolRec, RegionRec, RoleRec,
-    ServiceRec, SpRec, Store, Target, TokenRec, TrustRec, UserRec,
+    AccessRuleRec, Actor, AppCredRec, AssignmentRow, CredentialRec, DomainRec, EndpointGroupRec,
+    EndpointRec, GroupRec, IdpRec, MappingRec, PolicyRec, ProjectRec, ProtocolRec, RegionRec,
+    RoleRec, ServiceRec, SpRec, Store, Target, TokenRec, TrustRec, UserRec,
 };
 
 /// A time as Keystone's `isotime(subsecond=True)` writes it: to the second, with six zeros.
@@ -224,6 +225,35 @@ impl Views {
             tags: sorted(&d.tags),
             extra: None,
             attributes: Map::new(),
+        }
+    }
+
+    /// An endpoint group (OS-EP-FILTER).
+    pub(crate) fn endpoint_group(&self, g: &EndpointGroupRec) -> EndpointGroup {
+        EndpointGroup {
+            id: g.id.clone(),
+            name: g.name.clone(),
+            description: g.description.clone(),
+            filters: g.filters.clone(),
+            links: self.self_link(&format!("OS-EP-FILTER/endpoint_groups/{}", g.id)),
+        }
+    }
+
+    /// An endpoint group's association with a project, linked as Keystone links it: relative,
+    /// without the base URL or `/v3`.
+    pub(crate) fn project_endpoint_group(
+        &self,
+        group_id: &str,
+        project_id: &str,
+    ) -> ProjectEndpointGroup {
+        ProjectEndpointGroup {
+            endpoint_group_id: group_id.to_owned(),
+            project_id: project_id.to_owned(),
+            links: SelfLink {
+                self_link: format!(
+                    "/OS-EP-FILTER/endpoint_groups/{group_id}/projects/{project_id}"
+                ),
+            },
         }
     }
 

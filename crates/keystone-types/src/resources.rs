@@ -126,6 +126,10 @@ envelope! {
     Ec2CredentialResponse { credential: Ec2Credential }
     /// `{"policy": ...}`
     PolicyResponse { policy: Policy }
+    /// `{"endpoint_group": ...}` (OS-EP-FILTER)
+    EndpointGroupResponse { endpoint_group: EndpointGroup }
+    /// `{"project_endpoint_group": ...}` (OS-EP-FILTER)
+    ProjectEndpointGroupResponse { project_endpoint_group: ProjectEndpointGroup }
     /// `{"identity_provider": ...}`
     IdentityProviderResponse { identity_provider: IdentityProvider }
     /// `{"protocol": ...}`
@@ -159,6 +163,8 @@ list_envelope! {
     RoleAssignmentList { role_assignments: RoleAssignment }
     /// `GET /v3/users/{id}/application_credentials`
     ApplicationCredentialList { application_credentials: ApplicationCredential }
+    /// `GET /v3/OS-EP-FILTER/endpoint_groups` and a project's endpoint groups
+    EndpointGroupList { endpoint_groups: EndpointGroup }
     /// `GET /v3/users/{id}/access_rules`
     AccessRuleList { access_rules: UserAccessRule }
     /// `GET /v3/credentials`
@@ -1091,5 +1097,34 @@ pub struct ServiceProvider {
     /// Its SAML endpoint.
     pub sp_url: String,
     /// Its own URL.
+    pub links: SelfLink,
+}
+
+/// An endpoint group (OS-EP-FILTER): the endpoints its filters match, for the projects it is
+/// associated with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointGroup {
+    /// Id.
+    pub id: String,
+    /// Its name (not unique).
+    pub name: String,
+    /// Always shown: `null` when never given.
+    pub description: Option<String>,
+    /// What an endpoint must have to be in the group: `interface`, `service_id`, `region_id`
+    /// (a string, or `null` for no region); empty matches every endpoint.
+    pub filters: Map<String, Value>,
+    /// Its own URL.
+    pub links: SelfLink,
+}
+
+/// An endpoint group's association with a project (OS-EP-FILTER). Its `self` link is
+/// Keystone's: relative, `/OS-EP-FILTER/endpoint_groups/{id}/projects/{project_id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectEndpointGroup {
+    /// The endpoint group.
+    pub endpoint_group_id: String,
+    /// The project.
+    pub project_id: String,
+    /// Its link.
     pub links: SelfLink,
 }

@@ -16,7 +16,17 @@ impl Store {
     /// `user_id` and `project_id`. As Keystone's `get_v3_catalog` does, an endpoint that needs
     /// a project id is left out without one, and one with any other substitution is left out
     /// as malformed.
+    ///
+    /// OS-EP-FILTER narrows a project's catalog when the project has any endpoint associated
+    /// (`project_endpoint_ids`: directly or through its endpoint groups, disabled endpoints
+    /// counting): then only those endpoints are kept, and every service left without an
+    /// endpoint is dropped (the identity service too; a project whose only association is a
+    /// disabled endpoint gets an empty catalog). With no association, or none matching an
+    /// endpoint, and for other scopes, the whole catalog, services without endpoints kept.
     pub(crate) fn catalog(&self, user_id: &str, project_id: Option<&str>) -> Vec<CatalogService> {
+        let allowed: Option<Vec<String>> = project_id
+            .map(|p| self.project_endpoint_ids(p))
+            .filter(|ids| !ids.is_empty());
         self.services
             .values()
             .filter(|s| s.enabled)
@@ -25,6 +35,7 @@ impl Store {
                     .endpoints
                     .values()
                     .filter(|e| e.enabled && e.service_id == s.id)
+                    .filter(|e| allowed.as_ref().is_none_or(|ids| ids.contains(&e.id)))
                     .filter_map(|e| {
                         Some(CatalogEndpoint {
                             id: e.id.clone(),
@@ -39,6 +50,7 @@ impl Store {
                 name: s.name.clone().unwrap_or_default(),
                 kind: s.kind.clone(),
             })
+            .filter(|s| allowed.is_none() || !s.endpoints.is_empty())
             .collect()
     }
 
@@ -80,12 +92,21 @@ impl Store {
         Ok(s.clone())
     }
 
-    /// Deletes a service and its endpoints.
+    /// Deletes a service with its endpoints and their project associations.
     pub(crate) fn delete_service(&mut self, id: &str) -> Result<(), ApiError> {
         self.services
             .remove(id)
             .ok_or_else(|| ApiError::not_found("service", id))?;
-        self.endpoints.retain(|_, e| e.service_id != id);
+        let gone: Vec<String> = self
+            .endpoints
+            .values()
+            .filter(|e| e.service_id == id)
+            .map(|e| e.id.clone())
+            .collect();
+        for e in &gone {
+            self.endpoints.remove(e);
+            self.forget_endpoint_projects(e);
+        }
         Ok(())
     }
 
@@ -187,12 +208,13 @@ impl Store {
         Ok(e)
     }
 
-    /// Deletes an endpoint.
+    /// Deletes an endpoint with its project associations.
     pub(crate) fn delete_endpoint(&mut self, id: &str) -> Result<(), ApiError> {
         self.endpoints
             .remove(id)
-            .map(|_| ())
-            .ok_or_else(|| ApiError::not_found("endpoint", id))
+            .ok_or_else(|| ApiError::not_found("endpoint", id))?;
+        self.forget_endpoint_projects(id);
+        Ok(())
     }
 
     /// Creates a region, with a fresh id when none (or an empty one) is given. As Keystone's

@@ -14,13 +14,16 @@
 //! - `resource`, `identity`, `assignment`, `catalog`, `credentials`, `trusts`: each
 //!   subsystem's lookups and the mutators that create, change and delete its records;
 //! - `blobs`: stored credentials (`/v3/credentials`, OS-EC2) and policies;
-//! - `federation`: OS-FEDERATION's identity providers, protocols, mappings, service providers.
+//! - `federation`: OS-FEDERATION's identity providers, protocols, mappings, service providers;
+//! - `endpoint_filter`: OS-EP-FILTER's endpoint groups and project associations, which narrow
+//!   a project's catalog.
 
 mod assignment;
 mod auth;
 mod blobs;
 mod catalog;
 mod credentials;
+mod endpoint_filter;
 mod federation;
 mod identity;
 mod records;
@@ -40,6 +43,7 @@ pub(crate) use assignment::AssignmentRow;
 pub(crate) use blobs::{
     CredentialRec, NewCredential, PolicyRec, credential_extra, ec2_id, normalized_extra,
 };
+pub(crate) use endpoint_filter::{EndpointGroupChanges, EndpointGroupRec};
 pub(crate) use federation::{IdpRec, MappingRec, NewIdp, ProtocolRec, SpRec};
 pub(crate) use records::{
     AccessRuleRec, Actor, AppCredRec, DomainRec, EndpointRec, Grant, GroupRec, RegionRec,
@@ -129,6 +133,13 @@ pub struct Store {
     /// Trusts, deleted ones included, in the order they were made (Keystone lists them so).
     pub(crate) trusts: Vec<TrustRec>,
     /// Stored credentials, in the order they were made (Keystone lists them so).
+    /// Endpoint groups, in the order they were made (Keystone lists them so).
+    pub(crate) endpoint_groups: Vec<EndpointGroupRec>,
+    /// Endpoints associated with projects: (project id, endpoint id), in the order made.
+    pub(crate) project_endpoints: Vec<(String, String)>,
+    /// Endpoint groups associated with projects: (endpoint group id, project id), in the order
+    /// made.
+    pub(crate) project_endpoint_groups: Vec<(String, String)>,
     pub(crate) credentials: Vec<CredentialRec>,
     /// Stored policy blobs, in the order they were made.
     pub(crate) policies: Vec<PolicyRec>,
@@ -167,6 +178,9 @@ impl std::fmt::Debug for Store {
             .field("implied", &self.implied)
             .field("grants", &self.grants)
             .field("groups", &self.groups)
+            .field("endpoint_groups", &self.endpoint_groups)
+            .field("project_endpoints", &self.project_endpoints)
+            .field("project_endpoint_groups", &self.project_endpoint_groups)
             .field("members", &self.members)
             .field("services", &self.services)
             .field("endpoints", &self.endpoints)

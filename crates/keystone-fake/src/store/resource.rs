@@ -360,9 +360,11 @@ impl Store {
         Ok(())
     }
 
-    /// Removes a project with its grants, application credentials and trusts.
+    /// Removes a project with its grants, application credentials, trusts and endpoint
+    /// associations.
     fn remove_project(&mut self, id: &str) {
         self.projects.remove(id);
+        self.forget_project_endpoints(id);
         self.record_event(Revoked {
             project_id: Some(id.to_owned()),
             ..Revoked::default()
