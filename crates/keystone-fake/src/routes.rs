@@ -417,9 +417,19 @@ fn federation_routes(routes: Router<AppState>) -> Router<AppState> {
         )
 }
 
-/// Stored policy blobs (`/v3/policies`).
+/// Stored policy blobs (`/v3/policies`) and OAuth1 consumers.
 fn policy_routes(routes: Router<AppState>) -> Router<AppState> {
     routes
+        .route(
+            "/v3/OS-OAUTH1/consumers",
+            get(blobs::list_consumers).post(blobs::create_consumer),
+        )
+        .route(
+            "/v3/OS-OAUTH1/consumers/{id}",
+            get(blobs::get_consumer)
+                .patch(blobs::update_consumer)
+                .delete(blobs::delete_consumer),
+        )
         .route(
             "/v3/policies",
             get(blobs::list_policies).post(blobs::create_policy),

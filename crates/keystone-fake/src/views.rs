@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use keystone_types::auth::SystemScope;
 use keystone_types::resources::{
-    ApplicationCredential, AssignmentActor, AssignmentLinks, AssignmentScope, Credential, Domain,
-    Ec2Credential, Endpoint, EndpointGroup, FederationProtocol, Group, IdentityProvider,
+    ApplicationCredential, AssignmentActor, AssignmentLinks, AssignmentScope, Consumer, Credential,
+    Domain, Ec2Credential, Endpoint, EndpointGroup, FederationProtocol, Group, IdentityProvider,
     IdentityProviderLinks, InferenceRole, Links, Mapping, Policy, Project, ProjectEndpointGroup,
     ProtocolLinks, Region, Role, RoleAssignment, SelfLink, Service, ServiceProvider, Trust, User,
     UserAccessRule,
@@ -13,9 +13,9 @@ use keystone_types::token::{NamedRef, Token, TokenResponse};
 use serde_json::{Map, Value};
 
 use crate::store::{
-    AccessRuleRec, Actor, AppCredRec, AssignmentRow, CredentialRec, DomainRec, EndpointGroupRec,
-    EndpointRec, GroupRec, IdpRec, MappingRec, PolicyRec, ProjectRec, ProtocolRec, RegionRec,
-    RoleRec, ServiceRec, SpRec, Store, Target, TokenRec, TrustRec, UserRec,
+    AccessRuleRec, Actor, AppCredRec, AssignmentRow, ConsumerRec, CredentialRec, DomainRec,
+    EndpointGroupRec, EndpointRec, GroupRec, IdpRec, MappingRec, PolicyRec, ProjectRec,
+    ProtocolRec, RegionRec, RoleRec, ServiceRec, SpRec, Store, Target, TokenRec, TrustRec, UserRec,
 };
 
 /// A time as Keystone's `isotime(subsecond=True)` writes it: to the second, with six zeros.
@@ -196,6 +196,19 @@ impl Views {
             links: SelfLink {
                 self_link: format!("{}/v3/OS-FEDERATION/service_providers/{}", self.base, s.id),
             },
+        }
+    }
+
+    /// An OAuth1 consumer; its secret only when `with_secret` (the answer creating it).
+    pub(crate) fn consumer(&self, c: &ConsumerRec, with_secret: bool) -> Consumer {
+        Consumer {
+            id: c.id.clone(),
+            description: c.description.clone(),
+            secret: with_secret.then(|| c.secret.clone()),
+            links: SelfLink {
+                self_link: format!("{}/v3/OS-OAUTH1/consumers/{}", self.base, c.id),
+            },
+            extra: c.extra.clone(),
         }
     }
 

@@ -126,6 +126,8 @@ envelope! {
     Ec2CredentialResponse { credential: Ec2Credential }
     /// `{"policy": ...}`
     PolicyResponse { policy: Policy }
+    /// `{"consumer": ...}` (OS-OAUTH1)
+    ConsumerResponse { consumer: Consumer }
     /// `{"endpoint_group": ...}` (OS-EP-FILTER)
     EndpointGroupResponse { endpoint_group: EndpointGroup }
     /// `{"project_endpoint_group": ...}` (OS-EP-FILTER)
@@ -173,6 +175,8 @@ list_envelope! {
     Ec2CredentialList { credentials: Ec2Credential }
     /// `GET /v3/policies`
     PolicyList { policies: Policy }
+    /// `GET /v3/OS-OAUTH1/consumers`
+    ConsumerList { consumers: Consumer }
     /// `GET /v3/OS-FEDERATION/identity_providers`
     IdentityProviderList { identity_providers: IdentityProvider }
     /// `GET /v3/OS-FEDERATION/identity_providers/{id}/protocols`
@@ -1127,4 +1131,21 @@ pub struct ProjectEndpointGroup {
     pub project_id: String,
     /// Its link.
     pub links: SelfLink,
+}
+
+/// An OAuth1 consumer (OS-OAUTH1): an application users may delegate to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Consumer {
+    /// Id.
+    pub id: String,
+    /// Free text (`null` when never given).
+    pub description: Option<String>,
+    /// Its secret: shown once, in the answer that creates it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Secret>,
+    /// Its own URL.
+    pub links: SelfLink,
+    /// Attributes Keystone does not know, kept and shown.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }

@@ -1,6 +1,7 @@
 //! Keystone's stored blobs over HTTP, in Keystone 30's order of checks: credentials
 //! (`/v3/credentials`), the EC2 view of a user's `ec2` credentials
-//! (`/v3/users/{id}/credentials/OS-EC2`) and policies (`/v3/policies`).
+//! (`/v3/users/{id}/credentials/OS-EC2`), policies (`/v3/policies`) and OAuth1 consumers
+//! (`/v3/OS-OAUTH1/consumers`; the OAuth1 delegation flow itself is not served).
 //!
 //! Credentials refuse delegated callers (application credentials, trusts) with Keystone's 403;
 //! a list shows a caller only the credentials `identity:get_credential` lets them see.
@@ -9,8 +10,8 @@ use axum::Json;
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use keystone_types::resources::{
-    CredentialList, CredentialResponse, Ec2CredentialList, Ec2CredentialResponse, PolicyList,
-    PolicyResponse,
+    ConsumerList, ConsumerResponse, CredentialList, CredentialResponse, Ec2CredentialList,
+    Ec2CredentialResponse, PolicyList, PolicyResponse,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -506,5 +507,118 @@ pub(crate) async fn delete_policy(
 ) -> ApiResult<StatusCode> {
     caller.enforce("identity:delete_policy", &PolicyTarget::new())?;
     state.store().delete_policy(&id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A consumer body as Keystone's older validator checks it, after the policy: `description`
+/// a string or null; on an update at least one attribute and no `secret`. Worded as the fake
+/// words that validator (its first line).
+fn consumer_body(body: &Map<String, Value>, update: bool) -> ApiResult<Map<String, Value>> {
+    let consumer = match body.get("consumer") {
+        None => Map::new(),
+        Some(Value::Object(c)) => c.clone(),
+        Some(other) => return Err(ApiError::bad_request(type_message(other, &["object"]))),
+    };
+    if let Some(d) = consumer.get("description")
+        && !(d.is_string() || d.is_null())
+    {
+        return Err(ApiError::bad_request(format!(
+            "Invalid input for field 'description': {}",
+            type_message(d, &["string", "null"])
+        )));
+    }
+    if update {
+        if consumer.contains_key("secret") {
+            return Err(ApiError::bad_request(format!(
+                "{} should not be valid under {{'required': ['secret']}}",
+                keystone_policy::py_repr(&Value::Object(consumer.clone()))
+            )));
+        }
+        if consumer.is_empty() {
+            return Err(ApiError::bad_request("{} should be non-empty"));
+        }
+    }
+    Ok(consumer)
+}
+
+/// `GET /v3/OS-OAUTH1/consumers`
+pub(crate) async fn list_consumers(
+    State(state): State<AppState>,
+    uri: OriginalUri,
+    caller: Caller,
+) -> ApiResult<Json<ConsumerList>> {
+    caller.enforce("identity:list_consumers", &PolicyTarget::new())?;
+    let store = state.store();
+    let v = state.views();
+    Ok(Json(ConsumerList {
+        consumers: store
+            .consumers
+            .iter()
+            .map(|c| v.consumer(c, false))
+            .collect(),
+        links: v.list_links(&path_and_query(&uri)),
+    }))
+}
+
+/// `POST /v3/OS-OAUTH1/consumers`: a fresh id and secret (shown this once); other attributes
+/// kept, their names normalized.
+pub(crate) async fn create_consumer(
+    State(state): State<AppState>,
+    Authed(caller, KsJson(body)): Authed<KsJson<Map<String, Value>>>,
+) -> ApiResult<Created<ConsumerResponse>> {
+    caller.enforce("identity:create_consumer", &PolicyTarget::new())?;
+    let consumer = normalized_extra(&consumer_body(&body, false)?, &[]);
+    let description = consumer
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let extra = normalized_extra(&consumer, &["id", "description", "secret"]);
+    let rec = state.store().create_consumer(description, extra)?;
+    Ok(created(ConsumerResponse {
+        consumer: state.views().consumer(&rec, true),
+    }))
+}
+
+/// `GET /v3/OS-OAUTH1/consumers/{id}`
+pub(crate) async fn get_consumer(
+    State(state): State<AppState>,
+    KsPath(id): KsPath<String>,
+    caller: Caller,
+) -> ApiResult<Json<ConsumerResponse>> {
+    caller.enforce("identity:get_consumer", &PolicyTarget::new())?;
+    let store = state.store();
+    Ok(Json(ConsumerResponse {
+        consumer: state.views().consumer(store.consumer(&id)?, false),
+    }))
+}
+
+/// `PATCH /v3/OS-OAUTH1/consumers/{id}`
+pub(crate) async fn update_consumer(
+    State(state): State<AppState>,
+    KsPath(id): KsPath<String>,
+    Authed(caller, KsJson(body)): Authed<KsJson<Map<String, Value>>>,
+) -> ApiResult<Json<ConsumerResponse>> {
+    caller.enforce("identity:update_consumer", &PolicyTarget::new())?;
+    let changes = normalized_extra(&consumer_body(&body, true)?, &[]);
+    if changes
+        .get("id")
+        .is_some_and(|v| !v.is_null() && v.as_str() != Some(id.as_str()))
+    {
+        return Err(ApiError::bad_request("Cannot change ID"));
+    }
+    let rec = state.store().update_consumer(&id, &changes)?;
+    Ok(Json(ConsumerResponse {
+        consumer: state.views().consumer(&rec, false),
+    }))
+}
+
+/// `DELETE /v3/OS-OAUTH1/consumers/{id}`
+pub(crate) async fn delete_consumer(
+    State(state): State<AppState>,
+    KsPath(id): KsPath<String>,
+    caller: Caller,
+) -> ApiResult<StatusCode> {
+    caller.enforce("identity:delete_consumer", &PolicyTarget::new())?;
+    state.store().delete_consumer(&id)?;
     Ok(StatusCode::NO_CONTENT)
 }

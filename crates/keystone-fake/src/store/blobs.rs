@@ -44,6 +44,15 @@ pub(crate) struct NewCredential {
     pub(crate) extra: Map<String, Value>,
 }
 
+/// An OAuth1 consumer.
+#[derive(Debug, Clone)]
+pub(crate) struct ConsumerRec {
+    pub(crate) id: String,
+    pub(crate) description: Option<String>,
+    pub(crate) secret: Secret,
+    pub(crate) extra: Map<String, Value>,
+}
+
 /// A stored policy.
 #[derive(Debug, Clone)]
 pub(crate) struct PolicyRec {
@@ -51,6 +60,11 @@ pub(crate) struct PolicyRec {
     pub(crate) blob: String,
     pub(crate) kind: String,
     pub(crate) extra: Map<String, Value>,
+}
+
+/// Keystone's 404 for an OAuth1 consumer.
+fn consumer_not_found() -> ApiError {
+    ApiError::new(crate::error::StatusCode::NOT_FOUND, "Consumer not found")
 }
 
 /// The attributes of a credential that are columns, never extras.
@@ -200,6 +214,68 @@ impl Store {
             blob: blob.into(),
             extra: Map::new(),
         })
+    }
+
+    /// Creates an OAuth1 consumer with a fresh id and secret.
+    pub(crate) fn create_consumer(
+        &mut self,
+        description: Option<String>,
+        extra: Map<String, Value>,
+    ) -> Result<ConsumerRec, ApiError> {
+        if let Some(d) = &description
+            && d.chars().count() > 64
+        {
+            return Err(ApiError::bad_request(format!(
+                "String length exceeded. The length of string '{d}' exceeds the limit of column \
+                 description(CHAR(64))."
+            )));
+        }
+        let rec = ConsumerRec {
+            id: new_id(),
+            description,
+            secret: new_id().into(),
+            extra,
+        };
+        self.consumers.push(rec.clone());
+        Ok(rec)
+    }
+
+    /// An OAuth1 consumer, or Keystone's 404 (`Consumer not found`).
+    pub(crate) fn consumer(&self, id: &str) -> Result<&ConsumerRec, ApiError> {
+        self.consumers
+            .iter()
+            .find(|c| c.id == id)
+            .ok_or_else(consumer_not_found)
+    }
+
+    /// Changes a consumer: its description, and its extras merged.
+    pub(crate) fn update_consumer(
+        &mut self,
+        id: &str,
+        changes: &Map<String, Value>,
+    ) -> Result<ConsumerRec, ApiError> {
+        let rec = self
+            .consumers
+            .iter_mut()
+            .find(|c| c.id == id)
+            .ok_or_else(consumer_not_found)?;
+        for (k, v) in changes {
+            match k.as_str() {
+                "description" => rec.description = v.as_str().map(str::to_owned),
+                "id" | "secret" => {}
+                _ => {
+                    rec.extra.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        Ok(rec.clone())
+    }
+
+    /// Deletes a consumer.
+    pub(crate) fn delete_consumer(&mut self, id: &str) -> Result<(), ApiError> {
+        self.consumer(id)?;
+        self.consumers.retain(|c| c.id != id);
+        Ok(())
     }
 
     /// Creates a policy blob with a fresh id.

@@ -41,7 +41,8 @@ use crate::error::{ApiError, validation_detail};
 
 pub(crate) use assignment::AssignmentRow;
 pub(crate) use blobs::{
-    CredentialRec, NewCredential, PolicyRec, credential_extra, ec2_id, normalized_extra,
+    ConsumerRec, CredentialRec, NewCredential, PolicyRec, credential_extra, ec2_id,
+    normalized_extra,
 };
 pub(crate) use endpoint_filter::{EndpointGroupChanges, EndpointGroupRec};
 pub(crate) use federation::{IdpRec, MappingRec, NewIdp, ProtocolRec, SpRec};
@@ -143,6 +144,8 @@ pub struct Store {
     pub(crate) credentials: Vec<CredentialRec>,
     /// Stored policy blobs, in the order they were made.
     pub(crate) policies: Vec<PolicyRec>,
+    /// OAuth1 consumers, in the order they were made.
+    pub(crate) consumers: Vec<ConsumerRec>,
     /// Federation's identity providers, protocols, mappings and service providers, each in
     /// the order they were made.
     pub(crate) idps: Vec<IdpRec>,
@@ -190,6 +193,7 @@ impl std::fmt::Debug for Store {
             .field("trusts", &self.trusts)
             .field("credentials", &self.credentials)
             .field("policies", &self.policies)
+            .field("consumers", &self.consumers)
             .field("idps", &self.idps)
             .field("protocols", &self.protocols)
             .field("mappings", &self.mappings)
