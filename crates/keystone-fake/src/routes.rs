@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
 use crate::api::{
-    assignment, auth, blobs, catalog, controls, credentials, endpoint_filter, federation, identity,
-    resource, revoke, tags, trusts,
+    assignment, auth, blobs, catalog, controls, credentials, domain_config, endpoint_filter,
+    federation, identity, resource, revoke, tags, trusts,
 };
 use crate::error::ApiError;
 use crate::state::{self, AppState};
@@ -25,6 +25,7 @@ pub(crate) fn router(state: AppState) -> Router {
         catalog_routes,
         endpoint_filter_routes,
         resource_routes,
+        domain_config_routes,
         identity_routes,
         assignment_routes,
         credential_routes,
@@ -203,6 +204,42 @@ fn resource_routes(routes: Router<AppState>) -> Router<AppState> {
             get(tags::check_project_tag)
                 .put(tags::add_project_tag)
                 .delete(tags::delete_project_tag),
+        )
+}
+
+/// Domain configuration: a domain's, by group and by option, and Keystone's defaults (the
+/// literal `/v3/domains/config/...` routes win over `/v3/domains/{id}/...`; `/v3/domains/config`
+/// itself is still the domain `config`).
+fn domain_config_routes(routes: Router<AppState>) -> Router<AppState> {
+    use domain_config as dc;
+    routes
+        .route(
+            "/v3/domains/{id}/config",
+            get(dc::get_config)
+                .put(dc::put_config)
+                .patch(dc::patch_config)
+                .delete(dc::delete_config),
+        )
+        .route(
+            "/v3/domains/{id}/config/{group}",
+            get(dc::get_group)
+                .patch(dc::patch_group)
+                .delete(dc::delete_group),
+        )
+        .route(
+            "/v3/domains/{id}/config/{group}/{option}",
+            get(dc::get_option)
+                .patch(dc::patch_option)
+                .delete(dc::delete_option),
+        )
+        .route("/v3/domains/config/default", get(dc::get_default))
+        .route(
+            "/v3/domains/config/{group}/default",
+            get(dc::get_default_group),
+        )
+        .route(
+            "/v3/domains/config/{group}/{option}/default",
+            get(dc::get_default_option),
         )
 }
 

@@ -132,6 +132,8 @@ envelope! {
     EndpointGroupResponse { endpoint_group: EndpointGroup }
     /// `{"project_endpoint_group": ...}` (OS-EP-FILTER)
     ProjectEndpointGroupResponse { project_endpoint_group: ProjectEndpointGroup }
+    /// `{"config": {group: {option: value}}}` of a domain's configuration (or `{option: value}`)
+    DomainConfigResponse { config: Map<String, Value> }
     /// `{"identity_provider": ...}`
     IdentityProviderResponse { identity_provider: IdentityProvider }
     /// `{"protocol": ...}`

@@ -119,6 +119,7 @@ pub(crate) mod blobs;
 pub(crate) mod catalog;
 pub(crate) mod controls;
 pub(crate) mod credentials;
+pub(crate) mod domain_config;
 pub(crate) mod endpoint_filter;
 pub(crate) mod federation;
 pub(crate) mod identity;

@@ -15,6 +15,7 @@
 //!   subsystem's lookups and the mutators that create, change and delete its records;
 //! - `blobs`: stored credentials (`/v3/credentials`, OS-EC2) and policies;
 //! - `federation`: OS-FEDERATION's identity providers, protocols, mappings, service providers;
+//! - `domain_config`: domain-specific configuration, stored and shown, enforced nowhere;
 //! - `endpoint_filter`: OS-EP-FILTER's endpoint groups and project associations, which narrow
 //!   a project's catalog.
 
@@ -23,6 +24,7 @@ mod auth;
 mod blobs;
 mod catalog;
 mod credentials;
+mod domain_config;
 mod endpoint_filter;
 mod federation;
 mod identity;
@@ -43,6 +45,9 @@ pub(crate) use assignment::AssignmentRow;
 pub(crate) use blobs::{
     ConsumerRec, CredentialRec, NewCredential, PolicyRec, credential_extra, ec2_id,
     normalized_extra,
+};
+pub(crate) use domain_config::{
+    SECURITY_COMPLIANCE_GROUP, default_domain_config, security_compliance_config,
 };
 pub(crate) use endpoint_filter::{EndpointGroupChanges, EndpointGroupRec};
 pub(crate) use federation::{IdpRec, MappingRec, NewIdp, ProtocolRec, SpRec};
@@ -152,6 +157,8 @@ pub struct Store {
     pub(crate) protocols: Vec<ProtocolRec>,
     pub(crate) mappings: Vec<MappingRec>,
     pub(crate) sps: Vec<SpRec>,
+    /// Domains' configurations, by domain id (sensitive values are never printed).
+    pub(crate) domain_configs: BTreeMap<String, domain_config::DomainConfig>,
     /// Live tokens, by token string (a secret: never printed).
     tokens: HashMap<String, TokenRec>,
     revoked_audit_ids: HashSet<String>,
@@ -198,6 +205,7 @@ impl std::fmt::Debug for Store {
             .field("protocols", &self.protocols)
             .field("mappings", &self.mappings)
             .field("sps", &self.sps)
+            .field("domain_configs", &self.domain_configs)
             .field("tokens", &format_args!("[{} redacted]", self.tokens.len()))
             .field("revoked_audit_ids", &self.revoked_audit_ids)
             .finish_non_exhaustive()

@@ -114,6 +114,8 @@ impl Store {
             ));
         }
         self.domains.remove(id);
+        // its configuration
+        self.domain_configs.remove(id);
         // its identity providers, with their protocols (Keystone's DOMAIN_DELETED callback)
         self.delete_domain_idps(id);
         // its projects (each with what goes with it) and users (likewise), as Keystone deletes
