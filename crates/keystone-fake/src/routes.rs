@@ -83,6 +83,7 @@ fn auth_routes(routes: Router<AppState>) -> Router<AppState> {
         .route("/v3/auth/domains", get(auth::auth_domains))
         .route("/v3/auth/system", get(auth::auth_system))
         .route("/v3/OS-REVOKE/events", get(revoke::list_revoke_events))
+        .route("/v3/ec2tokens", post(auth::ec2tokens))
 }
 
 /// Services, endpoints and regions.

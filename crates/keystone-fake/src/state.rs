@@ -127,6 +127,10 @@ impl Shared {
         let body = store
             .token_body(rec, false)
             .map_err(|_| ApiError::unauthorized())?;
+        // a token from `POST /v3/ec2tokens` authorizes nothing here (it only validates)
+        if rec.methods.iter().any(|m| m == "ec2credential") {
+            return Err(ApiError::forbidden_undisclosed());
+        }
         Ok(Caller {
             user_id: body.user.id.clone(),
             user_domain_id: body.user.domain.id.clone(),

@@ -483,3 +483,90 @@ async fn policies_are_stored_blobs() {
         format!("Could not find policy: {id}.")
     );
 }
+
+/// `POST /v3/ec2tokens`: a signed AWS request (here version 2, signed with the credential's
+/// secret by python-keystoneclient's algorithm) gives a project token with the
+/// `ec2credential` method, which validates but authorizes nothing.
+#[tokio::test]
+async fn ec2tokens_turns_a_signed_request_into_a_token() {
+    let c = cloud().await;
+    let secret = "9f2c1e7b4a5d4c3e8b1a2f3e4d5c6b7a";
+    c.create(
+        &c.admin,
+        json!({"user_id": c.alice, "project_id": c.project, "type": "ec2",
+               "blob": json!({"access": "AKec2tok5e1", "secret": secret}).to_string()}),
+    )
+    .await;
+    let request = |signature: &str, host: &str, extra: Value| {
+        let mut params = json!({"Action": "DescribeInstances", "AWSAccessKeyId": "AKec2tok5e1",
+            "SignatureVersion": "2", "SignatureMethod": "HmacSHA256"});
+        params
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        json!({"credentials": {"access": "AKec2tok5e1", "host": host, "verb": "GET",
+            "path": "/", "params": params, "signature": signature}})
+    };
+    let post = |token: &str, body: Value| c.call(token, Method::POST, "/v3/ec2tokens").json(&body);
+    let signed = "9KFr3SvLk/EKIBCKilf9HneHPj+Dc2c9pSgPKQWbHxw=";
+    let r = post(&c.admin, request(signed, "localhost:8773", json!({})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let token = r.headers()["x-subject-token"].to_str().unwrap().to_owned();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["token"]["methods"], json!(["ec2credential"]));
+    assert_eq!(body["token"]["project"]["id"], c.project.as_str());
+    assert_eq!(body["token"]["user"]["id"], c.alice.as_str());
+    // signed without the port, sent with it: Keystone tries again without
+    let r = post(
+        &c.admin,
+        request(
+            "IyPMqyIDBHV7m733SNcfAqfo7pltS9sP+1g8UlFuLoE=",
+            "localhost:8773",
+            json!({}),
+        ),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // the token validates, authorizes nothing
+    let validated = validate(&c.fake, &c.admin, &token, "").await;
+    assert_eq!(validated.status(), StatusCode::OK);
+    assert_eq!(
+        keystone_error(c.call(&token, Method::GET, "/v3/credentials"), 403).await,
+        "You are not authorized to perform the requested action."
+    );
+    // refusals: a wrong signature, too old a time, an unknown key, no body, a member asking
+    let denied = "The request you have made requires authentication.";
+    for body in [
+        request("bm90IGl0", "localhost:8773", json!({})),
+        request(
+            "6j5pP4dORpvnKhT50C1n587YkXKKb15kZ102Wl3CFTg=",
+            "localhost:8773",
+            json!({"Timestamp": "2020-01-01T00:00:00Z"}),
+        ),
+    ] {
+        assert_eq!(keystone_error(post(&c.admin, body), 401).await, denied);
+    }
+    let mut unknown = request(signed, "localhost:8773", json!({}));
+    unknown["credentials"]["access"] = json!("nosuch");
+    assert_eq!(
+        keystone_error(post(&c.admin, unknown), 404).await,
+        "EC2 access key not found."
+    );
+    assert_eq!(
+        keystone_error(post(&c.admin, json!({})), 400).await,
+        "request must include a request body"
+    );
+    assert_eq!(
+        keystone_error(
+            post(&c.alice_token, request(signed, "localhost:8773", json!({}))),
+            403
+        )
+        .await,
+        "You are not authorized to perform the requested action: identity:ec2tokens_validate."
+    );
+}

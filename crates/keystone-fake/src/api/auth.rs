@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{KsJson, KsQuery, QueryMap, query_bool_from_string};
 use crate::policy::{Caller, PolicyTarget};
-use crate::state::AppState;
+use crate::state::{AppState, Authed};
 use crate::store::{Target, TokenProblem};
 
 fn v3_version(state: &AppState) -> Version {
@@ -62,6 +62,41 @@ pub(crate) async fn issue_token(
     let body = state.views().token(&store, &rec, body);
     drop(store);
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert("x-subject-token", subject_header(&token)?);
+    Ok(response)
+}
+
+/// `POST /v3/ec2tokens`: a project-scoped token for a signed AWS request (admins and the
+/// `service` role ask, for the services that take EC2 credentials), answered 200 as Keystone
+/// answers it.
+pub(crate) async fn ec2tokens(
+    State(state): State<AppState>,
+    KsQuery(q): KsQuery<QueryMap>,
+    Authed(caller, KsJson(body)): Authed<KsJson<serde_json::Map<String, serde_json::Value>>>,
+) -> ApiResult<Response> {
+    caller.enforce("identity:ec2tokens_validate", &PolicyTarget::new())?;
+    if body.is_empty() {
+        return Err(ApiError::bad_request("request must include a request body"));
+    }
+    // the first of the three names Keystone reads that holds something
+    let credentials = ["credentials", "credential", "ec2Credentials"]
+        .iter()
+        .filter_map(|k| body.get(*k).and_then(|v| v.as_object()))
+        .find(|c| !c.is_empty())
+        .cloned()
+        .unwrap_or_default();
+    let mut store = state.store();
+    let (token, rec, body) = store.ec2_token(
+        &credentials,
+        state.clock.now(),
+        state.ttl(),
+        !q.contains_key("nocatalog"),
+    )?;
+    let body = state.views().token(&store, &rec, body);
+    drop(store);
+    let mut response = (StatusCode::OK, Json(body)).into_response();
     response
         .headers_mut()
         .insert("x-subject-token", subject_header(&token)?);

@@ -108,6 +108,124 @@ impl Store {
         Ok((token, rec, body))
     }
 
+    /// Issues the token of `POST /v3/ec2tokens` for the request `credentials` describes, as
+    /// Keystone does: its `access` key names an `ec2` credential (404 otherwise), the request
+    /// is signed with that credential's secret (tried again without the host's port), its
+    /// user and project are enabled, its time (when given) not more than 15 minutes past, and
+    /// the token is scoped to the credential's project with the `ec2credential` method. Every
+    /// refusal is Keystone's undisclosed 401; a request the signer cannot read, a 500.
+    pub(crate) fn ec2_token(
+        &mut self,
+        credentials: &serde_json::Map<String, serde_json::Value>,
+        now: DateTime<Utc>,
+        ttl: Duration,
+        with_catalog: bool,
+    ) -> Result<(String, TokenRec, Token), ApiError> {
+        let access = credentials
+            .get("access")
+            .ok_or_else(ApiError::unauthorized)?;
+        let access = keystone_policy::py_str(access);
+        let not_found = || ApiError::new(StatusCode::NOT_FOUND, "EC2 access key not found.");
+        let cred = self
+            .credentials
+            .iter()
+            .find(|c| c.id == super::ec2_id(&access) && c.kind == "ec2")
+            .ok_or_else(not_found)?
+            .clone();
+        let blob: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(cred.blob.expose()).map_err(|_| ApiError::internal())?;
+        let secret = blob
+            .get("secret")
+            .map(keystone_policy::py_str)
+            .unwrap_or_default();
+        let sign = |c: &serde_json::Map<String, serde_json::Value>| {
+            super::ec2_signature::signature(&secret, c).ok_or_else(ApiError::internal)
+        };
+        let expected = sign(credentials)?;
+        let given = credentials
+            .get("signature")
+            .filter(|v| !matches!(v, serde_json::Value::Null) && v.as_str() != Some(""))
+            .map(keystone_policy::py_str)
+            .ok_or_else(ApiError::unauthorized)?;
+        let mut signed = constant_time_eq(&expected, &given);
+        if !signed {
+            let host = credentials
+                .get("host")
+                .map(keystone_policy::py_str)
+                .unwrap_or_default();
+            if host.contains(':') {
+                let mut portless = credentials.clone();
+                let hostname = host.split(':').next().unwrap_or_default().to_lowercase();
+                portless.insert("host".into(), serde_json::Value::from(hostname));
+                signed = constant_time_eq(&sign(&portless)?, &given);
+            }
+        }
+        if !signed {
+            return Err(ApiError::unauthorized());
+        }
+        let project_id = cred.project_id.clone().unwrap_or_default();
+        let project = self
+            .projects
+            .get(&project_id)
+            .ok_or_else(|| ApiError::not_found("project", &project_id))?;
+        let user = self
+            .users
+            .get(&cred.user_id)
+            .ok_or_else(|| ApiError::not_found("user", &cred.user_id))?;
+        let domain_enabled = |d: &str| self.domains.get(d).is_some_and(|d| d.enabled);
+        if !user.enabled
+            || !domain_enabled(&user.domain_id)
+            || !project.enabled
+            || !domain_enabled(&project.domain_id)
+        {
+            return Err(ApiError::unauthorized());
+        }
+        // the request's time, when it has one, at most 15 minutes old
+        let params = credentials.get("params").and_then(|p| p.as_object());
+        let headers = credentials.get("headers").and_then(|h| h.as_object());
+        let stamp = [
+            params.and_then(|p| p.get("Timestamp")),
+            headers.and_then(|h| h.get("X-Amz-Date")),
+            params.and_then(|p| p.get("X-Amz-Date")),
+        ]
+        .into_iter()
+        .flatten()
+        .map(keystone_policy::py_str)
+        .find(|s| !s.is_empty());
+        if let Some(stamp) = stamp {
+            let at = parse_isotime(&stamp).ok_or_else(ApiError::unauthorized)?;
+            if now > at + Duration::minutes(15) {
+                return Err(ApiError::unauthorized());
+            }
+        }
+        // a blob naming a trust or an application credential was written by hand: refused
+        if ["trust_id", "app_cred_id", "access_token_id"]
+            .iter()
+            .any(|k| blob.get(*k).is_some_and(|v| !v.is_null()))
+        {
+            return Err(ApiError::unauthorized());
+        }
+        let now = now.duration_trunc(Duration::seconds(1)).unwrap_or(now);
+        let expires_at = now.checked_add_signed(ttl).ok_or_else(ApiError::internal)?;
+        let rec = TokenRec {
+            user_id: cred.user_id.clone(),
+            scope: TokenScope::Project(project_id),
+            methods: vec!["ec2credential".to_owned()],
+            audit_ids: vec![new_audit_id()],
+            issued_at: now,
+            expires_at,
+            app_cred_id: None,
+            serial: self.next_serial,
+            trust_id: None,
+        };
+        // no role on the project: Keystone's "User not valid for project", a 401
+        let body = self
+            .token_body(&rec, with_catalog)
+            .map_err(|_| ApiError::unauthorized())?;
+        let token = self.keep_token(rec.clone(), now);
+        Ok((token, rec, body))
+    }
+
     /// Runs each method of a token request, in order; every one must name the same user (401
     /// otherwise).
     fn authenticate_methods(
@@ -391,4 +509,41 @@ fn token_expiry(
         expires_at = expires_at.min(trust_expiry);
     }
     expires_at
+}
+
+/// Whether two signatures are equal, compared in constant time (as Keystone compares them).
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A time as oslo's `parse_isotime` reads one (ISO 8601, leniently): with or without
+/// separators, a fraction, a zone (none is UTC), or a date alone.
+fn parse_isotime(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y%m%dT%H%M%S%z",
+    ] {
+        if let Ok(t) = DateTime::parse_from_str(s, format) {
+            return Some(t.with_timezone(&Utc));
+        }
+    }
+    let naive = s.trim_end_matches('Z');
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y%m%dT%H%M%S",
+    ] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(naive, format) {
+            return Some(t.and_utc());
+        }
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
 }

@@ -16,6 +16,7 @@
 //! - `blobs`: stored credentials (`/v3/credentials`, OS-EC2) and policies;
 //! - `federation`: OS-FEDERATION's identity providers, protocols, mappings, service providers;
 //! - `domain_config`: domain-specific configuration, stored and shown, enforced nowhere;
+//! - `ec2_signature`: AWS request signatures, as `POST /v3/ec2tokens` checks them;
 //! - `endpoint_filter`: OS-EP-FILTER's endpoint groups and project associations, which narrow
 //!   a project's catalog.
 
@@ -25,6 +26,7 @@ mod blobs;
 mod catalog;
 mod credentials;
 mod domain_config;
+mod ec2_signature;
 mod endpoint_filter;
 mod federation;
 mod identity;
