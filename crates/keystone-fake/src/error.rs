@@ -68,6 +68,11 @@ impl ApiError {
         )
     }
 
+    /// 404 for a path no route serves, as Keystone's routing answers it.
+    pub fn no_route() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "The resource could not be found.")
+    }
+
     /// 404 for a missing resource, as `Could not find service: ID.`
     pub fn not_found(kind: &str, id: &str) -> Self {
         Self::new(

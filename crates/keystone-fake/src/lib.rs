@@ -215,7 +215,7 @@ struct Server {
 
 fn spawn_server(listener: TcpListener, shared: AppState) -> Server {
     let (stop, mut stopped) = watch::channel(false);
-    // before routing, as Keystone's Flask app (strict_slashes off) does: a trailing slash
+    // before routing, as Keystone's URL-normalizing WSGI middleware does: a trailing slash
     // names the same route (`/v3/users/` is `/v3/users`)
     let app =
         tower_http::normalize_path::NormalizePath::trim_trailing_slash(routes::router(shared));

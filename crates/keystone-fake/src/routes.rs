@@ -502,7 +502,7 @@ fn trust_routes(routes: Router<AppState>) -> Router<AppState> {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "The resource could not be found.")
+    ApiError::no_route()
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -73,16 +73,11 @@ pub(crate) fn api_boolean_value(field: &str, value: &Value) -> ApiResult<()> {
     let message = match value {
         Value::Bool(_) => return Ok(()),
         Value::String(s) if BOOLEAN_STRINGS.contains(&s.as_str()) => return Ok(()),
-        Value::String(_) | Value::Null => {
-            let listed: Vec<String> = [Value::Bool(true)]
-                .into_iter()
-                .chain(BOOLEAN_STRINGS[..3].iter().map(|s| Value::from(*s)))
-                .chain([Value::Bool(false)])
-                .chain(BOOLEAN_STRINGS[3..].iter().map(|s| Value::from(*s)))
-                .map(|v| py_repr(&v))
-                .collect();
-            format!("{} is not one of [{}]", py_repr(value), listed.join(", "))
-        }
+        Value::String(_) | Value::Null => format!(
+            "{} is not one of {}",
+            py_repr(value),
+            py_repr(&api_boolean_schema()["enum"])
+        ),
         other => type_message(other, &["boolean", "string", "null"]),
     };
     Err(attribute_error(field, value, &message))
@@ -131,16 +126,10 @@ pub(crate) fn type_message(value: &Value, types: &[&str]) -> String {
     format!("{} is not of type {}", py_repr(value), names.join(", "))
 }
 
-/// The older validator's 400 (its first line: the place, then the message).
-pub(crate) fn lazy(f: &Failure, with_path: bool) -> ApiError {
-    if with_path {
-        ApiError::bad_request(format!(
-            "Invalid input for field '{}': {}",
-            f.field, f.message
-        ))
-    } else {
-        ApiError::bad_request(f.message.clone())
-    }
+/// The older validator's 400 for a failure of the whole value it checks (its first line:
+/// jsonschema's message alone).
+pub(crate) fn lazy(f: &Failure) -> ApiError {
+    ApiError::bad_request(f.message.clone())
 }
 
 fn failure(field: &str, value: Value, message: String) -> Failure {
@@ -371,6 +360,7 @@ fn is_type(v: &Value, t: &str) -> bool {
 /// jsonschema searches).
 fn matches_pattern(pattern: &str, s: &str) -> bool {
     match pattern {
+        "^[^,/]*$" => !s.contains([',', '/']),
         "^[a-zA-Z0-9-]+$" => {
             !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         }

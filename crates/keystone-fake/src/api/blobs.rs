@@ -16,7 +16,7 @@ use keystone_types::resources::{
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Created, created};
+use super::{Created, created, text};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Checked, KsJson, KsPath, KsQuery, QueryMap, matches, path_and_query};
 use crate::policy::{Caller, PolicyTarget};
@@ -144,10 +144,6 @@ impl Check for CredentialUpdateBody {
         }
         Ok(())
     }
-}
-
-fn text(body: &Map<String, Value>, key: &str) -> Option<String> {
-    body.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
 /// `POST /v3/credentials`

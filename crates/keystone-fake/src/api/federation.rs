@@ -16,7 +16,7 @@ use keystone_types::resources::{
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Created, created};
+use super::{Created, created, text};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Checked, KsJson, KsPath, QueryMap, matches, matches_bool, path_and_query};
 use crate::policy::{Caller, PolicyTarget};
@@ -167,10 +167,6 @@ fn inner(body: &Map<String, Value>, key: &str) -> Map<String, Value> {
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default()
-}
-
-fn text(body: &Map<String, Value>, key: &str) -> Option<String> {
-    body.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
 /// The `remote_ids` of a body: as given, none for `null` or absent.

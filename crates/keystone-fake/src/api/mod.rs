@@ -12,6 +12,13 @@ use crate::state::AppState;
 use crate::store::{Store, found};
 use crate::views::Views;
 
+/// The string at `key` of a JSON body, when it is one.
+pub(crate) fn text(body: &serde_json::Map<String, serde_json::Value>, key: &str) -> Option<String> {
+    body.get(key)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+}
+
 /// A 201 with a body.
 pub(crate) type Created<T> = (StatusCode, Json<T>);
 

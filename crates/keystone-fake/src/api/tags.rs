@@ -9,13 +9,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keystone_types::resources::{ProjectTags, SelfLink};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::resource::project_target;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Checked, KsPath};
 use crate::policy::Caller;
-use crate::schema::{Check, invalid_attribute, lazy, tag_failure, tags_failure};
+use crate::schema::{Check, TAG_MAX_CHARS, first_failure, lazy, tag_failure, tags_failure};
 use crate::state::{AppState, Authed};
 use crate::views::sorted;
 
@@ -56,34 +56,17 @@ pub(crate) async fn list_project_tags(
 pub(crate) struct TagsBody(Map<String, Value>);
 
 impl Check for TagsBody {
+    fn check_raw(body: &Value) -> ApiResult<()> {
+        let tag = json!({"type": "string", "minLength": 1, "maxLength": TAG_MAX_CHARS,
+            "pattern": "^[^,/]*$"});
+        first_failure(
+            &json!({"type": "object", "properties": {"tags": {"type": "array", "items": tag}},
+                "additionalProperties": false}),
+            body,
+        )
+    }
+
     fn check(&self) -> ApiResult<()> {
-        if let Some(tags) = self.0.get("tags") {
-            let Some(items) = tags.as_array() else {
-                return Err(ApiError::bad_request(format!(
-                    "Invalid input for field/attribute tags. Value: {}. {} is not of type 'array'",
-                    keystone_policy::py_str(tags),
-                    keystone_policy::py_repr(tags)
-                )));
-            };
-            for (i, item) in items.iter().enumerate() {
-                let Some(tag) = item.as_str() else {
-                    return Err(ApiError::bad_request(format!(
-                        "Invalid input for field/attribute {i}. Value: {}. {} is not of type \
-                         'string'",
-                        keystone_policy::py_str(item),
-                        keystone_policy::py_repr(item)
-                    )));
-                };
-                if let Some(f) = tag_failure(&i.to_string(), tag) {
-                    return Err(invalid_attribute(&f));
-                }
-            }
-        }
-        if let Some(other) = self.0.keys().find(|k| *k != "tags") {
-            return Err(ApiError::bad_request(format!(
-                "Additional properties are not allowed ('{other}' was unexpected)"
-            )));
-        }
         Ok(())
     }
 }
@@ -112,7 +95,7 @@ pub(crate) async fn replace_project_tags(
         .map(str::to_owned)
         .collect();
     if let Some(f) = tags_failure(&tags) {
-        return Err(lazy(&f, false));
+        return Err(lazy(&f));
     }
     let tags: Vec<String> = tags.iter().map(|t| strip(t)).collect();
     state.store().set_project_tags(&id, tags.clone())?;
@@ -134,10 +117,7 @@ pub(crate) async fn delete_project_tags(
 /// routing, so no route matches.
 fn routable(tag: &str) -> ApiResult<()> {
     if tag.contains('/') {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "The resource could not be found.",
-        ));
+        return Err(ApiError::no_route());
     }
     Ok(())
 }
@@ -174,11 +154,11 @@ pub(crate) async fn add_project_tag(
         let mut store = state.store();
         let mut all = sorted(&store.project_tags(&id)?);
         if let Some(f) = tag_failure("", &tag) {
-            return Err(lazy(&f, false));
+            return Err(lazy(&f));
         }
         all.push(tag.clone());
         if let Some(f) = tags_failure(&all) {
-            return Err(lazy(&f, false));
+            return Err(lazy(&f));
         }
         store.add_project_tag(&id, strip(&tag))?;
     }

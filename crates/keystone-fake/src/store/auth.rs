@@ -126,10 +126,11 @@ impl Store {
             .ok_or_else(ApiError::unauthorized)?;
         let access = keystone_policy::py_str(access);
         let not_found = || ApiError::new(StatusCode::NOT_FOUND, "EC2 access key not found.");
+        let id = super::ec2_id(&access);
         let cred = self
             .credentials
             .iter()
-            .find(|c| c.id == super::ec2_id(&access) && c.kind == "ec2")
+            .find(|c| c.id == id && c.kind == "ec2")
             .ok_or_else(not_found)?
             .clone();
         let blob: serde_json::Map<String, serde_json::Value> =

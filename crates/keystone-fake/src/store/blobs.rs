@@ -86,7 +86,8 @@ pub(crate) fn ec2_id(access: &str) -> String {
     hex(&Sha256::digest(access.as_bytes()))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes as lower-case hex.
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -8,6 +8,8 @@ use serde_json::{Map, Value};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
+use super::blobs::hex;
+
 /// A value as Keystone signs it: a string's text, anything else Python's `str()`.
 fn text(v: &Value) -> String {
     keystone_policy::py_str(v)
@@ -27,10 +29,6 @@ fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Python's `urllib.parse.quote` with nothing safe beyond its own `A-Z a-z 0-9 _ . - ~`.
