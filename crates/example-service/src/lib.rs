@@ -21,18 +21,19 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use keystone_middleware::config::ServerConfig;
-use keystone_middleware::{AuthTokenLayer, Context, Policy, PolicyDenied, RequestIdLayer};
+use keystone_middleware::{
+    AuthTokenLayer, BodyLimitsLayer, BodyRejection, Context, JsonAfterPolicy, Policy, PolicyDenied,
+    RequestIdLayer,
+};
 use keystone_policy::RuleDefault;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tower_http::timeout::RequestBodyTimeoutLayer;
 
 /// The service's version, as the liveness probe reports it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -140,71 +141,9 @@ impl From<PolicyDenied> for ApiError {
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(r: JsonRejection) -> Self {
-        // 400 for bad JSON or wrong fields (as OpenStack APIs answer; axum would say 422), 415
-        // for another content type, 413 for a body too large, 408 for one too slow
-        if body_timed_out(&r) {
-            return ApiError(
-                StatusCode::REQUEST_TIMEOUT,
-                "The request body was not received in time.".into(),
-            );
-        }
-        let status = match r.status() {
-            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
-            s => s,
-        };
-        ApiError(status, r.body_text())
-    }
-}
-
-/// Whether reading the body failed because `body_read_timeout` passed.
-fn body_timed_out(r: &JsonRejection) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(r);
-    while let Some(e) = source {
-        if e.is::<tower_http::timeout::TimeoutError>() {
-            return true;
-        }
-        source = e.source();
-    }
-    false
-}
-
-/// A JSON body read only when the handler asks, after it has authorized the request: a caller
-/// the policy denies is answered 403 without a byte of its body read (a huge, slow body from a
-/// member whom `proxy:create` denies costs nothing). Reading applies the body limit as the
-/// bytes arrive, and the body read timeout.
-struct JsonAfterPolicy(Request);
-
-impl<S: Send + Sync> FromRequest<S> for JsonAfterPolicy {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(JsonAfterPolicy(req))
-    }
-}
-
-impl JsonAfterPolicy {
-    /// Reads and parses the body: 413 at once for a `Content-Length` over the limit (a body
-    /// without one is cut when it reaches the limit, as it is read).
-    async fn read<T: serde::de::DeserializeOwned>(self) -> ApiResult<T> {
-        let limit = self.0.extensions().get::<BodyLimit>().map(|l| l.0);
-        let announced = self
-            .0
-            .headers()
-            .get(axum::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if let (Some(limit), Some(n)) = (limit, announced)
-            && n > limit
-        {
-            return Err(ApiError(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("Request is too large: the limit is {limit} bytes."),
-            ));
-        }
-        let Json(value) = Json::<T>::from_request(self.0, &()).await?;
-        Ok(value)
+impl From<BodyRejection> for ApiError {
+    fn from(r: BodyRejection) -> Self {
+        ApiError(r.status(), r.message().to_owned())
     }
 }
 
@@ -282,18 +221,10 @@ pub fn app_with_limits(
         .method_not_allowed_fallback(method_not_allowed)
         .nest("/v1", v1)
         .fallback(not_found)
-        .layer(axum::Extension(BodyLimit(limits.max_request_body_size)))
-        .layer(DefaultBodyLimit::max(
-            usize::try_from(limits.max_request_body_size).unwrap_or(usize::MAX),
-        ))
-        .layer(RequestBodyTimeoutLayer::new(limits.body_read_timeout()))
+        .layer(BodyLimitsLayer::new(limits))
         .layer(keystone_middleware::access_log(limits))
         .layer(RequestIdLayer)
 }
-
-/// `max_request_body_size`, for [`JsonAfterPolicy`] to refuse a body announced larger at once.
-#[derive(Debug, Clone, Copy)]
-struct BodyLimit(u64);
 
 async fn liveness() -> Json<Value> {
     Json(json!({"myservice": VERSION}))

@@ -97,3 +97,83 @@ impl<B> OnResponse<B> for AccessLog {
             .on_response(response, latency, span);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use crate::config::ServerConfig;
+
+    /// Where the test's log lines go.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The access log lines of 20 answers of `status` with `level` and `rate`.
+    async fn logged(level: &str, rate: f64, status: StatusCode) -> Vec<String> {
+        let config = ServerConfig {
+            access_log_level: level.into(),
+            access_log_sample_rate: rate,
+            ..ServerConfig::default()
+        };
+        let app = Router::new()
+            .route("/", get(move || async move { status }))
+            .layer(super::access_log(&config))
+            .layer(crate::RequestIdLayer);
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        for _ in 0..20 {
+            let req = Request::get("/?token=secret")
+                .header("x-auth-token", "gAAAAAsecret")
+                .body(Body::empty())
+                .unwrap();
+            app.clone().oneshot(req).await.unwrap();
+        }
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .filter(|l| l.contains("finished processing request"))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn one_line_per_request_at_its_level_and_share_errors_always() {
+        let all = logged("warn", 1.0, StatusCode::OK).await;
+        assert_eq!(all.len(), 20, "{all:?}");
+        assert!(
+            all.iter()
+                .all(|l| l.contains("WARN") && l.contains("request_id=req-"))
+        );
+        assert!(all.iter().all(|l| !l.contains("secret")), "{all:?}");
+        assert!(logged("off", 1.0, StatusCode::OK).await.is_empty());
+        assert!(logged("info", 0.0, StatusCode::OK).await.is_empty());
+        let some = logged("info", 0.5, StatusCode::OK).await.len();
+        assert!((1..20).contains(&some), "{some} of 20 sampled at 0.5");
+        // server errors are logged whatever the level and the share
+        let errors = logged("off", 0.0, StatusCode::BAD_GATEWAY).await;
+        assert_eq!(errors.len(), 20);
+        assert!(errors.iter().all(|l| l.contains("ERROR")));
+    }
+}

@@ -10,6 +10,8 @@
 //!   oslo.middleware's `request_id` does.
 //! - [`Context`] is the axum extractor handlers use to see who called.
 //! - [`Policy`] authorizes a rule in one line, answering 403 on denial.
+//! - [`JsonAfterPolicy`] reads a JSON body only after the handler has authorized the request,
+//!   within the limits [`BodyLimitsLayer`] sets (`[server]`'s body size and read timeout).
 //! - [`config`] reads TOML, an existing keystonemiddleware INI file, and the environment.
 //!
 //! Put `tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer` (or any equivalent)
@@ -41,6 +43,7 @@
 mod access_log;
 mod answers;
 mod auth_token;
+mod body;
 mod cache;
 mod compact;
 pub mod config;
@@ -55,6 +58,7 @@ mod shared_cache;
 
 pub use access_log::{AccessLog, AccessLogLayer, access_log};
 pub use auth_token::{AuthToken, AuthTokenLayer, ResponseFuture, RevocationStatus, StartupError};
+pub use body::{BodyLimit, BodyLimitsLayer, BodyRejection, JsonAfterPolicy};
 pub use cache::CacheCounters;
 pub use context::{Context, ContextRejection, IdentityStatus};
 pub use headers::is_identity_header;

@@ -462,3 +462,30 @@ fn the_service_user_reads_as_keystoneauth_reads_it() {
         Method::ApplicationCredentialId { .. }
     ));
 }
+
+#[test]
+fn the_access_log_options_are_checked_at_load() {
+    let c = Config::from_ini_str(
+        "[server]\naccess_log_level = WARNING\naccess_log_sample_rate = 0.25\n",
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            c.server.access_log_level.as_str(),
+            c.server.access_log_sample_rate
+        ),
+        ("warning", 0.25)
+    );
+    // a misspelt level is named at start, not quietly read as info
+    let err = Config::from_ini_str("[server]\naccess_log_level = verbose\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("access_log_level") && err.contains("verbose"),
+        "{err}"
+    );
+    let err = Config::from_ini_str("[server]\naccess_log_sample_rate = 2\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("access_log_sample_rate"), "{err}");
+}

@@ -34,8 +34,8 @@ mod values;
 
 pub use ini::IniFile;
 use values::{
-    oslo_bool, oslo_f64, oslo_i64, oslo_list, oslo_opt_bool, oslo_opt_u64, oslo_paths, oslo_u32,
-    oslo_u64,
+    log_level, oslo_bool, oslo_i64, oslo_list, oslo_opt_bool, oslo_opt_u64, oslo_paths, oslo_u32,
+    oslo_u64, share,
 };
 
 /// The whole configuration: keystonemiddleware's and oslo.policy's sections, and the
@@ -295,11 +295,11 @@ pub struct ServerConfig {
     pub body_read_timeout: u64,
     /// The level of the one access log line per request: `info` (the default), `debug`,
     /// `warn`, or `off`.
-    #[serde(default = "info")]
+    #[serde(default = "info", deserialize_with = "log_level")]
     pub access_log_level: String,
     /// The share of requests that get an access log line, from 0 to 1 (1: all); errors
     /// (status 500 and above) are always logged.
-    #[serde(default = "one", deserialize_with = "oslo_f64")]
+    #[serde(default = "one", deserialize_with = "share")]
     pub access_log_sample_rate: f64,
 }
 

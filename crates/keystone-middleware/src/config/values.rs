@@ -63,10 +63,6 @@ pub(super) fn oslo_opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64
     number(d).map(Some)
 }
 
-pub(super) fn oslo_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    number(d)
-}
-
 pub(super) fn oslo_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     match Loose::<Vec<String>>::deserialize(d)? {
         Loose::Native(v) => Ok(v),
@@ -84,4 +80,30 @@ pub(super) fn oslo_paths<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>
         Loose::Native(v) => v.into_iter().map(PathBuf::from).collect(),
         Loose::Text(s) => vec![PathBuf::from(s)],
     })
+}
+
+/// `access_log_level`: a level name in any case (`off` and `none` turn the log off), nothing
+/// else, so that a misspelt level is named at start instead of quietly logging at `info`.
+pub(super) fn log_level<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    match s.trim().to_ascii_lowercase().as_str() {
+        l @ ("off" | "none" | "trace" | "debug" | "info" | "warn" | "warning" | "error") => {
+            Ok(l.to_owned())
+        }
+        _ => Err(serde::de::Error::custom(format!(
+            "{s:?} is not a log level: off, debug, info, warn or error"
+        ))),
+    }
+}
+
+/// A share, from 0 to 1.
+pub(super) fn share<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let x: f64 = number(d)?;
+    if (0.0..=1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{x} is not a share from 0 to 1"
+        )))
+    }
 }
