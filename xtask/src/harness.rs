@@ -1,6 +1,11 @@
 //! What the conformance steps (`conformance.rs`, `openstack_cli.rs`, `real_stack.rs`) and the
 //! benchmarks (`bench.rs`) share: the Python venv with the pinned packages, the fake Keystone's
 //! binary as a child process, and a step's line of the summary table.
+//!
+//! **Architecture invariant:** the steps depend on `harness` and `util`, never on each other.
+//!
+//! **Architecture invariant:** Python and its packages live only in `target/conformance/venv`.
+//! xtask is `publish = false`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -306,3 +306,77 @@ fn reference_exchanges_are_all_present() {
         }
     }
 }
+
+/// The fake's store is the floor: it names no module of the web layer and no web framework,
+/// only `error` and its own modules (ARCHITECTURE.md, crates/keystone-fake).
+#[test]
+fn the_fakes_store_never_imports_the_web_layer() {
+    let src = root().join("crates/keystone-fake/src");
+    let allowed: Vec<String> = vec!["error".into(), "store".into()];
+    let mut files = Vec::new();
+    rust_files(&src.join("store"), &mut files);
+    assert!(!files.is_empty());
+    let mut offences = Vec::new();
+    for file in files {
+        let code = std::fs::read_to_string(&file).unwrap();
+        for module in named_modules(&code, "crate::") {
+            if !allowed.contains(&module) {
+                offences.push(format!("{} names crate::{module}", file.display()));
+            }
+        }
+        let code = code.split("#[cfg(test)]").next().unwrap_or("");
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            if ["axum", "tower", "hyper", "http::"]
+                .iter()
+                .any(|w| line.contains(&format!("use {w}")) || line.contains(&format!("{w}::")))
+            {
+                offences.push(format!("{}: {}", file.display(), line.trim()));
+            }
+        }
+    }
+    assert!(offences.is_empty(), "{offences:#?}");
+}
+
+/// Every rule ARCHITECTURE.md states as an **Architecture invariant:** is also written next to
+/// the code it governs: its first words appear after the same marker in a source file.
+#[test]
+fn every_architecture_invariant_is_written_next_to_its_code() {
+    const MARK: &str = "**Architecture invariant:**";
+    let doc = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let first_words = |text: &str| -> String {
+        text.split_whitespace()
+            .take(6)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut in_code = Vec::new();
+    for file in all_rust_files() {
+        let code = std::fs::read_to_string(&file).unwrap();
+        for (_, rest) in code
+            .match_indices(MARK)
+            .map(|(i, _)| ((), &code[i + MARK.len()..]))
+        {
+            let text: String = rest
+                .lines()
+                .take(3)
+                .map(|l| {
+                    l.trim_start()
+                        .trim_start_matches("//!")
+                        .trim_start_matches("///")
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            in_code.push(first_words(&text));
+        }
+    }
+    let missing: Vec<String> = doc
+        .match_indices(MARK)
+        .skip(1) // the introduction's mention of the marker
+        .map(|(i, _)| first_words(&doc[i + MARK.len()..]))
+        .filter(|words| !in_code.contains(words))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "invariants only in ARCHITECTURE.md: {missing:#?}"
+    );
+}

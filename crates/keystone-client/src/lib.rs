@@ -3,8 +3,9 @@
 //! re-authenticates, version discovery, catalog endpoint selection, token validation for
 //! services, the admin API, and configuration from `OS_*` variables or `clouds.yaml`.
 //!
-//! **Architecture invariant:** this is the only crate of the workspace that talks to Keystone
-//! over HTTP; the middleware and the proxy validate through [`Session`].
+//! **Architecture invariant:** this is the only crate that talks to Keystone over HTTP. The
+//! middleware and the proxy validate through `Session`. Tests of the fake itself use reqwest
+//! directly, because what they test is the HTTP surface.
 //!
 //! # Example
 //!

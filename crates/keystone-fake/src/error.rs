@@ -1,4 +1,8 @@
 //! Errors of the fake's API, answered in Keystone's JSON error shape.
+//!
+//! **Architecture invariant:** every answer of the fake, errors included, has Keystone's shape:
+//! `{"error": {"code", "message", "title"}}`, `Vary: X-Auth-Token` and `x-openstack-request-
+//! id`, and on a 401, `WWW-Authenticate: Keystone uri="<url>/v3"`.
 
 /// The status of an error answer (the `http` crate's, through axum): the store words its
 /// errors with it without importing the web framework.

@@ -7,6 +7,13 @@
 //! headers and JSON shapes. Real clients (keystoneauth1, the `openstack` CLI,
 //! keystonemiddleware) accept it.
 //!
+//! **Architecture invariant:** `keystone-fake` is only ever a dev-dependency, or a dependency
+//! of `xtask` and of binaries.
+//!
+//! **Architecture invariant:** the fake keeps everything in memory and binds only what it is
+//! told (by default `127.0.0.1:0`). Tests start their own fake and never reach beyond loopback.
+//! The control API is refused on any other address.
+//!
 //! # Example
 //!
 //! ```

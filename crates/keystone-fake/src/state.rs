@@ -1,6 +1,10 @@
 //! The state every handler shares ([`AppState`]: the store, the clock, the controls), the root
 //! URL links are built on, and the caller: who a request's `X-Auth-Token` belongs to, read by
 //! an extractor.
+//!
+//! **Architecture invariant:** handlers never resolve the token themselves. The caller is an
+//! extractor, read after the path and the query and after the body, so rejections keep
+//! Keystone's order.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};

@@ -12,8 +12,9 @@
 //! entry's eviction). That deadline is never later than the token's expiry, so checking it on
 //! a hit re-checks the expiry.
 //!
-//! **Architecture invariant:** the cache never holds a token, only its SHA-256; nothing here
-//! logs a token or prints one in `Debug`.
+//! **Architecture invariant:** the token cache never holds a token, only its SHA-256, and never
+//! writes one to memcached (keys are the SHA-256 or an HMAC of it). Tokens, passwords and
+//! secrets (`memcache_secret_key` among them) never reach logs or `Debug` output.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;

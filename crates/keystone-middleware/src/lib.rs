@@ -18,6 +18,9 @@
 //! outermost if a tracing layer runs before this one; this layer marks the token headers
 //! sensitive for everything inside it.
 //!
+//! **Architecture invariant:** the middleware never speaks HTTP to Keystone itself; it
+//! validates through `keystone-client`.
+//!
 //! # Example
 //!
 //! ```no_run

@@ -1240,18 +1240,54 @@ async fn the_startup_check_names_the_cause_of_a_misconfiguration() {
 
 /// At run time, a service whose credentials Keystone rejects answers 503 (the body stays
 /// generic) and counts it apart from Keystone outages.
-#[tokio::test]
-async fn rejected_service_credentials_are_counted_apart_from_outages() {
+/// Log lines written on this thread's subscriber.
+#[derive(Clone, Default)]
+struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+/// One test, so that no other test's thread hits the layer's log line without a subscriber
+/// (tracing caches a callsite's interest for the whole process).
+async fn rejected_service_credentials_are_counted_apart_and_logged_at_error_rate_limited() {
     let w = world().await;
     let layer = w.layer(|c| c.password = Some("not-the-password".into()));
     let app = app(layer.clone());
-    let alice = w.token("alice").await;
-    let (s, _, b) = call(&app, "/echo", &[("x-auth-token", &alice)]).await;
-    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(!b.to_string().contains("password"), "{b}");
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    for user in ["alice", "alice", "alice"] {
+        let token = w.token(user).await;
+        let (s, _, _) = call(&app, "/echo", &[("x-auth-token", &token)]).await;
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let errors: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("ERROR") && l.contains("auth_token::layer"))
+        .collect();
+    // one line for three requests (one every 30 s at most), naming who, never the password
+    assert_eq!(errors.len(), 1, "{text}");
+    assert!(errors[0].contains("service_user="), "{}", errors[0]);
+    assert!(!text.contains("not-the-password"), "{text}");
+    // counted apart from Keystone outages; the 503 body stays generic
     let c = layer.counters();
-    assert_eq!(c.credentials_rejected, 1);
+    assert_eq!(c.credentials_rejected, 3);
     assert_eq!(c.keystone_errors, 0);
+    let (_, _, b) = call(&app, "/echo", &[("x-auth-token", &w.token("alice").await)]).await;
+    assert!(!b.to_string().contains("password"), "{b}");
 }
 
 mod memcached;

@@ -3,6 +3,9 @@
 //! `check` takes oslopolicy-checker's flags and prints what it prints (`passed: NAME`,
 //! `failed: NAME`, and for a rule that raises its error and `exception: RULE`), so the two can be
 //! compared line by line.
+//!
+//! **Architecture invariant:** the CLI uses only the library's public API; clap and anyhow stay
+//! in this crate, out of every service that uses the engine.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};

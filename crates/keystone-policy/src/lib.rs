@@ -8,6 +8,12 @@
 //! frameworks; custom check kinds (such as `http:`) are registered from outside. It depends on
 //! serde_json, yaml_serde and thiserror only (the command line is `keystone-policy-cli`).
 //!
+//! **Architecture invariant:** public functions return typed, `#[non_exhaustive]` errors that
+//! implement `std::error::Error`, never `Result<_, String>`. The Python emulation's modules
+//! (`literal`, `pyfmt`, `canonical`) are private; three of their functions are public on
+//! purpose: [`classify_kind`] (how Python reads a check kind) and [`py_repr`]/[`py_str`]
+//! (Python's rendering of a JSON value, for messages worded as OpenStack words them).
+//!
 //! # Example
 //!
 //! ```

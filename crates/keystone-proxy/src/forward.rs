@@ -4,6 +4,9 @@
 //! at once, each closed after `upgraded_idle_timeout` of silence), and failures answer in
 //! OpenStack's JSON error shape: 502 when the upstream cannot be reached, 504 when it does not
 //! answer in time.
+//!
+//! **Architecture invariant:** no request body is buffered. Bodies stream from the client to
+//! the upstream and back, whatever their size.
 
 use std::net::SocketAddr;
 use std::pin::Pin;

@@ -14,6 +14,10 @@
 //! `project_id:%(project_id)s` works. A request that matches no route is denied (or, with
 //! `unmatched = authenticated`, needs only a valid token).
 //!
+//! **Architecture invariant:** the proxy authenticates only through `AuthTokenLayer` and
+//! authorizes only through `keystone_middleware::Policy`. It has no token logic of its own, so
+//! it answers exactly as a Rust service with the layer would.
+//!
 //! # Example
 //!
 //! ```no_run

@@ -1,7 +1,7 @@
 //! A string that must not leak: passwords, token ids, application credential secrets.
 //!
-//! **Architecture invariant:** a secret prints as `[redacted]` in `Debug`, and its value is
-//! reached only through [`Secret::expose`].
+//! **Architecture invariant:** a `Secret` (password, token id, application credential secret)
+//! prints as `[redacted]` in `Debug`; its value is reached only through `Secret::expose`.
 //!
 //! # Example
 //!

@@ -2,6 +2,9 @@
 //! this crate (compiled, and run unless marked `no_run`), and the tests below check that
 //! docs/getting-started.md shows `examples/protect-axum` exactly as it is, with the dependency
 //! versions of the workspace.
+//!
+//! **Architecture invariant:** a Rust block in a guide compiles; a guide's listing of an
+//! example file is that file.
 
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/getting-started.md")]
@@ -75,7 +78,7 @@ mod tests {
         let workspace = include_str!("../../../Cargo.toml");
         let mut checked = 0;
         for line in GETTING_STARTED.lines() {
-            let Some(name) = ["axum", "serde_json", "tokio"]
+            let Some(name) = ["axum", "serde_json", "tokio", "tower"]
                 .into_iter()
                 .find(|n| line.starts_with(&format!("{n} = ")))
             else {
@@ -88,7 +91,47 @@ mod tests {
             assert_eq!(version_of(line), ours, "{line}");
             checked += 1;
         }
-        assert_eq!(checked, 4, "axum, serde_json twice, tokio");
+        assert_eq!(checked, 5, "axum, serde_json twice, tokio, tower");
+    }
+
+    /// Every crate a Rust block of the guide `use`s is in one of its dependency listings.
+    #[test]
+    fn the_guide_lists_every_crate_its_code_uses() {
+        let mut listed: Vec<String> = Vec::new();
+        let mut used: Vec<String> = Vec::new();
+        let mut block = None;
+        for line in GETTING_STARTED.lines() {
+            match (block, line.trim()) {
+                (None, "```toml") => block = Some("toml"),
+                (None, "```rust") => block = Some("rust"),
+                (Some(_), "```") => block = None,
+                (Some("toml"), l) => {
+                    if let Some((name, _)) = l.trim_start_matches("# ").split_once(" = ") {
+                        listed.push(name.trim().replace('-', "_"));
+                    }
+                }
+                (Some("rust"), l) => {
+                    if let Some(path) = l.strip_prefix("use ") {
+                        let name: String = path
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        used.push(name);
+                    }
+                }
+                _ => {}
+            }
+        }
+        // the guide's own crate (its tests use the library by the package's name)
+        let own = ["std", "crate", "super", "self", "protect_axum_example"];
+        let missing: Vec<&String> = used
+            .iter()
+            .filter(|u| !own.contains(&u.as_str()) && !listed.contains(u))
+            .collect();
+        assert!(
+            !used.is_empty() && missing.is_empty(),
+            "not listed: {missing:?}"
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! openstacksdk's domain shorthand) and keystonemiddleware's `[keystone_authtoken]` all come
 //! through here, so that the three read credentials the same way.
 //!
-//! **Architecture invariant:** no other code turns option values into an [`Auth`]; a source of
-//! options only maps names (`get`) and names the options in errors (`name`).
+//! **Architecture invariant:** only `config::options` turns option values into an `Auth`. A
+//! source of options only maps names (`get`) and names the options in its errors (`name`).
 
 use std::path::PathBuf;
 

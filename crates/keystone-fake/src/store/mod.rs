@@ -19,6 +19,11 @@
 //! - `ec2_signature`: AWS request signatures, as `POST /v3/ec2tokens` checks them;
 //! - `endpoint_filter`: OS-EP-FILTER's endpoint groups and project associations, which narrow
 //!   a project's catalog.
+//!
+//! **Architecture invariant:** the store never imports the web layer (`api`, `routes`,
+//! `extract`, `state`, `policy`, `views`), nor axum. Its only crate dependency is `error`.
+//! Dependencies point one way: routes → api → (extract, state, policy, views, schema) → store →
+//! error.
 
 mod assignment;
 mod auth;

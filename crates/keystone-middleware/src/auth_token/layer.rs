@@ -192,7 +192,8 @@ impl Shared {
             } else {
                 "Keystone rejected the service's own credentials"
             };
-            tracing::error!(error = %e, "{cause}: answering 503 until it is fixed");
+            let who = super::startup::describe(&self.session);
+            tracing::error!(error = %e, service_user = %who, "{cause}: answering 503 until it is fixed");
         }
     }
 

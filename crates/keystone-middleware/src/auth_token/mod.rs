@@ -2,10 +2,11 @@
 //! only, cheap to clone) makes an [`AuthToken`] around the application, whose calls return a
 //! [`ResponseFuture`]. `access` has keystonemiddleware's access-rule path patterns.
 //!
-//! **Architecture invariant:** `layer` and `service` are the one pair of modules allowed to
-//! import each other (the layer makes the service; the service reads the layer's `Shared`);
-//! everything else here depends only on modules below it (`cache`, `compact`, `headers`,
-//! `context`, `request_id`, `answers`).
+//! **Architecture invariant:** no import circle between modules. The one exception is
+//! `auth_token`'s `layer` and `service`, tower's pair: the layer makes the service, and the
+//! service reads the layer's `Shared`. Below `auth_token` the chain is one-way: `policy →
+//! context → compact`, `cache → headers → compact`, `cache → shared_cache → config`, `cache →
+//! revocation`.
 
 mod access;
 mod future;

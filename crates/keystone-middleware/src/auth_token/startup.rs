@@ -135,7 +135,9 @@ fn unreachable_or_other(url: &str, e: Error) -> StartupError {
 }
 
 /// The service's user (or application credential) and its domain, as an operator finds it.
-fn describe(session: &Session) -> String {
+/// Who the service authenticates as, for messages: the user or application credential and its
+/// domain, never a secret.
+pub(super) fn describe(session: &Session) -> String {
     let domain = |d: &DomainRef| match (&d.id, &d.name) {
         (Some(id), _) => format!("domain id {id}"),
         (None, Some(name)) => format!("domain {name}"),
