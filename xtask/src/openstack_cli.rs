@@ -2,65 +2,123 @@
 //! in a venv under `target/conformance/`, runs the admin flow of seed document
 //! `000_a4a9fe177fa019f3.txt` against the fake Keystone's binary, and more (catalog, role
 //! assignments, application credentials, revocation). Every command must exit 0 (or fail, where
-//! failing is the point) and show the values it should.
+//! failing is the point) and show the values it should. The commands run in one Python process
+//! (`openstack_driver.py`), each with exactly its own arguments and environment, as `openstack`
+//! would run them: the CLI's start-up, most of a second, is paid once instead of 200 times.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
 use std::time::Instant;
 
-use serde_json::Value;
+use anyhow::Context as _;
+use serde_json::{Value, json};
 
 use crate::harness::{FakeProcess, StepReport, Venv};
-use crate::util::describe;
+use crate::util::KillOnDrop;
 
 /// Runs `openstack` commands with a fixed environment and checks what they print.
 struct Cli<'a> {
-    openstack: PathBuf,
+    driver: Driver,
     env: Vec<(&'a str, String)>,
     cases: usize,
     failures: Vec<String>,
 }
 
+/// One Python process that runs `openstack` commands (`openstack_driver.py`): the CLI's start,
+/// most of a second each, is paid once instead of once per command.
+struct Driver {
+    child: KillOnDrop,
+    stdin: std::process::ChildStdin,
+    stdout: BufReader<std::process::ChildStdout>,
+}
+
+/// What a command did.
+struct Ran {
+    code: i64,
+    stdout: String,
+    stderr: String,
+}
+
+impl Driver {
+    fn start(venv: &Venv) -> anyhow::Result<Self> {
+        let mut child = venv
+            .command("python")
+            .arg("xtask/src/openstack_driver.py")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("cannot start the openstack driver")?;
+        let stdin = child.stdin.take().context("the driver's stdin")?;
+        let stdout = BufReader::new(child.stdout.take().context("the driver's stdout")?);
+        Ok(Driver {
+            child: KillOnDrop(child),
+            stdin,
+            stdout,
+        })
+    }
+
+    fn run(&mut self, args: &[&str], env: &BTreeMap<String, String>) -> anyhow::Result<Ran> {
+        let request = json!({"args": args, "env": env});
+        writeln!(self.stdin, "{request}")?;
+        self.stdin.flush()?;
+        let mut line = String::new();
+        if self.stdout.read_line(&mut line)? == 0 {
+            let status = self.child.0.try_wait()?;
+            anyhow::bail!("the openstack driver ended ({status:?})");
+        }
+        let answer: Value = serde_json::from_str(&line)?;
+        let text = |k: &str| answer[k].as_str().unwrap_or_default().to_owned();
+        Ok(Ran {
+            code: answer["code"].as_i64().unwrap_or(1),
+            stdout: text("stdout"),
+            stderr: text("stderr"),
+        })
+    }
+}
+
 impl Cli<'_> {
-    fn command(&self, args: &[&str], env: &[(&str, String)]) -> Command {
-        let mut cmd = Command::new(&self.openstack);
-        cmd.args(args).env_clear();
+    /// The environment of a command: PATH, HOME and LANG, Python's warnings off, the fixed
+    /// environment and `env` (where an empty value removes the variable).
+    fn environment(&self, env: &[(&str, String)]) -> BTreeMap<String, String> {
+        let mut all = BTreeMap::new();
         for key in ["PATH", "HOME", "LANG"] {
             if let Ok(v) = std::env::var(key) {
-                cmd.env(key, v);
+                all.insert(key.to_owned(), v);
             }
         }
-        cmd.envs(crate::harness::QUIET_PYTHON.iter().copied());
-        // an empty value in `env` removes the variable
+        for (k, v) in crate::harness::QUIET_PYTHON {
+            all.insert((*k).to_owned(), (*v).to_owned());
+        }
         for (k, v) in self.env.iter().chain(env) {
             if v.is_empty() {
-                cmd.env_remove(k);
+                all.remove(*k);
             } else {
-                cmd.env(k, v);
+                all.insert((*k).to_owned(), v.clone());
             }
         }
-        cmd
+        all
+    }
+
+    fn run(&mut self, args: &[&str], env: &[(&str, String)]) -> (String, anyhow::Result<Ran>) {
+        let shown = format!("openstack {}", args.join(" "));
+        let env = self.environment(env);
+        (shown, self.driver.run(args, &env))
     }
 
     /// Runs a command that must succeed; returns its stdout, or records a failure.
     fn ok(&mut self, args: &[&str], env: &[(&str, String)]) -> Option<String> {
         self.cases += 1;
-        let mut cmd = self.command(args, env);
-        let shown = describe(&cmd).replace(&*self.openstack.to_string_lossy(), "openstack");
-        match cmd.output() {
-            Ok(out) if out.status.success() => {
-                Some(String::from_utf8_lossy(&out.stdout).into_owned())
-            }
-            Ok(out) => {
+        match self.run(args, env) {
+            (_, Ok(out)) if out.code == 0 => Some(out.stdout),
+            (shown, Ok(out)) => {
                 self.failures.push(format!(
                     "{shown}: exit {}\n{}{}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
+                    out.code, out.stdout, out.stderr
                 ));
                 None
             }
-            Err(e) => {
+            (shown, Err(e)) => {
                 self.failures.push(format!("{shown}: cannot run: {e}"));
                 None
             }
@@ -70,14 +128,12 @@ impl Cli<'_> {
     /// Runs a command that must fail.
     fn fails(&mut self, args: &[&str], env: &[(&str, String)]) {
         self.cases += 1;
-        let mut cmd = self.command(args, env);
-        let shown = describe(&cmd).replace(&*self.openstack.to_string_lossy(), "openstack");
-        match cmd.output() {
-            Ok(out) if !out.status.success() => {}
-            Ok(_) => self
+        match self.run(args, env) {
+            (_, Ok(out)) if out.code != 0 => {}
+            (shown, Ok(_)) => self
                 .failures
                 .push(format!("{shown}: succeeded but should have failed")),
-            Err(e) => self.failures.push(format!("{shown}: cannot run: {e}")),
+            (shown, Err(e)) => self.failures.push(format!("{shown}: cannot run: {e}")),
         }
     }
 
@@ -887,7 +943,7 @@ pub(crate) fn openstack_cli(venv: &Venv) -> anyhow::Result<StepReport> {
     let fake = FakeProcess::start("adminpw")?;
     let auth_url = format!("{}/v3", fake.url);
     let mut cli = Cli {
-        openstack: venv.bin("openstack"),
+        driver: Driver::start(venv)?,
         env: vec![
             ("OS_AUTH_URL", auth_url.clone()),
             ("OS_USERNAME", "admin".into()),
