@@ -57,7 +57,7 @@ pub use access_log::{AccessLog, AccessLogLayer, access_log};
 pub use auth_token::{AuthToken, AuthTokenLayer, ResponseFuture, RevocationStatus, StartupError};
 pub use cache::CacheCounters;
 pub use context::{Context, ContextRejection, IdentityStatus};
-pub use headers::is_identity_header;
+pub use headers::{IDENTITY_HEADERS, is_identity_header};
 pub use metrics::metrics_response;
 pub use policy::{Policy, PolicyDenied};
 /// The metrics crate [`AuthTokenLayer::register_metrics`] registers into, at the version this
