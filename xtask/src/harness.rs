@@ -1,6 +1,8 @@
-//! What the conformance steps (`conformance.rs`, `openstack_cli.rs`, `real_stack.rs`) and the
-//! benchmarks (`bench.rs`) share: the Python venv with the pinned packages, the fake Keystone's
-//! binary as a child process, and a step's line of the summary table.
+//! What the conformance steps (`conformance.rs`, `openstack_cli.rs`, `real_stack.rs`,
+//! `proxy_stack.rs`, `memcache_interop.rs`) and the benchmarks (`bench.rs`) share: the Python
+//! venv with the pinned packages, the fake Keystone's binary as a child process, a user's
+//! token from it, keystone-proxy's binary as a child process, and a step's line of the summary
+//! table.
 //!
 //! **Architecture invariant:** the steps depend on `harness` and `util`, never on each other.
 //!
@@ -12,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::Context;
+use tokio::io::AsyncBufReadExt;
 
 use crate::util::KillOnDrop;
 
@@ -180,4 +183,53 @@ pub(crate) fn first_failures(mut failures: Vec<String>, keep: usize) -> Vec<Stri
         failures.push(format!("... and {more} more"));
     }
     failures
+}
+
+/// A project-scoped token (project `demo` of domain `default`) of a user of the fake.
+pub(crate) async fn token(
+    http: &reqwest::Client,
+    keystone: &str,
+    user: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let body = serde_json::json!({"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "domain": {"id": "default"}, "password": password}}},
+        "scope": {"project": {"name": "demo", "domain": {"id": "default"}}},
+    }});
+    let r = http
+        .post(format!("{keystone}/v3/auth/tokens"))
+        .json(&body)
+        .send()
+        .await?;
+    if r.status() != 201 {
+        anyhow::bail!("{user} cannot log in: {}", r.status());
+    }
+    Ok(r.headers()["x-subject-token"].to_str()?.to_owned())
+}
+
+/// keystone-proxy's debug binary serving `conf`, its JSON log read until it listens (then
+/// drained); killed when dropped.
+pub(crate) async fn start_proxy(conf: &Path) -> anyhow::Result<tokio::process::Child> {
+    let bin = std::fs::canonicalize("target/debug/keystone-proxy")?;
+    let mut child = tokio::process::Command::new(&bin)
+        .args(["--log-format", "json", "serve", "--config"])
+        .arg(conf)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().context("no stdout")?).lines();
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await? {
+            if line.contains("keystone-proxy listening") {
+                return Ok::<_, anyhow::Error>(());
+            }
+        }
+        anyhow::bail!("keystone-proxy ended before it listened")
+    })
+    .await
+    .context("keystone-proxy did not start")??;
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok(child)
 }

@@ -9,8 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use serde_json::Value;
 
-use crate::harness::{FakeProcess, StepReport, Venv, free_port};
-use crate::proxy_stack::{start_proxy, token};
+use crate::harness::{FakeProcess, StepReport, Venv, free_port, start_proxy, token};
 
 #[path = "../../crates/keystone-middleware/tests/memcached/mod.rs"]
 mod memcached;

@@ -28,6 +28,9 @@ def application(environ, start_response):
         "spoofed": environ.get("HTTP_X_SPOOFED_CHECK"),
         "request_id": environ.get("HTTP_X_OPENSTACK_REQUEST_ID"),
         "path": environ.get("PATH_INFO"),
+        # every identity-looking header that reached the application, for the spoofing checks
+        "identity_headers": {k: v for k, v in environ.items()
+                             if k.startswith(("HTTP_X_", "HTTP_OPENSTACK_"))},
         "length": length,
     }
     data = json.dumps(answer).encode()

@@ -11,15 +11,20 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::harness::{FakeProcess, StepReport, Venv, free_port, rss_kib};
+use crate::harness::{FakeProcess, StepReport, Venv, free_port, rss_kib, start_proxy, token};
 
-/// The identity headers the gateway copies from the forward-auth answer to the upstream
-/// request (all of them, so that a client's own are replaced, empty when unset).
-pub(crate) const FORWARDED_IDENTITY: &[&str] = &[
+/// docs/proxy.md, whose nginx snippet is the configuration run here: the documented one, not a
+/// copy (crates/keystone-proxy/tests/proxy.rs holds it to the middleware's identity headers).
+const GUIDE: &str = include_str!("../../docs/proxy.md");
+
+/// The identity headers a client sends to spoof, each set to `spoofed`: the middleware's
+/// whole list (`keystone_middleware::IDENTITY_HEADERS`), including the old names oslo.context's
+/// `from_environ` falls back to.
+const SPOOFED: &[&str] = &[
     "X-Identity-Status",
+    "X-Service-Identity-Status",
     "X-User-Id",
     "X-User-Name",
     "X-User-Domain-Id",
@@ -31,13 +36,26 @@ pub(crate) const FORWARDED_IDENTITY: &[&str] = &[
     "X-Domain-Id",
     "X-Domain-Name",
     "X-Roles",
+    "X-Service-Catalog",
     "X-Is-Admin-Project",
     "OpenStack-System-Scope",
-    "X-Service-Identity-Status",
     "X-Service-User-Id",
     "X-Service-User-Name",
+    "X-Service-User-Domain-Id",
+    "X-Service-User-Domain-Name",
     "X-Service-Project-Id",
+    "X-Service-Project-Name",
+    "X-Service-Project-Domain-Id",
+    "X-Service-Project-Domain-Name",
+    "X-Service-Domain-Id",
+    "X-Service-Domain-Name",
     "X-Service-Roles",
+    "X-Service-Is-Admin-Project",
+    "X-Tenant-Id",
+    "X-Tenant-Name",
+    "X-Tenant",
+    "X-User",
+    "X-Role",
 ];
 
 const APP: &str = include_str!("proxy_app.py");
@@ -59,7 +77,7 @@ pub(crate) fn keystone_proxy(venv: &Venv) -> anyhow::Result<StepReport> {
 }
 
 /// How many checks [`cases`] makes.
-const CASES: usize = 14;
+const CASES: usize = 18;
 
 async fn cases(venv: &Venv) -> anyhow::Result<Vec<String>> {
     let dir = std::env::current_dir()?.join("target/conformance/proxy");
@@ -91,6 +109,7 @@ async fn cases(venv: &Venv) -> anyhow::Result<Vec<String>> {
              [proxy]\nlisten = 127.0.0.1:{proxy_port}\nupstream = http://127.0.0.1:{app_port}\n\
              forward_auth_path = /_keystone/auth\nadmin_listen = 127.0.0.1:{admin_port}\n\
              route = GET /v1/things proxy:index\nroute = POST /v1/things proxy:create\n\
+             route = GET /v1/open public\n\
              rule = proxy:index = @\nrule = proxy:create = role:admin\n",
             k = fake.url
         ),
@@ -139,6 +158,24 @@ async fn cases(venv: &Venv) -> anyhow::Result<Vec<String>> {
         );
         let (s, _) = call(&http, "GET", &format!("{base}/v2/other"), Some(&bob), &[]).await?;
         check(s == 403, format!("{name}: no route answered {s}, not 403"));
+        // a client's identity headers never reach the application, with or without a token
+        let spoofed: Vec<(&str, &str)> = SPOOFED.iter().map(|h| (*h, "spoofed")).collect();
+        for (route, token) in [("/v1/open", None), ("/v1/things", Some(alice.as_str()))] {
+            let (s, b) = call(&http, "GET", &format!("{base}{route}"), token, &spoofed).await?;
+            let reached: Vec<&String> = b["identity_headers"]
+                .as_object()
+                .map(|h| {
+                    h.iter()
+                        .filter(|(_, v)| *v == "spoofed")
+                        .map(|(k, _)| k)
+                        .collect()
+                })
+                .unwrap_or_default();
+            check(
+                s == 200 && b["identity_headers"].is_object() && reached.is_empty(),
+                format!("{name}: spoofed identity headers on {route}: {s}, reached {reached:?}"),
+            );
+        }
     }
     // the same request id for the client and the application
     let r = http
@@ -222,52 +259,6 @@ async fn call(
     ))
 }
 
-pub(crate) async fn token(
-    http: &reqwest::Client,
-    keystone: &str,
-    user: &str,
-    password: &str,
-) -> anyhow::Result<String> {
-    let body = json!({"auth": {
-        "identity": {"methods": ["password"], "password": {"user": {
-            "name": user, "domain": {"id": "default"}, "password": password}}},
-        "scope": {"project": {"name": "demo", "domain": {"id": "default"}}},
-    }});
-    let r = http
-        .post(format!("{keystone}/v3/auth/tokens"))
-        .json(&body)
-        .send()
-        .await?;
-    if r.status() != 201 {
-        bail!("{user} cannot log in: {}", r.status());
-    }
-    Ok(r.headers()["x-subject-token"].to_str()?.to_owned())
-}
-
-pub(crate) async fn start_proxy(conf: &Path) -> anyhow::Result<Child> {
-    let bin = std::fs::canonicalize("target/debug/keystone-proxy")?;
-    let mut child = Command::new(&bin)
-        .args(["--log-format", "json", "serve", "--config"])
-        .arg(conf)
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("cannot start {}", bin.display()))?;
-    let mut lines = BufReader::new(child.stdout.take().context("no stdout")?).lines();
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await? {
-            if line.contains("keystone-proxy listening") {
-                return Ok::<_, anyhow::Error>(());
-            }
-        }
-        bail!("keystone-proxy ended before it listened")
-    })
-    .await
-    .context("keystone-proxy did not start")??;
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok(child)
-}
-
 /// nginx in front of the application, asking the proxy's forward-auth endpoint.
 fn start_nginx(dir: &Path, port: u16, proxy: u16, app: u16) -> anyhow::Result<Child> {
     let bin = ["nginx", "/usr/sbin/nginx"]
@@ -281,14 +272,9 @@ fn start_nginx(dir: &Path, port: u16, proxy: u16, app: u16) -> anyhow::Result<Ch
                 .is_ok()
         })
         .context("nginx is not installed (.ci/run installs Debian's nginx-light)")?;
-    let (mut set, mut copy) = (String::new(), String::new());
-    for h in FORWARDED_IDENTITY {
-        let var = h.to_ascii_lowercase().replace('-', "_");
-        set.push_str(&format!(
-            "      auth_request_set $ks_{var} $upstream_http_{var};\n"
-        ));
-        copy.push_str(&format!("      proxy_set_header {h} $ks_{var};\n"));
-    }
+    let locations = guide_nginx()?
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{proxy}"))
+        .replace("127.0.0.1:8000", &format!("127.0.0.1:{app}"));
     let d = dir.display();
     let conf = dir.join("nginx.conf");
     std::fs::write(
@@ -298,14 +284,7 @@ fn start_nginx(dir: &Path, port: u16, proxy: u16, app: u16) -> anyhow::Result<Ch
              error_log {d}/nginx-error.log warn;\nevents {{ worker_connections 256; }}\n\
              http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy-tmp;\n\
              fastcgi_temp_path {d}/fcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-             server {{\n    listen 127.0.0.1:{port};\n\
-             location = /_keystone_auth {{\n      internal;\n\
-             proxy_pass http://127.0.0.1:{proxy}/_keystone/auth;\n\
-             proxy_pass_request_body off;\n      proxy_set_header Content-Length \"\";\n\
-             proxy_set_header X-Original-URI $request_uri;\n\
-             proxy_set_header X-Original-Method $request_method;\n    }}\n\
-             location / {{\n      auth_request /_keystone_auth;\n{set}{copy}\
-             proxy_pass http://127.0.0.1:{app};\n    }}\n  }}\n}}\n"
+             server {{\n    listen 127.0.0.1:{port};\n{locations}\n  }}\n}}\n"
         ),
     )?;
     Command::new(&bin)
@@ -317,6 +296,22 @@ fn start_nginx(dir: &Path, port: u16, proxy: u16, app: u16) -> anyhow::Result<Ch
         .kill_on_drop(true)
         .spawn()
         .context("cannot start nginx")
+}
+
+/// docs/proxy.md's nginx snippet (its two locations), as written there.
+fn guide_nginx() -> anyhow::Result<String> {
+    let start = GUIDE
+        .find("```nginx\n")
+        .context("docs/proxy.md has no nginx snippet")?
+        + "```nginx\n".len();
+    let len = GUIDE[start..]
+        .find("```")
+        .context("docs/proxy.md's nginx snippet does not end")?;
+    let snippet = &GUIDE[start..start + len];
+    if !snippet.contains("127.0.0.1:8080") || !snippet.contains("127.0.0.1:8000") {
+        bail!("docs/proxy.md's nginx snippet no longer names 127.0.0.1:8080 and 127.0.0.1:8000");
+    }
+    Ok(snippet.to_owned())
 }
 
 async fn wait_for(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {

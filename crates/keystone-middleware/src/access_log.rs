@@ -144,6 +144,8 @@ mod tests {
             .with_writer(move || writer.clone())
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
+        // callsites other tests' threads met first, without a subscriber, cached "never"
+        tracing::callsite::rebuild_interest_cache();
         for _ in 0..20 {
             let req = Request::get("/?token=secret")
                 .header("x-auth-token", "gAAAAAsecret")

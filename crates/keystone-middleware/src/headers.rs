@@ -5,8 +5,11 @@
 use crate::compact::{CompactToken, Field};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 
-/// Every header the layer owns.
-pub(crate) const IDENTITY_HEADERS: &[&str] = &[
+/// Every header the layer owns (lower case): it strips each from incoming requests and sets
+/// those the validated tokens give. A gateway that hands a forward-auth answer's identity on
+/// (nginx `auth_request_set`, Envoy `allowed_upstream_headers`) must copy or clear every one,
+/// or a client's own value reaches the service.
+pub const IDENTITY_HEADERS: &[&str] = &[
     "x-identity-status",
     "x-service-identity-status",
     "x-user-id",

@@ -64,7 +64,7 @@ pub use auth_token::{AuthToken, AuthTokenLayer, ResponseFuture, RevocationStatus
 pub use body::{BodyLimit, BodyLimitsLayer, BodyRejection, JsonAfterPolicy};
 pub use cache::CacheCounters;
 pub use context::{Context, ContextRejection, IdentityStatus};
-pub use headers::is_identity_header;
+pub use headers::{IDENTITY_HEADERS, is_identity_header};
 pub use metrics::metrics_response;
 pub use policy::{Policy, PolicyDenied};
 /// The metrics crate [`AuthTokenLayer::register_metrics`] registers into, at the version this

@@ -7,7 +7,10 @@
 //!   (`X-Identity-Status`, `X-User-Id`, `X-Roles`, `X-Project-Id`, ...), streaming bodies both
 //!   ways.
 //! - As a **forward-auth endpoint** it answers nginx's `auth_request`, Traefik's `ForwardAuth`
-//!   and Envoy's `ext_authz`: 200 with the identity headers, 401, 403, or 503.
+//!   and Envoy's `ext_authz`: 200 with the identity headers, 401, 403, or 503. The token is
+//!   checked against the original request (its method and URI, from the gateway's headers or,
+//!   for Envoy, the path after the endpoint's), so application-credential access rules see
+//!   what the client asked.
 //!
 //! Requests are matched to routes (method and path pattern) that are `public` or name an
 //! oslo.policy rule; path parameters and the query are the rule's target, so
@@ -43,17 +46,18 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, Method, Response, StatusCode};
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
+use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::routing::{any, get};
+use keystone_middleware::config::ServerConfig;
 use keystone_middleware::{
     AuthTokenLayer, Context, Policy, RequestIdLayer, RequestIds, StartupError,
 };
 use keystone_policy::{Enforcer, RuleDefault};
 
 pub use config::{ConfigError, ProxyConfig, ProxySection, RouteSpec, Unmatched};
-pub use routes::{Access, Matched, RouteTable};
+pub use routes::{Access, Matched, RouteError, RouteTable};
 
 use forward::Upstream;
 use metrics::{Metrics, Outcome};
@@ -73,6 +77,8 @@ struct Shared {
     forward_auth_path: Option<String>,
     layer: AuthTokenLayer,
     metrics: Metrics,
+    /// `[server]`, for the access log.
+    server: ServerConfig,
 }
 
 /// Why the proxy cannot be built from a configuration.
@@ -80,8 +86,8 @@ struct Shared {
 #[non_exhaustive]
 pub enum BuildError {
     /// The routes do not make a table.
-    #[error("[proxy] route: {0}")]
-    Routes(String),
+    #[error("[proxy] {0}")]
+    Routes(#[from] RouteError),
     /// The upstream URL is not usable.
     #[error("[proxy] upstream: {0}")]
     Upstream(String),
@@ -109,7 +115,7 @@ impl Proxy {
     /// have `delay_auth_decision`).
     pub fn with_layer(config: &ProxyConfig, layer: AuthTokenLayer) -> Result<Self, BuildError> {
         let p = &config.proxy;
-        let routes = RouteTable::new(&p.routes).map_err(BuildError::Routes)?;
+        let routes = RouteTable::new(&p.routes)?;
         let enforcer = Enforcer::new(config.oslo_policy.enforcer_config());
         enforcer
             .register_defaults(rule_defaults(config))
@@ -147,6 +153,7 @@ impl Proxy {
                 forward_auth_path: p.forward_auth_path.clone(),
                 layer,
                 metrics,
+                server: config.server.clone(),
             }),
         })
     }
@@ -156,21 +163,31 @@ impl Proxy {
         self.state.layer.check().await
     }
 
-    /// The main listener's router: the forward-auth endpoint (when configured), and every
-    /// other path forwarded (when an upstream is configured).
+    /// The main listener's router: the forward-auth endpoint (when configured: its path, and
+    /// any path under it, as Envoy's `path_prefix` asks), and every other path forwarded (when
+    /// an upstream is configured). From the outside in: the request id, the access log (whose
+    /// lines carry the request id), the outcome counter, then for the forward-auth endpoint the
+    /// rewrite to the original request, and the authentication layer.
     pub fn router(&self) -> Router {
+        let state = &self.state;
         let mut router = Router::new();
-        if let Some(path) = &self.state.forward_auth_path {
-            router = router.route(path, any(forward_auth));
+        if let Some(path) = &state.forward_auth_path {
+            // the rewrite runs before the layer, so that access rules see the original request
+            let check = any(forward_auth).layer(state.layer.clone()).layer(
+                axum::middleware::from_fn_with_state(state.clone(), to_original_request),
+            );
+            let under = format!("{}/{{*rest}}", path.trim_end_matches('/'));
+            router = router.route(path, check.clone()).route(&under, check);
         }
         router
-            .fallback(reverse_proxy)
-            .with_state(self.state.clone())
-            .layer(self.state.layer.clone())
-            .layer(axum::middleware::from_fn_with_state(
-                self.state.clone(),
-                count,
-            ))
+            .fallback_service(
+                any(reverse_proxy)
+                    .layer(state.layer.clone())
+                    .with_state(state.clone()),
+            )
+            .with_state(state.clone())
+            .layer(axum::middleware::from_fn_with_state(state.clone(), count))
+            .layer(keystone_middleware::access_log(&state.server))
             .layer(RequestIdLayer)
     }
 
@@ -310,36 +327,81 @@ async fn reverse_proxy(State(state): State<Arc<Shared>>, req: Request) -> Respon
     with_outcome(answer, Outcome::Allowed)
 }
 
-/// The headers of the original request a gateway sends to the forward-auth endpoint: nginx's
-/// `X-Original-Method`/`X-Original-URI`, Traefik's `X-Forwarded-Method`/`X-Forwarded-Uri`.
-fn original_request(headers: &HeaderMap) -> Option<(Method, String)> {
+/// The original request a gateway asks the forward-auth endpoint about, from its headers:
+/// nginx's `X-Original-Method`/`X-Original-URI`, Traefik's
+/// `X-Forwarded-Method`/`X-Forwarded-Uri`. Without a URI header, Envoy's shape: the path after
+/// the endpoint's (`path_prefix` + the original path and query), with the method of the
+/// check itself unless a method header names another. `None` when neither names a request,
+/// or a header is not a method or a URI.
+fn original_request(forward_auth_path: &str, req: &Request) -> Option<(Method, Uri)> {
+    let headers: &HeaderMap = req.headers();
     let get = |names: [&str; 2]| {
         names
             .iter()
             .find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()))
-            .map(str::to_owned)
     };
-    let method = get(["x-original-method", "x-forwarded-method"])?;
-    let uri = get(["x-original-uri", "x-forwarded-uri"])?;
-    Some((Method::from_bytes(method.as_bytes()).ok()?, uri))
+    let uri = match get(["x-original-uri", "x-forwarded-uri"]) {
+        Some(uri) => uri.parse::<Uri>().ok()?,
+        None => {
+            let base = forward_auth_path.trim_end_matches('/');
+            let rest = req.uri().path().strip_prefix(base)?;
+            if !rest.starts_with('/') {
+                return None;
+            }
+            match req.uri().query() {
+                Some(q) => format!("{rest}?{q}").parse().ok()?,
+                None => rest.parse().ok()?,
+            }
+        }
+    };
+    let method = match get(["x-original-method", "x-forwarded-method"]) {
+        Some(m) => Method::from_bytes(m.as_bytes()).ok()?,
+        // Envoy checks with the original request's method
+        None if req.uri().path() != forward_auth_path => req.method().clone(),
+        None => return None,
+    };
+    // only an origin-form URI names a request of this service
+    if uri.scheme().is_some() || !uri.path().starts_with('/') {
+        return None;
+    }
+    Some((method, uri))
 }
 
-/// The forward-auth endpoint: 200 with the identity headers the gateway copies to the
-/// upstream request, or the refusal.
-async fn forward_auth(State(state): State<Arc<Shared>>, req: Request) -> Response<Body> {
-    let Some((method, uri)) = original_request(req.headers()) else {
+/// Before the authentication layer, on the forward-auth endpoint: the request becomes the
+/// original one (its method and URI, `OriginalUri` too), so that the layer checks an
+/// application credential's access rules against what the client asked, not against the
+/// endpoint; 400 when the gateway did not say what that was.
+async fn to_original_request(
+    State(state): State<Arc<Shared>>,
+    mut req: Request,
+    next: axum::middleware::Next,
+) -> Response<Body> {
+    let path = state.forward_auth_path.as_deref().unwrap_or_default();
+    let Some((method, uri)) = original_request(path, &req) else {
         return json_error(
             StatusCode::BAD_REQUEST,
             "A forward-auth request names the original request in X-Original-Method and \
-             X-Original-URI (nginx) or X-Forwarded-Method and X-Forwarded-Uri (Traefik).",
+             X-Original-URI (nginx), X-Forwarded-Method and X-Forwarded-Uri (Traefik), or in \
+             the path after the endpoint's (Envoy's path_prefix).",
         );
     };
-    let (path, query) = match uri.split_once('?') {
-        Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
-        None => (uri, None),
-    };
+    *req.method_mut() = method;
+    req.extensions_mut().insert(OriginalUri(uri.clone()));
+    *req.uri_mut() = uri;
+    next.run(req).await
+}
+
+/// The forward-auth endpoint, on the original request (see [`to_original_request`]): 200
+/// with the identity headers the gateway copies to the upstream request, or the refusal.
+async fn forward_auth(State(state): State<Arc<Shared>>, req: Request) -> Response<Body> {
     let ctx = req.extensions().get::<Context>();
-    if let Some(answer) = refusal(&state, &method, &path, query.as_deref(), ctx) {
+    if let Some(answer) = refusal(
+        &state,
+        req.method(),
+        req.uri().path(),
+        req.uri().query(),
+        ctx,
+    ) {
         return answer;
     }
     let mut answer = Response::new(Body::empty());

@@ -97,9 +97,8 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {}", cfg.proxy.listen))?;
             tracing::info!(address = %listener.local_addr()?, "keystone-proxy listening");
-            let app = proxy
-                .router()
-                .layer(keystone_middleware::access_log(&cfg.server));
+            // the access log is inside the router, within its request id
+            let app = proxy.router();
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let admin = match cfg.proxy.admin_listen {
                 Some(addr) => {

@@ -1,6 +1,6 @@
 //! `/metrics` in Prometheus' text format (prometheus-client): requests by outcome, the
-//! upstream's latency, and the authentication layer's metrics (its cache and validation
-//! counters and Keystone's validation latency).
+//! upstream's latency, and the authentication layer's metrics (its token cache, shared cache,
+//! validation and revocation counters, and Keystone's validation latency).
 
 use std::time::Duration;
 

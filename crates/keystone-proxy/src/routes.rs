@@ -33,6 +33,40 @@ pub struct RouteTable {
     paths: matchit::Router<Vec<Route>>,
 }
 
+/// Why routes do not make a table; each names the route.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RouteError {
+    /// A route's method is not an HTTP method.
+    #[error("route {path}: {method:?} is not an HTTP method")]
+    Method {
+        /// The route's path pattern.
+        path: String,
+        /// What was given as a method.
+        method: String,
+    },
+    /// A path pattern does not start with `/`.
+    #[error("route {path}: a path starts with /")]
+    Relative {
+        /// The route's path pattern.
+        path: String,
+    },
+    /// `**` somewhere other than the last segment.
+    #[error("route {path}: `**` may only end a pattern, as its last segment")]
+    Wildcard {
+        /// The route's path pattern.
+        path: String,
+    },
+    /// matchit refuses the pattern: a conflict with an earlier route, or a bad parameter.
+    #[error("route {pattern}: {source}")]
+    Pattern {
+        /// The pattern as given to matchit.
+        pattern: String,
+        /// matchit's reason.
+        source: matchit::InsertError,
+    },
+}
+
 /// A request's route: what it asks, and the policy target.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Matched {
@@ -45,7 +79,7 @@ pub struct Matched {
 impl RouteTable {
     /// Builds the table; a pattern matchit rejects (a conflict, a bad parameter) is an error
     /// naming the route.
-    pub fn new(specs: &[RouteSpec]) -> Result<Self, String> {
+    pub fn new(specs: &[RouteSpec]) -> Result<Self, RouteError> {
         let mut grouped: BTreeMap<String, Vec<Route>> = BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
         for spec in specs {
@@ -53,8 +87,10 @@ impl RouteTable {
                 .methods
                 .iter()
                 .map(|m| {
-                    Method::from_bytes(m.as_bytes())
-                        .map_err(|_| format!("route {}: {m:?} is not an HTTP method", spec.path))
+                    Method::from_bytes(m.as_bytes()).map_err(|_| RouteError::Method {
+                        path: spec.path.clone(),
+                        method: m.clone(),
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let access = match &spec.rule {
@@ -76,7 +112,10 @@ impl RouteTable {
             let routes = grouped.remove(&pattern).unwrap_or_default();
             paths
                 .insert(pattern.clone(), routes)
-                .map_err(|e| format!("route {pattern}: {e}"))?;
+                .map_err(|source| RouteError::Pattern {
+                    pattern: pattern.clone(),
+                    source,
+                })?;
         }
         Ok(RouteTable { paths })
     }
@@ -106,16 +145,14 @@ impl RouteTable {
 }
 
 /// matchit's patterns for one of ours: `/a/**` is `/a` and `/a/{*__rest}`.
-fn patterns(path: &str) -> Result<Vec<String>, String> {
+fn patterns(path: &str) -> Result<Vec<String>, RouteError> {
     if !path.starts_with('/') {
-        return Err(format!("route {path}: a path starts with /"));
+        return Err(RouteError::Relative { path: path.into() });
     }
     match path.strip_suffix("/**") {
         Some("") => Ok(vec!["/".into(), format!("/{{*{REST}}}")]),
         Some(prefix) => Ok(vec![prefix.to_owned(), format!("{prefix}/{{*{REST}}}")]),
-        None if path.contains("**") => Err(format!(
-            "route {path}: `**` may only end a pattern, as its last segment"
-        )),
+        None if path.contains("**") => Err(RouteError::Wildcard { path: path.into() }),
         None => Ok(vec![path.to_owned()]),
     }
 }
@@ -176,20 +213,28 @@ mod tests {
     #[test]
     fn bad_patterns_are_named() {
         for (path, want) in [
-            ("v1/x", "starts with /"),
+            ("v1/x", "route v1/x: a path starts with /"),
             ("/a/**/b", "`**` may only end"),
             ("/a/{x", "/a/{x"),
         ] {
-            let err = RouteTable::new(&[spec(&["GET"], path, Some("r"))]).unwrap_err();
+            let err = RouteTable::new(&[spec(&["GET"], path, Some("r"))])
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(want), "{path}: {err}");
         }
         let err = RouteTable::new(&[spec(&["BAD METHOD"], "/a", Some("r"))]).unwrap_err();
-        assert!(err.contains("not an HTTP method"), "{err}");
+        assert!(
+            matches!(&err, RouteError::Method { method, .. } if method == "BAD METHOD"),
+            "{err}"
+        );
         let err = RouteTable::new(&[
             spec(&["GET"], "/a/{x}", Some("r")),
             spec(&["GET"], "/a/{y}", Some("r")),
         ])
         .unwrap_err();
-        assert!(err.contains("/a/{y}"), "{err}");
+        assert!(
+            matches!(&err, RouteError::Pattern { pattern, .. } if pattern == "/a/{y}"),
+            "{err}"
+        );
     }
 }

@@ -2,7 +2,9 @@
 //! received: 401/403/200/201 as the routes and rules say, the identity headers
 //! keystonemiddleware sets (spoofed ones never reach the upstream), forwarding headers and
 //! request ids, public and unmatched routes, streamed bodies, 502 and 504, forward auth for
-//! nginx and Traefik, and the metrics.
+//! nginx, Traefik and Envoy (application-credential access rules checked against the original
+//! request), the access log, the metrics, and the guide's gateway snippets held to the
+//! middleware's identity headers.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -384,6 +386,11 @@ async fn routes_rules_and_the_identity_headers_keystonemiddleware_sets() {
         "keystone_proxy_requests_total{outcome=\"forbidden\"}",
         "keystone_proxy_requests_total{outcome=\"unauthenticated\"}",
         "keystone_proxy_validations_total",
+        "keystone_proxy_token_cache_hits_total",
+        "keystone_proxy_token_cache_misses_total",
+        "keystone_proxy_token_cache_coalesced_total",
+        "keystone_proxy_shared_cache_hits_total",
+        "keystone_proxy_revocation_polls_total",
         "keystone_proxy_upstream_latency_seconds_bucket",
         "keystone_proxy_validation_latency_seconds_bucket{le=\"0.001\"}",
         "keystone_proxy_validation_latency_seconds_count",
@@ -516,6 +523,317 @@ async fn forward_auth_for_nginx_and_traefik() {
             .unwrap()
             .contains("X-Original-URI")
     );
+}
+
+#[tokio::test]
+async fn forward_auth_for_envoy_reads_the_original_request_from_the_path() {
+    let w = world(None).await;
+    let alice = w.token("alice", "alicepw").await;
+    // Envoy's ext_authz with path_prefix: the original method, the prefix and the original
+    // path and query, the tokens and the request id as allowed_headers lets through
+    let mine = format!("{}/_auth/v1/{}/things?limit=1", w.proxy, w.demo);
+    let (s, h, _) = send(
+        reqwest::Method::GET,
+        &mine,
+        &[
+            ("x-auth-token", &alice),
+            (
+                "x-openstack-request-id",
+                "req-8d0a0c55-3bc4-4a30-9f4e-5f3f2f6fbd11",
+            ),
+            ("x-user-id", "spoofed"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h["x-user-name"], "alice");
+    assert_eq!(h["x-project-id"], w.demo.as_str());
+    assert_ne!(h["x-user-id"], "spoofed");
+    // the method is the check's own: a member may list, not create
+    let (s, _, _) = send(
+        reqwest::Method::POST,
+        &mine,
+        &[("x-auth-token", &alice)],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let theirs = format!("{}/_auth/v1/{}/things", w.proxy, w.other);
+    let (s, _, _) = send(
+        reqwest::Method::GET,
+        &theirs,
+        &[("x-auth-token", &alice)],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, h, _) = send(reqwest::Method::GET, &mine, &[], None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(h.contains_key("www-authenticate"));
+    // a public route under the prefix
+    let (s, h, _) = send(
+        reqwest::Method::GET,
+        &format!("{}/_auth/public/a", w.proxy),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h["x-identity-status"], "Invalid");
+    // headers, when present, win over the path
+    let (s, _, _) = send(
+        reqwest::Method::GET,
+        &mine,
+        &[
+            ("x-auth-token", &alice),
+            ("x-forwarded-method", "GET"),
+            ("x-forwarded-uri", &format!("/v1/{}/things", w.other)),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // the prefix is a path segment: /_authx is no check
+    let (s, _, _) = send(
+        reqwest::Method::GET,
+        &format!("{}/_authx/v1/{}/things", w.proxy, w.demo),
+        &[("x-auth-token", &alice)],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "forwarded, and matching no route");
+}
+
+#[tokio::test]
+async fn forward_auth_checks_access_rules_against_the_original_request() {
+    let w = world_configured(None, r#"service_type = "myservice""#, "").await;
+    let svc = w.fake.create_service("myservice", "myservice").unwrap();
+    w.fake
+        .create_endpoint(&svc, "public", "http://127.0.0.1:1/", Some("RegionOne"))
+        .unwrap();
+    let http = reqwest::Client::new();
+    let alice = w.token("alice", "alicepw").await;
+    let me: Value = http
+        .get(format!("{}/auth/tokens", w.fake.auth_url()))
+        .header("x-auth-token", &alice)
+        .header("x-subject-token", &alice)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user_id = me["token"]["user"]["id"].as_str().unwrap();
+    let things = format!("/v1/{}/things", w.demo);
+    let r = http
+        .post(format!(
+            "{}/users/{user_id}/application_credentials",
+            w.fake.auth_url()
+        ))
+        .header("x-auth-token", &alice)
+        .json(&json!({"application_credential": {
+            "name": "list-only",
+            "access_rules": [{"service": "myservice", "method": "GET", "path": things}],
+        }}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let cred: Value = r.json().await.unwrap();
+    let cred = &cred["application_credential"];
+    let r = http
+        .post(format!("{}/auth/tokens", w.fake.auth_url()))
+        .json(&json!({"auth": {"identity": {
+            "methods": ["application_credential"],
+            "application_credential": {"id": cred["id"], "secret": cred["secret"]},
+        }}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let limited = r.headers()["x-subject-token"].to_str().unwrap().to_owned();
+
+    let auth = format!("{}/_auth", w.proxy);
+    // the gateway's names of the original method and URI
+    let check = |(m, u): (&'static str, &'static str), method: &'static str, uri: String| {
+        let (auth, limited) = (auth.clone(), limited.clone());
+        async move {
+            send(
+                reqwest::Method::GET,
+                &auth,
+                &[(m, method), (u, &uri), ("x-auth-token", &limited)],
+                None,
+            )
+            .await
+            .0
+        }
+    };
+    for gateway in [
+        ("x-original-method", "x-original-uri"),
+        ("x-forwarded-method", "x-forwarded-uri"),
+    ] {
+        // the rule's request, though the check itself is a GET of /_auth
+        assert_eq!(check(gateway, "GET", things.clone()).await, StatusCode::OK);
+        assert_eq!(
+            check(gateway, "GET", format!("{things}?limit=1")).await,
+            StatusCode::OK
+        );
+        // outside the rules: the token is refused, as keystonemiddleware refuses it
+        assert_eq!(
+            check(gateway, "POST", things.clone()).await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            check(gateway, "GET", format!("/v1/{}/things/x", w.demo)).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Envoy's shape
+    let (s, _, _) = send(
+        reqwest::Method::GET,
+        &format!("{auth}{things}"),
+        &[("x-auth-token", &limited)],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+/// What a test's tracing subscriber wrote.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn access_log_lines_carry_the_request_id_and_never_the_token() {
+    // the whole test binary's subscriber, set once: a thread's own subscriber would miss the
+    // span of a request when another test's thread met its callsite first
+    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    let logs = LOGS.get_or_init(|| {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("the binary's only global subscriber");
+        logs
+    });
+    let w = world(None).await;
+    let alice = w.token("alice", "alicepw").await;
+    let mut seen = vec![];
+    for url in [
+        format!("{}/v1/{}/things?token={alice}", w.proxy, w.demo),
+        format!("{}/_auth", w.proxy),
+    ] {
+        let (_, h, _) = send(
+            reqwest::Method::GET,
+            &url,
+            &[
+                ("x-auth-token", &alice),
+                ("x-original-method", "GET"),
+                ("x-original-uri", &format!("/v1/{}/things", w.demo)),
+            ],
+            None,
+        )
+        .await;
+        seen.push(h["x-openstack-request-id"].to_str().unwrap().to_owned());
+    }
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    for id in seen {
+        assert!(
+            text.lines()
+                .any(|l| l.contains("finished processing request")
+                    && l.contains(&format!("request_id={id}"))),
+            "no access line with {id}:\n{text}"
+        );
+    }
+    assert!(!text.contains(&alice), "a token in the log:\n{text}");
+}
+
+/// The fenced block of the guide that starts with `opening`.
+fn guide_block<'a>(guide: &'a str, opening: &str) -> &'a str {
+    let start = guide
+        .find(opening)
+        .unwrap_or_else(|| panic!("no {opening}"));
+    let block = &guide[start..];
+    let body = &block[block.find('\n').unwrap() + 1..];
+    &body[..body.find("```").unwrap()]
+}
+
+/// docs/proxy.md's gateway snippets hand on every identity header the middleware knows (and
+/// owns, so a client's value of any other one is the application's business): one the nginx
+/// snippet (the one the conformance step runs) forgot would reach the application as the
+/// client sent it.
+#[test]
+fn the_guides_gateway_snippets_clear_every_identity_header() {
+    use std::collections::BTreeSet;
+    let guide = include_str!("../../../docs/proxy.md");
+    let all: BTreeSet<String> = keystone_middleware::IDENTITY_HEADERS
+        .iter()
+        .map(|h| (*h).to_owned())
+        .collect();
+    let var = |h: &str| h.to_ascii_lowercase().replace('-', "_");
+
+    let nginx = guide_block(guide, "```nginx");
+    let mut set = BTreeSet::new();
+    let mut copied = BTreeSet::new();
+    for line in nginx.lines().map(str::trim) {
+        let words: Vec<&str> = line.trim_end_matches(';').split_whitespace().collect();
+        match words.as_slice() {
+            ["auth_request_set", to, from] => {
+                let name = from.strip_prefix("$upstream_http_").expect(line);
+                assert_eq!(*to, format!("$ks_{name}"), "{line}");
+                set.insert(name.to_owned());
+            }
+            ["proxy_set_header", header, value] if value.starts_with("$ks_") => {
+                assert_eq!(*value, format!("$ks_{}", var(header)), "{line}");
+                copied.insert(header.to_ascii_lowercase());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(copied, all, "nginx: proxy_set_header");
+    let all_vars: BTreeSet<String> = all.iter().map(|h| var(h)).collect();
+    assert_eq!(set, all_vars, "nginx: auth_request_set");
+
+    let traefik: BTreeSet<String> = guide_block(guide, "```yaml\nhttp:")
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- "))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    assert_eq!(traefik, all, "Traefik: authResponseHeaders");
+
+    let envoy = guide_block(guide, "```yaml\n- name: envoy.filters.http.header_mutation");
+    let (before, upstream) = envoy.split_once("allowed_upstream_headers:").unwrap();
+    let pick = |text: &str, key: &str| -> BTreeSet<String> {
+        text.lines()
+            .filter_map(|l| l.trim().strip_prefix(&format!("- {{{key}: ")))
+            .map(|l| l.trim_end_matches('}').to_owned())
+            .collect()
+    };
+    assert_eq!(pick(before, "remove"), all, "Envoy: header_mutation");
+    assert_eq!(
+        pick(upstream, "exact"),
+        all,
+        "Envoy: allowed_upstream_headers"
+    );
+    let asked = pick(before, "exact");
+    for h in ["x-auth-token", "x-service-token", "x-openstack-request-id"] {
+        assert!(asked.contains(h), "Envoy: allowed_headers without {h}");
+    }
 }
 
 #[test]
