@@ -2,7 +2,10 @@
 # WSGI app, configured against the fake Keystone. Usage:
 #   ksm_memcache.py FAKE_URL SERVERS STRATEGY SECRET TOKEN...
 # (SECRET "-" for none); prints one JSON list: each token's HTTP status through the filter.
-import json, sys
+# With KSM_STORE_INVALID=1 in the environment, each token's entry is first written as
+# keystonemiddleware 4.x's store_invalid wrote it: the JSON string "invalid", through the
+# cache's own key and protection (13.0.1's TokenCache.set, which 4.x's _cache_store was).
+import json, os, sys
 import webob
 from keystonemiddleware import auth_token
 
@@ -23,6 +26,10 @@ conf = dict(auth_type="password", auth_url=url + "/v3", username="proxysvc",
 if secret != "-":
     conf["memcache_secret_key"] = secret
 app = auth_token.filter_factory({}, **conf)(inner)
+if os.environ.get("KSM_STORE_INVALID") == "1":
+    app._token_cache.initialize({})
+    for t in tokens:
+        app._token_cache.set(t, "invalid")
 out = []
 for t in tokens:
     resp = webob.Request.blank("/", headers={"X-Auth-Token": t}).get_response(app)

@@ -1,7 +1,10 @@
 //! The `memcached` conformance step: keystonemiddleware 13.0.1 and keystone-proxy share one
-//! token cache on two real memcached servers, in each `memcache_security_strategy`. A token
+//! token cache on one real memcached server (`ENCRYPT`), then on two (each
+//! `memcache_security_strategy`, so that python-memcached's server choice is ours). A token
 //! keystonemiddleware validated is a hit for us and the reverse (the fake's validation counter
-//! proves no second validation), and another secret key is a miss on both sides, not an error.
+//! proves no second validation), another secret key is a miss on both sides, not an error, and
+//! the `"invalid"` marker older keystonemiddleware releases wrote is a 401 without validation
+//! for keystonemiddleware 13.0.1 and a miss for us (no `negative_cache_time`).
 
 use std::path::Path;
 use std::time::Instant;
@@ -54,9 +57,31 @@ impl Stack<'_> {
 
     /// Each token's status through keystonemiddleware's auth_token.
     fn python(&self, strategy: &str, secret: &str, tokens: &[&str]) -> anyhow::Result<Vec<u64>> {
+        self.run_python(strategy, secret, tokens, false)
+    }
+
+    /// Each token's status through keystonemiddleware's auth_token, once its entry is the
+    /// `"invalid"` marker (written by keystonemiddleware's own cache code).
+    fn python_after_marking_invalid(
+        &self,
+        strategy: &str,
+        secret: &str,
+        tokens: &[&str],
+    ) -> anyhow::Result<Vec<u64>> {
+        self.run_python(strategy, secret, tokens, true)
+    }
+
+    fn run_python(
+        &self,
+        strategy: &str,
+        secret: &str,
+        tokens: &[&str],
+        store_invalid: bool,
+    ) -> anyhow::Result<Vec<u64>> {
         let out = self
             .venv
             .command("python")
+            .env("KSM_STORE_INVALID", if store_invalid { "1" } else { "0" })
             .arg(self.dir.join("ksm_memcache.py"))
             .args([&self.fake.url, &self.servers, strategy, secret])
             .args(tokens)
@@ -123,76 +148,110 @@ async fn cases(venv: &Venv) -> anyhow::Result<(usize, Vec<String>)> {
         &["--controls"],
     )?;
     let (m1, m2) = (memcached::Memcached::start(), memcached::Memcached::start());
-    let s = Stack {
-        venv,
-        fake: &fake,
-        http: reqwest::Client::new(),
-        servers: format!("{},{}", m1.addr, m2.addr),
-        dir,
-    };
     let mut failures = Vec::new();
     let mut cases = 0;
-    for (strategy, secret, other) in [
-        ("None", "-", None),
-        ("MAC", "s3cret", Some("another")),
-        ("ENCRYPT", "s3cret", Some("another")),
+    // one server: the protocol and the strategies' format; two: the server choice too
+    for (servers, strategies) in [
+        (m1.addr.clone(), &STRATEGIES[2..]),
+        (format!("{},{}", m1.addr, m2.addr), &STRATEGIES[..]),
     ] {
-        let mut check = |ok: bool, what: String| {
-            cases += 1;
-            if !ok {
-                failures.push(format!("{strategy}: {what}"));
-            }
+        let s = Stack {
+            venv,
+            fake: &fake,
+            http: reqwest::Client::new(),
+            servers,
+            dir: dir.clone(),
         };
-        let (t1, t2) = (
-            token(&s.http, &fake.url, "alice", "alicepw").await?,
-            token(&s.http, &fake.url, "alice", "alicepw").await?,
-        );
-        // keystonemiddleware validates, we hit
-        let before = s.validations().await?;
-        let py = s.python(strategy, secret, &[&t1])?;
-        let after_python = s.validations().await?;
-        let (ours, cost) = s.proxy(strategy, secret, &t1).await?;
-        check(
-            py == [200] && after_python == before + 1,
-            format!(
-                "keystonemiddleware's validation: {py:?}, {} validations",
-                after_python - before
-            ),
-        );
-        check(
-            ours == 200 && cost == 0,
-            format!(
-                "keystone-proxy after keystonemiddleware: {ours}, {cost} validations (0 wanted)"
-            ),
-        );
-        // we validate, keystonemiddleware hits
-        let (ours, cost) = s.proxy(strategy, secret, &t2).await?;
-        let before = s.validations().await?;
-        let py = s.python(strategy, secret, &[&t2])?;
-        let after_python = s.validations().await?;
-        check(
-            ours == 200 && cost == 1 && py == [200] && after_python == before,
-            format!(
-                "keystonemiddleware after keystone-proxy: {ours} ({cost} validations), then \
-                 {py:?}, {} more validations (0 wanted)",
-                after_python - before
-            ),
-        );
-        // another secret: a miss on both sides, validated, never an error
-        if let Some(other) = other {
-            let before = s.validations().await?;
-            let py = s.python(strategy, other, &[&t2])?;
-            let after_python = s.validations().await?;
-            let (ours, cost) = s.proxy(strategy, other, &t1).await?;
-            check(
-                py == [200] && after_python == before + 1 && ours == 200 && cost == 1,
-                format!(
-                    "another secret key: keystonemiddleware {py:?} ({} validations), \
-                     keystone-proxy {ours} ({cost}); one each wanted",
-                    after_python - before
-                ),
-            );
+        for &(strategy, secret, other) in strategies {
+            let mut check = |ok: bool, what: String| {
+                cases += 1;
+                if !ok {
+                    failures.push(format!("{strategy} on {}: {what}", s.servers));
+                }
+            };
+            strategy_cases(&s, strategy, secret, other, &mut check).await?;
         }
     }
     Ok((cases, failures))
+}
+
+/// Each strategy, its secret, and another secret to try.
+const STRATEGIES: [(&str, &str, Option<&str>); 3] = [
+    ("None", "-", None),
+    ("MAC", "s3cret", Some("another")),
+    ("ENCRYPT", "s3cret", Some("another")),
+];
+
+async fn strategy_cases(
+    s: &Stack<'_>,
+    strategy: &str,
+    secret: &str,
+    other: Option<&str>,
+    check: &mut impl FnMut(bool, String),
+) -> anyhow::Result<()> {
+    let fake = s.fake;
+    let (t1, t2) = (
+        token(&s.http, &fake.url, "alice", "alicepw").await?,
+        token(&s.http, &fake.url, "alice", "alicepw").await?,
+    );
+    // keystonemiddleware validates, we hit
+    let before = s.validations().await?;
+    let py = s.python(strategy, secret, &[&t1])?;
+    let after_python = s.validations().await?;
+    let (ours, cost) = s.proxy(strategy, secret, &t1).await?;
+    check(
+        py == [200] && after_python == before + 1,
+        format!(
+            "keystonemiddleware's validation: {py:?}, {} validations",
+            after_python - before
+        ),
+    );
+    check(
+        ours == 200 && cost == 0,
+        format!("keystone-proxy after keystonemiddleware: {ours}, {cost} validations (0 wanted)"),
+    );
+    // we validate, keystonemiddleware hits
+    let (ours, cost) = s.proxy(strategy, secret, &t2).await?;
+    let before = s.validations().await?;
+    let py = s.python(strategy, secret, &[&t2])?;
+    let after_python = s.validations().await?;
+    check(
+        ours == 200 && cost == 1 && py == [200] && after_python == before,
+        format!(
+            "keystonemiddleware after keystone-proxy: {ours} ({cost} validations), then \
+             {py:?}, {} more validations (0 wanted)",
+            after_python - before
+        ),
+    );
+    // another secret: a miss on both sides, validated, never an error
+    if let Some(other) = other {
+        let before = s.validations().await?;
+        let py = s.python(strategy, other, &[&t2])?;
+        let after_python = s.validations().await?;
+        let (ours, cost) = s.proxy(strategy, other, &t1).await?;
+        check(
+            py == [200] && after_python == before + 1 && ours == 200 && cost == 1,
+            format!(
+                "another secret key: keystonemiddleware {py:?} ({} validations), \
+                 keystone-proxy {ours} ({cost}); one each wanted",
+                after_python - before
+            ),
+        );
+    }
+    // the "invalid" marker: keystonemiddleware 13.0.1 refuses the (valid) token without
+    // asking Keystone; we, without negative_cache_time, take it for a miss and validate
+    let t3 = token(&s.http, &fake.url, "alice", "alicepw").await?;
+    let before = s.validations().await?;
+    let py = s.python_after_marking_invalid(strategy, secret, &[&t3])?;
+    let after_python = s.validations().await?;
+    let (ours, cost) = s.proxy(strategy, secret, &t3).await?;
+    check(
+        py == [401] && after_python == before && ours == 200 && cost == 1,
+        format!(
+            "the invalid marker: keystonemiddleware {py:?} ({} validations; 401, 0 wanted), \
+             keystone-proxy {ours} ({cost}; 200, 1 wanted)",
+            after_python - before
+        ),
+    );
+    Ok(())
 }

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use crate::compact::CompactToken;
 use crate::headers::UserHeaders;
 use crate::revocation::{Revocations, TokenFacts};
-use crate::shared_cache::SharedCache;
+use crate::shared_cache::{Lookup, SharedCache};
 use hashbrown::HashTable;
 use keystone_client::AccessInfo;
 use moka::Expiry;
@@ -116,6 +116,10 @@ pub struct CacheCounters {
     /// Shared-tier entries refused: a MAC that does not match (another secret key or
     /// strategy, or tampering), a value that does not decrypt or does not parse.
     pub shared_bad_entries: u64,
+    /// Shared-tier entries that were the `"invalid"` marker older keystonemiddleware
+    /// releases wrote for tokens Keystone rejected (counted in `shared_misses` too; with
+    /// `negative_cache_time`, answered 401 and counted in `negative_hits`).
+    pub shared_invalid_markers: u64,
     /// Reads of Keystone's revocation events (`revocation_check_interval`).
     pub revocation_polls: u64,
     /// Reads of the revocation events that failed (cached tokens served as before).
@@ -158,6 +162,7 @@ impl CacheStats {
             shared_misses: s(|c| &c.stats.misses),
             shared_errors: s(|c| &c.stats.errors),
             shared_bad_entries: s(|c| &c.stats.bad_entries),
+            shared_invalid_markers: s(|c| &c.stats.invalid_markers),
             hits: l(&self.hits) + local_hits,
             misses: l(&self.misses),
             coalesced: l(&self.coalesced),
@@ -545,14 +550,24 @@ impl TokenCache {
                 // another replica's validation, unless an event covers it (whenever that
                 // replica validated it, all events held are checked), then Keystone's
                 // (written for the others)
-                if let Some(shared) = &self.shared
-                    && let Some(body) = shared.get(token).await
-                {
-                    let entry = Entry::new(&body, *max, generation);
-                    if !self.revoked.covers(&entry.facts, 0) {
-                        return Ok(entry);
+                if let Some(shared) = &self.shared {
+                    match shared.get(token).await {
+                        Lookup::Body(body) => {
+                            let entry = Entry::new(&body, *max, generation);
+                            if !self.revoked.covers(&entry.facts, 0) {
+                                return Ok(entry);
+                            }
+                            shared.delete(token).await;
+                        }
+                        // an older keystonemiddleware's "Keystone rejected it": taken as
+                        // Keystone's answer only where invalid tokens are remembered
+                        // (negative_cache_time), else a miss
+                        Lookup::Invalid if self.invalid.is_some() => {
+                            self.stats.negative_hits.fetch_add(1, Ordering::Relaxed);
+                            return Err(Rejection::Invalid);
+                        }
+                        Lookup::Invalid | Lookup::Miss => {}
                     }
-                    shared.delete(token).await;
                 }
                 let access = self.counted(validate()).await?;
                 if let Some(shared) = &self.shared {

@@ -24,6 +24,7 @@ pub(crate) fn validation_histogram() -> Histogram {
 /// `keystone_errors`, `negative_cache_hits`, `validations_overloaded`,
 /// `validations_rate_limited`, `credentials_rejected`, `shared_cache_hits`,
 /// `shared_cache_misses`, `shared_cache_errors`, `shared_cache_bad_entries`,
+/// `shared_cache_invalid_markers`,
 /// `revocation_polls`, `revocation_poll_errors`, `revocation_events`, `revocation_evictions`
 /// (counters), `revocation_last_poll_age_seconds` (a gauge, while revocation checks are on)
 /// and `validation_latency_seconds` (a histogram of the calls to Keystone).
@@ -130,6 +131,11 @@ impl Collector for LayerCounters {
                 "shared_cache_bad_entries",
                 "memcached entries refused: bad MAC, not decrypting or not parsing",
                 c.shared_bad_entries,
+            ),
+            (
+                "shared_cache_invalid_markers",
+                "memcached entries that were an older keystonemiddleware's invalid-token marker",
+                c.shared_invalid_markers,
             ),
             (
                 "revocation_polls",

@@ -1435,6 +1435,143 @@ async fn bad_entries_and_dead_servers_are_misses_never_failures() {
     assert_eq!(d.shared_cache_servers(), Some((1, 1)));
 }
 
+/// keystonemiddleware 4.x (before 4.17) stored the JSON string `"invalid"` under a token's key
+/// when Keystone rejected it (`TokenCache.store_invalid`); 13.0.1 writes none but, reading one,
+/// answers 401 without asking Keystone. We honour it only where invalid tokens are remembered
+/// (`negative_cache_time`); otherwise it is a plain miss, never a bad entry.
+#[tokio::test]
+async fn an_older_keystonemiddlewares_invalid_marker_is_a_miss_or_a_negative_hit() {
+    let w = world().await;
+    let m = memcached::Memcached::start();
+    let with = |negative: i64| {
+        w.layer(|c| {
+            c.memcached_servers = vec![m.addr.clone()];
+            c.negative_cache_time = negative;
+        })
+    };
+    let token = w.token("alice").await;
+    let key = {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(token.as_bytes());
+        format!("tokens/{}", hex(&digest))
+    };
+    let marker = br#""invalid""#;
+
+    // without negative caching: a miss, validated (and the body written over the marker)
+    m.raw_set(&key, marker);
+    let a = with(0);
+    ok(&self::app(a.clone()), &token).await;
+    let ca = a.counters();
+    assert_eq!(
+        (
+            ca.validations,
+            ca.shared_invalid_markers,
+            ca.shared_misses,
+            ca.shared_bad_entries
+        ),
+        (1, 1, 1, 0),
+        "{ca:?}"
+    );
+    assert_ne!(m.raw_get(&key).as_deref(), Some(&marker[..]));
+
+    // with it: Keystone's "invalid", without asking Keystone, then remembered here
+    m.raw_set(&key, marker);
+    let b = with(60);
+    let app = self::app(b.clone());
+    for _ in 0..2 {
+        let (s, _, body) = call(&app, "/echo", &[("x-auth-token", &token)]).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    let cb = b.counters();
+    assert_eq!(
+        (
+            cb.validations,
+            cb.shared_invalid_markers,
+            cb.negative_hits,
+            cb.shared_bad_entries
+        ),
+        (0, 1, 2, 0),
+        "{cb:?}"
+    );
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A memcached that accepts connections and never answers costs the first request one socket
+/// timeout (the exchange's; the documented bound is twice it), then is skipped for
+/// `memcache_pool_dead_retry`: no wait, no new connection. Every request goes on to Keystone,
+/// and the metrics say so.
+#[tokio::test]
+async fn a_silent_memcached_costs_one_socket_timeout_then_is_skipped() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Instant;
+
+    let w = world().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let silent = tokio::spawn({
+        let accepted = accepted.clone();
+        async move {
+            let mut held = vec![];
+            while let Ok((conn, _)) = listener.accept().await {
+                accepted.fetch_add(1, Ordering::Relaxed);
+                held.push(conn);
+            }
+        }
+    });
+    let layer = w.layer(|c| {
+        c.memcached_servers = vec![addr];
+        // the option is whole seconds, as keystonemiddleware's
+        c.memcache_pool_socket_timeout = 1;
+        c.memcache_pool_dead_retry = 300;
+    });
+    let app = self::app(layer.clone());
+
+    let token = w.token("alice").await;
+    let started = Instant::now();
+    ok(&app, &token).await;
+    let first = started.elapsed();
+    assert!(
+        first >= Duration::from_millis(900) && first < Duration::from_secs(2),
+        "first request: {first:?}"
+    );
+    for _ in 0..3 {
+        let token = w.token("alice").await;
+        let started = Instant::now();
+        ok(&app, &token).await;
+        let next = started.elapsed();
+        assert!(next < Duration::from_millis(500), "next request: {next:?}");
+    }
+    assert_eq!(accepted.load(Ordering::Relaxed), 1);
+    assert_eq!(layer.shared_cache_servers(), Some((1, 1)));
+    let c = layer.counters();
+    assert_eq!(c.validations, 4, "{c:?}");
+    // each lookup and each write is an error: the one that timed out, then the skipped ones
+    assert_eq!(c.shared_errors, 2 * 4, "{c:?}");
+
+    let mut registry =
+        keystone_middleware::prometheus_client::registry::Registry::with_prefix("svc");
+    layer.register_metrics(&mut registry);
+    let response = keystone_middleware::metrics_response(&registry);
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    for line in [
+        "svc_shared_cache_hits_total 0".to_owned(),
+        format!("svc_shared_cache_misses_total {}", c.shared_misses),
+        format!("svc_shared_cache_errors_total {}", c.shared_errors),
+        "svc_shared_cache_bad_entries_total 0".to_owned(),
+        "svc_shared_cache_invalid_markers_total 0".to_owned(),
+    ] {
+        assert!(text.contains(&line), "{line} not in:\n{text}");
+    }
+    silent.abort();
+}
+
 #[tokio::test]
 async fn memcache_options_are_checked_when_the_layer_is_made() {
     let w = world().await;

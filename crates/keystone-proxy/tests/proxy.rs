@@ -994,3 +994,55 @@ async fn readyz_names_a_stale_revocation_feed_and_stays_ready() {
     .await;
     assert_eq!(s, StatusCode::OK);
 }
+
+/// A memcached server that refuses connections: requests go on to Keystone, `/readyz` names it
+/// and stays ready, and `/metrics` counts the shared tier.
+#[tokio::test]
+async fn readyz_names_unreachable_memcached_servers_and_metrics_count_the_shared_tier() {
+    // a port nothing listens on
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let w = world_configured(
+        None,
+        &format!("memcached_servers = [\"{closed}\"]\nmemcache_pool_socket_timeout = 1"),
+        "",
+    )
+    .await;
+    let readyz = || async {
+        let r = reqwest::get(format!("{}/readyz", w.admin)).await.unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    assert_eq!(readyz().await, (StatusCode::OK, "ready".to_owned()));
+    let alice = w.token("alice", "alicepw").await;
+    let (s, _, _) = send(
+        reqwest::Method::GET,
+        &format!("{}/v1/{}/things", w.proxy, w.demo),
+        &[("x-auth-token", &alice)],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, text) = readyz().await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        text.contains("memcached: 1 of 1 servers unreachable"),
+        "{text}"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", w.admin))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "keystone_proxy_shared_cache_hits_total 0",
+        "keystone_proxy_shared_cache_misses_total 1",
+        "keystone_proxy_shared_cache_errors_total 2",
+        "keystone_proxy_shared_cache_bad_entries_total 0",
+        "keystone_proxy_shared_cache_invalid_markers_total 0",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
+}

@@ -6,7 +6,9 @@
 //! (`servers`), written with memcached flags 0 and an expiry of `token_cache_time`, never past
 //! the token's own. We never write the token string (keystonemiddleware adds it as
 //! `auth_token`, and reads entries without it). A value that fails its MAC, does not decrypt or
-//! does not parse is a miss, counted and logged; a dead or slow server is a miss too.
+//! does not parse is a miss, counted and logged; a dead or slow server is a miss too. The
+//! JSON string `"invalid"`, which keystonemiddleware 4.x wrote for a token Keystone rejected,
+//! is told apart ([`Lookup::Invalid`]): the cache decides what it means.
 
 mod crypt;
 mod servers;
@@ -23,6 +25,9 @@ use self::crypt::Protection;
 use self::servers::{NoConnection, PoolLimits, Server};
 use crate::config::AuthTokenConfig;
 
+/// keystonemiddleware's `_INVALID_INDICATOR`, stored JSON-encoded.
+const INVALID_MARKER: &str = "invalid";
+
 /// memcached's default largest item; larger values are not written.
 const MAX_VALUE: usize = 1024 * 1024;
 
@@ -33,6 +38,27 @@ pub(crate) struct SharedStats {
     pub(crate) misses: AtomicU64,
     pub(crate) errors: AtomicU64,
     pub(crate) bad_entries: AtomicU64,
+    /// Reads of keystonemiddleware's `"invalid"` marker (counted as misses too).
+    pub(crate) invalid_markers: AtomicU64,
+}
+
+/// What [`SharedCache::get`] found.
+#[derive(Debug)]
+pub(crate) enum Lookup {
+    /// A token body another replica validated.
+    Body(Box<Token>),
+    /// The marker keystonemiddleware before 4.17 wrote for a token Keystone rejected
+    /// (`TokenCache.store_invalid`).
+    Invalid,
+    /// Nothing usable: not there, a failure, or a value refused.
+    Miss,
+}
+
+/// A stored value, parsed.
+#[derive(Debug)]
+enum Stored {
+    Body(Box<Token>),
+    Invalid,
 }
 
 /// The memcached tier.
@@ -124,13 +150,14 @@ impl SharedCache {
         (self.servers.len(), dead)
     }
 
-    /// The token body another replica stored, if any (counted: hit, miss, error, bad entry).
-    pub(crate) async fn get(&self, token: &str) -> Option<Token> {
+    /// What another replica stored for `token` (counted: hit, invalid marker, miss, error, bad
+    /// entry).
+    pub(crate) async fn get(&self, token: &str) -> Lookup {
         let keys = self.protection.keys(token.as_bytes());
         let value = self.fetch(&keys.key).await;
         let Some(value) = value else {
             self.stats.misses.fetch_add(1, Ordering::Relaxed);
-            return None;
+            return Lookup::Miss;
         };
         let parsed = self
             .protection
@@ -138,9 +165,14 @@ impl SharedCache {
             .map_err(|e| format!("{e:?}"))
             .and_then(|plain| parse(&plain));
         match parsed {
-            Ok(body) => {
+            Ok(Stored::Body(body)) => {
                 self.stats.hits.fetch_add(1, Ordering::Relaxed);
-                Some(body)
+                Lookup::Body(body)
+            }
+            Ok(Stored::Invalid) => {
+                self.stats.invalid_markers.fetch_add(1, Ordering::Relaxed);
+                self.stats.misses.fetch_add(1, Ordering::Relaxed);
+                Lookup::Invalid
             }
             Err(why) => {
                 self.stats.bad_entries.fetch_add(1, Ordering::Relaxed);
@@ -151,7 +183,7 @@ impl SharedCache {
                     "a memcached entry was refused (another memcache_secret_key or strategy, \
                      or tampered with): validating with Keystone"
                 );
-                None
+                Lookup::Miss
             }
         }
     }
@@ -309,15 +341,70 @@ fn secs(s: u64) -> Duration {
 }
 
 /// The token body in a stored value: `{"token": {...}}`, or keystonemiddleware's older
-/// `[data, expiry]`.
-fn parse(plain: &[u8]) -> Result<Token, String> {
+/// `[data, expiry]`; or the JSON string `"invalid"` its `store_invalid` wrote (4.x before
+/// 4.17, under the same key and protection as a body).
+fn parse(plain: &[u8]) -> Result<Stored, String> {
     let mut v: serde_json::Value = serde_json::from_slice(plain).map_err(|e| e.to_string())?;
+    if v.as_str() == Some(INVALID_MARKER) {
+        return Ok(Stored::Invalid);
+    }
     if let serde_json::Value::Array(items) = &mut v
         && items.len() == 2
     {
         v = items.swap_remove(0);
     }
     serde_json::from_value::<TokenResponse>(v)
-        .map(|r| r.token)
+        .map(|r| Stored::Body(Box::new(r.token)))
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keystone_types::Secret;
+
+    const TOKEN: &str = "gAAAAABtest-token-1";
+
+    /// keystonemiddleware 4.x's `store_invalid` wrote `jsonutils.dumps("invalid")` through
+    /// the strategy's `protect_data`; these values are what its `_memcache_crypt` makes of it
+    /// (13.0.1's, unchanged since).
+    #[test]
+    fn the_invalid_marker_keystonemiddleware_wrote_is_read_as_such_in_every_strategy() {
+        for (strategy, written) in [
+            ("None", r#""invalid""#),
+            (
+                "MAC",
+                "Feq41S+bYxVqXPSe1rtfvko30oBIL+/LVzBDBB7d+GWzrzM1tmFaiZdfzKZBAdVOImludmFsaWQi",
+            ),
+            (
+                "ENCRYPT",
+                "FOv0oYWJj7csC8Z+XoMktgORv1JLfyHiq9Af24Npc+q4R6NU5vWP7j1VY0/VSNZo/Ah/l2C7qdFfs3tpiKJG8D/XDkkUw59TTwGXO9lLbgA=",
+            ),
+        ] {
+            let p = Protection::new(Some(strategy), Some(&Secret::new("s3cret"))).unwrap();
+            let plain = p
+                .unprotect(&p.keys(TOKEN.as_bytes()), written.as_bytes().to_vec())
+                .unwrap();
+            assert!(
+                matches!(parse(&plain), Ok(Stored::Invalid)),
+                "{strategy}: {plain:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn stored_values_parse_as_keystonemiddleware_reads_them() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/exchanges/037_validate_nocatalog.json");
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let body = v["response"]["body"].to_string();
+        for ok in [body.clone(), format!("[{body}, 4070908800]")] {
+            assert!(matches!(parse(ok.as_bytes()), Ok(Stored::Body(_))), "{ok}");
+        }
+        // not the marker: the bare word is not JSON, and other strings are not bodies
+        for bad in ["invalid", r#""Invalid""#, r#""valid""#, "{}", "[]"] {
+            assert!(parse(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
 }

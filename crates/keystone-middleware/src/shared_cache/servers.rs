@@ -9,8 +9,10 @@
 //!   an operation on it failed.
 //!
 //! Each server keeps at most `memcache_pool_maxsize` connections (memcache-async's text
-//! protocol on each); waiting for one takes at most `memcache_pool_conn_get_timeout`, and
-//! connecting or any operation at most `memcache_pool_socket_timeout`. Idle connections older
+//! protocol on each); waiting for one takes at most `memcache_pool_conn_get_timeout` and never
+//! more than `memcache_pool_socket_timeout` (keystonemiddleware waits the whole
+//! `conn_get_timeout`; here the tier never holds a request longer than its deadline), and
+//! connecting or any exchange at most `memcache_pool_socket_timeout`. Idle connections older
 //! than `memcache_pool_unused_timeout` are closed.
 
 use std::sync::{Arc, Mutex};
