@@ -1046,3 +1046,49 @@ async fn readyz_names_unreachable_memcached_servers_and_metrics_count_the_shared
         assert!(metrics.contains(line), "{line} not in:\n{metrics}");
     }
 }
+
+/// Downloads stream: the first bytes of an answer reach the client while the upstream is still
+/// writing it (a buffering proxy would wait for the end, which here never comes until asked).
+#[tokio::test]
+async fn response_bodies_stream_to_the_client_as_the_upstream_writes_them() {
+    let (finish, finished) = tokio::sync::oneshot::channel::<()>();
+    let finished = Arc::new(std::sync::Mutex::new(Some(finished)));
+    let app = Router::new().route(
+        "/public/download",
+        any(move || {
+            let finished = finished.lock().unwrap().take();
+            async move {
+                let first = futures_util::stream::once(async {
+                    Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"first chunk;"))
+                });
+                let rest = futures_util::stream::once(async move {
+                    if let Some(f) = finished {
+                        let _ = f.await;
+                    }
+                    Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"the end"))
+                });
+                axum::body::Body::from_stream(first.chain(rest))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let w = world(Some(&format!("http://{addr}"))).await;
+    let mut r = reqwest::get(format!("{}/public/download", w.proxy))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let chunk = tokio::time::timeout(Duration::from_secs(5), r.chunk())
+        .await
+        .expect("the first bytes before the upstream has finished")
+        .unwrap()
+        .unwrap();
+    assert_eq!(&chunk[..], b"first chunk;");
+    finish.send(()).unwrap();
+    let mut rest = Vec::new();
+    while let Some(c) = r.chunk().await.unwrap() {
+        rest.extend_from_slice(&c);
+    }
+    assert_eq!(rest, b"the end");
+}
