@@ -581,6 +581,44 @@ fn list_field(v: &Option<Value>, field: &str) -> Vec<String> {
 }
 
 /// Project tags, stored credentials, EC2 credentials and policy blobs, as the CLI manages them.
+/// OAuth1 consumers (OS-OAUTH1): create (the secret shown once), list, show, set, delete.
+fn consumer_commands(cli: &mut Cli) {
+    let none: &[(&str, String)] = &[];
+    let created = cli.json(
+        &["consumer", "create", "--description", "ci consumer"],
+        none,
+    );
+    cli.expect("consumer create", &created, "description", "ci consumer");
+    let id = created
+        .as_ref()
+        .and_then(|c| field_of(c, "id"))
+        .unwrap_or_default();
+    let secret = created.as_ref().and_then(|c| field_of(c, "secret"));
+    cli.check(
+        "consumer create shows the secret",
+        secret.is_some_and(|s| !s.is_empty()),
+        &created,
+    );
+    let listed = cli.json(&["consumer", "list"], none);
+    cli.check(
+        "consumer list",
+        column(&listed, "id").contains(&id),
+        &listed,
+    );
+    cli.ok(&["consumer", "set", "--description", "renamed", &id], none);
+    let shown = cli.json(&["consumer", "show", &id], none);
+    cli.expect("consumer set/show", &shown, "description", "renamed");
+    cli.check(
+        "consumer show hides the secret",
+        shown
+            .as_ref()
+            .is_some_and(|c| field_of(c, "secret").is_none()),
+        &shown,
+    );
+    cli.ok(&["consumer", "delete", &id], none);
+    cli.fails(&["consumer", "show", &id], none);
+}
+
 fn tag_and_blob_commands(cli: &mut Cli) {
     let none: &[(&str, String)] = &[];
     let p = cli.json(
@@ -1154,6 +1192,7 @@ pub(crate) fn openstack_cli(venv: &Venv) -> anyhow::Result<StepReport> {
     inherited_commands(&mut cli);
     tag_and_blob_commands(&mut cli);
     endpoint_group_and_federation_commands(&mut cli);
+    consumer_commands(&mut cli);
 
     Ok(StepReport {
         step: "openstack-cli",
