@@ -12,7 +12,7 @@ use axum::routing::{get, post, put};
 
 use crate::api::{
     assignment, auth, blobs, catalog, controls, credentials, domain_config, endpoint_filter,
-    federation, identity, resource, revoke, tags, trusts,
+    endpoint_policy, federation, identity, resource, revoke, tags, trusts,
 };
 use crate::error::ApiError;
 use crate::state::{self, AppState};
@@ -30,6 +30,7 @@ pub(crate) fn router(state: AppState) -> Router {
         assignment_routes,
         credential_routes,
         policy_routes,
+        endpoint_policy_routes,
         federation_routes,
         trust_routes,
     ]
@@ -477,6 +478,39 @@ fn policy_routes(routes: Router<AppState>) -> Router<AppState> {
             get(blobs::get_policy)
                 .patch(blobs::update_policy)
                 .delete(blobs::delete_policy),
+        )
+}
+
+/// OS-ENDPOINT-POLICY: policies associated with endpoints, services and services in regions.
+fn endpoint_policy_routes(routes: Router<AppState>) -> Router<AppState> {
+    use endpoint_policy as epp;
+    const BY_POLICY: &str = "/v3/policies/{policy_id}/OS-ENDPOINT-POLICY";
+    routes
+        .route(
+            &format!("{BY_POLICY}/endpoints"),
+            get(epp::list_policy_endpoints),
+        )
+        .route(
+            &format!("{BY_POLICY}/endpoints/{{endpoint_id}}"),
+            get(epp::check_endpoint_policy)
+                .put(epp::put_endpoint_policy)
+                .delete(epp::delete_endpoint_policy),
+        )
+        .route(
+            &format!("{BY_POLICY}/services/{{service_id}}"),
+            get(epp::check_service_policy)
+                .put(epp::put_service_policy)
+                .delete(epp::delete_service_policy),
+        )
+        .route(
+            &format!("{BY_POLICY}/services/{{service_id}}/regions/{{region_id}}"),
+            get(epp::check_region_policy)
+                .put(epp::put_region_policy)
+                .delete(epp::delete_region_policy),
+        )
+        .route(
+            "/v3/endpoints/{endpoint_id}/OS-ENDPOINT-POLICY/policy",
+            get(epp::get_endpoint_policy),
         )
 }
 

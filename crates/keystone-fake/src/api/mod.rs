@@ -128,6 +128,7 @@ pub(crate) mod controls;
 pub(crate) mod credentials;
 pub(crate) mod domain_config;
 pub(crate) mod endpoint_filter;
+pub(crate) mod endpoint_policy;
 pub(crate) mod federation;
 pub(crate) mod identity;
 pub(crate) mod resource;

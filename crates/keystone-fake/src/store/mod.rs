@@ -18,7 +18,9 @@
 //! - `domain_config`: domain-specific configuration, stored and shown, enforced nowhere;
 //! - `ec2_signature`: AWS request signatures, as `POST /v3/ec2tokens` checks them;
 //! - `endpoint_filter`: OS-EP-FILTER's endpoint groups and project associations, which narrow
-//!   a project's catalog.
+//!   a project's catalog;
+//! - `endpoint_policy`: OS-ENDPOINT-POLICY's associations of policies with endpoints, services
+//!   and regions, and the lookups that follow them.
 //!
 //! **Architecture invariant:** the store never imports the web layer (`api`, `routes`,
 //! `extract`, `state`, `policy`, `views`), nor axum. Its only crate dependency is `error`.
@@ -33,6 +35,7 @@ mod credentials;
 mod domain_config;
 mod ec2_signature;
 mod endpoint_filter;
+mod endpoint_policy;
 mod federation;
 mod identity;
 mod records;
@@ -57,6 +60,7 @@ pub(crate) use domain_config::{
     SECURITY_COMPLIANCE_GROUP, default_domain_config, security_compliance_config,
 };
 pub(crate) use endpoint_filter::{EndpointGroupChanges, EndpointGroupRec};
+pub(crate) use endpoint_policy::{PolicyAssociationRec, PolicyAssociationTarget};
 pub(crate) use federation::{IdpRec, MappingRec, NewIdp, ProtocolRec, SpRec};
 pub(crate) use records::{
     AccessRuleRec, Actor, AppCredRec, DomainRec, EndpointRec, Grant, GroupRec, RegionRec,
@@ -156,6 +160,9 @@ pub struct Store {
     pub(crate) credentials: Vec<CredentialRec>,
     /// Stored policy blobs, in the order they were made.
     pub(crate) policies: Vec<PolicyRec>,
+    /// OS-ENDPOINT-POLICY's associations, in the order they were made (one per target; none
+    /// removed when what they name is deleted, as in Keystone).
+    pub(crate) policy_associations: Vec<PolicyAssociationRec>,
     /// OAuth1 consumers, in the order they were made.
     pub(crate) consumers: Vec<ConsumerRec>,
     /// Federation's identity providers, protocols, mappings and service providers, each in
@@ -207,6 +214,7 @@ impl std::fmt::Debug for Store {
             .field("trusts", &self.trusts)
             .field("credentials", &self.credentials)
             .field("policies", &self.policies)
+            .field("policy_associations", &self.policy_associations)
             .field("consumers", &self.consumers)
             .field("idps", &self.idps)
             .field("protocols", &self.protocols)
