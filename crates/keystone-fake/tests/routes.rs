@@ -264,6 +264,67 @@ async fn put_creates_a_region_with_the_id_of_the_path() {
     keystone_error(put("RegionFive", json!({})), 400).await;
 }
 
+/// As Keystone's catalog: a region goes with the regions under it, and not while an endpoint
+/// is in any of them.
+#[tokio::test]
+async fn deleting_a_region_takes_its_children_unless_an_endpoint_is_in_them() {
+    let fake = FakeKeystone::start().await.unwrap();
+    let admin = admin_token(&fake).await;
+    for (id, parent) in [("Top", None), ("Mid", Some("Top")), ("Low", Some("Mid"))] {
+        let body = json!({"region": {"parent_region_id": parent}});
+        let put = call(&fake, Method::PUT, &format!("/regions/{id}"), &admin).json(&body);
+        json_of(put, StatusCode::CREATED).await;
+    }
+    let service = json_of(
+        call(&fake, Method::POST, "/services", &admin)
+            .json(&json!({"service": {"type": "rdel", "name": "rdel"}})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let endpoint = json_of(
+        call(&fake, Method::POST, "/endpoints", &admin).json(&json!({"endpoint": {
+            "interface": "public", "url": "http://127.0.0.1:1/",
+            "service_id": service["service"]["id"], "region_id": "Low"}})),
+        StatusCode::CREATED,
+    )
+    .await;
+    for id in ["Top", "Mid"] {
+        let refused = json_of(
+            call(&fake, Method::DELETE, &format!("/regions/{id}"), &admin),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+        assert_eq!(
+            refused["error"]["message"],
+            format!(
+                "Unable to delete region {id} because it or its child regions have associated \
+                 endpoints."
+            )
+        );
+    }
+    let endpoint_path = format!(
+        "/endpoints/{}",
+        endpoint["endpoint"]["id"].as_str().unwrap()
+    );
+    json_of(
+        call(&fake, Method::DELETE, &endpoint_path, &admin),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    json_of(
+        call(&fake, Method::DELETE, "/regions/Top", &admin),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    for id in ["Top", "Mid", "Low"] {
+        json_of(
+            call(&fake, Method::GET, &format!("/regions/{id}"), &admin),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+}
+
 #[tokio::test]
 async fn only_an_admin_puts_a_region() {
     let (fake, _, _, member) = user_on_project("member").await;

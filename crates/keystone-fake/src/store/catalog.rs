@@ -6,7 +6,7 @@ use keystone_types::resources::{
 use keystone_types::token::{CatalogEndpoint, CatalogService};
 
 use super::{EndpointRec, RegionRec, ServiceRec, Store, new_id};
-use crate::error::{ApiError, validation_error};
+use crate::error::{ApiError, StatusCode, validation_error};
 
 const INTERFACES: [&str; 3] = ["public", "internal", "admin"];
 
@@ -259,11 +259,41 @@ impl Store {
     }
 
     /// Deletes a region.
+    /// Deletes a region and the regions under it, as Keystone's catalog does, unless an
+    /// endpoint is in any of them (403).
     pub(crate) fn delete_region(&mut self, id: &str) -> Result<(), ApiError> {
-        self.regions
-            .remove(id)
-            .map(|_| ())
-            .ok_or_else(|| ApiError::not_found("region", id))
+        if !self.regions.contains_key(id) {
+            return Err(ApiError::not_found("region", id));
+        }
+        let mut tree = vec![id.to_owned()];
+        let mut next = 0;
+        while next < tree.len() {
+            let parent = tree[next].clone();
+            tree.extend(
+                self.regions
+                    .values()
+                    .filter(|r| r.parent_region_id.as_deref() == Some(parent.as_str()))
+                    .map(|r| r.id.clone()),
+            );
+            next += 1;
+        }
+        if self
+            .endpoints
+            .values()
+            .any(|e| e.region_id.as_ref().is_some_and(|r| tree.contains(r)))
+        {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "Unable to delete region {id} because it or its child regions have \
+                     associated endpoints."
+                ),
+            ));
+        }
+        for region in &tree {
+            self.regions.remove(region);
+        }
+        Ok(())
     }
 }
 
