@@ -101,6 +101,23 @@ async fn keystone() -> (FakeKeystone, String) {
     (fake, demo)
 }
 
+/// A new token of alice's on demo.
+async fn alice_token(fake: &FakeKeystone, demo: &str) -> String {
+    Session::builder(
+        fake.auth_url(),
+        Auth::password(UserIdentity::by_name("alice", "Default"), "alice-secret-pw")
+            .scoped(Scope::project_by_id(demo)),
+    )
+    .build()
+    .unwrap()
+    .authenticate()
+    .await
+    .unwrap()
+    .token()
+    .expose()
+    .to_owned()
+}
+
 /// An upstream that answers who the proxy said called.
 async fn upstream() -> String {
     let app = Router::new().fallback(get(|h: HeaderMap| async move {
@@ -202,19 +219,7 @@ async fn serve_logs_json_enforces_the_operators_policy_and_stops_on_sigterm() {
         }
     };
     let base = format!("http://{address}");
-    let token = Session::builder(
-        fake.auth_url(),
-        Auth::password(UserIdentity::by_name("alice", "Default"), "alice-secret-pw")
-            .scoped(Scope::project_by_id(&demo)),
-    )
-    .build()
-    .unwrap()
-    .authenticate()
-    .await
-    .unwrap()
-    .token()
-    .expose()
-    .to_owned();
+    let token = alice_token(&fake, &demo).await;
     let http = reqwest::Client::new();
     let call = |method: reqwest::Method, path: &str, token: Option<&str>| {
         let mut r = http.request(method, format!("{base}{path}"));
@@ -241,19 +246,7 @@ async fn serve_logs_json_enforces_the_operators_policy_and_stops_on_sigterm() {
 
     // Keystone gone: a token the proxy has not seen cannot be validated, 503 in OpenStack's
     // shape; the one it validated is still served from its cache
-    let fresh = Session::builder(
-        fake.auth_url(),
-        Auth::password(UserIdentity::by_name("alice", "Default"), "alice-secret-pw")
-            .scoped(Scope::project_by_id(&demo)),
-    )
-    .build()
-    .unwrap()
-    .authenticate()
-    .await
-    .unwrap()
-    .token()
-    .expose()
-    .to_owned();
+    let fresh = alice_token(&fake, &demo).await;
     drop(fake);
     let r = call(reqwest::Method::GET, &things, Some(&fresh))
         .await

@@ -47,6 +47,15 @@ fn subject_header(token: &str) -> ApiResult<HeaderValue> {
 }
 
 /// `POST /v3/auth/tokens[?nocatalog]`: 201 with the token in `X-Subject-Token`.
+/// A newly issued token's answer: its body, and the token in `X-Subject-Token`.
+fn issued(status: StatusCode, token: &str, body: impl serde::Serialize) -> ApiResult<Response> {
+    let mut response = (status, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert("x-subject-token", subject_header(token)?);
+    Ok(response)
+}
+
 pub(crate) async fn issue_token(
     State(state): State<AppState>,
     KsQuery(q): KsQuery<QueryMap>,
@@ -61,11 +70,7 @@ pub(crate) async fn issue_token(
     )?;
     let body = state.views().token(&store, &rec, body);
     drop(store);
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert("x-subject-token", subject_header(&token)?);
-    Ok(response)
+    issued(StatusCode::CREATED, &token, body)
 }
 
 /// `POST /v3/ec2tokens`: a project-scoped token for a signed AWS request (admins and the
@@ -96,11 +101,7 @@ pub(crate) async fn ec2tokens(
     )?;
     let body = state.views().token(&store, &rec, body);
     drop(store);
-    let mut response = (StatusCode::OK, Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert("x-subject-token", subject_header(&token)?);
-    Ok(response)
+    issued(StatusCode::OK, &token, body)
 }
 
 fn subject_token(headers: &HeaderMap) -> ApiResult<&str> {
